@@ -1,0 +1,186 @@
+// Package catalog owns the SQLite catalog of docs/design.md: accounts,
+// snapshots, the contents of stored blobs with their header summaries,
+// mailbox identities with their sync state, and the folder and message
+// versions whose validity intervals make up every snapshot's view.
+//
+// The catalog lives in one SQLite database (WAL mode) in the data
+// directory. All writes go through a single connection, so writers queue in
+// Go instead of failing with SQLITE_BUSY; reads use a separate pool and see
+// the last committed state.
+//
+// A snapshot run writes through a Run: it stages what it saw, batch by
+// batch, and Commit applies the staging in one transaction (design.md,
+// "Commit transaction of snapshot S"). Views are read with Snapshots,
+// Folders and Messages.
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"mtm/internal/clock"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Sentinel errors callers test with errors.Is.
+var (
+	// ErrNotFound: no such account, snapshot or folder.
+	ErrNotFound = errors.New("not found")
+	// ErrBusy: another live run holds the account.
+	ErrBusy = errors.New("another snapshot of this account is running")
+	// ErrLostOwnership: the run's snapshot row is no longer running and ours.
+	ErrLostOwnership = errors.New("snapshot is no longer owned by this run")
+)
+
+// Options configure a catalog.
+type Options struct {
+	// Clock stamps rows; defaults to the real clock.
+	Clock clock.Clock
+	// Location groups snapshots into days; defaults to UTC.
+	Location *time.Location
+	// Owner names this process in running snapshot rows; defaults to
+	// host:pid:random (see DefaultOwner).
+	Owner string
+	// StaleAfter is how old a foreign run's heartbeat must be before it is
+	// taken for dead; defaults to two minutes.
+	StaleAfter time.Duration
+}
+
+// DB is an open catalog.
+type DB struct {
+	w, r       *sql.DB
+	clk        clock.Clock
+	loc        *time.Location
+	owner      string
+	staleAfter time.Duration
+}
+
+// Open opens, creating if needed, the catalog at path.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.Owner == "" {
+		opts.Owner = DefaultOwner()
+	}
+	if opts.StaleAfter == 0 {
+		opts.StaleAfter = 2 * time.Minute
+	}
+	c := &DB{clk: opts.Clock, loc: opts.Location, owner: opts.Owner, staleAfter: opts.StaleAfter}
+	var err error
+	if c.w, err = openPool(path, false); err != nil {
+		return nil, err
+	}
+	c.w.SetMaxOpenConns(1)
+	if err := c.migrate(ctx); err != nil {
+		return nil, errors.Join(err, c.w.Close())
+	}
+	if c.r, err = openPool(path, true); err != nil {
+		return nil, errors.Join(err, c.w.Close())
+	}
+	c.r.SetMaxOpenConns(8)
+	return c, nil
+}
+
+func openPool(path string, readOnly bool) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(30000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	}
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (c *DB) migrate(ctx context.Context) error {
+	var n int
+	if err := c.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name='meta'`).Scan(&n); err != nil {
+		return fmt.Errorf("reading catalog schema: %w", err)
+	}
+	if n == 0 {
+		return c.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, schema); err != nil {
+				return fmt.Errorf("creating catalog schema: %w", err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('schema_version', ?)`, schemaVersion)
+			return err
+		})
+	}
+	var v string
+	if err := c.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema_version'`).Scan(&v); err != nil {
+		return fmt.Errorf("reading catalog schema version: %w", err)
+	}
+	if v != schemaVersion {
+		return fmt.Errorf("catalog schema version %s, this mtm knows %s", v, schemaVersion)
+	}
+	return nil
+}
+
+// Close closes the catalog.
+func (c *DB) Close() error {
+	return errors.Join(c.r.Close(), c.w.Close())
+}
+
+// tx runs fn in a write transaction.
+func (c *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning catalog transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing catalog transaction: %w", err)
+	}
+	return nil
+}
+
+func (c *DB) nowMillis() int64 { return c.clk.Now().UnixMilli() }
+
+// AccountID identifies an account in the catalog.
+type AccountID int64
+
+// Account returns the id of the account with this address, creating it.
+func (c *DB) Account(ctx context.Context, address string) (AccountID, error) {
+	var id AccountID
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO accounts(address, created_at) VALUES(?, ?)
+			ON CONFLICT(address) DO UPDATE SET address=excluded.address RETURNING id`,
+			normalizeAddress(address), c.nowMillis()).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("account %s: %w", address, err)
+	}
+	return id, nil
+}
+
+// LookupAccount returns the id of an existing account, or ErrNotFound.
+func (c *DB) LookupAccount(ctx context.Context, address string) (AccountID, error) {
+	var id AccountID
+	err := c.r.QueryRowContext(ctx, `SELECT id FROM accounts WHERE address = ?`, normalizeAddress(address)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("account %s: %w", address, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("account %s: %w", address, err)
+	}
+	return id, nil
+}

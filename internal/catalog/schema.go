@@ -1,0 +1,131 @@
+package catalog
+
+// schemaVersion is stored in meta.schema_version. Bump it, and docs/design.md,
+// whenever the schema below changes.
+const schemaVersion = "1"
+
+// schema is the catalog schema of docs/design.md, applied to a new catalog.
+const schema = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY,
+  address TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE snapshots (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  state TEXT NOT NULL CHECK (state IN ('running','committed','failed')),
+  taken_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  day TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  folders INTEGER NOT NULL DEFAULT 0,
+  messages INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  fetched_messages INTEGER NOT NULL DEFAULT 0,
+  fetched_bytes INTEGER NOT NULL DEFAULT 0,
+  new_blobs INTEGER NOT NULL DEFAULT 0,
+  new_blob_bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX snapshots_account ON snapshots(account_id, state);
+
+CREATE TABLE contents (
+  id INTEGER PRIMARY KEY,
+  hash BLOB NOT NULL UNIQUE,
+  size INTEGER NOT NULL,
+  stored_size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  from_addr TEXT NOT NULL,
+  to_addr TEXT NOT NULL,
+  cc_addr TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  date INTEGER NOT NULL,
+  message_id TEXT NOT NULL,
+  has_attachments INTEGER NOT NULL
+);
+
+CREATE TABLE mailboxes (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  uidvalidity INTEGER NOT NULL,
+  last_uid INTEGER NOT NULL DEFAULT 0,
+  uidnext INTEGER NOT NULL DEFAULT 0,
+  highest_modseq INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (account_id, name, uidvalidity)
+);
+
+CREATE TABLE folders (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  mailbox_id INTEGER REFERENCES mailboxes(id),
+  delimiter TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  special_use TEXT NOT NULL,
+  subscribed INTEGER NOT NULL,
+  first_snap INTEGER NOT NULL,
+  end_snap INTEGER
+);
+CREATE INDEX folders_live ON folders(account_id) WHERE end_snap IS NULL;
+CREATE INDEX folders_account ON folders(account_id, first_snap);
+
+CREATE TABLE entries (
+  id INTEGER PRIMARY KEY,
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+  uid INTEGER NOT NULL,
+  content_id INTEGER NOT NULL REFERENCES contents(id),
+  flags TEXT NOT NULL,
+  internal_date INTEGER NOT NULL,
+  internal_tz INTEGER NOT NULL,
+  first_snap INTEGER NOT NULL,
+  end_snap INTEGER
+);
+CREATE INDEX entries_live ON entries(mailbox_id, uid) WHERE end_snap IS NULL;
+CREATE INDEX entries_mailbox ON entries(mailbox_id, first_snap);
+CREATE INDEX entries_end ON entries(end_snap) WHERE end_snap IS NOT NULL;
+CREATE INDEX entries_content ON entries(content_id);
+
+CREATE TABLE staged_entries (
+  snapshot_id INTEGER NOT NULL,
+  mailbox_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  content_id INTEGER NOT NULL REFERENCES contents(id),
+  flags TEXT NOT NULL,
+  internal_date INTEGER NOT NULL,
+  internal_tz INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, mailbox_id, uid)
+);
+CREATE INDEX staged_entries_mailbox ON staged_entries(mailbox_id, uid);
+
+CREATE TABLE staged_ends (
+  snapshot_id INTEGER NOT NULL,
+  entry_id INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, entry_id)
+);
+
+CREATE TABLE staged_folders (
+  snapshot_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  mailbox_id INTEGER,
+  delimiter TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  special_use TEXT NOT NULL,
+  subscribed INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, name)
+);
+
+CREATE TABLE staged_mailboxes (
+  snapshot_id INTEGER NOT NULL,
+  mailbox_id INTEGER NOT NULL,
+  last_uid INTEGER NOT NULL,
+  uidnext INTEGER NOT NULL,
+  highest_modseq INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, mailbox_id)
+);
+`

@@ -1,0 +1,232 @@
+// Package config owns mtm's configuration: the TOML file (./mtm.toml unless
+// another is named), the MTM_<SECTION>_<KEY> environment overrides, the
+// defaults, and validation. It also reads the two plain-text files the
+// configuration points at: the accounts list (ReadAccounts) and the
+// per-account password file (ReadPasswords).
+//
+// A Config is a value passed to whoever needs it; there are no globals.
+//
+// Precedence, lowest first: Default, the file, the environment. Every key of
+// the file has one environment variable: MTM_ followed by the upper-cased key,
+// with the section for keys inside a table (data_dir is MTM_DATA_DIR,
+// imap.master_password is MTM_IMAP_MASTER_PASSWORD). Durations are Go
+// durations ("60s"), booleans are true or false.
+//
+// Unknown keys in the file and unknown MTM_* variables are errors, so a typo
+// never silently falls back to a default. Load reports every problem it finds,
+// not only the first.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultPath is the configuration file used when none is named. Only this
+// file may be missing; Load then uses the defaults and the environment.
+const DefaultPath = "./mtm.toml"
+
+// TLSMode says how a client secures its connection.
+type TLSMode string
+
+// The TLS modes of imap.tls and smtp.tls.
+const (
+	TLSNone     TLSMode = "none"     // plain text
+	TLSStartTLS TLSMode = "starttls" // plain text upgraded with STARTTLS
+	TLSImplicit TLSMode = "tls"      // TLS from the first byte
+)
+
+// Config is mtm's whole configuration. Build it with Load (or Default and
+// Validate); the fields without a toml key are derived by Validate.
+type Config struct {
+	// DataDir holds the catalog and the blobs. A relative path in the file
+	// is relative to the file's directory.
+	DataDir string `toml:"data_dir"`
+	// Timezone names the zone that defines a snapshot's day and the
+	// snapshot time, for time.LoadLocation.
+	Timezone string `toml:"timezone"`
+	// Location is Timezone loaded, set by Validate.
+	Location *time.Location `toml:"-"`
+	// RetentionDays is how many days of snapshots are kept.
+	RetentionDays int `toml:"retention_days"`
+	// SnapshotAt is the daily snapshot time, "HH:MM" in Location.
+	SnapshotAt string `toml:"snapshot_at"`
+	// SnapshotHour and SnapshotMinute are SnapshotAt parsed, set by Validate.
+	SnapshotHour   int `toml:"-"`
+	SnapshotMinute int `toml:"-"`
+	// ConcurrentAccounts is how many accounts are snapshotted in parallel.
+	ConcurrentAccounts int `toml:"concurrent_accounts"`
+	// Listen is the host:port of the web UI; the host may be empty.
+	Listen string `toml:"listen"`
+	// BaseURL is the web UI's public URL (absolute http or https), or "".
+	BaseURL string `toml:"base_url"`
+
+	IMAP     IMAP     `toml:"imap"`
+	Accounts Accounts `toml:"accounts"`
+	SMTP     SMTP     `toml:"smtp"`
+	Log      Log      `toml:"log"`
+
+	// fromEnv maps the keys set from the environment to their variable,
+	// so errors about them name the variable too.
+	fromEnv map[string]string
+}
+
+// IMAP is the [imap] section: the server that is backed up.
+type IMAP struct {
+	Address            string  `toml:"address"` // host:port
+	TLS                TLSMode `toml:"tls"`
+	InsecureSkipVerify bool    `toml:"insecure_skip_verify"`
+	// MasterUser logs in to every account as "addr<MasterSeparator>MasterUser"
+	// with MasterPassword. When empty, PasswordFile gives each account's
+	// own password (see ReadPasswords).
+	MasterUser      string `toml:"master_user"`
+	MasterPassword  string `toml:"master_password"`
+	MasterSeparator string `toml:"master_separator"`
+	// PasswordFile is resolved like DataDir.
+	PasswordFile          string        `toml:"password_file"`
+	ConnectionsPerAccount int           `toml:"connections_per_account"`
+	Timeout               time.Duration `toml:"timeout"` // network timeout
+}
+
+// Accounts is the [accounts] section.
+type Accounts struct {
+	// File lists the accounts to back up (see ReadAccounts); it is re-read
+	// at every run and resolved like DataDir.
+	File string `toml:"file"`
+}
+
+// SMTP is the [smtp] section: the server that sends notifications. It is
+// unused while Address is empty.
+type SMTP struct {
+	Address  string  `toml:"address"` // host:port
+	TLS      TLSMode `toml:"tls"`
+	Username string  `toml:"username"`
+	Password string  `toml:"password"`
+	From     string  `toml:"from"` // RFC 5322 address
+}
+
+// Log is the [log] section.
+type Log struct {
+	Format string `toml:"format"` // "text" or "json"
+	Level  string `toml:"level"`  // "debug", "info", "warn" or "error"
+}
+
+// SlogLevel returns Level as a slog.Level; an invalid level (which Validate
+// rejects) reads as info.
+func (l Log) SlogLevel() slog.Level {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.Level)); err != nil {
+		return slog.LevelInfo
+	}
+	return lv
+}
+
+// Default returns the configuration used for every key that neither the file
+// nor the environment sets. It passes Validate but not CheckIMAPAuth.
+func Default() *Config {
+	return &Config{
+		DataDir:            "/var/lib/mtm",
+		Timezone:           "UTC",
+		Location:           time.UTC,
+		RetentionDays:      15,
+		SnapshotAt:         "00:00",
+		ConcurrentAccounts: 4,
+		Listen:             "127.0.0.1:8080",
+		IMAP: IMAP{
+			Address:               "127.0.0.1:143",
+			TLS:                   TLSNone,
+			MasterSeparator:       "*",
+			ConnectionsPerAccount: 2,
+			Timeout:               60 * time.Second,
+		},
+		Accounts: Accounts{File: "/etc/mtm/accounts.txt"},
+		SMTP:     SMTP{TLS: TLSNone},
+		Log:      Log{Format: "text", Level: "info"},
+	}
+}
+
+// Load reads the configuration file at path ("" means DefaultPath), applies
+// the MTM_* variables of env (in os.Environ form) and validates the result.
+// A missing file is an error unless path is DefaultPath. The error joins
+// every problem found.
+func Load(path string, env []string) (*Config, error) {
+	if path == "" {
+		path = DefaultPath
+	}
+	c := Default()
+	var errs []error
+	if err := c.loadFile(path); err != nil {
+		var fileErrs fileErrors
+		if !errors.As(err, &fileErrs) {
+			return nil, err // unreadable or not TOML: nothing more to check
+		}
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.applyEnv(env), c.Validate())
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// fileErrors are problems with individual keys of a file that decoded.
+type fileErrors []error
+
+func (e fileErrors) Error() string   { return errors.Join(e...).Error() }
+func (e fileErrors) Unwrap() []error { return e }
+
+// loadFile decodes the file at path into c and resolves its relative paths.
+func (c *Config) loadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && path == DefaultPath {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	var errs fileErrors
+	known := knownKeys()
+	for _, k := range md.Keys() {
+		// Report an unknown table once, not each of its keys.
+		if known[k.String()] || (len(k) > 1 && !known[k[:len(k)-1].String()]) {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("config file %s: unknown key %q", path, k.String()))
+	}
+	dir := filepath.Dir(path)
+	for _, pk := range c.pathKeys() {
+		if md.IsDefined(pk.key...) && *pk.p != "" && !filepath.IsAbs(*pk.p) {
+			*pk.p = filepath.Join(dir, *pk.p)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// pathKeys returns the keys that name files or directories, each with the
+// field it sets.
+func (c *Config) pathKeys() []pathKey {
+	return []pathKey{
+		{[]string{"data_dir"}, &c.DataDir},
+		{[]string{"imap", "password_file"}, &c.IMAP.PasswordFile},
+		{[]string{"accounts", "file"}, &c.Accounts.File},
+	}
+}
+
+type pathKey struct {
+	key []string
+	p   *string
+}

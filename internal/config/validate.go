@@ -1,0 +1,163 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Validate checks every value and reports all the problems it finds, each
+// naming its key (and its environment variable, when that set it). When the
+// values are valid it sets the derived fields Location, SnapshotHour and
+// SnapshotMinute. It does not check the IMAP credentials; see CheckIMAPAuth.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	if c.DataDir == "" {
+		v.errf("data_dir", "must not be empty")
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		v.errf("timezone", "%q is not a known time zone (such as UTC or Europe/Rome)", c.Timezone)
+	}
+	v.intRange("retention_days", c.RetentionDays, 1, 3650)
+	hour, minute, okAt := parseHHMM(c.SnapshotAt)
+	if !okAt {
+		v.errf("snapshot_at", "%q is not a time of day HH:MM (00:00 to 23:59)", c.SnapshotAt)
+	}
+	v.intRange("concurrent_accounts", c.ConcurrentAccounts, 1, 256)
+	v.hostPort("listen", c.Listen, false)
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.errf("base_url", "%q is not an absolute http or https URL", c.BaseURL)
+		}
+	}
+
+	v.hostPort("imap.address", c.IMAP.Address, true)
+	v.tlsMode("imap.tls", c.IMAP.TLS)
+	if s := c.IMAP.MasterSeparator; s == "" || strings.ContainsFunc(s, unicode.IsSpace) {
+		v.errf("imap.master_separator", "%q must be non-empty and without spaces", s)
+	}
+	v.intRange("imap.connections_per_account", c.IMAP.ConnectionsPerAccount, 1, 16)
+	if c.IMAP.Timeout < time.Second {
+		v.errf("imap.timeout", "%s is shorter than 1s (write a Go duration such as \"60s\")", c.IMAP.Timeout)
+	}
+	if c.Accounts.File == "" {
+		v.errf("accounts.file", "must not be empty")
+	}
+
+	if c.SMTP.Address != "" {
+		v.hostPort("smtp.address", c.SMTP.Address, true)
+	}
+	v.tlsMode("smtp.tls", c.SMTP.TLS)
+	if c.SMTP.From != "" {
+		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+			v.errf("smtp.from", "%q is not an email address", c.SMTP.From)
+		}
+	}
+	if c.SMTP.Password != "" && c.SMTP.Username == "" {
+		v.errf("smtp.password", "is set but smtp.username is empty")
+	}
+
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+
+	if err := errors.Join(v.errs...); err != nil {
+		return err
+	}
+	c.Location, c.SnapshotHour, c.SnapshotMinute = loc, hour, minute
+	return nil
+}
+
+// CheckIMAPAuth checks that the configuration says how to log in to the
+// accounts: either a master user with its password, or a password file, and
+// not both. Snapshotting needs it; the web UI does not.
+func (c *Config) CheckIMAPAuth() error {
+	v := &validator{c: c}
+	m := c.IMAP
+	switch {
+	case m.MasterUser != "" && m.PasswordFile != "":
+		v.errf("imap.master_user", "is set together with %s; use one of them", v.label("imap.password_file"))
+	case m.MasterUser == "" && m.PasswordFile == "":
+		v.errf("imap.master_user", "is empty and so is imap.password_file; set a master user (with imap.master_password) or a password file")
+	case m.MasterUser != "" && m.MasterPassword == "":
+		v.errf("imap.master_password", "is required with imap.master_user")
+	}
+	if m.MasterUser == "" && m.MasterPassword != "" {
+		v.errf("imap.master_password", "is set but imap.master_user is empty")
+	}
+	return errors.Join(v.errs...)
+}
+
+// validator collects the errors of one check.
+type validator struct {
+	c    *Config
+	errs []error
+}
+
+// label names key, and its environment variable when that set it.
+func (v *validator) label(key string) string {
+	if env, ok := v.c.fromEnv[key]; ok {
+		return key + " (" + env + ")"
+	}
+	return key
+}
+
+func (v *validator) errf(key, format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", v.label(key), fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) intRange(key string, n, lo, hi int) {
+	if n < lo || n > hi {
+		v.errf(key, "%d is not between %d and %d", n, lo, hi)
+	}
+}
+
+func (v *validator) oneOf(key, s string, allowed ...string) {
+	if !slices.Contains(allowed, s) {
+		v.errf(key, "%q is not one of %s", s, strings.Join(allowed, ", "))
+	}
+}
+
+func (v *validator) tlsMode(key string, m TLSMode) {
+	v.oneOf(key, string(m), string(TLSNone), string(TLSStartTLS), string(TLSImplicit))
+}
+
+// hostPort checks s is host:port with a numeric port; the host may be empty
+// (all interfaces) unless needHost.
+func (v *validator) hostPort(key, s string, needHost bool) {
+	host, port, err := net.SplitHostPort(s)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 1 || n > 65535 || (needHost && host == "") {
+		example := "127.0.0.1:143"
+		if !needHost {
+			example = "127.0.0.1:8080 or :8080"
+		}
+		v.errf(key, "%q is not host:port (such as %s)", s, example)
+	}
+}
+
+// parseHHMM parses a 24-hour "HH:MM".
+func parseHHMM(s string) (hour, minute int, ok bool) {
+	if len(s) != 5 || s[2] != ':' {
+		return 0, 0, false
+	}
+	for _, i := range []int{0, 1, 3, 4} {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, 0, false
+		}
+	}
+	hour = int(s[0]-'0')*10 + int(s[1]-'0')
+	minute = int(s[3]-'0')*10 + int(s[4]-'0')
+	if hour > 23 || minute > 59 {
+		return 0, 0, false
+	}
+	return hour, minute, true
+}

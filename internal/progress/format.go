@@ -1,0 +1,67 @@
+package progress
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// maxFailedShown is how many failed addresses Summary.String lists.
+const maxFailedShown = 5
+
+// String describes the run on one line, for people, for example
+//
+//	3 accounts in 1m30s: 2 done, 1 failed (c@example.org); 12 folders,
+//	3400 messages, 1.2 GB; fetched 120 messages, 45.0 MB (0.5 MB/s, 1 msg/s)
+//
+// (without the line break).
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d accounts in %s: %d done, %d failed",
+		s.AccountsTotal, formatDuration(s.Elapsed), s.AccountsDone, s.AccountsFailed)
+	if len(s.Failed) > 0 {
+		shown := s.Failed[:min(len(s.Failed), maxFailedShown)]
+		more := ""
+		if n := len(s.Failed) - len(shown); n > 0 {
+			more = fmt.Sprintf(" and %d more", n)
+		}
+		fmt.Fprintf(&b, " (%s%s)", strings.Join(shown, ", "), more)
+	}
+	if n := s.AccountsTotal - s.AccountsDone - s.AccountsFailed; n > 0 {
+		fmt.Fprintf(&b, ", %d not finished", n)
+	}
+	fmt.Fprintf(&b, "; %d folders, %d messages, %s; fetched %d messages, %s (%s)",
+		s.Totals.Folders, s.Totals.Messages, formatBytes(s.Totals.Bytes),
+		s.Totals.FetchedMessages, formatBytes(s.Totals.FetchedBytes),
+		formatRates(s.Totals.FetchedMessages, s.Totals.FetchedBytes, s.Elapsed))
+	return b.String()
+}
+
+// formatBytes writes n in decimal units: 999 B, 1.0 kB, 12.3 MB, ...
+func formatBytes(n int64) string {
+	if n < 1000 && n > -1000 {
+		return fmt.Sprintf("%d B", n)
+	}
+	units := []string{"kB", "MB", "GB", "TB", "PB"}
+	v, i := float64(n)/1000, 0
+	for math.Abs(v) >= 999.95 && i < len(units)-1 { // 999.95 would print as 1000.0
+		v /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// formatRates writes the throughput of messages and bytes over elapsed.
+func formatRates(messages, bytes int64, elapsed time.Duration) string {
+	secs := elapsed.Seconds()
+	if secs <= 0 {
+		return "0.0 MB/s, 0 msg/s"
+	}
+	return fmt.Sprintf("%.1f MB/s, %.0f msg/s", float64(bytes)/1e6/secs, float64(messages)/secs)
+}
+
+// formatDuration writes d to the second: 0s, 42s, 1m30s, 2h0m5s.
+func formatDuration(d time.Duration) string {
+	return d.Round(time.Second).String()
+}

@@ -193,3 +193,16 @@ func (c *DB) Messages(ctx context.Context, s Snapshot, mailboxID int64, fn func(
 	}
 	return errors.Join(rows.Err(), rows.Close())
 }
+
+// CountRows counts the rows of a catalog table, for tests and reports.
+func (c *DB) CountRows(ctx context.Context, table string) (int, error) {
+	switch table {
+	case "accounts", "snapshots", "contents", "mailboxes", "folders", "entries",
+		"staged_entries", "staged_ends", "staged_folders", "staged_mailboxes":
+	default:
+		return 0, fmt.Errorf("unknown catalog table %q", table)
+	}
+	var n int
+	err := c.r.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
+	return n, err
+}

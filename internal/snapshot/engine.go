@@ -1,0 +1,146 @@
+// Package snapshot owns the IMAP sync engine: it takes snapshots of many
+// accounts from the live IMAP server into the blob store and the catalog,
+// following the algorithm of docs/design.md ("IMAP sync algorithm").
+//
+// The engine only reads the live mailbox: EXAMINE, FETCH BODY.PEEK[],
+// UID SEARCH and LIST. It streams every message body through the hasher, the
+// compressor and the header scanner into the blob store; no message or
+// folder is held in memory.
+package snapshot
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"mtm/internal/blobstore"
+	"mtm/internal/catalog"
+	"mtm/internal/clock"
+	"mtm/internal/progress"
+)
+
+// Catalog is what the engine needs of the catalog.
+type Catalog interface {
+	Account(ctx context.Context, address string) (catalog.AccountID, error)
+	BeginSnapshot(ctx context.Context, acct catalog.AccountID) (*catalog.Run, error)
+}
+
+// BlobStore is what the engine needs of the blob store.
+type BlobStore interface {
+	Put(ctx context.Context, r io.Reader) (blobstore.Info, error)
+	Has(ctx context.Context, h blobstore.Hash) (bool, error)
+}
+
+// Progress receives the run's progress.
+type Progress interface {
+	AccountStarted(address string)
+	AccountDone(address string, err error, stats progress.AccountStats)
+	Add(folders int, messages int64, bytes int64)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Server                Server
+	ConnectionsPerAccount int // default 2
+	ConcurrentAccounts    int // default 4
+	Clock                 clock.Clock
+	Logger                *slog.Logger
+	Progress              Progress // may be nil
+	HeartbeatEvery        time.Duration
+}
+
+// Engine takes snapshots.
+type Engine struct {
+	cat             Catalog
+	blobs           BlobStore
+	server          Server
+	connsPerAccount int
+	concurrent      int
+	clk             clock.Clock
+	log             *slog.Logger
+	progress        Progress
+	heartbeatEvery  time.Duration
+}
+
+// New returns an engine writing to cat and blobs.
+func New(cat Catalog, blobs BlobStore, opts Options) *Engine {
+	e := &Engine{cat: cat, blobs: blobs, server: opts.Server, connsPerAccount: opts.ConnectionsPerAccount,
+		concurrent: opts.ConcurrentAccounts, clk: opts.Clock, log: opts.Logger, progress: opts.Progress,
+		heartbeatEvery: opts.HeartbeatEvery}
+	if e.connsPerAccount < 1 {
+		e.connsPerAccount = 2
+	}
+	if e.concurrent < 1 {
+		e.concurrent = 4
+	}
+	if e.clk == nil {
+		e.clk = clock.Real{}
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.progress == nil {
+		e.progress = nopProgress{}
+	}
+	if e.heartbeatEvery == 0 {
+		e.heartbeatEvery = 30 * time.Second
+	}
+	if e.server.Timeout == 0 {
+		e.server.Timeout = time.Minute
+	}
+	return e
+}
+
+// Result is the outcome of one account's snapshot.
+type Result struct {
+	Address  string
+	Snapshot catalog.Snapshot
+	Err      error
+	Duration time.Duration
+}
+
+// Run snapshots the accounts, ConcurrentAccounts at a time, and returns a
+// result per account in the given order. One account's failure does not
+// stop the others.
+func (e *Engine) Run(ctx context.Context, accounts []string) []Result {
+	results := make([]Result, len(accounts))
+	sem := make(chan struct{}, e.concurrent)
+	var wg sync.WaitGroup
+	for i, addr := range accounts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			results[i] = Result{Address: addr, Err: ctx.Err()}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = e.Account(ctx, addr)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// Account takes one snapshot of one account.
+func (e *Engine) Account(ctx context.Context, address string) Result {
+	start := e.clk.Now()
+	e.progress.AccountStarted(address)
+	snap, err := e.snapshotAccount(ctx, address)
+	res := Result{Address: address, Snapshot: snap, Err: err, Duration: e.clk.Now().Sub(start)}
+	e.progress.AccountDone(address, err, progress.AccountStats{
+		Folders: int(snap.Folders), Messages: snap.Messages, Bytes: snap.Bytes,
+		FetchedMessages: snap.FetchedMessages, FetchedBytes: snap.FetchedBytes, Duration: res.Duration,
+	})
+	return res
+}
+
+type nopProgress struct{}
+
+func (nopProgress) AccountStarted(string)                            {}
+func (nopProgress) AccountDone(string, error, progress.AccountStats) {}
+func (nopProgress) Add(int, int64, int64)                            {}

@@ -1,0 +1,356 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mtm/internal/blobstore"
+	"mtm/internal/catalog"
+)
+
+// errVanished: the folder was listed but is gone when examined.
+var errVanished = errors.New("folder vanished during the run")
+
+// folderSync syncs one folder of one account over one connection into the
+// run's staging (design.md, "IMAP sync algorithm").
+type folderSync struct {
+	a      *accountSync
+	cn     *conn
+	folder listedFolder
+	prev   catalog.Mailbox // identity of the current folder version; ID 0 if none
+	mb     catalog.Mailbox // identity examined now
+	batch  catalog.Batch
+	last   time.Time // last flush
+}
+
+// run syncs the folder and returns the mailbox identity it examined.
+func (f *folderSync) run(ctx context.Context) (int64, error) {
+	sel, err := f.cn.c.Select(f.folder.Name, &imap.SelectOptions{ReadOnly: true, CondStore: f.cn.condstore}).Wait()
+	if err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) && (ie.Code == imap.ResponseCodeNonExistent || ie.Code == imap.ResponseCodeTryCreate) {
+			return 0, errVanished
+		}
+		return 0, fmt.Errorf("examine: %w", err)
+	}
+	if f.mb, err = f.a.run.Mailbox(ctx, f.folder.Name, sel.UIDValidity); err != nil {
+		return 0, err
+	}
+	f.last = f.a.clk.Now()
+	lastUID := uint32(0)
+	if f.mb.ID == f.prev.ID {
+		done, err := f.syncKnown(ctx, sel)
+		if err != nil || done {
+			return f.mb.ID, err
+		}
+		lastUID = f.prev.LastUID
+	}
+	// A new identity (new folder, or UIDVALIDITY changed) is fetched whole:
+	// the commit ends every live version of the previous identity.
+	maxUID, err := f.fetchNew(ctx, lastUID, uint32(sel.UIDNext))
+	if err != nil {
+		return 0, err
+	}
+	state := catalog.Mailbox{ID: f.mb.ID, LastUID: max(lastUID, maxUID), UIDNext: uint32(sel.UIDNext), HighestModSeq: sel.HighestModSeq}
+	if sel.UIDNext > 0 {
+		state.LastUID = max(state.LastUID, uint32(sel.UIDNext)-1)
+	}
+	f.batch.SetState(state)
+	return f.mb.ID, f.flush(ctx)
+}
+
+// syncKnown handles a folder whose identity was synced before: the cheap
+// unchanged check, expunges and flag changes. done means nothing is new.
+func (f *folderSync) syncKnown(ctx context.Context, sel *imap.SelectData) (done bool, err error) {
+	live, err := f.a.run.LiveCount(ctx, f.prev.ID)
+	if err != nil {
+		return false, err
+	}
+	if f.cn.condstore && sel.HighestModSeq != 0 && sel.HighestModSeq == f.prev.HighestModSeq &&
+		uint32(sel.UIDNext) == f.prev.UIDNext && int64(sel.NumMessages) == live {
+		f.a.add(0, live, 0)
+		return true, nil // unchanged: one EXAMINE was enough
+	}
+	if f.prev.LastUID == 0 {
+		return false, nil
+	}
+	old := imap.UIDSet{}
+	old.AddRange(1, imap.UID(f.prev.LastUID))
+	present, err := f.presentUIDs(old)
+	if err != nil {
+		return false, err
+	}
+	if err := f.endExpunged(ctx, present); err != nil {
+		return false, err
+	}
+	return false, f.syncFlags(ctx, old, present)
+}
+
+// presentUIDs returns which of the UIDs in set still exist.
+func (f *folderSync) presentUIDs(set imap.UIDSet) (imap.UIDSet, error) {
+	var opts *imap.SearchOptions
+	if f.cn.esearch {
+		opts = &imap.SearchOptions{ReturnAll: true}
+	}
+	data, err := f.cn.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, opts).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("uid search: %w", err)
+	}
+	uids, _ := data.All.(imap.UIDSet)
+	return uids, nil
+}
+
+// endExpunged ends the live versions whose UID is no longer present.
+func (f *folderSync) endExpunged(ctx context.Context, present imap.UIDSet) error {
+	var gone []int64
+	err := f.a.run.LiveEntries(ctx, f.prev.ID, 1, f.prev.LastUID, func(e catalog.LiveEntry) error {
+		if !present.Contains(imap.UID(e.UID)) {
+			gone = append(gone, e.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range gone {
+		f.batch.End(id)
+	}
+	return f.maybeFlush(ctx)
+}
+
+// syncFlags gives a new version to every present message whose flags
+// changed: those changed since the last HIGHESTMODSEQ with CONDSTORE,
+// otherwise found by comparing a full UID FLAGS listing.
+func (f *folderSync) syncFlags(ctx context.Context, old, present imap.UIDSet) error {
+	opts := &imap.FetchOptions{UID: true, Flags: true}
+	if f.cn.condstore && f.prev.HighestModSeq != 0 {
+		opts.ChangedSince = f.prev.HighestModSeq
+	}
+	cmd := f.cn.c.Fetch(old, opts)
+	changed := make(map[uint32]string)
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		buf, err := msg.Collect()
+		if err != nil {
+			return errors.Join(fmt.Errorf("fetch flags: %w", err), cmd.Close())
+		}
+		if buf.UID != 0 && present.Contains(buf.UID) {
+			changed[uint32(buf.UID)] = catalog.JoinFlags(flagStrings(buf.Flags))
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("fetch flags: %w", err)
+	}
+	// Compare in UID order against the live versions, streaming.
+	return f.a.run.LiveEntries(ctx, f.prev.ID, 1, f.prev.LastUID, func(e catalog.LiveEntry) error {
+		flags, ok := changed[e.UID]
+		if !ok || flags == e.Flags {
+			return nil
+		}
+		f.batch.End(e.ID)
+		f.batch.AddVersion(f.prev.ID, e.UID, e.ContentID, catalog.SplitFlags(flags), e.InternalDate)
+		return nil
+	})
+}
+
+// fetchNew stores the messages with UID in (after, uidNext) — all of them
+// when uidNext is unknown — and returns the highest UID seen.
+func (f *folderSync) fetchNew(ctx context.Context, after, uidNext uint32) (uint32, error) {
+	if uidNext != 0 && uidNext <= after+1 {
+		return 0, nil
+	}
+	want := imap.UIDSet{}
+	if uidNext != 0 {
+		want.AddRange(imap.UID(after+1), imap.UID(uidNext-1))
+	} else {
+		want.AddRange(imap.UID(after+1), 0) // after+1:*
+	}
+	resumed, err := f.resume(ctx, want, after)
+	if err != nil {
+		return 0, err
+	}
+	bodies := subtract(want, resumed)
+	if len(bodies) == 0 {
+		return slices.Max(append(resumed, after)), nil
+	}
+	return f.fetchBodies(ctx, bodies, after, slices.Max(append(resumed, after)))
+}
+
+// resume stages the messages of want that a failed run already stored, and
+// returns their UIDs, sorted.
+func (f *folderSync) resume(ctx context.Context, want imap.UIDSet, after uint32) ([]uint32, error) {
+	known, err := f.a.run.Resumables(ctx, f.mb.ID)
+	if err != nil || len(known) == 0 {
+		return nil, err
+	}
+	set := imap.UIDSet{}
+	for uid := range known {
+		if uid > after && want.Contains(imap.UID(uid)) {
+			set.AddNum(imap.UID(uid))
+		}
+	}
+	if len(set) == 0 {
+		return nil, nil
+	}
+	cmd := f.cn.c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true})
+	var uids []uint32
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		buf, err := msg.Collect()
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("fetch: %w", err), cmd.Close())
+		}
+		k, ok := known[uint32(buf.UID)]
+		if !ok {
+			continue
+		}
+		if has, err := f.a.blobs.Has(ctx, blobstore.Hash(k.Hash)); err != nil || !has {
+			continue // not durable after all: download it again
+		}
+		f.batch.AddVersion(f.mb.ID, uint32(buf.UID), k.ContentID, flagStrings(buf.Flags), buf.InternalDate)
+		uids = append(uids, uint32(buf.UID))
+		f.a.add(0, 1, 0)
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	slices.Sort(uids)
+	return uids, f.maybeFlush(ctx)
+}
+
+// subtract returns want without the sorted UIDs in skip.
+func subtract(want imap.UIDSet, skip []uint32) imap.UIDSet {
+	if len(skip) == 0 {
+		return want
+	}
+	out := imap.UIDSet{}
+	for _, r := range want {
+		start := r.Start
+		for _, u := range skip {
+			uid := imap.UID(u)
+			if uid < start || (r.Stop != 0 && uid > r.Stop) {
+				continue
+			}
+			if uid > start {
+				out.AddRange(start, uid-1)
+			}
+			start = uid + 1
+		}
+		if r.Stop == 0 || start <= r.Stop {
+			out.AddRange(start, r.Stop)
+		}
+	}
+	return out
+}
+
+// fetchBodies streams the messages of set into the blob store and stages
+// them. UIDs <= after are ignored (a UID range n:* always answers at least
+// the last message).
+func (f *folderSync) fetchBodies(ctx context.Context, set imap.UIDSet, after, maxUID uint32) (uint32, error) {
+	cmd := f.cn.c.Fetch(set, &imap.FetchOptions{
+		UID: true, Flags: true, InternalDate: true, RFC822Size: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}},
+	})
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		uid, err := f.storeMessage(ctx, msg, after)
+		if err != nil {
+			return 0, errors.Join(err, cmd.Close())
+		}
+		maxUID = max(maxUID, uid)
+		if err := f.maybeFlush(ctx); err != nil {
+			return 0, errors.Join(err, cmd.Close())
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return 0, fmt.Errorf("fetch: %w", err)
+	}
+	return maxUID, nil
+}
+
+// storeMessage reads one FETCH response, streaming its body into the blob
+// store, and stages it.
+func (f *folderSync) storeMessage(ctx context.Context, msg *imapclient.FetchMessageData, after uint32) (uint32, error) {
+	var uid uint32
+	var flags []string
+	var internal time.Time
+	var content *catalog.Content
+	for {
+		item := msg.Next()
+		if item == nil {
+			break
+		}
+		switch it := item.(type) {
+		case imapclient.FetchItemDataUID:
+			uid = uint32(it.UID)
+		case imapclient.FetchItemDataFlags:
+			flags = flagStrings(it.Flags)
+		case imapclient.FetchItemDataInternalDate:
+			internal = it.Time
+		case imapclient.FetchItemDataBodySection:
+			if it.Literal == nil {
+				continue
+			}
+			c, err := f.a.storeBody(ctx, it.Literal)
+			if err != nil {
+				return 0, fmt.Errorf("uid %d: %w", uid, err)
+			}
+			content = &c
+		}
+	}
+	if uid == 0 || uid <= after {
+		return 0, nil
+	}
+	if content == nil {
+		// The message went away between the listing and the fetch.
+		return uid, nil
+	}
+	f.batch.AddMessage(f.mb.ID, uid, flags, internal, *content)
+	return uid, nil
+}
+
+const (
+	flushItems = 500
+	flushEvery = 2 * time.Second
+)
+
+func (f *folderSync) maybeFlush(ctx context.Context) error {
+	if f.batch.Len() >= flushItems || (f.batch.Len() > 0 && f.a.clk.Now().Sub(f.last) >= flushEvery) {
+		return f.flush(ctx)
+	}
+	return nil
+}
+
+func (f *folderSync) flush(ctx context.Context) error {
+	f.last = f.a.clk.Now()
+	if f.batch.Len() == 0 {
+		return nil
+	}
+	return f.a.run.Flush(ctx, &f.batch)
+}
+
+func flagStrings(flags []imap.Flag) []string {
+	out := make([]string, len(flags))
+	for i, fl := range flags {
+		out[i] = string(fl)
+	}
+	return out
+}
+
+var _ io.Reader = imap.LiteralReader(nil)

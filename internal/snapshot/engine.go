@@ -62,6 +62,9 @@ type Engine struct {
 	log             *slog.Logger
 	progress        Progress
 	heartbeatEvery  time.Duration
+
+	// beforeExamine, when set by tests, runs before each folder is examined.
+	beforeExamine func(folder string)
 }
 
 // New returns an engine writing to cat and blobs.

@@ -32,10 +32,13 @@ type folderSync struct {
 
 // run syncs the folder and returns the mailbox identity it examined.
 func (f *folderSync) run(ctx context.Context) (int64, error) {
+	if hook := f.a.e.beforeExamine; hook != nil {
+		hook(f.folder.Name)
+	}
 	sel, err := f.cn.c.Select(f.folder.Name, &imap.SelectOptions{ReadOnly: true, CondStore: f.cn.condstore}).Wait()
 	if err != nil {
 		var ie *imap.Error
-		if errors.As(err, &ie) && (ie.Code == imap.ResponseCodeNonExistent || ie.Code == imap.ResponseCodeTryCreate) {
+		if errors.As(err, &ie) && f.gone() {
 			return 0, errVanished
 		}
 		return 0, fmt.Errorf("examine: %w", err)
@@ -64,6 +67,13 @@ func (f *folderSync) run(ctx context.Context) (int64, error) {
 	}
 	f.batch.SetState(state)
 	return f.mb.ID, f.flush(ctx)
+}
+
+// gone tells whether the folder no longer exists. Servers do not agree on
+// a response code for a missing mailbox (Dovecot 2.3 sends none), so ask.
+func (f *folderSync) gone() bool {
+	list, err := f.cn.c.List("", f.folder.Name, nil).Collect()
+	return err == nil && len(list) == 0
 }
 
 // syncKnown handles a folder whose identity was synced before: the cheap

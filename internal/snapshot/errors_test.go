@@ -79,6 +79,7 @@ func TestBadInputFailsClearlyAndLosesNothing(t *testing.T) {
 	// The first snapshot is untouched by all of the above.
 	_, after := h.view(good)
 	sameMessages(t, "first snapshot", after["INBOX"], before["INBOX"])
+	h.checkStore()
 }
 
 func checkFailedRow(t *testing.T, h *harness, account, want string) {

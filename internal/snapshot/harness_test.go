@@ -13,6 +13,7 @@ import (
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
+	"mtm/internal/checker"
 	"mtm/internal/testenv/dovecot"
 )
 
@@ -132,4 +133,17 @@ func (h *harness) live(c *imapclient.Client, folder string) map[uint32]msgView {
 		out[uint32(b.UID)] = msgView{Flags: catalog.JoinFlags(flagStrings(b.Flags)), Bytes: b.FindBodySection(section)}
 	}
 	return out
+}
+
+// checkStore runs the integrity check over the data directory, reading
+// every blob back, and fails the test on any problem.
+func (h *harness) checkStore() {
+	h.t.Helper()
+	rep, err := checker.Check(h.ctx, h.cat, h.blobs, checker.Options{ReadDataPercent: 100})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if !rep.OK() {
+		h.t.Errorf("integrity check: %q", rep.Problems)
+	}
 }

@@ -134,6 +134,7 @@ func TestSnapshotsFollowTheMailbox(t *testing.T) {
 		t.Error("deleted folder gone from the old snapshot")
 	}
 	sameMessages(t, "snapshot 1 Hidden", msgs1["Hidden"], liveBefore["Hidden"])
+	h.checkStore()
 }
 
 func checkFolder(t *testing.T, folders map[string]catalog.Folder, name string, subscribed bool, use string, container bool) {

@@ -18,14 +18,16 @@ func TestParseDate(t *testing.T) {
 		{"Tue, 27 Aug 2002 16:37:53 CEST", time.Date(2002, 8, 27, 16, 37, 53, 0, z(2, 0))},
 		{"Tue, 27 Aug 2002 16:37:53 XYZT", time.Date(2002, 8, 27, 16, 37, 53, 0, time.UTC)},
 		{"Tue, 27 Aug 02 16:37:53 +0000", time.Date(2002, 8, 27, 16, 37, 53, 0, time.UTC)},
-		{"Tue, 27 Aug 102 16:37:53 +0000", time.Date(2002, 8, 27, 16, 37, 53, 0, time.UTC)},
+		{"Tue, 27 Aug 102 16:37:53 +0000", time.Time{}}, // three-digit year: no layout has one
 		{"Tue Aug 27 16:37:53 2002", time.Date(2002, 8, 27, 16, 37, 53, 0, time.UTC)},
+		{"Tue Aug 27 16:37:53 EDT 2002", time.Date(2002, 8, 27, 16, 37, 53, 0, z(-4, 0))},
+		{"Tue, 27 Aug 2002 16:37:53", time.Date(2002, 8, 27, 16, 37, 53, 0, time.UTC)},
 		{"27-Aug-2002 16:37:53 +0530", time.Date(2002, 8, 27, 16, 37, 53, 0, z(5, 30))},
 		{"2002-08-27 16:37:53", time.Date(2002, 8, 27, 16, 37, 53, 0, time.UTC)},
 		{"Tuesday, August 27, 2002 4:37 PM", time.Date(2002, 8, 27, 16, 37, 0, 0, time.UTC)},
 		{"Tue, 27 Aug 2002 12:05:00 AM -0700", time.Date(2002, 8, 27, 0, 5, 0, 0, z(-7, 0))},
 		{"Tue, 27 Aug 2002 16:37:53 GMT+0100", time.Date(2002, 8, 27, 16, 37, 53, 0, z(1, 0))},
-		{"Tue, 27 Aug 2002 16:37:53 +100", time.Date(2002, 8, 27, 16, 37, 53, 0, z(1, 0))},
+		{"Tue, 27 Aug 2002 16:37:53 +100", time.Time{}}, // three-digit offset: no layout has one
 		{"Tue,\r\n 27 Aug 2002 16:37:53 +0200", time.Date(2002, 8, 27, 16, 37, 53, 0, z(2, 0))},
 		{"", time.Time{}},
 		{"yesterday", time.Time{}},

@@ -1,131 +1,88 @@
 package mailsum
 
 import (
+	"bufio"
 	"bytes"
+	"mime"
 	"strings"
+	"unicode"
+
+	"github.com/emersion/go-message/textproto"
 )
 
-// eachField calls fn with the name and unfolded value of every header field
-// in block (RFC 5322 §2.2). Lines that are not fields (no colon, white space
-// in the name, an mbox "From " line) are skipped with their continuation
-// lines. value is only valid during the call.
-func eachField(block []byte, fn func(name, value []byte)) {
-	var name, val []byte
-	flush := func() {
-		if name != nil {
-			fn(name, val)
-		}
-		name = nil
+// header is a header block as parsed by go-message's textproto.ReadHeader,
+// in segments: ReadHeader stops at a line that is not a field (an mbox
+// "From " line, a line with no colon or with white space in the name), so
+// parseHeader skips that line and reads on into a new segment.
+type header []textproto.Header
+
+// parseHeader parses a header block (without the empty line ending it).
+func parseHeader(block []byte) header {
+	if len(block) > 0 && block[len(block)-1] != '\n' { // cut off: end the last line
+		block = append(block[:len(block):len(block)], '\n')
 	}
-	for len(block) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(block, '\n'); i >= 0 {
-			line, block = block[:i], block[i+1:]
-		} else {
-			line, block = block, nil
+	br := bufio.NewReaderSize(bytes.NewReader(block), min(len(block), 4096))
+	var h header
+	for {
+		seg, err := textproto.ReadHeader(br)
+		if seg.Len() > 0 {
+			h = append(h, seg)
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			if name != nil {
-				val = append(val, line...) // unfolding removes the line break only
-			}
-			continue
+		if err == nil { // the end of block; each error consumed a line
+			return h
 		}
-		flush()
-		c := bytes.IndexByte(line, ':')
-		if c <= 0 {
-			continue
-		}
-		n := bytes.TrimRight(line[:c], " \t")
-		if len(n) == 0 || bytes.ContainsAny(n, " \t") {
-			continue
-		}
-		name = n
-		val = append(val[:0], line[c+1:]...)
-	}
-	flush()
-}
-
-// topFields holds the raw (undecoded) values of the message header.
-type topFields struct {
-	from, to, cc, subject, date, msgID string
-	part                               partInfo
-	seen                               uint8 // bit set of single fields already taken
-}
-
-const (
-	seenFrom = 1 << iota
-	seenSubject
-	seenDate
-	seenMsgID
-)
-
-// parseTop collects the fields the summary needs. The first From, Subject,
-// Date and Message-ID count; every To and Cc field is joined.
-func parseTop(block []byte) topFields {
-	var f topFields
-	var p partFields
-	eachField(block, func(name, value []byte) {
-		switch strings.ToLower(string(name)) {
-		case "from":
-			f.first(seenFrom, &f.from, value)
-		case "subject":
-			f.first(seenSubject, &f.subject, value)
-		case "date":
-			f.first(seenDate, &f.date, value)
-		case "message-id":
-			f.first(seenMsgID, &f.msgID, value)
-		case "to":
-			f.to = joinList(f.to, value)
-		case "cc":
-			f.cc = joinList(f.cc, value)
-		default:
-			p.field(name, value)
-		}
-	})
-	f.part = p.info()
-	return f
-}
-
-func (f *topFields) first(bit uint8, dst *string, value []byte) {
-	if f.seen&bit == 0 {
-		f.seen |= bit
-		*dst = string(value)
 	}
 }
 
-func joinList(list string, value []byte) string {
-	v := strings.TrimSpace(string(value))
-	switch {
-	case v == "":
-		return list
-	case list == "":
-		return v
+// get returns the unfolded value of the first field k, "" if there is none.
+func (h header) get(k string) string {
+	for i := range h {
+		if h[i].Has(k) {
+			return h[i].Get(k)
+		}
 	}
-	return list + ", " + v
+	return ""
 }
 
-func (f *topFields) summary() Summary {
-	hint := f.part.charset
+// values returns the values of every field k, in order.
+func (h header) values(k string) []string {
+	var vs []string
+	for i := range h {
+		vs = append(vs, h[i].Values(k)...)
+	}
+	return vs
+}
+
+// parseTop returns the summary fields of the message header and its MIME
+// information. The first From, Subject, Date and Message-ID count; every To
+// and Cc field is listed.
+func parseTop(block []byte) (Summary, partInfo) {
+	h := parseHeader(block)
+	p := h.part()
+	hint := p.charset
 	return Summary{
-		From:      formatAddressList(f.from, hint),
-		To:        formatAddressList(f.to, hint),
-		Cc:        formatAddressList(f.cc, hint),
-		Subject:   clean(decodeText(f.subject, hint)),
-		Date:      parseDate(f.date),
-		MessageID: messageID(f.msgID),
-	}
+		From:      formatAddressList(h.get("From"), hint),
+		To:        formatAddressLists(h.values("To"), hint),
+		Cc:        formatAddressLists(h.values("Cc"), hint),
+		Subject:   decodeText(h.get("Subject"), hint),
+		Date:      parseDate(h.get("Date")),
+		MessageID: messageID(h.get("Message-Id")),
+	}, p
 }
 
-// messageID returns the first <…> of v, or v, without white space.
+// messageID returns the first <…> of v, or v, without white space. The
+// strict msg-id grammar (go-message's mail.Header.MessageID) gives the same
+// for well-formed values and nothing for ids without brackets or "@".
 func messageID(v string) string {
-	if i := strings.IndexByte(v, '<'); i >= 0 {
-		v = v[i+1:]
-		if j := strings.IndexByte(v, '>'); j >= 0 {
-			v = v[:j]
-		}
+	if _, after, ok := strings.Cut(v, "<"); ok {
+		v, _, _ = strings.Cut(after, ">")
 	}
-	return strings.Trim(dropSpace(v), "<>")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(v, "\uFFFD"))
 }
 
 // partInfo is what the attachment rule needs from a part's header.
@@ -138,55 +95,70 @@ type partInfo struct {
 	contentID   bool
 }
 
-// partFields gathers the first Content-Type, Content-Disposition and
-// Content-ID of a header.
-type partFields struct {
-	ctype, disp      string
-	hasCType, hasCID bool
-	hasDisp          bool
-}
-
-func (p *partFields) field(name, value []byte) {
-	switch {
-	case bytes.EqualFold(name, []byte("content-type")) && !p.hasCType:
-		p.ctype, p.hasCType = string(value), true
-	case bytes.EqualFold(name, []byte("content-disposition")) && !p.hasDisp:
-		p.disp, p.hasDisp = string(value), true
-	case bytes.EqualFold(name, []byte("content-id")):
-		p.hasCID = p.hasCID || len(bytes.TrimSpace(value)) > 0
-	}
-}
-
-func (p *partFields) info() partInfo {
-	var in partInfo
-	in.contentID = p.hasCID
-	var isName bool
-	in.mediaType = parseValue(p.ctype, func(name, value string) {
-		switch {
-		case name == "boundary" && in.boundary == "":
-			in.boundary = value
-		case name == "charset" && in.charset == "":
-			in.charset = value
-		}
-		isName = isName || (value != "" && isNameParam(name))
-	})
-	in.disposition = parseValue(p.disp, func(name, value string) {
-		isName = isName || (value != "" && isNameParam(name))
-	})
-	in.named = isName
-	return in
-}
-
 // parsePart reads a MIME part's header block.
 func parsePart(block []byte) partInfo {
-	var p partFields
-	eachField(block, p.field)
-	return p.info()
+	return parseHeader(block).part()
 }
 
-func isNameParam(name string) bool {
-	return name == "name" || name == "filename" ||
-		strings.HasPrefix(name, "name*") || strings.HasPrefix(name, "filename*")
+func (h header) part() partInfo {
+	var p partInfo
+	var ct, cd map[string]string
+	p.mediaType, ct = parseParams(h.get("Content-Type"))
+	p.disposition, cd = parseParams(h.get("Content-Disposition"))
+	p.boundary, p.charset = ct["boundary"], ct["charset"]
+	p.named = ct["name"] != "" || ct["filename"] != "" || cd["name"] != "" || cd["filename"] != ""
+	for _, id := range h.values("Content-Id") {
+		p.contentID = p.contentID || id != ""
+	}
+	return p
+}
+
+// parseParams parses a Content-Type or Content-Disposition value with
+// mime.ParseMediaType (which also joins RFC 2231 continuations). Where that
+// rejects malformed input, such as "multipart/mixed boundary=x" without the
+// semicolon or an unquoted boundary=----=_NextPart_000, the first word is
+// taken as the type and the parameters the summary needs are picked out by
+// looseParam.
+func parseParams(v string) (string, map[string]string) {
+	if strings.TrimSpace(v) == "" {
+		return "", nil
+	}
+	typ, params, err := mime.ParseMediaType(v)
+	if err == nil {
+		return typ, params
+	}
+	if typ == "" {
+		first, _, _ := strings.Cut(v, ";")
+		if f := strings.Fields(first); len(f) > 0 && !strings.Contains(f[0], "=") {
+			typ = strings.ToLower(f[0])
+		}
+	}
+	params = make(map[string]string)
+	for _, k := range []string{"boundary", "charset", "name", "filename"} {
+		params[k] = looseParam(v, k)
+	}
+	return typ, params
+}
+
+// looseParam returns the value of parameter key in v: the quoted string
+// after `key=`, or the text up to the next semicolon or white space.
+func looseParam(v, key string) string {
+	for i := 0; i+len(key) < len(v); i++ {
+		if !strings.EqualFold(v[i:i+len(key)], key) || v[i+len(key)] != '=' ||
+			i > 0 && !strings.ContainsRune(" \t;", rune(v[i-1])) {
+			continue
+		}
+		val := v[i+len(key)+1:]
+		if q, ok := strings.CutPrefix(val, `"`); ok {
+			val, _, _ = strings.Cut(q, `"`)
+			return val
+		}
+		if j := strings.IndexAny(val, " \t;"); j >= 0 {
+			val = val[:j]
+		}
+		return val
+	}
+	return ""
 }
 
 // isAttachment applies the rule in the package documentation. parent is the
@@ -212,76 +184,4 @@ func (p partInfo) isAttachment(parent string) bool {
 		return false // a resource of the HTML body
 	}
 	return true
-}
-
-// parseValue reads a Content-Type or Content-Disposition value: it returns
-// the lower-cased first token and calls fn for each parameter, with the name
-// lower-cased and the value unquoted. It tolerates missing semicolons,
-// unquoted specials and unterminated quotes.
-func parseValue(v string, fn func(name, value string)) string {
-	segs := splitParams(v)
-	if len(segs) == 0 {
-		return ""
-	}
-	first := strings.TrimSpace(segs[0])
-	token := first
-	if i := strings.IndexAny(first, " \t"); i >= 0 { // "multipart/mixed boundary=x"
-		token = first[:i]
-		segs[0] = first[i:]
-	} else {
-		segs = segs[1:]
-	}
-	if strings.Contains(token, "=") { // no token at all, only a parameter
-		token = ""
-		segs = append(segs, first)
-	}
-	for _, seg := range segs {
-		eq := strings.IndexByte(seg, '=')
-		if eq < 0 {
-			continue
-		}
-		name := strings.ToLower(strings.TrimSpace(seg[:eq]))
-		fn(name, unquote(strings.TrimSpace(seg[eq+1:])))
-	}
-	return strings.ToLower(token)
-}
-
-// splitParams splits v at semicolons outside quoted strings.
-func splitParams(v string) []string {
-	var segs []string
-	start, quoted := 0, false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '\\' && quoted:
-			i++
-		case c == '"':
-			quoted = !quoted
-		case c == ';' && !quoted:
-			segs = append(segs, v[start:i])
-			start = i + 1
-		}
-	}
-	return append(segs, v[start:])
-}
-
-// unquote removes the quotes of a quoted-string (ignoring what follows it);
-// a bare value is returned as it is.
-func unquote(v string) string {
-	if !strings.HasPrefix(v, `"`) {
-		return v
-	}
-	var b strings.Builder
-	for i := 1; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '\\' && i+1 < len(v):
-			i++
-			b.WriteByte(v[i])
-		case c == '"':
-			return b.String()
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }

@@ -107,9 +107,8 @@ func (s *Scanner) Write(p []byte) (int, error) {
 // the whole message was written. It does not change s.
 func (s *Scanner) Summary() Summary {
 	if !s.topDone { // no empty line after the header: all of it is header
-		f := parseTop(s.hdr)
-		sum := f.summary()
-		sum.HasAttachments = f.part.isAttachment("")
+		sum, p := parseTop(s.hdr)
+		sum.HasAttachments = p.isAttachment("")
 		return sum
 	}
 	sum := s.top
@@ -213,10 +212,10 @@ func (s *Scanner) takeHeader() []byte {
 }
 
 func (s *Scanner) endTopHeader() {
-	f := parseTop(s.takeHeader())
-	s.top = f.summary()
+	var p partInfo
+	s.top, p = parseTop(s.takeHeader())
 	s.topDone = true
-	s.enterPart(f.part, "")
+	s.enterPart(p, "")
 }
 
 func (s *Scanner) endPartHeader() {

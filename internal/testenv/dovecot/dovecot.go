@@ -58,6 +58,7 @@ type Server struct {
 
 	mu        sync.Mutex                    // guards users files and appenders
 	appenders map[string]*imapclient.Client // one cached connection per account, for Append
+	folders   map[string]bool               // "account\x00folder" that Append knows exist
 
 	stopOnce sync.Once
 }
@@ -99,6 +100,7 @@ func Start(t testing.TB) *Server {
 		conf:           filepath.Join(dir, "dovecot.conf"),
 		doveadm:        doveadmBin,
 		appenders:      make(map[string]*imapclient.Client),
+		folders:        make(map[string]bool),
 	}
 	if err := s.prepareDir(mailUser); err != nil {
 		t.Fatalf("dovecot: %v", err)

@@ -130,9 +130,17 @@ func (s *Server) Append(t testing.TB, address, folder string, msg []byte, flags 
 		t.Fatalf("dovecot: Append as %s: %v", address, err)
 	}
 	opts := &imap.AppendOptions{Flags: flags, Time: date}
-	uid, err := appendMessage(c, folder, msg, opts)
+	// A big message goes as a synchronizing literal; if the folder is
+	// missing the server refuses the literal and the client drops the
+	// connection. So the folder is created before its first APPEND.
+	err = s.ensureFolder(c, address, folder)
 	var imapErr *imap.Error
+	var uid imap.UID
+	if err == nil {
+		uid, err = appendMessage(c, folder, msg, opts)
+	}
 	if errors.As(err, &imapErr) && imapErr.Code == imap.ResponseCodeTryCreate {
+		// deleted since Append created it
 		if err = c.Create(folder, nil).Wait(); err == nil {
 			uid, err = appendMessage(c, folder, msg, opts)
 		}
@@ -145,6 +153,22 @@ func (s *Server) Append(t testing.TB, address, folder string, msg []byte, flags 
 		t.Fatalf("dovecot: Append to %s of %s: %v", folder, address, err)
 	}
 	return uid
+}
+
+// ensureFolder creates folder of address unless this server's Append has
+// already seen it. s.mu is held.
+func (s *Server) ensureFolder(c *imapclient.Client, address, folder string) error {
+	key := strings.ToLower(address) + "\x00" + folder
+	if s.folders[key] {
+		return nil
+	}
+	err := c.Create(folder, nil).Wait()
+	var imapErr *imap.Error
+	if err != nil && (!errors.As(err, &imapErr) || imapErr.Code != imap.ResponseCodeAlreadyExists) {
+		return fmt.Errorf("create: %w", err)
+	}
+	s.folders[key] = true
+	return nil
 }
 
 // appender returns the cached Append connection of address. s.mu is held.

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"mtm/internal/clock"
+	"mtm/internal/config"
+	"mtm/internal/progress"
+	"mtm/internal/snapshot"
+)
+
+func runSnapshot(ctx context.Context, env *environment, args []string) error {
+	fs, cfgPath := newFlags(env, "snapshot")
+	var accounts multiFlag
+	fs.Var(&accounts, "account", "snapshot only this account (repeatable); default: every account of accounts.file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckIMAPAuth(); err != nil {
+		return err
+	}
+	if len(accounts) == 0 {
+		if accounts, err = config.ReadAccounts(cfg.Accounts.File); err != nil {
+			return err
+		}
+	}
+	creds, err := credentials(cfg)
+	if err != nil {
+		return err
+	}
+	clk := clock.Real{}
+	st, err := openStore(ctx, cfg, clk)
+	if err != nil {
+		return err
+	}
+	defer st.close() //nolint:errcheck // read-mostly at this point; commit errors are reported per account
+	log := newLogger(env, cfg)
+	rep := progress.New(env.stderr, log, clk, len(accounts))
+	eng := snapshot.New(st.cat, st.blobs, snapshot.Options{
+		Server: snapshot.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
+			InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds},
+		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount,
+		ConcurrentAccounts:    cfg.ConcurrentAccounts,
+		Clock:                 clk, Logger: log, Progress: rep,
+	})
+	results := eng.Run(ctx, accounts)
+	rep.Finish()
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			log.Error("snapshot failed", "account", r.Address, "err", r.Err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d accounts failed", failed, len(results))
+	}
+	return ctx.Err()
+}
+
+func credentials(cfg *config.Config) (snapshot.Credentials, error) {
+	if cfg.IMAP.MasterUser != "" {
+		return snapshot.MasterUser{User: cfg.IMAP.MasterUser, Password: cfg.IMAP.MasterPassword,
+			Separator: cfg.IMAP.MasterSeparator}, nil
+	}
+	pw, err := config.ReadPasswords(cfg.IMAP.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	return snapshot.Passwords(pw), nil
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mtm/internal/testenv/dovecot"
+)
+
+// The end-to-end tests drive the mtm command against a private Dovecot. A
+// test that must kill the process runs this test binary again as mtm: with
+// MTMTEST_RUN_MAIN=1 set, TestMain runs main instead of the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("MTMTEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// e2e is one Dovecot, one data directory and a config file naming both.
+type e2e struct {
+	t      *testing.T
+	dc     *dovecot.Server
+	dir    string
+	config string
+}
+
+func newE2E(t *testing.T, accounts ...string) *e2e {
+	t.Helper()
+	e := &e2e{t: t, dc: dovecot.Start(t), dir: t.TempDir()}
+	for _, a := range accounts {
+		e.dc.AddUser(t, a, "pw-"+a)
+	}
+	list := filepath.Join(e.dir, "accounts.txt")
+	if err := os.WriteFile(list, []byte(strings.Join(accounts, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.config = filepath.Join(e.dir, "mtm.toml")
+	cfg := fmt.Sprintf(`data_dir = %q
+timezone = "Europe/Rome"
+[imap]
+address = %q
+master_user = %q
+master_password = %q
+master_separator = "*"
+[accounts]
+file = %q
+[log]
+level = "warn"
+`, filepath.Join(e.dir, "data"), e.dc.Addr, e.dc.MasterUser, e.dc.MasterPassword, list)
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// mtm runs the command in this process and returns its exit code and output.
+func (e *e2e) mtm(args ...string) (code int, stdout, stderr string) {
+	e.t.Helper()
+	var out, errOut bytes.Buffer
+	env := &environment{stdout: &out, stderr: &errOut, getenv: []string{}}
+	full := append([]string{args[0], "--config", e.config}, args[1:]...)
+	code = run(context.Background(), env, full)
+	return code, out.String(), errOut.String()
+}
+
+// mustMTM runs the command and fails the test unless it exits 0.
+func (e *e2e) mustMTM(args ...string) string {
+	e.t.Helper()
+	code, out, errOut := e.mtm(args...)
+	if code != 0 {
+		e.t.Fatalf("mtm %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// snapshots returns the account's snapshots, failed and running ones too.
+func (e *e2e) snapshots(account string) []snapshotJSON {
+	e.t.Helper()
+	var out []snapshotJSON
+	if err := json.Unmarshal([]byte(e.mustMTM("snapshots", "--account", account, "--all", "--json")), &out); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// digests is folder -> sorted SHA-256s of its messages' exact bytes.
+type digests map[string][]string
+
+func (d digests) add(folder string, b []byte) {
+	d[folder] = append(d[folder], fmt.Sprintf("%x", sha256.Sum256(b)))
+}
+
+func (d digests) sort() digests {
+	for _, v := range d {
+		slices.Sort(v)
+	}
+	return d
+}
+
+func (d digests) count() int {
+	n := 0
+	for _, v := range d {
+		n += len(v)
+	}
+	return n
+}
+
+// diff describes how got differs from want, or returns "".
+func (d digests) diff(want digests) string {
+	var b strings.Builder
+	for f, w := range want {
+		if g := d[f]; !slices.Equal(g, w) {
+			fmt.Fprintf(&b, "folder %q: %d messages, want %d; %d differ\n", f, len(g), len(w), len(w)-common(g, w))
+		}
+	}
+	for f, g := range d {
+		if _, ok := want[f]; !ok && len(g) > 0 {
+			fmt.Fprintf(&b, "folder %q: %d messages, want none\n", f, len(g))
+		}
+	}
+	return b.String()
+}
+
+func common(a, b []string) int {
+	n := 0
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] == b[j]:
+			n, i, j = n+1, i+1, j+1
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
+		}
+	}
+	return n
+}
+
+// live reads the exact bytes the server returns for every message of the
+// listed folders, streaming.
+func (e *e2e) live(account string, folders ...string) digests {
+	e.t.Helper()
+	c := e.dc.Dial(e.t, account)
+	d := digests{}
+	section := &imap.FetchItemBodySection{Peek: true}
+	for _, f := range folders {
+		sel, err := c.Select(f, &imap.SelectOptions{ReadOnly: true}).Wait()
+		if err != nil {
+			e.t.Fatalf("examine %s: %v", f, err)
+		}
+		d[f] = nil
+		if sel.NumMessages == 0 {
+			continue
+		}
+		cmd := c.Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			buf, err := msg.Collect()
+			if err != nil {
+				e.t.Fatalf("fetch %s: %v", f, err)
+			}
+			d.add(f, buf.FindBodySection(section))
+		}
+		if err := cmd.Close(); err != nil {
+			e.t.Fatalf("fetch %s: %v", f, err)
+		}
+	}
+	return d.sort()
+}
+
+// exported exports a snapshot as Maildir and reads every file back.
+func (e *e2e) exported(account, snapshot string, folders ...string) digests {
+	e.t.Helper()
+	out := filepath.Join(e.t.TempDir(), "export")
+	e.mustMTM("export", "--account", account, "--snapshot", snapshot, "--format", "maildir", "--out", out)
+	d := digests{}
+	for _, f := range folders {
+		cur := filepath.Join(append([]string{out}, append(strings.Split(f, "/"), "cur")...)...)
+		files, err := os.ReadDir(cur)
+		if err != nil {
+			e.t.Fatalf("exported folder %s: %v", f, err)
+		}
+		d[f] = nil
+		for _, fi := range files {
+			b, err := os.ReadFile(filepath.Join(cur, fi.Name()))
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			d.add(f, b)
+		}
+	}
+	return d.sort()
+}

@@ -1,0 +1,116 @@
+// Command mtm is Mail Time Machine: nightly, deduplicated snapshots of every
+// mailbox of a mail provider, browsable and restorable.
+//
+// Each subcommand lives in its own cmd_<verb>.go file and stays thin: it
+// parses flags, loads the configuration and calls into internal/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *environment, args []string) error
+}
+
+var commands = map[string]command{
+	"snapshot":  {"take a snapshot of every account (or of --account ADDR ...)", runSnapshot},
+	"snapshots": {"list an account's snapshots", runSnapshots},
+	"export":    {"write a snapshot's messages as Maildir or mbox", runExport},
+	"check":     {"check the catalog and the blobs (--read-data to re-hash them)", runCheck},
+}
+
+// environment is what a command may touch of the process.
+type environment struct {
+	stdout, stderr io.Writer
+	getenv         []string
+}
+
+// errUsage marks errors that are the caller's, answered with exit code 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &environment{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Environ()}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, env *environment, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "mtm: unknown command %q\n\n", args[0])
+		usage(env.stderr)
+		return 2
+	}
+	if err := cmd.run(ctx, env, args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(env.stderr, "mtm %s: %v\n", args[0], err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: mtm <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'mtm <command> -h' for a command's flags.")
+}
+
+// newFlags returns a flag set with the common --config flag.
+func newFlags(env *environment, name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("mtm "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	cfg := fs.String("config", "./mtm.toml", "configuration file")
+	return fs, cfg
+}
+
+// parse parses flags, marking bad ones as usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }

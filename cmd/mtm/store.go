@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"mtm/internal/blobstore"
+	"mtm/internal/catalog"
+	"mtm/internal/clock"
+	"mtm/internal/config"
+)
+
+// store is the opened data directory.
+type store struct {
+	cat   *catalog.DB
+	blobs *blobstore.Local
+}
+
+func openStore(ctx context.Context, cfg *config.Config, clk clock.Clock) (*store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	blobs, err := blobstore.OpenLocal(filepath.Join(cfg.DataDir, "blobs"), blobstore.LocalOptions{})
+	if err != nil {
+		return nil, err
+	}
+	cat, err := catalog.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"), catalog.Options{Clock: clk, Location: cfg.Location})
+	if err != nil {
+		return nil, err
+	}
+	return &store{cat: cat, blobs: blobs}, nil
+}
+
+func (s *store) close() error { return errors.Join(s.cat.Close()) }
+
+func loadConfig(env *environment, path string) (*config.Config, error) {
+	cfg, err := config.Load(path, env.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func newLogger(env *environment, cfg *config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(env.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(env.stderr, opts))
+}

@@ -128,4 +128,11 @@ CREATE TABLE staged_mailboxes (
   highest_modseq INTEGER NOT NULL,
   PRIMARY KEY (snapshot_id, mailbox_id)
 );
+
+CREATE VIRTUAL TABLE search_text USING fts5(
+  from_addr, to_addr, subject, body,
+  content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER contents_search_delete AFTER DELETE ON contents
+  BEGIN DELETE FROM search_text WHERE rowid = old.id; END;
 `

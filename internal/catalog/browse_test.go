@@ -1,0 +1,196 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"mtm/internal/clock"
+)
+
+// oneFolder commits a snapshot of acct with one INBOX holding msgs (uid i+1).
+func oneFolder(t *testing.T, db *DB, acct AccountID, msgs ...Content) (Snapshot, int64) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := db.BeginSnapshot(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := r.Mailbox(ctx, "INBOX", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	for i, m := range msgs {
+		b.AddMessage(mb.ID, uint32(i+1), nil, time.Unix(int64(1000+i), 0), m)
+	}
+	b.SetState(Mailbox{ID: mb.ID, LastUID: uint32(len(msgs)), UIDNext: uint32(len(msgs) + 1)})
+	if err := r.Flush(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StageFolders(ctx, []FolderState{{Name: "INBOX", MailboxID: mb.ID, Delimiter: "/"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Commit(ctx, RunStats{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, mb.ID
+}
+
+func msg(subject, from string, size int64, date int64) Content {
+	c := content(subject + from)
+	c.Subject, c.From, c.Size = subject, from, size
+	c.Date = time.Unix(date, 0)
+	return c
+}
+
+func subjects(t *testing.T, db *DB, s Snapshot, ids []int64) []string {
+	t.Helper()
+	ms, err := db.MessagesByID(context.Background(), s, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Subject)
+	}
+	return out
+}
+
+func TestBrowseIsScopedToTheAccount(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
+	alice, _ := db.Account(ctx, "alice@example.com")
+	bob, _ := db.Account(ctx, "bob@example.com")
+	shared := msg("shared budget", "carol@example.com", 50, 300)
+	sa, mba := oneFolder(t, db, alice, msg("banana", "zed@example.com", 10, 200), msg("apple", "amy@example.com", 30, 100), shared)
+	sb, mbb := oneFolder(t, db, bob, shared, msg("bob only budget", "dan@example.com", 5, 50))
+
+	cases := []struct {
+		sort Sort
+		want []string
+	}{
+		{"date", []string{"apple", "banana", "shared budget"}},
+		{"-date", []string{"shared budget", "banana", "apple"}},
+		{"subject", []string{"apple", "banana", "shared budget"}},
+		{"from", []string{"apple", "shared budget", "banana"}},
+		{"-size", []string{"shared budget", "apple", "banana"}},
+	}
+	for _, c := range cases {
+		ids, err := db.MessageOrder(ctx, sa, mba, c.sort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := subjects(t, db, sa, ids); !slices.Equal(got, c.want) {
+			t.Errorf("sort %s: %v, want %v", c.sort, got, c.want)
+		}
+	}
+	if _, err := db.MessageOrder(ctx, sa, mba, "colour"); !errors.Is(err, ErrBadSort) {
+		t.Errorf("bad sort: %v", err)
+	}
+
+	// Bob's snapshot, mailbox and messages are not Alice's.
+	if _, err := db.AccountSnapshot(ctx, alice, sb.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("alice reads bob's snapshot: %v", err)
+	}
+	if ids, err := db.MessageOrder(ctx, sa, mbb, SortDate); err != nil || len(ids) != 0 {
+		t.Errorf("alice lists bob's mailbox through her snapshot: %v %v", ids, err)
+	}
+	bobIDs, err := db.MessageOrder(ctx, sb, mbb, SortDate)
+	if err != nil || len(bobIDs) != 2 {
+		t.Fatalf("bob's ids %v %v", bobIDs, err)
+	}
+	for _, id := range bobIDs {
+		if _, err := db.MessageInView(ctx, sa, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("alice opens bob's message %d: %v", id, err)
+		}
+	}
+	if got := subjects(t, db, sa, bobIDs); len(got) != 0 {
+		t.Errorf("alice reads bob's messages by id: %v", got)
+	}
+
+	indexAll(t, db)
+	hits, err := db.Search(ctx, sa, 0, "budget", "-date")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := subjects(t, db, sa, hits); !slices.Equal(got, []string{"shared budget"}) {
+		t.Errorf("alice searches budget: %v", got)
+	}
+	hits, err = db.Search(ctx, sb, mbb, "from:dan budg", "date")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := subjects(t, db, sb, hits); !slices.Equal(got, []string{"bob only budget"}) {
+		t.Errorf("bob searches from:dan budg: %v", got)
+	}
+}
+
+func indexAll(t *testing.T, db *DB) {
+	t.Helper()
+	ctx := context.Background()
+	todo, err := db.Unindexed(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []SearchDoc
+	for _, u := range todo {
+		docs = append(docs, SearchDoc{ContentID: u.ID, Hash: u.Hash, From: u.From, To: u.To, Subject: u.Subject})
+	}
+	if err := db.AddSearchDocs(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := db.Unindexed(ctx, 0, 100); err != nil || len(left) != 0 {
+		t.Fatalf("still unindexed: %v %v", left, err)
+	}
+}
+
+func TestSearchIndexFollowsContents(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
+	alice, _ := db.Account(ctx, "alice@example.com")
+	s, _ := oneFolder(t, db, alice, msg("kiwi", "x@example.com", 1, 1))
+	todo, err := db.Unindexed(ctx, 0, 10)
+	if err != nil || len(todo) != 1 {
+		t.Fatalf("unindexed %v %v", todo, err)
+	}
+	// A doc for bytes the id no longer names is dropped.
+	stale := SearchDoc{ContentID: todo[0].ID, Hash: sha256.Sum256([]byte("other")), Subject: "kiwi"}
+	if err := db.AddSearchDocs(ctx, []SearchDoc{stale}); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := db.Unindexed(ctx, 0, 10); len(left) != 1 {
+		t.Fatalf("a stale doc was indexed")
+	}
+	indexAll(t, db)
+	if hits, err := db.Search(ctx, s, 0, "subject:kiwi", SortDate); err != nil || len(hits) != 1 {
+		t.Fatalf("search kiwi: %v %v", hits, err)
+	}
+	// Deleting the content (as prune does) deletes its index row.
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM entries; DELETE FROM contents`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM search_text WHERE search_text MATCH 'kiwi'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("index rows after delete: %d %v", n, err)
+	}
+}
+
+func TestSearchQuery(t *testing.T) {
+	cases := map[string]string{
+		"":                      "",
+		"hello":                 `"hello"*`,
+		`from:Bob say "hi" )*(`: `from_addr:"Bob"* "say"* """hi"""*`,
+		"SUBJECT:x unknown:y":   `subject:"x"* "unknown:y"*`,
+		"body: -- NEAR(a b)":    `"NEAR(a"* "b)"*`,
+	}
+	for in, want := range cases {
+		if got := SearchQuery(in); got != want {
+			t.Errorf("SearchQuery(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

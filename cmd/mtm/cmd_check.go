@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"mtm/internal/checker"
-	"mtm/internal/clock"
 	"mtm/internal/progress"
 )
 
@@ -22,7 +21,11 @@ func runCheck(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, clock.Real{})
+	clk, err := clockFor(env)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}

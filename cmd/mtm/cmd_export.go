@@ -10,7 +10,6 @@ import (
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
-	"mtm/internal/clock"
 	"mtm/internal/export"
 )
 
@@ -32,7 +31,11 @@ func runExport(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, clock.Real{})
+	clk, err := clockFor(env)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"mtm/internal/clock"
 	"mtm/internal/config"
 	"mtm/internal/progress"
 	"mtm/internal/snapshot"
@@ -33,7 +32,10 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	clk := clock.Real{}
+	clk, err := clockFor(env)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err

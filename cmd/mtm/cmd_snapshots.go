@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"mtm/internal/catalog"
-	"mtm/internal/clock"
 )
 
 // snapshotJSON is the --json form of one snapshot, stable for scripts.
@@ -44,7 +43,11 @@ func runSnapshots(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, clock.Real{})
+	clk, err := clockFor(env)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}

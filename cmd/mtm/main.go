@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"snapshots": {"list an account's snapshots", runSnapshots},
 	"export":    {"write a snapshot's messages as Maildir or mbox", runExport},
 	"check":     {"check the catalog and the blobs (--read-data to re-hash them)", runCheck},
+	"prune":     {"drop snapshots older than retention_days and free what only they used (--dry-run)", runPrune},
 }
 
 // environment is what a command may touch of the process.

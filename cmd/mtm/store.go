@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
@@ -51,4 +53,25 @@ func newLogger(env *environment, cfg *config.Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(env.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(env.stderr, opts))
+}
+
+// nowEnv names the environment variable that, for tests and benchmarks,
+// starts mtm's clock at an RFC 3339 time instead of the system's.
+const nowEnv = "MTMTEST_NOW"
+
+// clockFor returns the clock of a command: the system clock, or one
+// shifted to $MTMTEST_NOW.
+func clockFor(env *environment) (clock.Clock, error) {
+	for _, kv := range env.getenv {
+		v, ok := strings.CutPrefix(kv, nowEnv+"=")
+		if !ok || v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", nowEnv, err)
+		}
+		return clock.ShiftedTo(t), nil
+	}
+	return clock.Real{}, nil
 }

@@ -101,6 +101,11 @@ func (r *Run) insertContents(ctx context.Context, tx *sql.Tx, cs []Content) ([]i
 		return nil, err
 	}
 	defer stmt.Close() //nolint:errcheck // closing a prepared statement of a finished tx cannot lose data
+	rescue, err := tx.PrepareContext(ctx, `DELETE FROM garbage WHERE hash = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer rescue.Close() //nolint:errcheck // see above
 	now := r.c.nowMillis()
 	ids := make([]int64, len(cs))
 	for i, c := range cs {
@@ -111,6 +116,10 @@ func (r *Run) insertContents(ctx context.Context, tx *sql.Tx, cs []Content) ([]i
 		if err := stmt.QueryRowContext(ctx, c.Hash[:], c.Size, c.StoredSize, now, c.From, c.To, c.Cc,
 			c.Subject, date, c.MessageID, c.HasAttachments).Scan(&ids[i]); err != nil {
 			return nil, fmt.Errorf("recording content %x: %w", c.Hash[:8], err)
+		}
+		// design.md, "Deleting blobs", rule 1: a named blob is no garbage.
+		if _, err := rescue.ExecContext(ctx, c.Hash[:]); err != nil {
+			return nil, fmt.Errorf("rescuing content %x: %w", c.Hash[:8], err)
 		}
 	}
 	return ids, nil

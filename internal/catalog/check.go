@@ -41,6 +41,22 @@ var invariants = []invariant{
 	{"two live versions of one message", `
 		SELECT 'mailbox ' || mailbox_id || ' uid ' || uid || ' has ' || count(*) || ' live versions'
 		FROM entries WHERE end_snap IS NULL GROUP BY mailbox_id, uid HAVING count(*) > 1`},
+	// Prune deletes what no kept snapshot sees; a commit only adds rows its
+	// snapshot sees. So every version row is seen by a committed snapshot.
+	{"version row no snapshot sees", `
+		SELECT 'entry ' || e.id || ' [' || e.first_snap || ', ' || coalesce(e.end_snap, '') ||
+			') is seen by no committed snapshot'
+		FROM entries e JOIN mailboxes m ON m.id = e.mailbox_id
+		WHERE NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.account_id = m.account_id AND s.state = 'committed'
+			AND s.id >= e.first_snap AND (e.end_snap IS NULL OR s.id < e.end_snap))
+		UNION ALL
+		SELECT 'folder version ' || f.id || ' (' || f.name || ') is seen by no committed snapshot'
+		FROM folders f
+		WHERE NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.account_id = f.account_id AND s.state = 'committed'
+			AND s.id >= f.first_snap AND (f.end_snap IS NULL OR s.id < f.end_snap))`},
+	{"garbage still named", `
+		SELECT 'blob ' || hex(g.hash) || ' is garbage but a contents row names it'
+		FROM garbage g WHERE EXISTS (SELECT 1 FROM contents c WHERE c.hash = g.hash)`},
 	{"snapshot totals differ from its view", `
 		WITH view AS (
 			SELECT s.id, s.messages, s.bytes,

@@ -25,10 +25,14 @@ type Run struct {
 
 // BeginSnapshot starts a snapshot of acct. Running snapshots of the account
 // whose owner is gone are marked failed first; a live one yields ErrBusy.
+// While prune deletes blobs it yields ErrPruning.
 func (c *DB) BeginSnapshot(ctx context.Context, acct AccountID) (*Run, error) {
 	now := c.clk.Now()
 	r := &Run{c: c, Account: acct, TakenAt: now, Day: now.In(c.loc).Format(time.DateOnly)}
 	err := c.tx(ctx, func(tx *sql.Tx) error {
+		if err := c.checkNotPruning(ctx, tx, now); err != nil {
+			return err
+		}
 		if err := c.reapStale(ctx, tx, acct, now); err != nil {
 			return err
 		}
@@ -65,14 +69,8 @@ func (c *DB) reapStale(ctx context.Context, tx *sql.Tx, acct AccountID, now time
 		return err
 	}
 	for _, s := range all {
-		age := now.Sub(time.UnixMilli(s.heartbeat))
-		var reason string
-		switch {
-		case s.owner != c.owner && ownerGone(s.owner):
-			reason = fmt.Sprintf("interrupted: process %s is gone", s.owner)
-		case age > c.staleAfter:
-			reason = fmt.Sprintf("interrupted: no heartbeat from %s for %s", s.owner, age.Round(time.Second))
-		default:
+		reason := c.deadReason(s.owner, s.heartbeat, now)
+		if reason == "" {
 			return fmt.Errorf("%w (snapshot %d, %s)", ErrBusy, s.id, s.owner)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE snapshots SET state='failed', error=?, finished_at=?

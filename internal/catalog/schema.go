@@ -102,6 +102,7 @@ CREATE TABLE staged_entries (
   PRIMARY KEY (snapshot_id, mailbox_id, uid)
 );
 CREATE INDEX staged_entries_mailbox ON staged_entries(mailbox_id, uid);
+CREATE INDEX staged_entries_content ON staged_entries(content_id);
 
 CREATE TABLE staged_ends (
   snapshot_id INTEGER NOT NULL,
@@ -127,6 +128,18 @@ CREATE TABLE staged_mailboxes (
   uidnext INTEGER NOT NULL,
   highest_modseq INTEGER NOT NULL,
   PRIMARY KEY (snapshot_id, mailbox_id)
+);
+
+CREATE TABLE garbage (
+  hash BLOB PRIMARY KEY,
+  stored_size INTEGER NOT NULL,
+  marked_at INTEGER NOT NULL
+);
+
+CREATE TABLE locks (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL
 );
 
 CREATE VIRTUAL TABLE search_text USING fts5(

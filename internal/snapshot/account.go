@@ -77,7 +77,7 @@ func (e *Engine) snapshotAccount(ctx context.Context, address string) (catalog.S
 	if err != nil {
 		return catalog.Snapshot{}, err
 	}
-	run, err := e.cat.BeginSnapshot(ctx, acct)
+	run, err := e.begin(ctx, acct)
 	if err != nil {
 		return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, err)
 	}
@@ -96,6 +96,26 @@ func (e *Engine) snapshotAccount(ctx context.Context, address string) (catalog.S
 		return catalog.Snapshot{ID: run.ID, State: catalog.StateFailed, Error: reason}, fmt.Errorf("%s: %w", address, err)
 	}
 	return snap, nil
+}
+
+// begin begins the account's snapshot. While prune deletes blobs it waits,
+// polling every PrunePoll, for at most PruneWait.
+func (e *Engine) begin(ctx context.Context, acct catalog.AccountID) (*catalog.Run, error) {
+	deadline := e.clk.Now().Add(e.pruneWait)
+	for {
+		run, err := e.cat.BeginSnapshot(ctx, acct)
+		if !errors.Is(err, catalog.ErrPruning) || !e.clk.Now().Before(deadline) {
+			return run, err
+		}
+		e.log.Info("waiting for prune to finish deleting blobs", "err", err)
+		t := time.NewTimer(e.prunePoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func (a *accountSync) sync(ctx context.Context) (catalog.Snapshot, error) {

@@ -49,6 +49,10 @@ type Options struct {
 	Logger                *slog.Logger
 	Progress              Progress // may be nil
 	HeartbeatEvery        time.Duration
+	// PruneWait is how long an account waits for prune to finish deleting
+	// blobs before its snapshot fails; default 30 minutes. PrunePoll is how
+	// often it looks; default 1 s.
+	PruneWait, PrunePoll time.Duration
 }
 
 // Engine takes snapshots.
@@ -62,6 +66,8 @@ type Engine struct {
 	log             *slog.Logger
 	progress        Progress
 	heartbeatEvery  time.Duration
+	pruneWait       time.Duration
+	prunePoll       time.Duration
 
 	// beforeExamine, when set by tests, runs before each folder is examined.
 	beforeExamine func(folder string)
@@ -71,7 +77,7 @@ type Engine struct {
 func New(cat Catalog, blobs BlobStore, opts Options) *Engine {
 	e := &Engine{cat: cat, blobs: blobs, server: opts.Server, connsPerAccount: opts.ConnectionsPerAccount,
 		concurrent: opts.ConcurrentAccounts, clk: opts.Clock, log: opts.Logger, progress: opts.Progress,
-		heartbeatEvery: opts.HeartbeatEvery}
+		heartbeatEvery: opts.HeartbeatEvery, pruneWait: opts.PruneWait, prunePoll: opts.PrunePoll}
 	if e.connsPerAccount < 1 {
 		e.connsPerAccount = 2
 	}
@@ -89,6 +95,12 @@ func New(cat Catalog, blobs BlobStore, opts Options) *Engine {
 	}
 	if e.heartbeatEvery == 0 {
 		e.heartbeatEvery = 30 * time.Second
+	}
+	if e.pruneWait == 0 {
+		e.pruneWait = 30 * time.Minute
+	}
+	if e.prunePoll == 0 {
+		e.prunePoll = time.Second
 	}
 	if e.server.Timeout == 0 {
 		e.server.Timeout = time.Minute

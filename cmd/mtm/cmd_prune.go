@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"mtm/internal/config"
+	"mtm/internal/progress"
+	"mtm/internal/prune"
+)
+
+func runPrune(ctx context.Context, env *environment, args []string) error {
+	fs, cfgPath := newFlags(env, "prune")
+	dryRun := fs.Bool("dry-run", false, "print the plan (snapshots to drop, rows, blobs and bytes to free) and change nothing")
+	wait := fs.Duration("wait", 5*time.Minute, "how long to wait for running snapshots before deferring blob deletion")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *cfgPath)
+	if err != nil {
+		return err
+	}
+	listed, err := config.ReadAccounts(cfg.Accounts.File)
+	if err != nil {
+		return fmt.Errorf("accounts.file (prune keeps the last good snapshot of every listed account): %w", err)
+	}
+	pol := prune.Policy{Days: cfg.RetentionDays, Location: cfg.Location, Listed: map[string]bool{}}
+	for _, a := range listed {
+		pol.Listed[strings.ToLower(a)] = true
+	}
+	clk, err := clockFor(env)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, clk)
+	if err != nil {
+		return err
+	}
+	defer st.close() //nolint:errcheck // every change was committed or reported before
+	plan, err := prune.MakePlan(ctx, st.cat, st.blobs, pol, clk)
+	if err != nil {
+		return err
+	}
+	if _, err := plan.WriteTo(env.stdout); err != nil {
+		return err
+	}
+	if *dryRun {
+		fmt.Fprintln(env.stdout, "dry run: nothing changed")
+		return nil
+	}
+	res, err := plan.Execute(ctx, st.cat, st.blobs, prune.Options{Wait: *wait, Clock: clk, Logger: newLogger(env, cfg)})
+	if err != nil {
+		return err
+	}
+	e := res.Expiry
+	fmt.Fprintf(env.stdout, "pruned: %d snapshots, %d message versions, %d folder versions, %d contents; "+
+		"deleted %d blobs, freed %s\n", e.Snapshots, e.Entries, e.Folders, e.Contents, res.BlobsDeleted,
+		progress.FormatBytes(res.BytesFreed))
+	if res.Spared > 0 {
+		fmt.Fprintf(env.stdout, "spared %d blobs that a running snapshot stored again\n", res.Spared)
+	}
+	if res.Deferred != nil {
+		fmt.Fprintf(env.stdout, "blob deletion deferred to the next prune: %v\n", res.Deferred)
+	}
+	return nil
+}

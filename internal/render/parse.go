@@ -1,0 +1,167 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/jhillyerd/enmime/v2"
+)
+
+// MaxParse is the largest message parsed; a larger one shows its headers
+// only and is read through its raw download.
+const MaxParse = 32 << 20
+
+// ErrNoPart: no such part, or not an attached message.
+var ErrNoPart = errors.New("no such part")
+
+// Headers are the decoded headers shown above a message.
+type Headers struct {
+	Subject   string    `json:"subject"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Cc        string    `json:"cc"`
+	ReplyTo   string    `json:"reply_to"`
+	Date      string    `json:"date"`            // the Date: header as written
+	Time      time.Time `json:"time,omitzero"`   // Date: parsed, if it parses
+	MessageID string    `json:"message_id"`
+}
+
+// Attachment describes one non-body part.
+type Attachment struct {
+	Index       int    `json:"index"`
+	FileName    string `json:"file_name"` // as the message names it: escape before display
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"` // decoded bytes
+	Inline      bool   `json:"inline"`
+	ContentID   string `json:"content_id,omitempty"`
+	IsMessage   bool   `json:"is_message"` // message/rfc822: viewable as a message
+}
+
+// Message is a parsed message.
+type Message struct {
+	env      *enmime.Envelope
+	parts    []*enmime.Part
+	Headers  Headers
+	TooLarge bool     // over MaxParse: headers only
+	Problems []string // what the parser found broken
+}
+
+// Parse parses raw. It fails only when not even the header can be read.
+func Parse(raw []byte) (*Message, error) {
+	m := &Message{}
+	src := raw
+	if len(raw) > MaxParse {
+		m.TooLarge = true
+		if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 && i < 1<<20 {
+			src = raw[:i+4]
+		} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 && i < 1<<20 {
+			src = raw[:i+2]
+		} else {
+			src = raw[:min(len(raw), 1<<20)]
+		}
+	}
+	env, err := enmime.NewParser(enmime.SkipMalformedParts(true)).ReadEnvelope(bytes.NewReader(src))
+	if err != nil {
+		return nil, fmt.Errorf("parsing message: %w", err)
+	}
+	m.env = env
+	for _, e := range env.Errors {
+		m.Problems = append(m.Problems, oneLine(e.Error()))
+	}
+	if !m.TooLarge {
+		m.parts = append(append(append(m.parts, env.Attachments...), env.Inlines...), leaves(env.OtherParts)...)
+	}
+	m.Headers = headers(env)
+	return m, nil
+}
+
+// leaves keeps the parts that hold content, not multipart containers.
+func leaves(ps []*enmime.Part) []*enmime.Part {
+	var out []*enmime.Part
+	for _, p := range ps {
+		if p.FirstChild == nil && !strings.HasPrefix(p.ContentType, "multipart/") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func headers(env *enmime.Envelope) Headers {
+	h := Headers{
+		Subject:   oneLine(env.GetHeader("Subject")),
+		From:      oneLine(env.GetHeader("From")),
+		To:        oneLine(env.GetHeader("To")),
+		Cc:        oneLine(env.GetHeader("Cc")),
+		ReplyTo:   oneLine(env.GetHeader("Reply-To")),
+		Date:      oneLine(env.GetHeader("Date")),
+		MessageID: oneLine(env.GetHeader("Message-Id")),
+	}
+	if t, err := mail.ParseDate(h.Date); err == nil {
+		h.Time = t
+	}
+	return h
+}
+
+// oneLine removes control characters (CR, LF, NUL, ...) from a header value.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// Text is the plain-text body (converted from HTML when there is no text
+// part).
+func (m *Message) Text() string { return m.env.Text }
+
+// HasHTML tells whether the message has an HTML body.
+func (m *Message) HasHTML() bool { return m.env.HTML != "" }
+
+// Attachments lists the message's non-body parts; Index is their position.
+func (m *Message) Attachments() []Attachment {
+	out := make([]Attachment, 0, len(m.parts))
+	for i, p := range m.parts {
+		out = append(out, Attachment{
+			Index: i, FileName: oneLine(p.FileName), ContentType: oneLine(p.ContentType), Size: len(p.Content),
+			Inline: p.Disposition == "inline" || (p.Disposition == "" && p.ContentID != ""),
+			ContentID: oneLine(p.ContentID), IsMessage: strings.EqualFold(p.ContentType, "message/rfc822"),
+		})
+	}
+	return out
+}
+
+// Part returns the description and decoded bytes of part i.
+func (m *Message) Part(i int) (Attachment, []byte, error) {
+	if i < 0 || i >= len(m.parts) {
+		return Attachment{}, nil, ErrNoPart
+	}
+	return m.Attachments()[i], m.parts[i].Content, nil
+}
+
+// ByContentID returns the part whose Content-ID is cid (without <>).
+func (m *Message) ByContentID(cid string) (Attachment, []byte, error) {
+	for i, p := range m.parts {
+		if p.ContentID != "" && strings.Trim(p.ContentID, "<>") == cid {
+			return m.Part(i)
+		}
+	}
+	return Attachment{}, nil, ErrNoPart
+}
+
+// Attached parses part i as a message, for a message/rfc822 attachment.
+func (m *Message) Attached(i int) (*Message, error) {
+	a, b, err := m.Part(i)
+	if err != nil {
+		return nil, err
+	}
+	if !a.IsMessage {
+		return nil, ErrNoPart
+	}
+	return Parse(b)
+}

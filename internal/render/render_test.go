@@ -1,0 +1,219 @@
+package render
+
+import (
+	"mime"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"mtm/internal/testenv/hostile"
+)
+
+func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+// allowedElements is every element the sanitized HTML may contain.
+var allowedElements = map[string]bool{}
+
+func init() {
+	for _, e := range strings.Fields(`html head body p div span a img b i u em strong br hr table thead tbody tfoot
+		tr td th caption col colgroup ul ol li dl dt dd h1 h2 h3 h4 h5 h6 pre code blockquote font center small big
+		sub sup s strike del ins q cite abbr article aside figure figcaption section summary details address
+		tt kbd samp var mark ruby rt rp wbr bdi bdo time meter progress nav header footer main hgroup map area label`) {
+		allowedElements[e] = true
+	}
+}
+
+// checkSafe fails the test if the sanitized fragment holds anything that
+// could run a script or load from elsewhere.
+func checkSafe(t *testing.T, name, frag string, remote bool) {
+	t.Helper()
+	nodes, err := html.ParseFragment(strings.NewReader(frag), &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body})
+	if err != nil {
+		t.Fatalf("%s: output does not parse: %v", name, err)
+	}
+	for _, n := range nodes {
+		walk(n, func(n *html.Node) {
+			if n.Type != html.ElementNode {
+				return
+			}
+			if !allowedElements[n.Data] {
+				t.Errorf("%s: element <%s> in %s", name, n.Data, frag)
+			}
+			for _, a := range n.Attr {
+				v := strings.ToLower(a.Val)
+				switch {
+				case strings.HasPrefix(a.Key, "on"):
+					t.Errorf("%s: event handler %s=%q", name, a.Key, a.Val)
+				case a.Key == "src" && !(strings.HasPrefix(v, "cid/") || strings.HasPrefix(v, "data:image/") || v == "" ||
+					remote && strings.HasPrefix(v, "http")):
+					t.Errorf("%s: <%s src=%q>", name, n.Data, a.Val)
+				case a.Key == "href" && !(strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "mailto:")):
+					t.Errorf("%s: <%s href=%q>", name, n.Data, a.Val)
+				case a.Key == "style" && (strings.Contains(v, "url") || strings.Contains(v, "expression")):
+					t.Errorf("%s: style %q", name, a.Val)
+				case a.Key == "srcset" || a.Key == "action" || a.Key == "formaction" || a.Key == "srcdoc" || a.Key == "http-equiv":
+					t.Errorf("%s: attribute %s", name, a.Key)
+				}
+			}
+		})
+	}
+}
+
+func TestHostileCorpusIsSanitized(t *testing.T) {
+	for _, hm := range hostile.Messages() {
+		t.Run(hm.Name, func(t *testing.T) {
+			m, err := Parse(hm.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, remote := range []bool{false, true} {
+				doc, body := m.Document(remote)
+				checkSafe(t, hm.Name, body.HTML, remote)
+				if !remote && strings.Contains(body.HTML, ` src="http`) {
+					t.Errorf("remote image not blocked: %s", body.HTML)
+				}
+				if strings.Count(strings.ToLower(doc), "<script") != 0 {
+					t.Errorf("document holds a script: %s", doc)
+				}
+			}
+			for _, v := range []string{m.Headers.Subject, m.Headers.From, m.Headers.To, m.Headers.Date, m.Headers.MessageID} {
+				if strings.ContainsAny(v, "\r\n\x00") {
+					t.Errorf("header value %q keeps a line break", v)
+				}
+			}
+			for _, a := range m.Attachments() {
+				name := SafeFileName(a.FileName, "attachment", "")
+				if strings.ContainsAny(name, "/\\\r\n\"<>") || strings.HasPrefix(name, ".") {
+					t.Errorf("unsafe file name %q from %q", name, a.FileName)
+				}
+				if _, params, err := mime.ParseMediaType(ContentDisposition(name)); err != nil || params["filename"] != name {
+					t.Errorf("Content-Disposition for %q does not round-trip: %v %v", name, params, err)
+				}
+			}
+		})
+	}
+}
+
+func TestRemoteImagesCountedAndAllowedOnRequest(t *testing.T) {
+	raw := crlf("Subject: t\nContent-Type: text/html\n\n<p>x<img src=\"https://img.example/a.png\"><img src=\"cid:logo@x\"></p>\n")
+	m, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked := m.SanitizedHTML(false)
+	if blocked.RemoteImages != 1 || strings.Contains(blocked.HTML, ` src="https://`) ||
+		!strings.Contains(blocked.HTML, `data-mtm-src="https://img.example/a.png"`) {
+		t.Errorf("blocked: %+v", blocked)
+	}
+	if !strings.Contains(blocked.HTML, `src="cid/logo@x"`) {
+		t.Errorf("cid image not rewritten: %s", blocked.HTML)
+	}
+	allowed := m.SanitizedHTML(true)
+	if !strings.Contains(allowed.HTML, `src="https://img.example/a.png"`) {
+		t.Errorf("allowed: %s", allowed.HTML)
+	}
+}
+
+func TestCharsetsAreDecoded(t *testing.T) {
+	cases := []struct {
+		charset, body, want string
+	}{
+		{"windows-1252", "caf\xe9 \x80", "café €"},
+		{"koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4", "Привет"},
+		{"iso-2022-jp", "\x1b$B$3$s$K$A$O\x1b(B", "こんにちは"},
+		{"iso-8859-15", "\xa4", "€"},
+	}
+	for _, c := range cases {
+		raw := crlf("Subject: =?" + c.charset + "?q?x?=\nContent-Type: text/plain; charset=" + c.charset + "\n\n" + c.body + "\n")
+		m, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(m.Text()); got != c.want {
+			t.Errorf("%s: text %q, want %q", c.charset, got, c.want)
+		}
+	}
+}
+
+func TestAttachmentsAndAttachedMessage(t *testing.T) {
+	var att *Message
+	for _, hm := range hostile.Messages() {
+		if hm.Name == "attached-message" {
+			m, err := Parse(hm.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			as := m.Attachments()
+			if len(as) != 1 || !as[0].IsMessage {
+				t.Fatalf("attachments %+v", as)
+			}
+			if att, err = m.Attached(0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Attached(1); err == nil {
+				t.Error("part 1 does not exist")
+			}
+		}
+	}
+	if att == nil || att.Headers.Subject != "Inner hostile" || !att.HasHTML() {
+		t.Fatalf("attached message: %+v", att)
+	}
+	checkSafe(t, "inner", att.SanitizedHTML(false).HTML, false)
+}
+
+func TestSafeFileName(t *testing.T) {
+	cases := []struct{ in, ext, want string }{
+		{"report.pdf", "", "report.pdf"},
+		{"../../etc/passwd", "", "passwd"},
+		{`C:\evil\x.exe`, "", "x.exe"},
+		{"a\r\nSet-Cookie: x=y\".txt", "", "a__Set-Cookie_ x=y_.txt"},
+		{"...hidden", "", "hidden"},
+		{"", ".eml", "message.eml"},
+		{"Re: hello?", ".eml", "Re_ hello_.eml"},
+		{"Grüße aus Köln", ".eml", "Grüße aus Köln.eml"},
+		{strings.Repeat("x", 300), "", strings.Repeat("x", 100)},
+	}
+	for _, c := range cases {
+		if got := SafeFileName(c.in, "message", c.ext); got != c.want {
+			t.Errorf("SafeFileName(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if cd := ContentDisposition("Grüße.eml"); !strings.HasPrefix(cd, "attachment; filename*=utf-8''Gr%C3%BC") {
+		t.Errorf("non-ASCII disposition %q", cd)
+	}
+}
+
+func TestSearchTextAndTooLarge(t *testing.T) {
+	raw := crlf("Subject: s\nContent-Type: text/html\n\n<p>Hello <b>searchable</b> world</p>\n")
+	if got := SearchText(raw); !strings.Contains(got, "searchable") || strings.Contains(got, "<b>") {
+		t.Errorf("search text %q", got)
+	}
+	big := append(crlf("Subject: big\nContent-Type: text/plain\n\n"), make([]byte, MaxParse+1)...)
+	m, err := Parse(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.TooLarge || m.Headers.Subject != "big" || len(m.Attachments()) != 0 {
+		t.Errorf("too large: %v %q", m.TooLarge, m.Headers.Subject)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, hm := range hostile.Messages() {
+		f.Add(hm.Raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := Parse(raw)
+		if err != nil {
+			return
+		}
+		checkSafe(t, "fuzz", m.SanitizedHTML(false).HTML, false)
+		for i := range m.Attachments() {
+			if _, _, err := m.Part(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

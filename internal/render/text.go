@@ -1,0 +1,35 @@
+package render
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxSearchText is the most body text indexed per message, in bytes.
+const MaxSearchText = 256 << 10
+
+// SearchText returns the body text the search index holds for raw: the
+// plain-text body (enmime converts HTML-only bodies), the names of the
+// attachments, cut at MaxSearchText.
+func SearchText(raw []byte) string {
+	m, err := Parse(raw)
+	if err != nil || m.TooLarge {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(m.Text())
+	for _, a := range m.Attachments() {
+		if a.FileName != "" {
+			b.WriteString("\n")
+			b.WriteString(a.FileName)
+		}
+	}
+	s := b.String()
+	if len(s) > MaxSearchText {
+		s = s[:MaxSearchText]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	return s
+}

@@ -25,8 +25,8 @@ type Headers struct {
 	To        string    `json:"to"`
 	Cc        string    `json:"cc"`
 	ReplyTo   string    `json:"reply_to"`
-	Date      string    `json:"date"`            // the Date: header as written
-	Time      time.Time `json:"time,omitzero"`   // Date: parsed, if it parses
+	Date      string    `json:"date"`          // the Date: header as written
+	Time      time.Time `json:"time,omitzero"` // Date: parsed, if it parses
 	MessageID string    `json:"message_id"`
 }
 
@@ -129,7 +129,7 @@ func (m *Message) Attachments() []Attachment {
 	for i, p := range m.parts {
 		out = append(out, Attachment{
 			Index: i, FileName: oneLine(p.FileName), ContentType: oneLine(p.ContentType), Size: len(p.Content),
-			Inline: p.Disposition == "inline" || (p.Disposition == "" && p.ContentID != ""),
+			Inline:    p.Disposition == "inline" || (p.Disposition == "" && p.ContentID != ""),
 			ContentID: oneLine(p.ContentID), IsMessage: strings.EqualFold(p.ContentType, "message/rfc822"),
 		})
 	}

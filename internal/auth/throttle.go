@@ -1,0 +1,128 @@
+package auth
+
+import (
+	"sync"
+	"time"
+
+	"mtm/internal/clock"
+)
+
+// ThrottleOptions tune a Throttle; zero fields take the defaults of
+// docs/design.md.
+type ThrottleOptions struct {
+	FreeAccount int           // failures per account before delays start (3)
+	FreeClient  int           // failures per client address before delays start (10)
+	FirstDelay  time.Duration // delay after the first failure beyond the allowance (1 s)
+	MaxDelay    time.Duration // longest delay (15 min)
+	Forget      time.Duration // a count is dropped this long after its last failure (24 h)
+	MaxKeys     int           // keys remembered at most (100,000)
+}
+
+// Throttle slows down password guessing: each failure beyond a free
+// allowance locks its account and its client address for a delay that
+// doubles with every further failure. It is safe for concurrent use.
+type Throttle struct {
+	clk  clock.Clock
+	opts ThrottleOptions
+	mu   sync.Mutex
+	keys map[string]*failures
+}
+
+type failures struct {
+	n     int
+	last  time.Time
+	until time.Time
+}
+
+// NewThrottle returns a throttle reading the time from clk.
+func NewThrottle(clk clock.Clock, opts ThrottleOptions) *Throttle {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&opts.FreeAccount, 3)
+	def(&opts.FreeClient, 10)
+	def(&opts.MaxKeys, 100000)
+	defDur(&opts.FirstDelay, time.Second)
+	defDur(&opts.MaxDelay, 15*time.Minute)
+	defDur(&opts.Forget, 24*time.Hour)
+	return &Throttle{clk: clk, opts: opts, keys: make(map[string]*failures)}
+}
+
+// Wait returns how long the account or the client must still wait before
+// its next attempt; 0 means it may try now.
+func (t *Throttle) Wait(account, client string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clk.Now()
+	var wait time.Duration
+	for _, k := range []string{"a:" + account, "c:" + client} {
+		if f := t.keys[k]; f != nil && f.until.After(now) {
+			wait = max(wait, f.until.Sub(now))
+		}
+	}
+	return wait
+}
+
+// Failed records a failed login.
+func (t *Throttle) Failed(account, client string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clk.Now()
+	if len(t.keys) >= t.opts.MaxKeys {
+		t.forgetOld(now)
+	}
+	t.fail("a:"+account, t.opts.FreeAccount, now)
+	t.fail("c:"+client, t.opts.FreeClient, now)
+}
+
+func (t *Throttle) fail(key string, free int, now time.Time) {
+	f := t.keys[key]
+	if f == nil || now.Sub(f.last) > t.opts.Forget {
+		f = &failures{}
+		t.keys[key] = f
+	}
+	f.n++
+	f.last = now
+	if over := f.n - free; over > 0 {
+		d := t.opts.FirstDelay << min(over-1, 30)
+		if d <= 0 || d > t.opts.MaxDelay {
+			d = t.opts.MaxDelay
+		}
+		f.until = now.Add(d)
+	}
+}
+
+// Succeeded clears the account's failures. The client's stay: one good
+// account must not reset the guessing of others from the same address.
+func (t *Throttle) Succeeded(account string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.keys, "a:"+account)
+}
+
+// forgetOld drops counts past Forget, or, if none are, the oldest half.
+func (t *Throttle) forgetOld(now time.Time) {
+	for k, f := range t.keys {
+		if now.Sub(f.last) > t.opts.Forget {
+			delete(t.keys, k)
+		}
+	}
+	if len(t.keys) < t.opts.MaxKeys {
+		return
+	}
+	n := 0
+	for k := range t.keys { // map order is random: drops an arbitrary half
+		if n >= len(t.keys)/2 {
+			break
+		}
+		delete(t.keys, k)
+		n++
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,44 +88,46 @@ func (e *e2e) killMidSnapshot() int {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
-	ctx := context.Background()
-	cat, err := catalog.Open(ctx, filepath.Join(e.dir, "data", "catalog.db"), catalog.Options{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer func() {
-		if err := cat.Close(); err != nil {
-			e.t.Error(err)
-		}
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n, err := cat.CountRows(ctx, "staged_entries")
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		select {
-		case err := <-exited:
-			e.t.Fatalf("mtm snapshot ended (%v) before it could be killed:\n%s", err, out.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("mtm snapshot staged nothing in 30 s:\n%s", out.String())
-		}
-	}
+	e.waitStaged(exited, &out)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
 		e.t.Fatalf("mtm snapshot was not killed (%v):\n%s", err, out.String())
 	}
-	n, err := cat.CountRows(ctx, "staged_entries")
+	n := e.countRows("staged_entries")
+	e.t.Logf("killed mtm snapshot after it had staged %d messages", n)
+	return n
+}
+
+// countRows counts a catalog table's rows.
+func (e *e2e) countRows(table string) int {
+	e.t.Helper()
+	ctx := context.Background()
+	cat, err := catalog.Open(ctx, filepath.Join(e.dir, "data", "catalog.db"), catalog.Options{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Logf("killed mtm snapshot after it had staged %d messages", n)
+	n, err := cat.CountRows(ctx, table)
+	if cerr := cat.Close(); err != nil || cerr != nil {
+		e.t.Fatal(err, cerr)
+	}
 	return n
+}
+
+// waitStaged waits until an mtm process started by the test has staged
+// some messages. exited receives the process's end; out holds its output.
+func (e *e2e) waitStaged(exited <-chan error, out fmt.Stringer) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for e.countRows("staged_entries") == 0 {
+		select {
+		case err := <-exited:
+			e.t.Fatalf("mtm snapshot ended (%v) before it staged anything:\n%s", err, out.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("mtm snapshot staged nothing in 30 s:\n%s", out.String())
+		}
+	}
 }

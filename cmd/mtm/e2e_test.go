@@ -34,6 +34,11 @@ type e2e struct {
 	dc     *dovecot.Server
 	dir    string
 	config string
+	// now, when set, is the RFC 3339 time mtm's clock starts at
+	// (MTMTEST_NOW).
+	now string
+	// env is more environment for mtm, "KEY=value".
+	env []string
 }
 
 func newE2E(t *testing.T, accounts ...string) *e2e {
@@ -70,6 +75,10 @@ func (e *e2e) mtm(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
 	var out, errOut bytes.Buffer
 	env := &environment{stdout: &out, stderr: &errOut, getenv: []string{}}
+	if e.now != "" {
+		env.getenv = []string{nowEnv + "=" + e.now}
+	}
+	env.getenv = append(env.getenv, e.env...)
 	full := append([]string{args[0], "--config", e.config}, args[1:]...)
 	code = run(context.Background(), env, full)
 	return code, out.String(), errOut.String()
@@ -153,6 +162,7 @@ func common(a, b []string) int {
 func (e *e2e) live(account string, folders ...string) digests {
 	e.t.Helper()
 	c := e.dc.Dial(e.t, account)
+	defer func() { _ = c.Logout().Wait() }() // Dovecot limits connections per user
 	d := digests{}
 	section := &imap.FetchItemBodySection{Peek: true}
 	for _, f := range folders {

@@ -13,3 +13,7 @@ test:
 
 race:
 	bash scripts/test.sh -race
+
+# The store benchmark, about 30 minutes; see docs/benchmarks.md.
+bench:
+	bash scripts/bench.sh

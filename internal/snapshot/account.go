@@ -131,10 +131,10 @@ func (a *accountSync) sync(ctx context.Context) (catalog.Snapshot, error) {
 	conns := []*conn{first}
 	defer func() {
 		for _, c := range conns {
-			c.close()
+			c.Close()
 		}
 	}()
-	listed, err := first.listFolders()
+	listed, err := first.ListFolders()
 	if err != nil {
 		return catalog.Snapshot{}, err
 	}

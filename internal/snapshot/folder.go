@@ -35,7 +35,7 @@ func (f *folderSync) run(ctx context.Context) (int64, error) {
 	if hook := f.a.e.beforeExamine; hook != nil {
 		hook(f.folder.Name)
 	}
-	sel, err := f.cn.c.Select(f.folder.Name, &imap.SelectOptions{ReadOnly: true, CondStore: f.cn.condstore}).Wait()
+	sel, err := f.cn.C.Select(f.folder.Name, &imap.SelectOptions{ReadOnly: true, CondStore: f.cn.CondStore}).Wait()
 	if err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) && f.gone() {
@@ -72,7 +72,7 @@ func (f *folderSync) run(ctx context.Context) (int64, error) {
 // gone tells whether the folder no longer exists. Servers do not agree on
 // a response code for a missing mailbox (Dovecot 2.3 sends none), so ask.
 func (f *folderSync) gone() bool {
-	list, err := f.cn.c.List("", f.folder.Name, nil).Collect()
+	list, err := f.cn.C.List("", f.folder.Name, nil).Collect()
 	return err == nil && len(list) == 0
 }
 
@@ -83,7 +83,7 @@ func (f *folderSync) syncKnown(ctx context.Context, sel *imap.SelectData) (done 
 	if err != nil {
 		return false, err
 	}
-	if f.cn.condstore && sel.HighestModSeq != 0 && sel.HighestModSeq == f.prev.HighestModSeq &&
+	if f.cn.CondStore && sel.HighestModSeq != 0 && sel.HighestModSeq == f.prev.HighestModSeq &&
 		uint32(sel.UIDNext) == f.prev.UIDNext && int64(sel.NumMessages) == live {
 		f.a.add(0, live, 0)
 		return true, nil // unchanged: one EXAMINE was enough
@@ -106,10 +106,10 @@ func (f *folderSync) syncKnown(ctx context.Context, sel *imap.SelectData) (done 
 // presentUIDs returns which of the UIDs in set still exist.
 func (f *folderSync) presentUIDs(set imap.UIDSet) (imap.UIDSet, error) {
 	var opts *imap.SearchOptions
-	if f.cn.esearch {
+	if f.cn.ESearch {
 		opts = &imap.SearchOptions{ReturnAll: true}
 	}
-	data, err := f.cn.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, opts).Wait()
+	data, err := f.cn.C.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, opts).Wait()
 	if err != nil {
 		return nil, fmt.Errorf("uid search: %w", err)
 	}
@@ -140,10 +140,10 @@ func (f *folderSync) endExpunged(ctx context.Context, present imap.UIDSet) error
 // otherwise found by comparing a full UID FLAGS listing.
 func (f *folderSync) syncFlags(ctx context.Context, old, present imap.UIDSet) error {
 	opts := &imap.FetchOptions{UID: true, Flags: true}
-	if f.cn.condstore && f.prev.HighestModSeq != 0 {
+	if f.cn.CondStore && f.prev.HighestModSeq != 0 {
 		opts.ChangedSince = f.prev.HighestModSeq
 	}
-	cmd := f.cn.c.Fetch(old, opts)
+	cmd := f.cn.C.Fetch(old, opts)
 	changed := make(map[uint32]string)
 	for {
 		msg := cmd.Next()
@@ -212,7 +212,7 @@ func (f *folderSync) resume(ctx context.Context, want imap.UIDSet, after uint32)
 	if len(set) == 0 {
 		return nil, nil
 	}
-	cmd := f.cn.c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true})
+	cmd := f.cn.C.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true})
 	var uids []uint32
 	for {
 		msg := cmd.Next()
@@ -270,7 +270,7 @@ func subtract(want imap.UIDSet, skip []uint32) imap.UIDSet {
 // them. UIDs <= after are ignored (a UID range n:* always answers at least
 // the last message).
 func (f *folderSync) fetchBodies(ctx context.Context, set imap.UIDSet, after, maxUID uint32) (uint32, error) {
-	cmd := f.cn.c.Fetch(set, &imap.FetchOptions{
+	cmd := f.cn.C.Fetch(set, &imap.FetchOptions{
 		UID: true, Flags: true, InternalDate: true, RFC822Size: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}},
 	})

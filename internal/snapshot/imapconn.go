@@ -1,245 +1,28 @@
 package snapshot
 
-import (
-	"context"
-	"crypto/tls"
-	"errors"
-	"fmt"
-	"net"
-	"slices"
-	"strings"
-	"time"
+import "mtm/internal/imapconn"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
+// The connection types live in package imapconn; these names keep the
+// engine's options readable.
+type (
+	// Server says how to reach and log in to the IMAP server.
+	Server = imapconn.Server
+	// Credentials give the login for an account.
+	Credentials = imapconn.Credentials
+	// MasterUser logs in through a Dovecot-style master user.
+	MasterUser = imapconn.MasterUser
+	// Passwords logs in with each account's own password.
+	Passwords = imapconn.Passwords
+
+	conn         = imapconn.Conn
+	listedFolder = imapconn.Folder
 )
 
 // TLS modes of the IMAP connection.
 const (
-	TLSNone     = "none"
-	TLSStartTLS = "starttls"
-	TLSImplicit = "tls"
+	TLSNone     = imapconn.TLSNone
+	TLSStartTLS = imapconn.TLSStartTLS
+	TLSImplicit = imapconn.TLSImplicit
 )
 
-// Server says how to reach and log in to the IMAP server.
-type Server struct {
-	Address            string // host:port
-	TLS                string // TLSNone, TLSStartTLS or TLSImplicit
-	InsecureSkipVerify bool
-	Timeout            time.Duration // dialing and each network read or write
-	Credentials        Credentials
-}
-
-// Credentials give the login for an account.
-type Credentials interface {
-	Login(address string) (username, password string, err error)
-}
-
-// MasterUser logs in as any account through a Dovecot-style master user:
-// LOGIN "address<Separator>User" Password.
-type MasterUser struct {
-	User, Password, Separator string
-}
-
-// Login implements Credentials.
-func (m MasterUser) Login(address string) (string, string, error) {
-	return address + m.Separator + m.User, m.Password, nil
-}
-
-// Passwords logs in with each account's own password.
-type Passwords map[string]string
-
-// Login implements Credentials.
-func (p Passwords) Login(address string) (string, string, error) {
-	pw, ok := p[strings.ToLower(address)]
-	if !ok {
-		return "", "", fmt.Errorf("no password for %s in the password file", address)
-	}
-	return address, pw, nil
-}
-
-// conn is one logged-in IMAP connection.
-type conn struct {
-	c         *imapclient.Client
-	condstore bool
-	esearch   bool
-	stop      func() bool
-}
-
-// dial connects and logs in as address. The connection is closed when ctx
-// is done, which unblocks any command in flight.
-func dial(ctx context.Context, srv Server, address string) (*conn, error) {
-	opts := &imapclient.Options{Dialer: &net.Dialer{Timeout: srv.Timeout}}
-	if srv.TLS != TLSNone {
-		host, _, err := net.SplitHostPort(srv.Address)
-		if err != nil {
-			return nil, fmt.Errorf("imap address %q: %w", srv.Address, err)
-		}
-		opts.TLSConfig = &tls.Config{ServerName: host, InsecureSkipVerify: srv.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	}
-	var c *imapclient.Client
-	var err error
-	switch srv.TLS {
-	case TLSNone, "":
-		c, err = imapclient.DialInsecure(srv.Address, opts)
-	case TLSStartTLS:
-		c, err = imapclient.DialStartTLS(srv.Address, opts)
-	case TLSImplicit:
-		c, err = imapclient.DialTLS(srv.Address, opts)
-	default:
-		return nil, fmt.Errorf("unknown imap tls mode %q", srv.TLS)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("connecting to imap server %s: %w", srv.Address, err)
-	}
-	cn := &conn{c: c}
-	cn.stop = context.AfterFunc(ctx, func() { _ = c.Close() })
-	if err := cn.login(srv, address); err != nil {
-		cn.close()
-		return nil, err
-	}
-	caps := c.Caps()
-	cn.condstore = caps.Has(imap.CapCondStore) || caps.Has(imap.CapIMAP4rev2)
-	cn.esearch = caps.Has(imap.CapESearch) || caps.Has(imap.CapIMAP4rev2)
-	return cn, nil
-}
-
-func (cn *conn) login(srv Server, address string) error {
-	if err := cn.c.WaitGreeting(); err != nil {
-		return fmt.Errorf("imap server %s greeting: %w", srv.Address, err)
-	}
-	user, pw, err := srv.Credentials.Login(address)
-	if err != nil {
-		return err
-	}
-	if err := cn.c.Login(user, pw).Wait(); err != nil {
-		return loginError(address, srv.Credentials, err)
-	}
-	// Capabilities may change after login; ask again.
-	if _, err := cn.c.Capability().Wait(); err != nil {
-		return fmt.Errorf("capabilities of %s: %w", srv.Address, err)
-	}
-	return nil
-}
-
-// loginError explains a refused login without echoing any password.
-func loginError(address string, creds Credentials, err error) error {
-	var ie *imap.Error
-	if !errors.As(err, &ie) {
-		return fmt.Errorf("logging in as %s: %w", address, err)
-	}
-	master, isMaster := creds.(MasterUser)
-	switch {
-	case isMaster && ie.Code == imap.ResponseCodeAuthorizationFailed:
-		return fmt.Errorf("logging in as %s: the account does not exist, or master user %q may not log in as it (server said: %s)",
-			address, master.User, ie.Text)
-	case isMaster:
-		return fmt.Errorf("logging in as %s: the server refused master user %q (wrong master password?; server said: %s)",
-			address, master.User, ie.Text)
-	default:
-		return fmt.Errorf("logging in as %s: the server refused the account's password (server said: %s)", address, ie.Text)
-	}
-}
-
-func (cn *conn) close() {
-	cn.stop()
-	_ = cn.c.Logout().Wait()
-	_ = cn.c.Close()
-}
-
-// listedFolder is a folder as the server lists it.
-type listedFolder struct {
-	Name       string
-	Delimiter  string
-	Attributes []string
-	SpecialUse string
-	Subscribed bool
-	Selectable bool
-}
-
-var specialUse = []imap.MailboxAttr{
-	imap.MailboxAttrAll, imap.MailboxAttrArchive, imap.MailboxAttrDrafts, imap.MailboxAttrFlagged,
-	imap.MailboxAttrJunk, imap.MailboxAttrSent, imap.MailboxAttrTrash, imap.MailboxAttrImportant,
-}
-
-// listFolders lists every folder of the personal namespace, subscribed or
-// not, with special-use and subscription state.
-func (cn *conn) listFolders() ([]listedFolder, error) {
-	var skip []string // prefixes of other users' and shared namespaces
-	if cn.c.Caps().Has(imap.CapNamespace) || cn.c.Caps().Has(imap.CapIMAP4rev2) {
-		ns, err := cn.c.Namespace().Wait()
-		if err != nil {
-			return nil, fmt.Errorf("namespace: %w", err)
-		}
-		for _, d := range slices.Concat(ns.Other, ns.Shared) {
-			if d.Prefix != "" {
-				skip = append(skip, d.Prefix)
-			}
-		}
-	}
-	opts := &imap.ListOptions{}
-	extended := cn.c.Caps().Has(imap.CapListExtended) || cn.c.Caps().Has(imap.CapIMAP4rev2)
-	if extended {
-		opts.ReturnSubscribed = true
-		if cn.c.Caps().Has(imap.CapSpecialUse) || cn.c.Caps().Has(imap.CapIMAP4rev2) {
-			opts.ReturnSpecialUse = true
-		}
-	}
-	list, err := cn.c.List("", "*", opts).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("list: %w", err)
-	}
-	var subscribed map[string]bool
-	if !extended {
-		if subscribed, err = cn.lsub(); err != nil {
-			return nil, err
-		}
-	}
-	var out []listedFolder
-	for _, l := range list {
-		if slices.ContainsFunc(skip, func(p string) bool { return strings.HasPrefix(l.Mailbox, p) }) {
-			continue
-		}
-		out = append(out, toListed(l, subscribed))
-	}
-	slices.SortFunc(out, func(a, b listedFolder) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
-}
-
-func toListed(l *imap.ListData, subscribed map[string]bool) listedFolder {
-	f := listedFolder{Name: l.Mailbox, Selectable: true, Subscribed: subscribed[l.Mailbox]}
-	if l.Delim != 0 {
-		f.Delimiter = string(l.Delim)
-	}
-	var uses []string
-	for _, a := range l.Attrs {
-		switch {
-		case a == imap.MailboxAttrSubscribed:
-			f.Subscribed = true
-		case slices.Contains(specialUse, a):
-			uses = append(uses, string(a))
-		default:
-			if a == imap.MailboxAttrNoSelect || a == imap.MailboxAttrNonExistent {
-				f.Selectable = false
-			}
-			f.Attributes = append(f.Attributes, string(a))
-		}
-	}
-	f.SpecialUse = strings.Join(uses, " ")
-	slices.Sort(f.Attributes)
-	return f
-}
-
-// lsub is the subscription list of servers without LIST-EXTENDED: a LIST
-// that selects subscribed folders (which such servers answer like LSUB).
-func (cn *conn) lsub() (map[string]bool, error) {
-	list, err := cn.c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("listing subscriptions: %w", err)
-	}
-	out := make(map[string]bool, len(list))
-	for _, l := range list {
-		out[l.Mailbox] = true
-	}
-	return out, nil
-}
+var dial = imapconn.Dial

@@ -50,12 +50,17 @@ type Message struct {
 	Problems []string // what the parser found broken
 }
 
+// ParseHead parses the first bytes of a message over MaxParse, for its
+// headers only: the result is TooLarge and has no body or parts.
+func ParseHead(head []byte) (*Message, error) { return parse(head, true) }
+
 // Parse parses raw. It fails only when not even the header can be read.
-func Parse(raw []byte) (*Message, error) {
-	m := &Message{}
+func Parse(raw []byte) (*Message, error) { return parse(raw, len(raw) > MaxParse) }
+
+func parse(raw []byte, tooLarge bool) (*Message, error) {
+	m := &Message{TooLarge: tooLarge}
 	src := raw
-	if len(raw) > MaxParse {
-		m.TooLarge = true
+	if tooLarge {
 		if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 && i < 1<<20 {
 			src = raw[:i+4]
 		} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 && i < 1<<20 {

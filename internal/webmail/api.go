@@ -1,0 +1,231 @@
+package webmail
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"mtm/internal/catalog"
+)
+
+type snapshotJSON struct {
+	ID       int64  `json:"id"`
+	Day      string `json:"day"`
+	TakenAt  string `json:"taken_at"`
+	Messages int64  `json:"messages"`
+	Bytes    int64  `json:"bytes"`
+}
+
+// listSnapshots answers the last committed snapshot of each of the last
+// RetentionDays days that have one, newest first.
+func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u who) {
+	out := []snapshotJSON{}
+	if u.acct != 0 {
+		snaps, err := s.opts.Catalog.Snapshots(r.Context(), u.acct)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		seen := map[string]bool{}
+		for i := len(snaps) - 1; i >= 0 && len(out) < s.opts.RetentionDays; i-- {
+			sn := snaps[i]
+			if sn.State != catalog.StateCommitted || seen[sn.Day] {
+				continue
+			}
+			seen[sn.Day] = true
+			out = append(out, snapshotJSON{ID: int64(sn.ID), Day: sn.Day,
+				TakenAt: sn.TakenAt.In(s.opts.Location).Format(time.RFC3339), Messages: sn.Messages, Bytes: sn.Bytes})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// withSnapshot resolves {sid} to a committed snapshot of the account.
+func (s *Server) withSnapshot(h func(http.ResponseWriter, *http.Request, who, catalog.Snapshot)) http.HandlerFunc {
+	return s.withAccount(func(w http.ResponseWriter, r *http.Request, u who) {
+		id, err := strconv.ParseInt(r.PathValue("sid"), 10, 64)
+		if err != nil || u.acct == 0 {
+			writeError(w, http.StatusNotFound, "not found")
+			return
+		}
+		snap, err := s.opts.Catalog.AccountSnapshot(r.Context(), u.acct, catalog.SnapshotID(id))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r, u, snap)
+	})
+}
+
+func (s *Server) folders(r *http.Request, snap catalog.Snapshot) ([]catalog.Folder, error) {
+	if fs, ok := s.cache.folders.get(snap.ID); ok {
+		return fs, nil
+	}
+	fs, err := s.opts.Catalog.Folders(r.Context(), snap)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.folders.put(snap.ID, fs)
+	return fs, nil
+}
+
+type folderJSON struct {
+	Name       string `json:"name"`
+	Delimiter  string `json:"delimiter"`
+	Subscribed bool   `json:"subscribed"`
+	SpecialUse string `json:"special_use"`
+	Messages   int64  `json:"messages"`
+	Bytes      int64  `json:"bytes"`
+	Selectable bool   `json:"selectable"`
+}
+
+func (s *Server) listFolders(w http.ResponseWriter, r *http.Request, _ who, snap catalog.Snapshot) {
+	fs, err := s.folders(r, snap)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]folderJSON, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, folderJSON{Name: f.Name, Delimiter: f.Delimiter, Subscribed: f.Subscribed,
+			SpecialUse: f.SpecialUse, Messages: f.Messages, Bytes: f.Bytes, Selectable: f.MailboxID != 0})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type messageJSON struct {
+	ID             int64    `json:"id"`
+	Folder         string   `json:"folder"`
+	UID            uint32   `json:"uid"`
+	From           string   `json:"from"`
+	To             string   `json:"to"`
+	Subject        string   `json:"subject"`
+	Date           string   `json:"date"`
+	Size           int64    `json:"size"`
+	Flags          []string `json:"flags"`
+	HasAttachments bool     `json:"has_attachments"`
+}
+
+func (s *Server) messageJSON(m catalog.Message, folder string) messageJSON {
+	d := m.Date
+	if d.IsZero() {
+		d = m.InternalDate
+	}
+	flags := m.Flags
+	if flags == nil {
+		flags = []string{}
+	}
+	return messageJSON{ID: m.EntryID, Folder: folder, UID: m.UID, From: m.From, To: m.To, Subject: m.Subject,
+		Date: d.In(s.opts.Location).Format(time.RFC3339), Size: m.Size, Flags: flags, HasAttachments: m.HasAttachments}
+}
+
+type listJSON struct {
+	Total    int           `json:"total"`
+	Messages []messageJSON `json:"messages"`
+}
+
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, snap catalog.Snapshot) {
+	q := r.URL.Query()
+	offset, err1 := intParam(q.Get("offset"), 0)
+	limit, err2 := intParam(q.Get("limit"), defaultLimit)
+	sort := catalog.Sort(q.Get("sort"))
+	if sort == "" {
+		sort = "-date"
+	}
+	if err := errors.Join(err1, err2); err != nil || offset < 0 || limit < 1 || limit > maxLimit {
+		writeError(w, http.StatusBadRequest, "bad offset or limit")
+		return
+	}
+	fs, err := s.folders(r, snap)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	names := make(map[int64]string, len(fs))
+	key := listKey{snap: snap.ID, sort: sort, query: strings.TrimSpace(q.Get("q"))}
+	folder := q.Get("folder")
+	for _, f := range fs {
+		names[f.MailboxID] = f.Name
+		if folder != "" && f.Name == folder {
+			key.mailbox = f.MailboxID
+		}
+	}
+	if (folder != "" && key.mailbox == 0) || (folder == "" && key.query == "") {
+		if folder == "" {
+			writeError(w, http.StatusBadRequest, "folder or q is required")
+			return
+		}
+		if !containerExists(fs, folder) {
+			writeError(w, http.StatusNotFound, "not found")
+			return
+		}
+	}
+	ids, err := s.messageList(r, snap, key)
+	if errors.Is(err, catalog.ErrBadSort) {
+		writeError(w, http.StatusBadRequest, "unknown sort")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := listJSON{Total: len(ids), Messages: []messageJSON{}}
+	if offset < len(ids) {
+		msgs, err := s.opts.Catalog.MessagesByID(r.Context(), snap, ids[offset:min(len(ids), offset+limit)])
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, m := range msgs {
+			out.Messages = append(out.Messages, s.messageJSON(m, names[m.MailboxID]))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func containerExists(fs []catalog.Folder, name string) bool {
+	for _, f := range fs {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// messageList returns the sorted ids of a folder or a search, cached.
+func (s *Server) messageList(r *http.Request, snap catalog.Snapshot, k listKey) ([]int64, error) {
+	if k.mailbox == 0 && k.query == "" {
+		return nil, nil // a container: no messages
+	}
+	if ids, ok := s.cache.lists.get(k); ok {
+		return ids, nil
+	}
+	var ids []int64
+	var err error
+	if k.query != "" {
+		ids, err = s.opts.Catalog.Search(r.Context(), snap, k.mailbox, k.query, k.sort)
+	} else {
+		ids, err = s.opts.Catalog.MessageOrder(r.Context(), snap, k.mailbox, k.sort)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.query == "" { // search results grow while the index is being filled
+		s.cache.lists.put(k, ids)
+	}
+	return ids, nil
+}
+
+func intParam(v string, def int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	return strconv.Atoi(v)
+}

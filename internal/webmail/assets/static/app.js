@@ -1,0 +1,337 @@
+// The three-pane webmail. Every piece of message data is put into the page
+// with textContent or as an attribute value, never as HTML; message bodies
+// are documents of their own, in a sandboxed frame.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const PAGE = 50;
+const state = {snaps: [], snap: null, folders: [], folder: "INBOX", query: "", scope: "folder",
+  sort: "-date", offset: 0, total: 0, rows: [], sel: -1, open: null};
+
+async function api(path) {
+  const res = await fetch("/api/v1" + path, {headers: {"Accept": "application/json"}});
+  if (res.status === 401) { location.assign("/login"); throw new Error("logged out"); }
+  if (!res.ok) throw new Error(path + ": " + res.status);
+  return res.json();
+}
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+  }
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+const fmtTime = (iso) => new Date(iso).toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"});
+const fmtDay = (iso) => new Date(iso).toLocaleString(undefined, {weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"});
+function fmtSize(n) {
+  if (n < 1024) return n + " B";
+  if (n < 1048576) return (n / 1024).toFixed(n < 10240 ? 1 : 0) + " KB";
+  return (n / 1048576).toFixed(1) + " MB";
+}
+
+// ---- days
+async function loadSnapshots() {
+  state.snaps = await api("/snapshots");
+  const sel = $("day");
+  sel.replaceChildren(...state.snaps.map((s) => el("option", {value: s.id, text: s.day + " — " + fmtDay(s.taken_at)})));
+  if (state.snaps.length === 0) {
+    $("when").textContent = "no backup of this mailbox exists yet";
+    return;
+  }
+  await selectSnapshot(state.snaps[0].id);
+}
+
+async function selectSnapshot(id) {
+  state.snap = state.snaps.find((s) => s.id === Number(id));
+  $("day").value = String(state.snap.id);
+  $("when").textContent = "of " + state.snap.day + ", taken " + fmtTime(state.snap.taken_at) +
+    " (" + state.snap.messages + " messages)";
+  state.folders = await api("/snapshots/" + state.snap.id + "/folders");
+  if (!state.folders.some((f) => f.name === state.folder && f.selectable)) {
+    const first = state.folders.find((f) => f.selectable);
+    state.folder = first ? first.name : "";
+  }
+  renderTree();
+  closeMessage();
+  state.offset = 0;
+  await loadList();
+}
+
+// ---- folder tree
+const ICONS = {"\\Inbox": "📥", "\\Sent": "📤", "\\Drafts": "📝", "\\Trash": "🗑️", "\\Junk": "⚠️",
+  "\\Archive": "🗄️", "\\Flagged": "⭐", "\\All": "📚"};
+
+function renderTree() {
+  const items = state.folders.map((f) => {
+    const parts = f.delimiter ? f.name.split(f.delimiter) : [f.name];
+    const use = f.name.toUpperCase() === "INBOX" ? "\\Inbox" : f.special_use;
+    const btn = el("button", {type: "button", class: "folder", "data-name": f.name, tabindex: "-1"},
+      el("span", {class: "icon", "aria-hidden": "true", text: ICONS[use] || (f.selectable ? "📁" : "📂")}),
+      el("span", {class: "fname", text: parts[parts.length - 1]}),
+      el("span", {class: "fcount", text: f.selectable ? String(f.messages) : ""}));
+    btn.style.paddingLeft = (0.4 + parts.length - 1) + "em"; // CSSOM: allowed by the CSP
+    if (!f.selectable) btn.setAttribute("aria-disabled", "true");
+    if (!f.subscribed) {
+      btn.classList.add("unsub");
+      btn.title = f.name + " (not subscribed)";
+      btn.append(el("span", {class: "badge", text: "unsubscribed"}));
+    } else {
+      btn.title = f.name;
+    }
+    if (f.name === state.folder && !state.query) { btn.classList.add("current"); btn.setAttribute("aria-current", "true"); btn.tabIndex = 0; }
+    return el("li", {role: "treeitem", "aria-level": String(parts.length)}, btn);
+  });
+  $("tree").replaceChildren(...items);
+  if (!$("tree").querySelector("[tabindex='0']") && items.length) items[0].firstChild.tabIndex = 0;
+}
+
+$("tree").addEventListener("click", (ev) => {
+  const b = ev.target.closest("button.folder");
+  if (b && b.getAttribute("aria-disabled") !== "true") openFolder(b.dataset.name);
+});
+$("tree").addEventListener("keydown", (ev) => {
+  const all = [...$("tree").querySelectorAll("button.folder")];
+  const i = all.indexOf(document.activeElement);
+  if (i < 0) return;
+  let j = i;
+  if (ev.key === "ArrowDown") j = Math.min(all.length - 1, i + 1);
+  else if (ev.key === "ArrowUp") j = Math.max(0, i - 1);
+  else if (ev.key === "Home") j = 0;
+  else if (ev.key === "End") j = all.length - 1;
+  else return;
+  ev.preventDefault();
+  all[i].tabIndex = -1; all[j].tabIndex = 0; all[j].focus();
+});
+
+async function openFolder(name) {
+  state.folder = name; state.query = ""; $("q").value = ""; state.offset = 0;
+  renderTree(); closeMessage();
+  document.body.className = "app show-list";
+  await loadList();
+}
+
+// ---- message list
+async function loadList() {
+  if (!state.snap) return;
+  const p = new URLSearchParams({offset: state.offset, limit: PAGE, sort: state.sort});
+  if (state.query) {
+    p.set("q", state.query);
+    if (state.scope === "folder" && state.folder) p.set("folder", state.folder);
+    $("listtitle").textContent = "Search: " + state.query + (state.scope === "folder" ? " in " + state.folder : " in all folders");
+  } else {
+    if (!state.folder) { renderRows({total: 0, messages: []}); return; }
+    p.set("folder", state.folder);
+    $("listtitle").textContent = state.folder;
+  }
+  renderRows(await api("/snapshots/" + state.snap.id + "/messages?" + p));
+}
+
+function flagIcons(m) {
+  const f = new Set(m.flags);
+  let s = f.has("\\Seen") ? "" : "●";
+  if (f.has("\\Flagged")) s += "★";
+  if (f.has("\\Answered")) s += "↩";
+  if (m.has_attachments) s += "📎";
+  return s;
+}
+function flagWords(m) {
+  const f = new Set(m.flags), w = [];
+  w.push(f.has("\\Seen") ? "read" : "unread");
+  if (f.has("\\Flagged")) w.push("flagged");
+  if (f.has("\\Answered")) w.push("answered");
+  if (m.has_attachments) w.push("has attachments");
+  return w.join(", ");
+}
+
+function renderRows(res) {
+  state.total = res.total; state.rows = res.messages; state.sel = -1;
+  const rows = res.messages.map((m, i) => {
+    const tr = el("tr", {tabindex: "-1", "data-i": String(i), "aria-label": flagWords(m)},
+      el("td", {class: "flags", text: flagIcons(m), title: flagWords(m)}),
+      el("td", {class: "from", text: m.from || "(no sender)"}),
+      el("td", {class: "subject", text: m.subject || "(no subject)"}),
+      el("td", {class: "date", text: fmtTime(m.date)}),
+      el("td", {class: "size", text: fmtSize(m.size)}));
+    if (!m.flags.includes("\\Seen")) tr.classList.add("unread");
+    if (state.query && state.scope === "all") tr.children[2].append(el("span", {class: "infolder", text: m.folder}));
+    return tr;
+  });
+  $("rows").replaceChildren(...rows);
+  if (rows.length) rows[0].tabIndex = 0;
+  $("empty").hidden = rows.length > 0;
+  const last = Math.min(state.total, state.offset + PAGE);
+  $("count").textContent = state.total ? (state.offset + 1) + "–" + last + " of " + state.total : "";
+  $("prev").disabled = state.offset === 0;
+  $("next").disabled = last >= state.total;
+}
+
+function rawURL(m) { return "/api/v1/snapshots/" + state.snap.id + "/messages/" + m.id + "/raw"; }
+
+function selectRow(i, focus) {
+  const trs = $("rows").children;
+  if (i < 0 || i >= trs.length) return;
+  if (state.sel >= 0 && trs[state.sel]) { trs[state.sel].classList.remove("selected"); trs[state.sel].tabIndex = -1; }
+  state.sel = i;
+  trs[i].classList.add("selected"); trs[i].tabIndex = 0;
+  if (focus) trs[i].focus();
+}
+
+$("rows").addEventListener("click", (ev) => {
+  const tr = ev.target.closest("tr");
+  if (!tr) return;
+  selectRow(Number(tr.dataset.i), true);
+  openMessage(state.rows[Number(tr.dataset.i)]);
+});
+$("rows").addEventListener("keydown", async (ev) => {
+  const i = state.sel < 0 ? 0 : state.sel;
+  if (ev.key === "ArrowDown") { ev.preventDefault(); selectRow(state.sel < 0 ? 0 : Math.min(state.rows.length - 1, i + 1), true); }
+  else if (ev.key === "ArrowUp") { ev.preventDefault(); selectRow(Math.max(0, i - 1), true); }
+  else if (ev.key === "Home") { ev.preventDefault(); selectRow(0, true); }
+  else if (ev.key === "End") { ev.preventDefault(); selectRow(state.rows.length - 1, true); }
+  else if (ev.key === "Enter") { ev.preventDefault(); const tr = ev.target.closest("tr"); if (tr) { selectRow(Number(tr.dataset.i), true); openMessage(state.rows[state.sel]); } }
+  else if (ev.key === "PageDown" && !$("next").disabled) { ev.preventDefault(); await page(1); }
+  else if (ev.key === "PageUp" && !$("prev").disabled) { ev.preventDefault(); await page(-1); }
+});
+$("rows").addEventListener("focusin", (ev) => {
+  const tr = ev.target.closest("tr");
+  if (tr && state.sel !== Number(tr.dataset.i)) selectRow(Number(tr.dataset.i), false);
+});
+
+async function page(dir) {
+  state.offset = Math.max(0, state.offset + dir * PAGE);
+  await loadList();
+  selectRow(0, true);
+}
+$("prev").addEventListener("click", () => page(-1));
+$("next").addEventListener("click", () => page(1));
+$("sort").addEventListener("change", () => { state.sort = $("sort").value; state.offset = 0; loadList(); });
+
+// ---- context menu on a row
+function showMenu(m, x, y) {
+  const menu = $("menu");
+  $("menu-download").href = rawURL(m);
+  menu.dataset.id = String(m.id);
+  menu.hidden = false;
+  menu.style.left = Math.min(x, innerWidth - menu.offsetWidth - 4) + "px";
+  menu.style.top = Math.min(y, innerHeight - menu.offsetHeight - 4) + "px";
+  $("menu-download").focus();
+}
+function hideMenu() { $("menu").hidden = true; }
+$("rows").addEventListener("contextmenu", (ev) => {
+  const tr = ev.target.closest("tr");
+  if (!tr) return;
+  ev.preventDefault();
+  selectRow(Number(tr.dataset.i), false);
+  const r = tr.getBoundingClientRect();
+  const x = ev.clientX || r.left + 20, y = ev.clientY || r.bottom;
+  showMenu(state.rows[Number(tr.dataset.i)], x, y);
+});
+$("menu").addEventListener("keydown", (ev) => {
+  const items = [$("menu-download"), $("menu-source")];
+  const i = items.indexOf(document.activeElement);
+  if (ev.key === "ArrowDown" || ev.key === "ArrowUp") { ev.preventDefault(); items[(i + 1) % 2].focus(); }
+  if (ev.key === "Escape") { hideMenu(); selectRow(state.sel, true); }
+});
+$("menu-download").addEventListener("click", () => setTimeout(hideMenu, 0));
+$("menu-source").addEventListener("click", () => {
+  const m = state.rows.find((r) => String(r.id) === $("menu").dataset.id);
+  hideMenu();
+  if (m) viewSource(rawURL(m));
+});
+document.addEventListener("click", (ev) => { if (!$("menu").contains(ev.target)) hideMenu(); });
+
+// ---- reading pane
+function closeMessage() {
+  state.open = null;
+  $("rtools").hidden = true; $("body").hidden = true; $("text").hidden = true;
+  $("body").removeAttribute("src");
+  $("rhead").replaceChildren(); $("atts").replaceChildren();
+  $("placeholder").hidden = false;
+}
+
+async function openMessage(m) {
+  await showDetail(await api("/snapshots/" + state.snap.id + "/messages/" + m.id));
+}
+
+async function showDetail(d) {
+  state.open = d;
+  document.body.className = "app show-reader";
+  $("placeholder").hidden = true;
+  $("rtools").hidden = false;
+  $("download").href = d.base + "/raw";
+  const h = d.headers;
+  const rows = [["From", h.from], ["To", h.to], ["Cc", h.cc], ["Date", h.date]].filter((r) => r[1]);
+  $("rhead").replaceChildren(el("h2", {text: h.subject || d.subject || "(no subject)"}),
+    el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {text: k}), el("dd", {text: v})])),
+    ...(d.too_large ? [el("p", {class: "note", text: "This message is too large to show; download it to read it."})] : []));
+  $("atts").replaceChildren(...d.attachments.map((a) => attachmentItem(d, a)));
+  $("remote").hidden = !d.remote_images;
+  $("remote").textContent = "Show remote images (" + d.remote_images + ")";
+  if (d.has_html) {
+    $("text").hidden = true;
+    $("body").hidden = false;
+    $("body").src = d.base + "/body";
+  } else {
+    $("body").hidden = true;
+    $("body").removeAttribute("src");
+    $("text").hidden = false;
+    $("text").textContent = d.text;
+  }
+}
+
+function attachmentItem(d, a) {
+  const name = a.file_name || (a.is_message ? "attached message" : "attachment " + (a.index + 1));
+  const li = el("li", {}, el("a", {href: d.base + "/attachments/" + a.index, download: "", text: "📎 " + name}),
+    el("span", {class: "asize", text: " " + fmtSize(a.size) + " · " + a.content_type}));
+  if (a.is_message) {
+    const part = d.base.includes("/parts/") ? d.base + "." + a.index : d.base + "/parts/" + a.index;
+    const b = el("button", {type: "button", text: "View message"});
+    b.addEventListener("click", async () => {
+      const res = await fetch(part + "/message");
+      if (res.ok) showDetail(await res.json());
+    });
+    li.append(" ", b);
+  }
+  return li;
+}
+
+$("remote").addEventListener("click", () => {
+  if (!state.open) return;
+  $("body").src = state.open.base + "/body?remote=1";
+  $("remote").hidden = true;
+});
+$("viewsource").addEventListener("click", () => { if (state.open) viewSource(state.open.base + "/raw"); });
+$("to-list").addEventListener("click", () => { document.body.className = "app show-list"; selectRow(state.sel, true); });
+$("to-folders").addEventListener("click", () => { document.body.className = "app show-folders"; });
+
+async function viewSource(url) {
+  const res = await fetch(url);
+  if (!res.ok) return;
+  const buf = await res.arrayBuffer();
+  let text;
+  try { text = new TextDecoder("utf-8", {fatal: true}).decode(buf); } catch (e) { text = new TextDecoder("windows-1252").decode(buf); }
+  $("sourcetext").textContent = text;
+  $("source").showModal();
+}
+$("closesource").addEventListener("click", () => $("source").close());
+
+// ---- search, days, logout
+$("search").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  state.query = $("q").value.trim(); state.scope = $("scope").value; state.offset = 0;
+  renderTree(); closeMessage();
+  loadList();
+});
+$("day").addEventListener("change", () => selectSnapshot($("day").value));
+$("logout").addEventListener("click", async () => {
+  await fetch("/api/v1/session", {method: "DELETE"});
+  location.assign("/login");
+});
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "/" && !["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName)) { ev.preventDefault(); $("q").focus(); }
+  if (ev.key === "Escape") hideMenu();
+});
+
+loadSnapshots().catch((e) => { $("when").textContent = "cannot load the backups: " + e.message; });

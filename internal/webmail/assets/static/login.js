@@ -1,0 +1,31 @@
+// Login page: posts the credentials as JSON, the only kind of body the
+// server accepts for a login.
+"use strict";
+document.getElementById("login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const err = document.getElementById("error");
+  const btn = document.getElementById("submit");
+  err.hidden = true;
+  btn.disabled = true;
+  try {
+    const res = await fetch("/api/v1/session", {
+      method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({
+        email: document.getElementById("email").value,
+        password: document.getElementById("password").value,
+      }),
+    });
+    if (res.ok) {
+      location.assign("/");
+      return;
+    }
+    const body = await res.json().catch(() => ({}));
+    err.textContent = body.error || "Login failed.";
+  } catch (e) {
+    err.textContent = "The server cannot be reached.";
+  } finally {
+    btn.disabled = false;
+  }
+  err.hidden = false;
+});

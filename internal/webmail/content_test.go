@@ -1,0 +1,194 @@
+package webmail
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"mtm/internal/testenv/hostile"
+)
+
+func httptestRecorder(s *Server, method, path, body string, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+func decode[T any](t *testing.T, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	return v
+}
+
+func TestSnapshotsFoldersAndLists(t *testing.T) {
+	f := newFixture(t)
+	c := f.login("alice@example.com", "alice-pw")
+	_, body := c.do("GET", "/api/v1/snapshots", "")
+	snaps := decode[[]snapshotJSON](t, body)
+	if len(snaps) != 2 || snaps[0].ID != int64(f.alice[1].ID) || snaps[0].Day != "2026-11-24" ||
+		snaps[1].Day != "2026-11-23" || !strings.HasSuffix(snaps[1].TakenAt, "+01:00") {
+		t.Errorf("snapshots %+v", snaps)
+	}
+	_, body = c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/folders", f.alice[0].ID), "")
+	folders := decode[[]folderJSON](t, body)
+	got := map[string]folderJSON{}
+	for _, fo := range folders {
+		got[fo.Name] = fo
+	}
+	if fo := got["Entwürfe"]; fo.SpecialUse != `\Drafts` || fo.Delimiter != "/" {
+		t.Errorf("non-ASCII drafts folder: %+v", fo)
+	}
+	if got["Archive"].Selectable || !got["Archive/2024"].Selectable || got["INBOX"].Messages != 2 || got["Hostile"].Subscribed {
+		t.Errorf("folders %+v", folders)
+	}
+	list := func(q string) listJSON {
+		res, body := c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages?%s", f.alice[0].ID, q), "")
+		if res.StatusCode != 200 {
+			t.Fatalf("list %s: %d %s", q, res.StatusCode, body)
+		}
+		return decode[listJSON](t, body)
+	}
+	l := list("folder=INBOX&sort=-date")
+	if l.Total != 2 || l.Messages[0].Subject != "Lunch on Friday" || l.Messages[1].Subject != "Grüße / newsletter" ||
+		!l.Messages[1].HasAttachments || l.Messages[0].Flags[0] != `\Seen` || l.Messages[0].Folder != "INBOX" {
+		t.Errorf("inbox %+v", l)
+	}
+	if l := list("folder=INBOX&sort=subject&offset=1&limit=1"); l.Total != 2 || len(l.Messages) != 1 ||
+		l.Messages[0].Subject != "Lunch on Friday" {
+		t.Errorf("page 2 by subject %+v", l)
+	}
+	if l := list("q=harbour"); l.Total != 2 { // INBOX and Archive/2024 hold the same message
+		t.Errorf("search all folders: %+v", l)
+	}
+	if l := list("q=harbour&folder=Archive/2024"); l.Total != 1 || l.Messages[0].Folder != "Archive/2024" {
+		t.Errorf("search one folder: %+v", l)
+	}
+	if l := list("q=bob"); l.Total != 0 {
+		t.Errorf("search finds bob's mail: %+v", l)
+	}
+	if l := list("folder=Archive"); l.Total != 0 {
+		t.Errorf("container: %+v", l)
+	}
+	for _, q := range []string{"folder=INBOX&sort=colour", "folder=INBOX&limit=0", "folder=INBOX&offset=-1", ""} {
+		if res, _ := c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages?%s", f.alice[0].ID, q), ""); res.StatusCode != 400 {
+			t.Errorf("%s: %d, want 400", q, res.StatusCode)
+		}
+	}
+	if res, _ := c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages?folder=Nope", f.alice[0].ID), ""); res.StatusCode != 404 {
+		t.Errorf("unknown folder: %d", res.StatusCode)
+	}
+}
+
+func TestMessageDetailBodyAndParts(t *testing.T) {
+	f := newFixture(t)
+	c := f.login("alice@example.com", "alice-pw")
+	mid := f.ids(f.alice[1], "INBOX")[0]
+	base := fmt.Sprintf("/api/v1/snapshots/%d/messages/%d", f.alice[1].ID, mid)
+	_, body := c.do("GET", base, "")
+	d := decode[detailJSON](t, body)
+	if d.Headers.Subject != "Grüße / newsletter" || !d.HasHTML || d.RemoteImages != 1 || len(d.Attachments) != 2 ||
+		d.Base != base || strings.Contains(d.HTML, "tracker.example/t.png\"") && strings.Contains(d.HTML, ` src="https`) {
+		t.Errorf("detail %+v", d)
+	}
+	res, doc := c.do("GET", base+"/body", "")
+	csp := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'none'") || !strings.Contains(csp, "img-src 'self' data:;") ||
+		!strings.Contains(doc, `src="cid/logo@x"`) || strings.Contains(doc, ` src="https://tracker`) {
+		t.Errorf("body %q\n%s", csp, doc)
+	}
+	res, doc = c.do("GET", base+"/body?remote=1", "")
+	if !strings.Contains(res.Header.Get("Content-Security-Policy"), "https:") || !strings.Contains(doc, ` src="https://tracker`) {
+		t.Errorf("remote images allowed: %s", doc)
+	}
+	res, png := c.do("GET", base+"/cid/logo@x", "")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(png, "\x89PNG") {
+		t.Errorf("cid image: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	for i, a := range d.Attachments {
+		if a.FileName != "report 2026.pdf" {
+			continue
+		}
+		res, b := c.do("GET", fmt.Sprintf("%s/attachments/%d", base, i), "")
+		_, params, err := mime.ParseMediaType(res.Header.Get("Content-Disposition"))
+		if res.Header.Get("Content-Type") != "application/octet-stream" || err != nil ||
+			params["filename"] != "report 2026.pdf" || b != "%PDF-1.4 not really" {
+			t.Errorf("attachment: %v %v %q", res.Header, err, b)
+		}
+	}
+}
+
+func TestRawIsTheStoredBytes(t *testing.T) {
+	f := newFixture(t)
+	c := f.login("alice@example.com", "alice-pw")
+	mid := f.ids(f.alice[1], "INBOX")[0]
+	res, body := c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages/%d/raw", f.alice[1].ID, mid), "")
+	if !bytes.Equal([]byte(body), htmlMsg) {
+		t.Errorf("raw bytes differ: %d bytes, want %d", len(body), len(htmlMsg))
+	}
+	_, params, err := mime.ParseMediaType(res.Header.Get("Content-Disposition"))
+	if res.Header.Get("Content-Type") != "message/rfc822" || err != nil || params["filename"] != "Grüße _ newsletter.eml" {
+		t.Errorf("headers %v %v", res.Header, err)
+	}
+}
+
+func TestHostileMessagesOverTheAPI(t *testing.T) {
+	f := newFixture(t)
+	c := f.login("alice@example.com", "alice-pw")
+	ids := f.ids(f.alice[1], "Hostile")
+	if len(ids) != len(hostile.Messages()) {
+		t.Fatalf("%d hostile messages stored", len(ids))
+	}
+	for _, id := range ids {
+		base := fmt.Sprintf("/api/v1/snapshots/%d/messages/%d", f.alice[1].ID, id)
+		res, body := c.do("GET", base, "")
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", base, res.StatusCode, body)
+		}
+		d := decode[detailJSON](t, body)
+		res, doc := c.do("GET", base+"/body", "")
+		if res.StatusCode != 200 || strings.Contains(strings.ToLower(doc), "<script") || strings.Contains(doc, "onerror") {
+			t.Errorf("%s body: %d %s", d.Subject, res.StatusCode, doc)
+		}
+		urls := []string{base + "/raw"}
+		for _, a := range d.Attachments {
+			urls = append(urls, fmt.Sprintf("%s/attachments/%d", base, a.Index))
+			if a.IsMessage {
+				urls = append(urls, fmt.Sprintf("%s/parts/%d/message", base, a.Index), fmt.Sprintf("%s/parts/%d/body", base, a.Index),
+					fmt.Sprintf("%s/parts/%d/raw", base, a.Index))
+			}
+			if a.ContentID != "" { // an SVG: never served as an image
+				if res, _ := c.do("GET", base+"/cid/"+strings.Trim(a.ContentID, "<>"), ""); res.StatusCode != 404 {
+					t.Errorf("svg cid served: %d", res.StatusCode)
+				}
+			}
+		}
+		for _, u := range urls {
+			res, body := c.do("GET", u, "")
+			cd := res.Header.Get("Content-Disposition")
+			if res.StatusCode != 200 || strings.ContainsAny(cd, "\r\n<>") || strings.Contains(cd, "/") {
+				t.Errorf("%s: %d disposition %q", u, res.StatusCode, cd)
+			}
+			if strings.HasSuffix(u, "/body") && strings.Contains(strings.ToLower(body), "<script") {
+				t.Errorf("%s holds a script", u)
+			}
+			if ct := res.Header.Get("Content-Type"); strings.Contains(u, "/attachments/") && ct != "application/octet-stream" {
+				t.Errorf("%s served as %s", u, ct)
+			}
+		}
+	}
+	if res, _ := c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages/%d/parts/9.9/message", f.alice[1].ID, ids[0]), ""); res.StatusCode != http.StatusNotFound {
+		t.Errorf("missing part: %d", res.StatusCode)
+	}
+}

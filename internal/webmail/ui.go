@@ -1,0 +1,67 @@
+package webmail
+
+import (
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed assets/*.html
+var templateFS embed.FS
+
+//go:embed assets/static
+var staticFS embed.FS
+
+// pages are the server-side templates: the three-pane app, login and help.
+type pages struct {
+	t *template.Template
+}
+
+func newPages() (*pages, error) {
+	t, err := template.ParseFS(templateFS, "assets/*.html")
+	if err != nil {
+		return nil, err
+	}
+	return &pages{t: t}, nil
+}
+
+type pageData struct {
+	Email         string
+	RetentionDays int
+	Zone          string
+}
+
+// page renders template name; with needLogin, a request without a session
+// is sent to the login page.
+func (s *Server) page(p *pages, name string, needLogin bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ses, ok := s.session(r)
+		if needLogin && !ok {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if name == "login" && ok {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		d := pageData{Email: ses.Account, RetentionDays: s.opts.RetentionDays, Zone: s.opts.Location.String()}
+		if err := p.t.ExecuteTemplate(w, name+".html", d); err != nil && r.Context().Err() == nil {
+			s.log.Error("webmail: rendering page", "page", name, "err", err)
+		}
+	}
+}
+
+// staticHandler serves the embedded scripts, styles and icons.
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(staticFS, "assets/static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})
+}

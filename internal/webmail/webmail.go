@@ -1,0 +1,174 @@
+// Package webmail serves the read-only webmail of `mtm serve`: the JSON API
+// of docs/api.md under /api/v1 and the browser interface (server-side
+// html/template pages plus a little vanilla JavaScript, embedded in the
+// binary, so building needs no Node toolchain).
+//
+// Every API route but login resolves the session to its account first, and
+// looks every snapshot, folder and message up through that account, so that
+// anything of another account answers 404 (docs/design.md, "Webmail").
+// Message bodies are rendered by internal/render and shown in a sandboxed
+// frame under a Content-Security-Policy that allows no script.
+package webmail
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"mtm/internal/auth"
+	"mtm/internal/blobstore"
+	"mtm/internal/catalog"
+	"mtm/internal/clock"
+)
+
+// Catalog is what the webmail reads of the catalog.
+type Catalog interface {
+	LookupAccount(ctx context.Context, address string) (catalog.AccountID, error)
+	Snapshots(ctx context.Context, acct catalog.AccountID) ([]catalog.Snapshot, error)
+	AccountSnapshot(ctx context.Context, acct catalog.AccountID, id catalog.SnapshotID) (catalog.Snapshot, error)
+	Folders(ctx context.Context, s catalog.Snapshot) ([]catalog.Folder, error)
+	MessageOrder(ctx context.Context, s catalog.Snapshot, mailboxID int64, sort catalog.Sort) ([]int64, error)
+	Search(ctx context.Context, s catalog.Snapshot, mailboxID int64, query string, sort catalog.Sort) ([]int64, error)
+	MessagesByID(ctx context.Context, s catalog.Snapshot, ids []int64) ([]catalog.Message, error)
+	MessageInView(ctx context.Context, s catalog.Snapshot, id int64) (catalog.Message, error)
+}
+
+// Blobs opens stored messages.
+type Blobs interface {
+	Open(ctx context.Context, h blobstore.Hash) (io.ReadCloser, error)
+}
+
+// Verifier checks an account's own password (auth.IMAPVerifier).
+type Verifier interface {
+	Verify(ctx context.Context, address, password string) error
+}
+
+// Options configure a Server. Catalog, Blobs and Verifier are required.
+type Options struct {
+	Catalog  Catalog
+	Blobs    Blobs
+	Verifier Verifier
+	Clock    clock.Clock    // default the real clock
+	Location *time.Location // of snapshot days and times; default UTC
+	// RetentionDays is how many backup days the day picker offers (15).
+	RetentionDays int
+	// BaseURL is the public URL; its origin is trusted for cross-origin
+	// checks, and an https one makes cookies Secure.
+	BaseURL string
+	// MasterSeparator is refused in login names, so that nobody can log in
+	// as "address<sep>master" through the webmail.
+	MasterSeparator string
+	Logger          *slog.Logger
+	Sessions        auth.SessionOptions
+	Throttle        auth.ThrottleOptions
+	// LoginTimeout bounds one IMAP login check (20 s).
+	LoginTimeout time.Duration
+}
+
+// Server is the webmail.
+type Server struct {
+	opts     Options
+	clk      clock.Clock
+	log      *slog.Logger
+	sessions *auth.Sessions
+	throttle *auth.Throttle
+	logins   chan struct{} // at most cap(logins) IMAP checks at once
+	secure   bool          // cookies are Secure whatever the request
+	cache    *caches
+	handler  http.Handler
+}
+
+// New returns a server; its Handler serves everything.
+func New(opts Options) (*Server, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.RetentionDays <= 0 {
+		opts.RetentionDays = 15
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.LoginTimeout <= 0 {
+		opts.LoginTimeout = 20 * time.Second
+	}
+	s := &Server{opts: opts, clk: opts.Clock, log: opts.Logger,
+		sessions: auth.NewSessions(opts.Clock, opts.Sessions),
+		throttle: auth.NewThrottle(opts.Clock, opts.Throttle),
+		logins:   make(chan struct{}, 8), cache: newCaches()}
+	cop := http.NewCrossOriginProtection()
+	if opts.BaseURL != "" {
+		u, err := url.Parse(opts.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		s.secure = u.Scheme == "https"
+		if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, err
+		}
+	}
+	pages, err := newPages()
+	if err != nil {
+		return nil, err
+	}
+	s.handler = securityHeaders(cop.Handler(s.routes(pages)))
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes(p *pages) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/session", s.login)
+	mux.HandleFunc("DELETE /api/v1/session", s.logout)
+	mux.HandleFunc("GET /api/v1/session", s.withAccount(s.whoami))
+	mux.HandleFunc("GET /api/v1/snapshots", s.withAccount(s.listSnapshots))
+	snap := "GET /api/v1/snapshots/{sid}"
+	mux.HandleFunc(snap+"/folders", s.withSnapshot(s.listFolders))
+	mux.HandleFunc(snap+"/messages", s.withSnapshot(s.listMessages))
+	for _, m := range []string{"/messages/{mid}", "/messages/{mid}/parts/{part}/message"} {
+		mux.HandleFunc(snap+m, s.withMessage(s.messageDetail))
+		base := m
+		if base == "/messages/{mid}/parts/{part}/message" {
+			base = "/messages/{mid}/parts/{part}"
+		}
+		mux.HandleFunc(snap+base+"/raw", s.withMessage(s.messageRaw))
+		mux.HandleFunc(snap+base+"/body", s.withMessage(s.messageBody))
+		mux.HandleFunc(snap+base+"/cid/{cid}", s.withMessage(s.messageCID))
+		mux.HandleFunc(snap+base+"/attachments/{n}", s.withMessage(s.messageAttachment))
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "not found") })
+	mux.HandleFunc("GET /{$}", s.page(p, "app", true))
+	mux.HandleFunc("GET /login", s.page(p, "login", false))
+	mux.HandleFunc("GET /help", s.page(p, "help", false))
+	mux.Handle("GET /static/", staticHandler())
+	return mux
+}
+
+// appCSP is the policy of the interface: its own scripts, styles and frames
+// only.
+const appCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers every response carries; handlers of
+// message content replace the CSP with a stricter one.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", appCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}

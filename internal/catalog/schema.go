@@ -148,4 +148,26 @@ CREATE VIRTUAL TABLE search_text USING fts5(
 );
 CREATE TRIGGER contents_search_delete AFTER DELETE ON contents
   BEGIN DELETE FROM search_text WHERE rowid = old.id; END;
+
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  message_id TEXT NOT NULL UNIQUE,
+  sender TEXT NOT NULL,
+  rcpt TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','sending','sent','failed')),
+  created_at INTEGER NOT NULL,
+  next_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  dot_sent INTEGER NOT NULL DEFAULT 0,
+  maybe_duplicate INTEGER NOT NULL DEFAULT 0,
+  sent_at INTEGER
+);
+CREATE INDEX outbox_state ON outbox(state, next_at);
 `

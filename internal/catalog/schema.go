@@ -170,4 +170,14 @@ CREATE TABLE outbox (
   sent_at INTEGER
 );
 CREATE INDEX outbox_state ON outbox(state, next_at);
+
+CREATE TABLE account_failures (
+  account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+  nights INTEGER NOT NULL,
+  first_night TEXT NOT NULL,
+  first_error TEXT NOT NULL,
+  last_night TEXT NOT NULL,
+  last_error TEXT NOT NULL,
+  notified_at INTEGER
+);
 `

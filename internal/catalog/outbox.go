@@ -81,20 +81,33 @@ func (s OutboxStats) Undelivered() int { return s.Pending + s.Sending + s.Failed
 // EnqueueMail adds mails to the outbox in one transaction of its own and
 // returns how many were new (a mail whose Key is already there is skipped).
 // A state change that causes mail should instead enqueue inside its own
-// transaction with enqueueMailTx, so both commit or neither does.
+// transaction with EnqueueMailTx or Enqueuing, so both commit or neither does.
 func (c *DB) EnqueueMail(ctx context.Context, mails ...OutboxMail) (int, error) {
 	var n int
 	err := c.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		n, err = c.enqueueMailTx(ctx, tx, mails...)
+		n, err = c.EnqueueMailTx(ctx, tx, mails...)
 		return err
 	})
 	return n, err
 }
 
-// enqueueMailTx adds mails to the outbox inside tx, the transaction of the
-// decision that causes them, and returns how many were new.
-func (c *DB) enqueueMailTx(ctx context.Context, tx *sql.Tx, mails ...OutboxMail) (int, error) {
+// Enqueuing returns a function that enqueues mails inside the transaction it
+// is given, for the "more" argument of the catalog's state transitions
+// (ConfirmRestore, RejectRestore, FinishRestore, ...):
+//
+//	err := db.RejectRestore(ctx, id, admin, reason, db.Enqueuing(ctx, mail))
+func (c *DB) Enqueuing(ctx context.Context, mails ...OutboxMail) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := c.EnqueueMailTx(ctx, tx, mails...)
+		return err
+	}
+}
+
+// EnqueueMailTx adds mails to the outbox inside tx, the transaction of the
+// decision that causes them, and returns how many were new. tx must be a
+// write transaction of this catalog.
+func (c *DB) EnqueueMailTx(ctx context.Context, tx *sql.Tx, mails ...OutboxMail) (int, error) {
 	now := c.nowMillis()
 	added := 0
 	for _, m := range mails {

@@ -32,7 +32,7 @@ func TestOutboxEnqueueIsIdempotentAndTransactional(t *testing.T) {
 	// A decision that fails after enqueueing leaves no mail behind.
 	boom := errors.New("boom")
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.enqueueMailTx(ctx, tx, testMail("c")); err != nil {
+		if err := db.Enqueuing(ctx, testMail("c"))(tx); err != nil {
 			return err
 		}
 		return boom

@@ -1,0 +1,87 @@
+package notify
+
+import "time"
+
+// FolderCount is a number of messages in one folder.
+type FolderCount struct {
+	Folder   string // UTF-8 folder name, as the webmail shows it
+	Messages int
+}
+
+// RestoreRequested is the email to each admin responsible for the
+// account's domain when a user asks for a restore.
+type RestoreRequested struct {
+	ID          int64  // restore request id; the link is base_url/admin/restores/ID
+	Account     string // the account's address
+	Day         string // YYYY-MM-DD of the snapshot to restore
+	Folders     []string
+	Target      string // "original" or "separate"
+	RequestedBy string // who asked (the account itself, usually)
+	RequestedAt time.Time
+	// Preview counts, per folder, the messages of the backup that are no
+	// longer in the live mailbox: what the restore would bring back.
+	Preview []FolderCount
+}
+
+// RestoreDone is the email to the user when a restore has finished.
+type RestoreDone struct {
+	ID      int64
+	Account string
+	Day     string
+	Target  string // "original" or "separate"
+	// TargetFolder is the folder messages went to when Target is
+	// "separate" (Restored/YYYY-MM-DD).
+	TargetFolder string
+	Restored     []FolderCount // messages put back, per folder
+	Created      []string      // folders recreated
+	Skipped      int           // messages not restored because they are still present
+}
+
+// RestoreFailed is the email to the user when a restore stopped on an
+// error. What was restored before the error stays restored.
+type RestoreFailed struct {
+	ID      int64
+	Account string
+	Day     string
+	Error   string        // what happened, for a person to read
+	Restored []FolderCount // what was done before the error
+	Created  []string
+	Skipped  int
+}
+
+// RestoreRejected is the email to the user when an admin declined the
+// request.
+type RestoreRejected struct {
+	ID      int64
+	Account string
+	Day     string
+	Reason  string // the admin's reason, may be empty or several lines
+}
+
+// NightFailure is one failed nightly snapshot of an account.
+type NightFailure struct {
+	Day   string // YYYY-MM-DD of the night
+	At    time.Time
+	Error string
+}
+
+// AccountFailing is the email to a domain's admins when an account's
+// snapshot has failed on two consecutive nights.
+type AccountFailing struct {
+	Account  string
+	Previous NightFailure // the first failed night
+	Latest   NightFailure // the second, the night that triggers the email
+	// LastGood is the time of the last committed snapshot; zero if the
+	// account never had one. LastGoodDay is its day.
+	LastGood    time.Time
+	LastGoodDay string
+}
+
+// total adds the messages of counts.
+func total(counts []FolderCount) int {
+	n := 0
+	for _, c := range counts {
+		n += c.Messages
+	}
+	return n
+}

@@ -1,0 +1,215 @@
+package notify
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	netmail "net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+
+	"mtm/internal/clock"
+	"mtm/internal/config"
+)
+
+//go:embed templates/*.txt templates/*.html
+var templateFS embed.FS
+
+// The kinds of email, also the names of their template files.
+const (
+	KindRestoreRequested = "restore_requested"
+	KindRestoreDone      = "restore_done"
+	KindRestoreFailed    = "restore_failed"
+	KindRestoreRejected  = "restore_rejected"
+	KindAccountFailing   = "account_failing"
+)
+
+// Message is one rendered email for one recipient.
+type Message struct {
+	// Key names the event and the recipient, for the outbox's
+	// once-only enqueueing ("restore/42/done/alice@example.com").
+	Key  string
+	Kind string
+	// MessageID is the Message-ID header's value, without angle brackets.
+	MessageID string
+	// From and To are the bare envelope addresses.
+	From, To string
+	Subject  string // as rendered, before encoding
+	Body     []byte // the complete message, CRLF line endings
+}
+
+// Options tune a Renderer; the zero value is valid.
+type Options struct {
+	// Clock dates the messages; defaults to the real clock.
+	Clock clock.Clock
+	// Rand makes Message-IDs and MIME boundaries; defaults to crypto/rand.
+	Rand io.Reader
+}
+
+// Renderer renders the emails. It is safe for concurrent use when its Rand
+// is.
+type Renderer struct {
+	from    *mail.Address
+	baseURL string
+	loc     *time.Location
+	clk     clock.Clock
+	rand    io.Reader
+	text    map[string]*template.Template     // by kind: "subject" and "text"
+	html    map[string]*htmltemplate.Template // by kind: "html"
+}
+
+var kinds = []string{KindRestoreRequested, KindRestoreDone, KindRestoreFailed, KindRestoreRejected,
+	KindAccountFailing}
+
+// New returns a Renderer sending from cfg.SMTP.From, linking to
+// cfg.BaseURL and showing times in cfg.Location (UTC if unset).
+func New(cfg *config.Config, opts Options) (*Renderer, error) {
+	if cfg.SMTP.From == "" {
+		return nil, errors.New("notify: smtp.from is empty")
+	}
+	from, err := netmail.ParseAddress(cfg.SMTP.From)
+	if err != nil {
+		return nil, fmt.Errorf("notify: smtp.from %q: %w", cfg.SMTP.From, err)
+	}
+	if err := checkAddress(from.Address); err != nil {
+		return nil, fmt.Errorf("notify: smtp.from: %w", err)
+	}
+	r := &Renderer{from: (*mail.Address)(from), baseURL: strings.TrimRight(cfg.BaseURL, "/"),
+		loc: cfg.Location, clk: opts.Clock, rand: opts.Rand}
+	if r.loc == nil {
+		r.loc = time.UTC
+	}
+	if r.clk == nil {
+		r.clk = clock.Real{}
+	}
+	if r.rand == nil {
+		r.rand = rand.Reader
+	}
+	if err := r.parse(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Renderer) parse() error {
+	when := func(t time.Time) string { return t.In(r.loc).Format("2006-01-02 15:04 MST") }
+	textFuncs := map[string]any{"line": oneLine, "total": total, "when": when,
+		"para": func(s string) string { return indent(paragraph(s), "    ") }}
+	htmlFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "para": paragraph}
+	r.text, r.html = map[string]*template.Template{}, map[string]*htmltemplate.Template{}
+	for _, k := range kinds {
+		t, err := template.New(k).Funcs(textFuncs).ParseFS(templateFS, "templates/"+k+".txt")
+		if err != nil {
+			return fmt.Errorf("notify: parsing %s.txt: %w", k, err)
+		}
+		h, err := htmltemplate.New(k).Funcs(htmlFuncs).ParseFS(templateFS, "templates/"+k+".html")
+		if err != nil {
+			return fmt.Errorf("notify: parsing %s.html: %w", k, err)
+		}
+		r.text[k], r.html[k] = t, h
+	}
+	return nil
+}
+
+// view is what a template sees: the email's data and the link to show.
+type view struct {
+	D    any
+	Link string
+}
+
+// link returns base_url joined with path, or "" without a base_url.
+func (r *Renderer) link(path string) string {
+	if r.baseURL == "" {
+		return ""
+	}
+	u, err := url.JoinPath(r.baseURL, path)
+	if err != nil {
+		return ""
+	}
+	return u
+}
+
+// RestoreRequested renders the request email, one per admin address.
+func (r *Renderer) RestoreRequested(admins []string, d RestoreRequested) ([]Message, error) {
+	v := view{D: d, Link: r.link("/admin/restores/" + strconv.FormatInt(d.ID, 10))}
+	return r.each(admins, KindRestoreRequested, fmt.Sprintf("restore/%d/requested", d.ID), v)
+}
+
+// RestoreDone renders the user's email about a finished restore.
+func (r *Renderer) RestoreDone(d RestoreDone) (Message, error) {
+	return r.render(KindRestoreDone, fmt.Sprintf("restore/%d/done", d.ID), d.Account, view{D: d})
+}
+
+// RestoreFailed renders the user's email about a restore that failed.
+func (r *Renderer) RestoreFailed(d RestoreFailed) (Message, error) {
+	return r.render(KindRestoreFailed, fmt.Sprintf("restore/%d/failed", d.ID), d.Account, view{D: d})
+}
+
+// RestoreRejected renders the user's email about a declined request.
+func (r *Renderer) RestoreRejected(d RestoreRejected) (Message, error) {
+	return r.render(KindRestoreRejected, fmt.Sprintf("restore/%d/rejected", d.ID), d.Account, view{D: d})
+}
+
+// AccountFailing renders the two-night failure alert, one per admin
+// address. Its key names the account and the latest failed night, so the
+// alert for one pair of nights is sent once however often it is enqueued.
+func (r *Renderer) AccountFailing(admins []string, d AccountFailing) ([]Message, error) {
+	v := view{D: d, Link: r.link("/admin/backups")}
+	return r.each(admins, KindAccountFailing, fmt.Sprintf("account-failing/%s/%s", d.Account, d.Latest.Day), v)
+}
+
+func (r *Renderer) each(to []string, kind, key string, v view) ([]Message, error) {
+	if len(to) == 0 {
+		return nil, fmt.Errorf("notify: %s: no recipient", kind)
+	}
+	out := make([]Message, 0, len(to))
+	for _, addr := range to {
+		m, err := r.render(kind, key, addr, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// render executes kind's templates and builds the message for to.
+func (r *Renderer) render(kind, key, to string, v view) (Message, error) {
+	if err := checkAddress(to); err != nil {
+		return Message{}, fmt.Errorf("notify: %s to %q: %w", kind, to, err)
+	}
+	var subject, text, html bytes.Buffer
+	for _, ex := range []struct {
+		w    *bytes.Buffer
+		exec func(io.Writer, string, any) error
+		name string
+	}{
+		{&subject, r.text[kind].ExecuteTemplate, "subject"},
+		{&text, r.text[kind].ExecuteTemplate, "text"},
+		{&html, r.html[kind].ExecuteTemplate, "html"},
+	} {
+		if err := ex.exec(ex.w, ex.name, v); err != nil {
+			return Message{}, fmt.Errorf("notify: rendering %s %s: %w", kind, ex.name, err)
+		}
+	}
+	m := Message{Key: key + "/" + strings.ToLower(to), Kind: kind, From: r.from.Address, To: to,
+		Subject: oneLine(subject.String())}
+	var err error
+	if m.MessageID, err = r.token(16); err != nil {
+		return Message{}, err
+	}
+	m.MessageID += "@" + domain(r.from.Address)
+	if m.Body, err = r.build(m, text.String(), html.String()); err != nil {
+		return Message{}, fmt.Errorf("notify: building %s: %w", kind, err)
+	}
+	return m, nil
+}

@@ -40,10 +40,10 @@ type RestoreDone struct {
 // RestoreFailed is the email to the user when a restore stopped on an
 // error. What was restored before the error stays restored.
 type RestoreFailed struct {
-	ID      int64
-	Account string
-	Day     string
-	Error   string        // what happened, for a person to read
+	ID       int64
+	Account  string
+	Day      string
+	Error    string        // what happened, for a person to read
 	Restored []FolderCount // what was done before the error
 	Created  []string
 	Skipped  int

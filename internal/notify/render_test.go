@@ -81,7 +81,7 @@ func goldenCases() []goldenCase {
 				ID: 43, Account: "jurgen@example.com", Day: "2026-03-27", Target: "separate",
 				Folders:     []string{"Entwürfe", "日本語/メール", crlfFolder},
 				RequestedBy: "Jürgen Müller", RequestedAt: night2,
-				Preview:     []FolderCount{{"Entwürfe", 2}, {"日本語/メール", 7}, {crlfFolder, 1}},
+				Preview: []FolderCount{{"Entwürfe", 2}, {"日本語/メール", 7}, {crlfFolder, 1}},
 			})
 		}},
 		{"restore_done", from, func(r *Renderer) ([]Message, error) {

@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"export":    {"write a snapshot's messages as Maildir or mbox", runExport},
 	"check":     {"check the catalog and the blobs (--read-data to re-hash them)", runCheck},
 	"serve":     {"serve the read-only webmail on the config's listen address", runServe},
+	"restore":   {"bring a snapshot's missing messages and folders back into the live account (--dry-run)", runRestore},
 	"prune":     {"drop snapshots older than retention_days and free what only they used (--dry-run)", runPrune},
 }
 

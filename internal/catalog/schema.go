@@ -149,6 +149,40 @@ CREATE VIRTUAL TABLE search_text USING fts5(
 CREATE TRIGGER contents_search_delete AFTER DELETE ON contents
   BEGIN DELETE FROM search_text WHERE rowid = old.id; END;
 
+CREATE TABLE restores (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  snapshot_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  folders TEXT NOT NULL,
+  target TEXT NOT NULL CHECK (target IN ('original','separate')),
+  status TEXT NOT NULL CHECK (status IN ('pending','rejected','running','done','failed')),
+  requested_by TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  decided_by TEXT NOT NULL DEFAULT '',
+  decided_at INTEGER,
+  reason TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL DEFAULT '',
+  heartbeat_at INTEGER,
+  started_at INTEGER,
+  finished_at INTEGER,
+  preview TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX restores_open ON restores(account_id) WHERE status IN ('pending','running');
+CREATE INDEX restores_status ON restores(status, requested_at);
+
+CREATE TABLE restore_appends (
+  account_id INTEGER NOT NULL,
+  folder TEXT NOT NULL,
+  uidvalidity INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, folder, uidvalidity, uid)
+);
+
 CREATE TABLE outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   key TEXT NOT NULL UNIQUE,

@@ -198,7 +198,7 @@ func (c *DB) Messages(ctx context.Context, s Snapshot, mailboxID int64, fn func(
 func (c *DB) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
 	case "accounts", "snapshots", "contents", "mailboxes", "folders", "entries",
-		"staged_entries", "staged_ends", "staged_folders", "staged_mailboxes", "garbage", "locks":
+		"staged_entries", "staged_ends", "staged_folders", "staged_mailboxes", "garbage", "locks", "restores", "restore_appends":
 	default:
 		return 0, fmt.Errorf("unknown catalog table %q", table)
 	}

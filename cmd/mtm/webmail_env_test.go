@@ -181,3 +181,13 @@ func (a *apiClient) do(method, path, body string) (int, []byte) {
 }
 
 func sha(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
+
+// liveBytes returns the SHA-256s of the bytes the server holds for the
+// messages of a folder.
+func (e *webmailEnv) liveBytes(account, folder string) map[string]bool {
+	out := map[string]bool{}
+	for _, h := range e.live(account, folder)[folder] {
+		out[h] = true
+	}
+	return out
+}

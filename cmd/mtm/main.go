@@ -29,12 +29,14 @@ var commands = map[string]command{
 	"export":    {"write a snapshot's messages as Maildir or mbox", runExport},
 	"check":     {"check the catalog and the blobs (--read-data to re-hash them)", runCheck},
 	"serve":     {"serve the read-only webmail on the config's listen address", runServe},
+	"admin":     {"manage admin accounts: admin add --email ADDR [--domain D ...], admin list, admin remove --email ADDR", runAdmin},
 	"restore":   {"bring a snapshot's missing messages and folders back into the live account (--dry-run)", runRestore},
 	"prune":     {"drop snapshots older than retention_days and free what only they used (--dry-run)", runPrune},
 }
 
 // environment is what a command may touch of the process.
 type environment struct {
+	stdin          io.Reader // nil reads as empty
 	stdout, stderr io.Writer
 	getenv         []string
 }
@@ -44,7 +46,7 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &environment{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Environ()}, os.Args[1:])
+	code := run(ctx, &environment{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Environ()}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

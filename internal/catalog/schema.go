@@ -214,4 +214,11 @@ CREATE TABLE account_failures (
   last_error TEXT NOT NULL,
   notified_at INTEGER
 );
+
+CREATE TABLE admins (
+  email TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  domains TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
 `

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"mtm/internal/admin"
+	"mtm/internal/catalog"
+)
+
+// minPassword is the shortest admin password accepted.
+const minPassword = 10
+
+func runAdmin(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: admin add|list|remove", errUsage)
+	}
+	switch args[0] {
+	case "add":
+		return runAdminAdd(ctx, env, args[1:])
+	case "list":
+		return runAdminList(ctx, env, args[1:])
+	case "remove":
+		return runAdminRemove(ctx, env, args[1:])
+	}
+	return fmt.Errorf("%w: unknown admin command %q (add, list, remove)", errUsage, args[0])
+}
+
+func runAdminAdd(ctx context.Context, env *environment, args []string) error {
+	fs, cfgPath := newFlags(env, "admin add")
+	email := fs.String("email", "", "the admin's email address, used to log in and to notify (required)")
+	var domains multiFlag
+	fs.Var(&domains, "domain", "a domain whose accounts' requests the admin decides (repeatable); none: every domain")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if !strings.Contains(*email, "@") {
+		return fmt.Errorf("%w: --email must be an email address", errUsage)
+	}
+	row := catalog.AdminRow{Email: strings.TrimSpace(*email)}
+	for _, d := range domains {
+		n, err := admin.NormalizeDomain(d)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		row.Domains = append(row.Domains, n)
+	}
+	pw, err := readPassword(env)
+	if err != nil {
+		return err
+	}
+	if row.PasswordHash, err = admin.Hash(pw, admin.DefaultParams); err != nil {
+		return err
+	}
+	return withCatalog(ctx, env, *cfgPath, func(cat *catalog.DB) error {
+		if err := cat.AddAdmin(ctx, row); err != nil {
+			return err
+		}
+		scope := "every domain"
+		if len(row.Domains) > 0 {
+			scope = strings.Join(row.Domains, ", ")
+		}
+		fmt.Fprintf(env.stdout, "added admin %s for %s\n", row.Email, scope)
+		return nil
+	})
+}
+
+// readPassword reads the new password: twice, without echo, from a
+// terminal; otherwise the first line of standard input.
+func readPassword(env *environment) (string, error) {
+	if f, ok := env.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(env.stderr, "password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(env.stderr, "again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return checkPassword(string(a))
+	}
+	if env.stdin == nil {
+		return "", errors.New("no password: give it on standard input")
+	}
+	line, err := bufio.NewReader(env.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	return checkPassword(strings.TrimRight(line, "\r\n"))
+}
+
+func checkPassword(pw string) (string, error) {
+	if len([]rune(pw)) < minPassword {
+		return "", fmt.Errorf("the password must have at least %d characters", minPassword)
+	}
+	return pw, nil
+}
+
+func runAdminList(ctx context.Context, env *environment, args []string) error {
+	fs, cfgPath := newFlags(env, "admin list")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return withCatalog(ctx, env, *cfgPath, func(cat *catalog.DB) error {
+		admins, err := cat.Admins(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range admins {
+			scope := "all domains"
+			if len(a.Domains) > 0 {
+				scope = strings.Join(a.Domains, " ")
+			}
+			fmt.Fprintf(env.stdout, "%s\t%s\n", a.Email, scope)
+		}
+		return nil
+	})
+}
+
+func runAdminRemove(ctx context.Context, env *environment, args []string) error {
+	fs, cfgPath := newFlags(env, "admin remove")
+	email := fs.String("email", "", "the admin to remove (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return fmt.Errorf("%w: --email is required", errUsage)
+	}
+	return withCatalog(ctx, env, *cfgPath, func(cat *catalog.DB) error {
+		if err := cat.RemoveAdmin(ctx, *email); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "removed admin %s\n", *email)
+		return nil
+	})
+}
+
+// withCatalog opens the data directory of the config and runs fn on its
+// catalog.
+func withCatalog(ctx context.Context, env *environment, cfgPath string, fn func(*catalog.DB) error) error {
+	cfg, err := loadConfig(env, cfgPath)
+	if err != nil {
+		return err
+	}
+	clk, err := clockFor(env)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, clk)
+	if err != nil {
+		return err
+	}
+	return errors.Join(fn(st.cat), st.close())
+}

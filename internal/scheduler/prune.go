@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"mtm/internal/clock"
@@ -37,7 +38,7 @@ func (p *Prune) Prune(ctx context.Context, listed []string) error {
 	}
 	pol := prune.Policy{Days: p.Days, Location: p.Location, Listed: make(map[string]bool, len(listed))}
 	for _, a := range listed {
-		pol.Listed[a] = true
+		pol.Listed[strings.ToLower(a)] = true
 	}
 	plan, err := prune.MakePlan(ctx, p.Catalog, p.Blobs, pol, p.Clock)
 	if err != nil {

@@ -66,11 +66,14 @@ type NightFailure struct {
 }
 
 // AccountFailing is the email to a domain's admins when an account's
-// snapshot has failed on two consecutive nights.
+// snapshot has failed on two consecutive nights (scheduler.Notifier: once
+// per failure streak).
 type AccountFailing struct {
-	Account  string
-	Previous NightFailure // the first failed night
-	Latest   NightFailure // the second, the night that triggers the email
+	Account string
+	// Previous is the streak's first failed night, Latest its latest (the
+	// next night, unless an earlier alert could not be queued).
+	Previous NightFailure
+	Latest   NightFailure
 	// LastGood is the time of the last committed snapshot; zero if the
 	// account never had one. LastGoodDay is its day.
 	LastGood    time.Time

@@ -160,11 +160,12 @@ func (r *Renderer) RestoreRejected(d RestoreRejected) (Message, error) {
 }
 
 // AccountFailing renders the two-night failure alert, one per admin
-// address. Its key names the account and the latest failed night, so the
-// alert for one pair of nights is sent once however often it is enqueued.
+// address. Its key names the account and the streak's first failed night
+// (like scheduler.StreakKey), so one streak is reported once however often
+// it is enqueued.
 func (r *Renderer) AccountFailing(admins []string, d AccountFailing) ([]Message, error) {
 	v := view{D: d, Link: r.link("/admin/backups")}
-	return r.each(admins, KindAccountFailing, fmt.Sprintf("account-failing/%s/%s", d.Account, d.Latest.Day), v)
+	return r.each(admins, KindAccountFailing, fmt.Sprintf("account-failing/%s/%s", d.Account, d.Previous.Day), v)
 }
 
 func (r *Renderer) each(to []string, kind, key string, v view) ([]Message, error) {

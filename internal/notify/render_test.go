@@ -296,6 +296,14 @@ func TestKeysAndLinks(t *testing.T) {
 	if !bytes.Contains(msgs[0].Body, []byte("https://mtm.example.com/admin/restores/7")) {
 		t.Errorf("no link to the request in:\n%s", msgs[0].Body)
 	}
+	alerts, err := r.AccountFailing([]string{"a@example.com"}, AccountFailing{Account: "u@example.com",
+		Previous: NightFailure{Day: "2026-03-27"}, Latest: NightFailure{Day: "2026-03-29"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alerts[0].Key != "account-failing/u@example.com/2026-03-27/a@example.com" {
+		t.Errorf("alert key %q, want the streak's first night", alerts[0].Key)
+	}
 }
 
 // FuzzRestoreRejected renders hostile values and checks the result parses

@@ -107,37 +107,51 @@ func (c *DB) RequeueMail(ctx context.Context, id int64) error {
 // is gone: its lease has run out, or its owner was a process on this host
 // that no longer exists. A mail whose attempt had passed the final dot is
 // marked as a possible duplicate: it is sent again (a mail is never lost),
-// with the same Message-ID. It returns how many mails it recovered.
+// with the same Message-ID. It returns how many mails it recovered. When
+// nothing is stale it only reads.
 func (c *DB) RecoverMail(ctx context.Context) (int, error) {
 	now := c.nowMillis()
+	type held struct {
+		id, lease int64
+		owner     string
+	}
+	var stale []held
+	rows, err := c.r.QueryContext(ctx, `SELECT id, owner, lease_until FROM outbox WHERE state = 'sending'`)
+	if err != nil {
+		return 0, fmt.Errorf("recovering outbox: %w", err)
+	}
+	for rows.Next() {
+		var h held
+		if err := rows.Scan(&h.id, &h.owner, &h.lease); err != nil {
+			return 0, errors.Join(fmt.Errorf("recovering outbox: %w", err), rows.Close())
+		}
+		if h.lease <= now || ownerGone(h.owner) {
+			stale = append(stale, h)
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, fmt.Errorf("recovering outbox: %w", err)
+	}
+	if len(stale) == 0 {
+		return 0, nil
+	}
 	n := 0
-	err := c.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, owner, lease_until FROM outbox WHERE state = 'sending'`)
-		if err != nil {
-			return err
-		}
-		var stale []int64
-		for rows.Next() {
-			var id, lease int64
-			var owner string
-			if err := rows.Scan(&id, &owner, &lease); err != nil {
-				return errors.Join(err, rows.Close())
-			}
-			if lease <= now || ownerGone(owner) {
-				stale = append(stale, id)
-			}
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
-		}
-		for _, id := range stale {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', owner = '', next_at = ?,
+	err = c.tx(ctx, func(tx *sql.Tx) error {
+		for _, h := range stale {
+			// Compare-and-set: the holder may have finished meanwhile.
+			res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', owner = '', next_at = ?,
 				maybe_duplicate = maybe_duplicate OR dot_sent,
-				last_error = 'interrupted: the sender stopped during an attempt' WHERE id = ?`, now, id); err != nil {
+				last_error = 'interrupted: the sender stopped during an attempt'
+				WHERE id = ? AND state = 'sending' AND owner = ? AND lease_until = ?`, now, h.id, h.owner, h.lease)
+			if err != nil {
 				return err
 			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(k)
 		}
-		n = len(stale)
 		return nil
 	})
 	if err != nil {

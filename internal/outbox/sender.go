@@ -103,12 +103,15 @@ func setDefault(d *time.Duration, v time.Duration) {
 	}
 }
 
-// Sender delivers the outbox. Run one per catalog.
+// Sender delivers the outbox. Run one per catalog; Run and RunOnce must not
+// run at the same time on one Sender.
 type Sender struct {
 	store Store
 	cfg   config.SMTP
 	opts  Options
 	wake  chan struct{}
+	// purged is when sent mails were last deleted; only RunOnce uses it.
+	purged time.Time
 }
 
 // New returns a Sender for the [smtp] section cfg.
@@ -197,8 +200,11 @@ func (s *Sender) RunOnce(ctx context.Context) (Result, error) {
 			return res, err
 		}
 	}
-	if _, err := s.store.DeleteSentMail(ctx, now.Add(-s.opts.KeepSent)); err != nil {
-		return res, err
+	if now.Sub(s.purged) >= time.Hour {
+		if _, err := s.store.DeleteSentMail(ctx, now.Add(-s.opts.KeepSent)); err != nil {
+			return res, err
+		}
+		s.purged = now
 	}
 	next, ok, err := s.store.NextMailAt(ctx)
 	if err != nil {

@@ -89,7 +89,9 @@ func millis(ms int64) time.Time {
 
 // RequestRestore records a pending request of a committed snapshot of its
 // account. It fails with ErrRestoreOpen if the account has an open one.
-func (c *DB) RequestRestore(ctx context.Context, r RestoreRequest) (RestoreID, error) {
+// more, if not nil, runs in the same transaction with the new id (to queue
+// the admins' emails).
+func (c *DB) RequestRestore(ctx context.Context, r RestoreRequest, more func(*sql.Tx, RestoreID) error) (RestoreID, error) {
 	if r.Folders == nil {
 		r.Folders = []string{}
 	}
@@ -114,7 +116,10 @@ func (c *DB) RequestRestore(ctx context.Context, r RestoreRequest) (RestoreID, e
 		if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
 			return ErrRestoreOpen
 		}
-		return err
+		if err != nil || more == nil {
+			return err
+		}
+		return more(tx, id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("requesting a restore: %w", err)

@@ -221,4 +221,17 @@ CREATE TABLE admins (
   domains TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
+
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  client TEXT NOT NULL,
+  action TEXT NOT NULL,
+  account TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit(at);
+CREATE INDEX audit_account ON audit(account, at);
 `

@@ -201,11 +201,13 @@ func (p *Plan) Execute(ctx context.Context, cat Catalog, blobs Blobs, opts Optio
 	return res, err
 }
 
+// takeLock asks for the blob-deletion lock every Poll until Wait has
+// passed (counted in attempts, so a fake clock cannot make it spin).
 func takeLock(ctx context.Context, cat Catalog, opts Options) (*catalog.BlobLock, error) {
-	deadline := opts.Clock.Now().Add(opts.Wait)
-	for {
+	attempts := int(opts.Wait/opts.Poll) + 1
+	for i := 1; ; i++ {
 		lock, err := cat.LockBlobDeletion(ctx)
-		if !errors.Is(err, catalog.ErrBusy) || !opts.Clock.Now().Before(deadline) {
+		if !errors.Is(err, catalog.ErrBusy) || i >= attempts {
 			return lock, err
 		}
 		opts.Logger.Info("waiting for running snapshots before deleting blobs", "err", err)

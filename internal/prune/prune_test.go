@@ -294,7 +294,7 @@ func TestOpenRestorePinsItsSnapshot(t *testing.T) {
 	delete(w.box(alice).msgs, uid)
 	w.snapshot(alice)
 	id, err := w.db.RequestRestore(w.ctx, catalog.RestoreRequest{Account: old.Account, Snapshot: old.ID,
-		Target: "original", RequestedBy: alice})
+		Target: "original", RequestedBy: alice}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,301 @@
+// Package restoreflow owns the life of a restore request
+// (docs/design.md, "Restore"): the user's request with its preview, the
+// admin's decision, the run that follows a confirmation at once, the
+// resumption of runs a dead process left, and the emails and audit records
+// of every step. Each state change commits in one catalog transaction with
+// its emails and its audit record, so a crash never sends a mail for a
+// change that did not happen, nor loses one for a change that did.
+package restoreflow
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"mtm/internal/admin"
+	"mtm/internal/catalog"
+	"mtm/internal/clock"
+	"mtm/internal/imapconn"
+	"mtm/internal/notify"
+	"mtm/internal/outbox"
+	"mtm/internal/restore"
+)
+
+// ErrNotFound: no such request, or not one this admin may see.
+var ErrNotFound = errors.New("no such restore request")
+
+// Catalog is what the flow needs of the catalog.
+type Catalog interface {
+	restore.Catalog
+	Snapshot(ctx context.Context, id catalog.SnapshotID) (catalog.Snapshot, error)
+	LookupAccount(ctx context.Context, address string) (catalog.AccountID, error)
+	Admins(ctx context.Context) ([]catalog.AdminRow, error)
+	RequestRestore(ctx context.Context, r catalog.RestoreRequest, more func(*sql.Tx, catalog.RestoreID) error) (catalog.RestoreID, error)
+	Restore(ctx context.Context, id catalog.RestoreID) (catalog.RestoreRequest, error)
+	ConfirmRestore(ctx context.Context, id catalog.RestoreID, by string, more func(*sql.Tx) error) error
+	RejectRestore(ctx context.Context, id catalog.RestoreID, by, reason string, more func(*sql.Tx) error) error
+	FinishRestore(ctx context.Context, id catalog.RestoreID, result json.RawMessage, errText string, more func(*sql.Tx) error) error
+	HeartbeatRestore(ctx context.Context, id catalog.RestoreID, progress json.RawMessage) error
+	ClaimStaleRestores(ctx context.Context) ([]catalog.RestoreRequest, error)
+	EnqueueMailTx(ctx context.Context, tx *sql.Tx, mails ...catalog.OutboxMail) (int, error)
+	Auditing(ctx context.Context, ev catalog.AuditEvent) func(*sql.Tx) error
+}
+
+// Mailer renders the flow's emails (notify.Renderer).
+type Mailer interface {
+	RestoreRequested(admins []string, d notify.RestoreRequested) ([]notify.Message, error)
+	RestoreDone(d notify.RestoreDone) (notify.Message, error)
+	RestoreFailed(d notify.RestoreFailed) (notify.Message, error)
+	RestoreRejected(d notify.RestoreRejected) (notify.Message, error)
+}
+
+// Options configure a Flow.
+type Options struct {
+	Catalog Catalog
+	Blobs   restore.Blobs
+	Server  imapconn.Server // the live IMAP server and the backup's credentials
+	Mailer  Mailer
+	// Wake, if set, is called after mail is queued (the outbox sender).
+	Wake   func()
+	Logger *slog.Logger
+	// Concurrent bounds the restores running at once; default 2.
+	Concurrent int
+	// Settle is the restore's settle time (restore.Request.Settle);
+	// default 1 s.
+	Settle time.Duration
+	// HeartbeatEvery is how often a run tells it is alive; default 30 s.
+	HeartbeatEvery time.Duration
+	Clock          clock.Clock
+}
+
+// Flow runs restore requests.
+type Flow struct {
+	o    Options
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	base context.Context // runs live in it; set by Start
+}
+
+// New returns a flow; call Start before confirming requests.
+func New(o Options) *Flow {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Concurrent < 1 {
+		o.Concurrent = 2
+	}
+	if o.Settle == 0 {
+		o.Settle = time.Second
+	}
+	if o.HeartbeatEvery == 0 {
+		o.HeartbeatEvery = 30 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Wake == nil {
+		o.Wake = func() {}
+	}
+	return &Flow{o: o, sem: make(chan struct{}, o.Concurrent), base: context.Background()}
+}
+
+// Start takes over the runs that a dead process left and resumes them.
+// Runs started later live in ctx: cancelling it stops them where they are
+// (they resume at the next Start); Wait waits for them.
+func (f *Flow) Start(ctx context.Context) error {
+	f.mu.Lock()
+	f.base = ctx
+	f.mu.Unlock()
+	stale, err := f.o.Catalog.ClaimStaleRestores(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range stale {
+		f.o.Logger.Info("resuming an interrupted restore", "restore", int64(r.ID), "account", r.Address)
+		f.launch(r)
+	}
+	return nil
+}
+
+// Wait waits until every run has stopped.
+func (f *Flow) Wait() { f.wg.Wait() }
+
+// Actor is who asks: the address, the role and the client's IP address.
+type Actor struct {
+	Email  string
+	Role   string // catalog.RoleUser, RoleAdmin, RoleOperator
+	Client string
+}
+
+// RequestInput is a user's request.
+type RequestInput struct {
+	Account  string
+	Snapshot catalog.SnapshotID
+	Folders  []string // empty: the whole account
+	Target   string   // restore.TargetOriginal (default) or TargetSeparate
+}
+
+// Preview computes what the request would bring back now, per folder.
+func (f *Flow) Preview(ctx context.Context, in RequestInput) (*restore.Plan, error) {
+	acct, err := f.o.Catalog.LookupAccount(ctx, in.Account)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %d: %w", in.Snapshot, catalog.ErrNotFound)
+	}
+	snap, err := f.o.Catalog.Snapshot(ctx, in.Snapshot)
+	if err != nil || snap.Account != acct || snap.State != catalog.StateCommitted {
+		return nil, fmt.Errorf("snapshot %d: %w", in.Snapshot, catalog.ErrNotFound)
+	}
+	cn, err := imapconn.Dial(ctx, f.o.Server, in.Account)
+	if err != nil {
+		return nil, err
+	}
+	defer cn.Close()
+	return restore.MakePlan(ctx, f.o.Catalog, cn, restore.Request{Snapshot: snap, Folders: in.Folders, Target: in.Target})
+}
+
+// Request records a pending request with its preview and queues an email to
+// every admin responsible for the account's domain.
+func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog.RestoreRequest, error) {
+	if in.Target == "" {
+		in.Target = restore.TargetOriginal
+	}
+	plan, err := f.Preview(ctx, in)
+	if err != nil {
+		return catalog.RestoreRequest{}, err
+	}
+	preview := previewCounts(plan)
+	pj, err := json.Marshal(preview)
+	if err != nil {
+		return catalog.RestoreRequest{}, err
+	}
+	admins, err := f.responsible(ctx, in.Account)
+	if err != nil {
+		return catalog.RestoreRequest{}, err
+	}
+	req := catalog.RestoreRequest{Account: plan.Request.Snapshot.Account, Snapshot: in.Snapshot, Folders: in.Folders,
+		Target: in.Target, RequestedBy: who.Email, Preview: pj}
+	id, err := f.o.Catalog.RequestRestore(ctx, req, func(tx *sql.Tx, id catalog.RestoreID) error {
+		if len(admins) > 0 {
+			msgs, err := f.o.Mailer.RestoreRequested(admins, notify.RestoreRequested{ID: int64(id), Account: in.Account,
+				Day: plan.Request.Snapshot.Day, Folders: in.Folders, Target: in.Target, RequestedBy: who.Email,
+				RequestedAt: f.o.Clock.Now(), Preview: preview})
+			if err != nil {
+				return err
+			}
+			if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, outbox.Mails(msgs)...); err != nil {
+				return err
+			}
+		}
+		return f.o.Catalog.Auditing(ctx, catalog.AuditEvent{Actor: who.Email, Role: who.Role, Client: who.Client,
+			Action: "restore-request", Account: in.Account, Detail: fmt.Sprintf("restore %d of %s, %s, target %s",
+				id, plan.Request.Snapshot.Day, scopeText(in.Folders), in.Target)})(tx)
+	})
+	if err != nil {
+		return catalog.RestoreRequest{}, err
+	}
+	if len(admins) == 0 {
+		f.o.Logger.Warn("no admin is responsible for the account's domain: nobody was told of the request",
+			"account", in.Account, "restore", int64(id))
+	}
+	f.o.Wake()
+	return f.o.Catalog.Restore(ctx, id)
+}
+
+// responsible lists the admins responsible for the account.
+func (f *Flow) responsible(ctx context.Context, account string) ([]string, error) {
+	rows, err := f.o.Catalog.Admins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range rows {
+		if (admin.Admin{Email: r.Email, Domains: r.Domains}).Responsible(account) {
+			out = append(out, r.Email)
+		}
+	}
+	return out, nil
+}
+
+// Get returns a request if the admin is responsible for its account.
+func (f *Flow) Get(ctx context.Context, a admin.Admin, id catalog.RestoreID) (catalog.RestoreRequest, error) {
+	r, err := f.o.Catalog.Restore(ctx, id)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && !a.Responsible(r.Address)) {
+		return catalog.RestoreRequest{}, fmt.Errorf("restore %d: %w", id, ErrNotFound)
+	}
+	return r, err
+}
+
+// Confirm moves a pending request to running and starts the restore at
+// once. Confirming twice, or after a rejection, fails with
+// catalog.ErrRestoreState and changes nothing.
+func (f *Flow) Confirm(ctx context.Context, a admin.Admin, who Actor, id catalog.RestoreID) error {
+	r, err := f.Get(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	err = f.o.Catalog.ConfirmRestore(ctx, id, who.Email, f.o.Catalog.Auditing(ctx, catalog.AuditEvent{
+		Actor: who.Email, Role: who.Role, Client: who.Client, Action: "restore-confirm", Account: r.Address,
+		Detail: fmt.Sprintf("restore %d", id)}))
+	if err != nil {
+		return err
+	}
+	if r, err = f.o.Catalog.Restore(ctx, id); err != nil {
+		return err
+	}
+	f.launch(r)
+	return nil
+}
+
+// Reject moves a pending request to rejected and queues the user's email.
+func (f *Flow) Reject(ctx context.Context, a admin.Admin, who Actor, id catalog.RestoreID, reason string) error {
+	r, err := f.Get(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	msg, err := f.o.Mailer.RestoreRejected(notify.RestoreRejected{ID: int64(id), Account: r.Address, Day: r.Day,
+		Reason: reason})
+	if err != nil {
+		return err
+	}
+	err = f.o.Catalog.RejectRestore(ctx, id, who.Email, reason, func(tx *sql.Tx) error {
+		if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, outbox.Mail(msg)); err != nil {
+			return err
+		}
+		return f.o.Catalog.Auditing(ctx, catalog.AuditEvent{Actor: who.Email, Role: who.Role, Client: who.Client,
+			Action: "restore-reject", Account: r.Address, Detail: fmt.Sprintf("restore %d: %s", id, reason)})(tx)
+	})
+	if err != nil {
+		return err
+	}
+	f.o.Wake()
+	return nil
+}
+
+func previewCounts(p *restore.Plan) []notify.FolderCount {
+	var out []notify.FolderCount
+	for _, fp := range p.Folders {
+		if len(fp.Append) > 0 || fp.Create {
+			out = append(out, notify.FolderCount{Folder: fp.Target, Messages: len(fp.Append)})
+		}
+	}
+	return out
+}
+
+func scopeText(folders []string) string {
+	if len(folders) == 0 {
+		return "whole account"
+	}
+	q := slices.Clone(folders)
+	for i, f := range q {
+		q[i] = fmt.Sprintf("%q", f)
+	}
+	return "folders " + strings.Join(q, ", ")
+}

@@ -150,7 +150,7 @@ CREATE TRIGGER contents_search_delete AFTER DELETE ON contents
   BEGIN DELETE FROM search_text WHERE rowid = old.id; END;
 
 CREATE TABLE restores (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   account_id INTEGER NOT NULL REFERENCES accounts(id),
   snapshot_id INTEGER NOT NULL,
   day TEXT NOT NULL,

@@ -10,7 +10,8 @@
 // the file has one environment variable: MTM_ followed by the upper-cased key,
 // with the section for keys inside a table (data_dir is MTM_DATA_DIR,
 // imap.master_password is MTM_IMAP_MASTER_PASSWORD). Durations are Go
-// durations ("60s"), booleans are true or false.
+// durations ("60s"), booleans are true or false, lists are comma separated
+// ("127.0.0.1,10.0.0.0/8").
 //
 // Unknown keys in the file and unknown MTM_* variables are errors, so a typo
 // never silently falls back to a default. Load reports every problem it finds,
@@ -22,6 +23,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -71,6 +73,7 @@ type Config struct {
 	IMAP     IMAP     `toml:"imap"`
 	Accounts Accounts `toml:"accounts"`
 	SMTP     SMTP     `toml:"smtp"`
+	HTTP     HTTP     `toml:"http"`
 	Log      Log      `toml:"log"`
 
 	// fromEnv maps the keys set from the environment to their variable,
@@ -111,6 +114,24 @@ type SMTP struct {
 	Password string  `toml:"password"`
 	From     string  `toml:"from"` // RFC 5322 address
 }
+
+// HTTP is the [http] section: how the web UI is reached.
+type HTTP struct {
+	// TLSCertFile and TLSKeyFile, both set or both empty, make the web UI
+	// serve HTTPS itself with this PEM certificate chain and key. They are
+	// resolved like DataDir.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// TrustedProxies lists the reverse proxies (IP addresses or CIDR
+	// prefixes) whose X-Forwarded-For and X-Forwarded-Proto headers are
+	// believed. Empty: no forwarded header is believed.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// Proxies is TrustedProxies parsed, set by Validate; nil when empty.
+	Proxies []netip.Prefix `toml:"-"`
+}
+
+// TLS tells whether the web UI serves HTTPS itself.
+func (h HTTP) TLS() bool { return h.TLSCertFile != "" }
 
 // Log is the [log] section.
 type Log struct {
@@ -223,6 +244,8 @@ func (c *Config) pathKeys() []pathKey {
 		{[]string{"data_dir"}, &c.DataDir},
 		{[]string{"imap", "password_file"}, &c.IMAP.PasswordFile},
 		{[]string{"accounts", "file"}, &c.Accounts.File},
+		{[]string{"http", "tls_cert_file"}, &c.HTTP.TLSCertFile},
+		{[]string{"http", "tls_key_file"}, &c.HTTP.TLSKeyFile},
 	}
 }
 

@@ -293,7 +293,8 @@ func TestLoadRelativePaths(t *testing.T) {
 // TestEnvNames checks that every key has its own variable of a type the
 // environment can set.
 func TestEnvNames(t *testing.T) {
-	samples := map[reflect.Kind]string{reflect.String: "x", reflect.Bool: "true", reflect.Int: "1", reflect.Int64: "1s"}
+	samples := map[reflect.Kind]string{reflect.String: "x", reflect.Bool: "true", reflect.Int: "1", reflect.Int64: "1s",
+		reflect.Slice: "a,b"}
 	seen := map[string]string{}
 	for _, f := range Default().fields() {
 		t.Run(f.env, func(t *testing.T) {
@@ -306,8 +307,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 24 {
-		t.Errorf("%d keys, want 24; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 27 {
+		t.Errorf("%d keys, want 27; update this test and mtm.example.toml together", len(seen))
 	}
 }
 
@@ -349,6 +350,12 @@ func TestValidate(t *testing.T) {
 		{"log.format", func(c *Config) { c.Log.Format = "xml" }, []string{`log.format: "xml" is not one of text, json`}},
 		{"log.level", func(c *Config) { c.Log.Level = "trace" }, []string{`log.level: "trace" is not one of debug, info, warn, error`}},
 		{"several", func(c *Config) { c.DataDir, c.Log.Level = "", "loud" }, []string{"data_dir", "log.level"}},
+		{"tls cert without key", func(c *Config) { c.HTTP.TLSCertFile = "/c.pem" }, []string{"http.tls_key_file: is empty but http.tls_cert_file is set"}},
+		{"tls key without cert", func(c *Config) { c.HTTP.TLSKeyFile = "/k.pem" }, []string{"http.tls_cert_file: is empty but http.tls_key_file is set"}},
+		{"tls both", func(c *Config) { c.HTTP.TLSCertFile, c.HTTP.TLSKeyFile = "/c.pem", "/k.pem" }, nil},
+		{"trusted proxies", func(c *Config) { c.HTTP.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"} }, nil},
+		{"bad trusted proxy", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.0/8", "proxy.example.org", "10.0.0.1/33"} },
+			[]string{`http.trusted_proxies: "proxy.example.org" is not an IP address or CIDR prefix`, `http.trusted_proxies: "10.0.0.1/33"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,6 +111,15 @@ func setValue(v reflect.Value, s string) error {
 			return fmt.Errorf("%q is not a boolean (true or false)", s)
 		}
 		v.SetBool(b)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
+		// A list is comma separated; the empty string is the empty list.
+		var list []string
+		for item := range strings.SplitSeq(s, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				list = append(list, item)
+			}
+		}
+		v.Set(reflect.ValueOf(list))
 	case v.Kind() == reflect.Int:
 		n, err := strconv.ParseInt(s, 10, 0)
 		if err != nil {

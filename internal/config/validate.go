@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -66,6 +67,8 @@ func (c *Config) Validate() error {
 		v.errf("smtp.password", "is set but smtp.username is empty")
 	}
 
+	proxies := v.httpSection(c.HTTP)
+
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 
@@ -73,7 +76,48 @@ func (c *Config) Validate() error {
 		return err
 	}
 	c.Location, c.SnapshotHour, c.SnapshotMinute = loc, hour, minute
+	c.HTTP.Proxies = proxies
 	return nil
+}
+
+// httpSection checks the [http] keys and returns the trusted proxies
+// parsed, nil if there are none.
+func (v *validator) httpSection(h HTTP) []netip.Prefix {
+	if (h.TLSCertFile == "") != (h.TLSKeyFile == "") {
+		key, other := "http.tls_cert_file", "http.tls_key_file"
+		if h.TLSCertFile != "" {
+			key, other = other, key
+		}
+		v.errf(key, "is empty but %s is set; set both or neither", v.label(other))
+	}
+	var out []netip.Prefix
+	for _, s := range h.TrustedProxies {
+		p, err := ParseProxy(s)
+		if err != nil {
+			v.errf("http.trusted_proxies", "%v", err)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// ParseProxy parses one entry of http.trusted_proxies: an IP address
+// (a prefix of one address) or a CIDR prefix such as "10.0.0.0/8". An
+// IPv4-mapped IPv6 address reads as IPv4.
+func ParseProxy(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR prefix (such as 127.0.0.1 or 10.0.0.0/8)", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // CheckIMAPAuth checks that the configuration says how to log in to the

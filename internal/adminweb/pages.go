@@ -1,0 +1,226 @@
+package adminweb
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"mtm/internal/admin"
+	"mtm/internal/catalog"
+	"mtm/internal/notify"
+	"mtm/internal/progress"
+	"mtm/internal/restoreflow"
+)
+
+// page is what every page template sees.
+type page struct {
+	Title   string
+	Nav     string
+	Admin   admin.Admin
+	Flash   string
+	Error   string
+	Refresh int // seconds; 0: no automatic refresh
+	Data    any
+}
+
+var pageNames = []string{"login", "restores", "restore", "backups", "outbox", "audit"}
+
+func parsePages(loc *time.Location) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"join":  strings.Join,
+		"when":  func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
+		"whenp": func(t *time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
+		"bytes": progress.FormatBytes,
+		"scope": func(f []string) string {
+			if len(f) == 0 {
+				return "the whole account"
+			}
+			return strings.Join(f, ", ")
+		},
+		"previewTotal": func(p []notify.FolderCount) int {
+			n := 0
+			for _, c := range p {
+				n += c.Messages
+			}
+			return n
+		},
+	}
+	out := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("admin page %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+func (s *Server) render(w http.ResponseWriter, code int, name string, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	if err := s.pages[name].ExecuteTemplate(w, "layout", p); err != nil {
+		s.o.Logger.Error("rendering an admin page", "page", name, "err", err)
+	}
+}
+
+func (s *Server) css(w http.ResponseWriter, _ *http.Request) {
+	b, err := assets.ReadFile("templates/admin.css")
+	if err != nil {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "max-age=3600")
+	_, _ = w.Write(b)
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "login", page{Title: "Log in", Data: localPath(r.URL.Query().Get("next"))})
+}
+
+func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.render(w, http.StatusBadRequest, "login", page{Title: "Log in", Error: "bad request"})
+		return
+	}
+	next := localPath(r.PostForm.Get("next"))
+	a, err := s.authenticate(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), s.o.ClientIP(r))
+	var th errThrottled
+	switch {
+	case errors.As(err, &th):
+		w.Header().Set("Retry-After", strconv.Itoa(int((th.wait+time.Second-1)/time.Second)))
+		s.render(w, http.StatusTooManyRequests, "login", page{Title: "Log in", Error: th.Error(), Data: next})
+		return
+	case errors.Is(err, errBadLogin):
+		s.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: errLoginFailed, Data: next})
+		return
+	case err != nil:
+		s.o.Logger.Error("admin login", "err", err)
+		s.render(w, http.StatusInternalServerError, "login", page{Title: "Log in", Error: "internal error", Data: next})
+		return
+	}
+	s.startSession(w, r, a)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) formLogout(w http.ResponseWriter, r *http.Request) {
+	s.endSession(w, r)
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, _ admin.Admin) {
+	http.Redirect(w, r, "/admin/restores", http.StatusSeeOther)
+}
+
+func (s *Server) restoresPage(w http.ResponseWriter, r *http.Request, a admin.Admin) {
+	list, err := s.visible(r, a, "")
+	if err != nil {
+		s.pageError(w, a, err)
+		return
+	}
+	rows := make([]restoreJSON, 0, len(list))
+	refresh := 0
+	for _, x := range list {
+		rows = append(rows, toJSON(x))
+		if x.Status == catalog.RestoreRunning || x.Status == catalog.RestorePending {
+			refresh = 15
+		}
+	}
+	s.render(w, http.StatusOK, "restores", page{Title: "Restore requests", Nav: "restores", Admin: a, Data: rows,
+		Refresh: refresh, Flash: flash(r)})
+}
+
+func (s *Server) restorePage(w http.ResponseWriter, r *http.Request, a admin.Admin) {
+	req, ok := s.pageRequest(w, r, a)
+	if !ok {
+		return
+	}
+	refresh := 0
+	if req.Status == catalog.RestoreRunning {
+		refresh = 2
+	}
+	s.render(w, http.StatusOK, "restore", page{Title: fmt.Sprintf("Restore #%d", req.ID), Nav: "restores", Admin: a,
+		Data: toJSON(req), Refresh: refresh, Flash: flash(r)})
+}
+
+// pageRequest is request for pages: an unknown or foreign id is a 404 page.
+func (s *Server) pageRequest(w http.ResponseWriter, r *http.Request, a admin.Admin) (catalog.RestoreRequest, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err == nil && id > 0 {
+		req, err := s.o.Flow.Get(r.Context(), a, catalog.RestoreID(id))
+		if err == nil {
+			return req, true
+		}
+		if !errors.Is(err, restoreflow.ErrNotFound) {
+			s.pageError(w, a, err)
+			return req, false
+		}
+	}
+	http.NotFound(w, r)
+	return catalog.RestoreRequest{}, false
+}
+
+func (s *Server) formConfirm(w http.ResponseWriter, r *http.Request, a admin.Admin) {
+	req, ok := s.pageRequest(w, r, a)
+	if !ok {
+		return
+	}
+	s.afterDecision(w, r, a, req.ID, "Confirmed: the restore is running.", s.o.Flow.Confirm(r.Context(), a, s.actor(r, a), req.ID))
+}
+
+func (s *Server) formReject(w http.ResponseWriter, r *http.Request, a admin.Admin) {
+	req, ok := s.pageRequest(w, r, a)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	reason, err := cleanReason(r.PostForm.Get("reason"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.afterDecision(w, r, a, req.ID, "Rejected: the user has been told.", s.o.Flow.Reject(r.Context(), a, s.actor(r, a), req.ID, reason))
+}
+
+func (s *Server) afterDecision(w http.ResponseWriter, r *http.Request, a admin.Admin, id catalog.RestoreID, ok string, err error) {
+	msg := ok
+	switch {
+	case errors.Is(err, catalog.ErrRestoreState):
+		msg = "The request had already been decided; nothing was changed."
+	case err != nil:
+		s.pageError(w, a, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/admin/restores/%d?flash=%s", id, flashCode(msg)), http.StatusSeeOther)
+}
+
+// Flash messages travel as a code in the redirect, never as text, so a
+// link cannot make the panel say anything else.
+var flashes = []string{"", "Confirmed: the restore is running.", "Rejected: the user has been told.",
+	"The request had already been decided; nothing was changed.", "The email is queued again."}
+
+func flashCode(msg string) string { return strconv.Itoa(max(0, slices.Index(flashes, msg))) }
+
+func flash(r *http.Request) string {
+	n, err := strconv.Atoi(r.URL.Query().Get("flash"))
+	if err != nil || n < 0 || n >= len(flashes) {
+		return ""
+	}
+	return flashes[n]
+}
+
+func (s *Server) pageError(w http.ResponseWriter, a admin.Admin, err error) {
+	s.o.Logger.Error("admin panel", "err", err)
+	s.render(w, http.StatusInternalServerError, "restores", page{Title: "Error", Admin: a, Error: "internal error"})
+}

@@ -1,0 +1,174 @@
+// Package adminweb owns the admin panel at /admin and its JSON API under
+// /api/v1/admin: the admins' login (argon2id passwords from the catalog,
+// throttled like the webmail's), the restore requests an admin is
+// responsible for with their confirm and reject actions and the progress
+// of running restores, the Backups page (per account the last good
+// snapshot, failing accounts first), undelivered emails, and the audit log.
+//
+// Every route checks who is asking: a domain admin sees only the accounts
+// of their domains, and anything else answers 404. Pages are rendered on
+// the server with html/template and need no script; state-changing
+// requests are plain POSTs guarded by http.CrossOriginProtection.
+package adminweb
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"mtm/internal/admin"
+	"mtm/internal/auth"
+	"mtm/internal/catalog"
+	"mtm/internal/clock"
+	"mtm/internal/restoreflow"
+)
+
+// Catalog is what the panel needs of the catalog.
+type Catalog interface {
+	Admin(ctx context.Context, email string) (catalog.AdminRow, error)
+	Restores(ctx context.Context, acct catalog.AccountID, status string) ([]catalog.RestoreRequest, error)
+	BackupStatus(ctx context.Context) ([]catalog.AccountStatus, error)
+	UndeliveredMail(ctx context.Context, limit int) ([]catalog.OutboxEntry, error)
+	OutboxMail(ctx context.Context, id int64) (catalog.OutboxEntry, error)
+	RequeueMail(ctx context.Context, id int64) error
+	AuditLog(ctx context.Context, domains []string, limit int) ([]catalog.AuditEvent, error)
+	Audit(ctx context.Context, ev catalog.AuditEvent) error
+}
+
+// Flow is what the panel needs of the restore flow.
+type Flow interface {
+	Get(ctx context.Context, a admin.Admin, id catalog.RestoreID) (catalog.RestoreRequest, error)
+	Confirm(ctx context.Context, a admin.Admin, who restoreflow.Actor, id catalog.RestoreID) error
+	Reject(ctx context.Context, a admin.Admin, who restoreflow.Actor, id catalog.RestoreID, reason string) error
+}
+
+// Options configure the panel.
+type Options struct {
+	Catalog  Catalog
+	Flow     Flow
+	Clock    clock.Clock    // default the real clock
+	Location *time.Location // times are shown in it; default UTC
+	// BaseURL is the public URL; its origin is trusted for cross-origin
+	// checks, and an https one makes cookies Secure.
+	BaseURL string
+	// ClientIP returns the client's address; default the connection's.
+	ClientIP func(*http.Request) string
+	Logger   *slog.Logger
+	Sessions auth.SessionOptions
+	Throttle auth.ThrottleOptions
+}
+
+// Server is the admin panel.
+type Server struct {
+	o        Options
+	sessions *auth.Sessions
+	throttle *auth.Throttle
+	verify   chan struct{} // bounds concurrent argon2id checks (64 MiB each)
+	dummy    string        // a hash to check unknown emails against
+	secure   bool
+	pages    map[string]*template.Template
+	handler  http.Handler
+}
+
+//go:embed templates/*.html templates/admin.css
+var assets embed.FS
+
+// New returns the panel.
+func New(o Options) (*Server, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ClientIP == nil {
+		o.ClientIP = remoteIP
+	}
+	dummy, err := admin.Hash("no such admin", admin.DefaultParams)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, sessions: auth.NewSessions(o.Clock, o.Sessions), throttle: auth.NewThrottle(o.Clock, o.Throttle),
+		verify: make(chan struct{}, 2), dummy: dummy}
+	if s.pages, err = parsePages(o.Location); err != nil {
+		return nil, err
+	}
+	cop := http.NewCrossOriginProtection()
+	if o.BaseURL != "" {
+		u, err := url.Parse(o.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		s.secure = u.Scheme == "https"
+		if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, err
+		}
+	}
+	s.handler = headers(cop.Handler(s.routes()))
+	return s, nil
+}
+
+// Handler serves /admin and /api/v1/admin/.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	api := "/api/v1/admin"
+	mux.HandleFunc("POST "+api+"/session", s.apiLogin)
+	mux.HandleFunc("DELETE "+api+"/session", s.apiLogout)
+	mux.HandleFunc("GET "+api+"/restores", s.withAdminAPI(s.apiRestores))
+	mux.HandleFunc("GET "+api+"/restores/{id}", s.withAdminAPI(s.apiRestore))
+	mux.HandleFunc("POST "+api+"/restores/{id}/confirm", s.withAdminAPI(s.apiConfirm))
+	mux.HandleFunc("POST "+api+"/restores/{id}/reject", s.withAdminAPI(s.apiReject))
+	mux.HandleFunc("GET "+api+"/backups", s.withAdminAPI(s.apiBackups))
+	mux.HandleFunc(api+"/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "not found") })
+
+	mux.HandleFunc("GET /admin/login", s.loginPage)
+	mux.HandleFunc("POST /admin/login", s.formLogin)
+	mux.HandleFunc("POST /admin/logout", s.formLogout)
+	mux.HandleFunc("GET /admin/admin.css", s.css)
+	mux.HandleFunc("GET /admin", s.withAdminPage(s.home))
+	mux.HandleFunc("GET /admin/{$}", s.withAdminPage(s.home))
+	mux.HandleFunc("GET /admin/restores", s.withAdminPage(s.restoresPage))
+	mux.HandleFunc("GET /admin/restores/{id}", s.withAdminPage(s.restorePage))
+	mux.HandleFunc("POST /admin/restores/{id}/confirm", s.withAdminPage(s.formConfirm))
+	mux.HandleFunc("POST /admin/restores/{id}/reject", s.withAdminPage(s.formReject))
+	mux.HandleFunc("GET /admin/backups", s.withAdminPage(s.backupsPage))
+	mux.HandleFunc("GET /admin/outbox", s.withAdminPage(s.outboxPage))
+	mux.HandleFunc("POST /admin/outbox/{id}/requeue", s.withAdminPage(s.formRequeue))
+	mux.HandleFunc("GET /admin/audit", s.withAdminPage(s.auditPage))
+	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	return mux
+}
+
+// panelCSP: the panel's own stylesheet, no script at all.
+const panelCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; " +
+	"frame-ancestors 'none'"
+
+func headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", panelCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

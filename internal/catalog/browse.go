@@ -88,28 +88,37 @@ func (c *DB) MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort
 
 // Search returns the entry ids of the messages of snapshot s that match
 // query (see SearchQuery), in one mailbox or, with mailboxID 0, in all of
-// the account's, sorted. An empty query matches nothing.
-func (c *DB) Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort) ([]int64, error) {
+// the account's, sorted. It takes the matches newest stored first and stops
+// after max of them, so that a word found in every message costs the same
+// as a rare one; more tells that it stopped there (max matches found). An empty query matches nothing.
+func (c *DB) Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) (ids []int64, more bool, err error) {
 	order, err := sort.orderBy()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := committed(s); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	match := SearchQuery(query)
 	if match == "" {
-		return nil, nil
+		return nil, false, nil
 	}
-	q := `SELECT e.id FROM search_text st JOIN entries e ON e.content_id = st.rowid
-		JOIN contents c ON c.id = e.content_id
-		WHERE search_text MATCH ?3 AND ` + inView
-	args := []any{s.ID, s.Account, match}
+	// CROSS JOIN keeps the index's rowid order (newest content first) as
+	// the outer loop, so LIMIT ends the scan early.
+	where, args := "", []any{s.ID, s.Account, match, max}
 	if mailboxID != 0 {
-		q += ` AND e.mailbox_id = ?4`
-		args = append(args, mailboxID)
+		where, args = ` AND e.mailbox_id = ?5`, append(args, mailboxID)
 	}
-	return c.ids(ctx, q+` ORDER BY `+order, args...)
+	ids, err = c.ids(ctx, `WITH hits AS MATERIALIZED (
+		SELECT e.id AS id FROM (SELECT rowid AS cid FROM search_text WHERE search_text MATCH ?3 ORDER BY rowid DESC) m
+		CROSS JOIN entries e ON e.content_id = m.cid
+		WHERE `+inView+where+` ORDER BY m.cid DESC LIMIT ?4)
+		SELECT e.id FROM hits h JOIN entries e ON e.id = h.id JOIN contents c ON c.id = e.content_id
+		ORDER BY `+order, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	return ids, len(ids) >= max, nil
 }
 
 func (c *DB) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
@@ -171,8 +180,12 @@ func (c *DB) MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Messa
 		marks[i] = "?"
 		args = append(args, id)
 	}
+	// The unary + keep SQLite from walking the mailbox's index: the ids
+	// drive the lookup.
 	rows, err := c.r.QueryContext(ctx, `SELECT `+messageCols+` FROM entries e JOIN contents c ON c.id = e.content_id
-		WHERE `+inView+` AND e.id IN (`+strings.Join(marks, ",")+`)`, args...)
+		WHERE +e.first_snap <= ?1 AND (e.end_snap IS NULL OR e.end_snap > ?1)
+		AND +e.mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?2)
+		AND e.id IN (`+strings.Join(marks, ",")+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading messages of snapshot %d: %w", s.ID, err)
 	}

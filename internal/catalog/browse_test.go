@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -114,14 +115,14 @@ func TestBrowseIsScopedToTheAccount(t *testing.T) {
 	}
 
 	indexAll(t, db)
-	hits, err := db.Search(ctx, sa, 0, "budget", "-date")
+	hits, _, err := db.Search(ctx, sa, 0, "budget", "-date", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := subjects(t, db, sa, hits); !slices.Equal(got, []string{"shared budget"}) {
 		t.Errorf("alice searches budget: %v", got)
 	}
-	hits, err = db.Search(ctx, sb, mbb, "from:dan budg", "date")
+	hits, _, err = db.Search(ctx, sb, mbb, "from:dan budg", "date", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestSearchIndexFollowsContents(t *testing.T) {
 		t.Fatalf("a stale doc was indexed")
 	}
 	indexAll(t, db)
-	if hits, err := db.Search(ctx, s, 0, "subject:kiwi", SortDate); err != nil || len(hits) != 1 {
+	if hits, _, err := db.Search(ctx, s, 0, "subject:kiwi", SortDate, 100); err != nil || len(hits) != 1 {
 		t.Fatalf("search kiwi: %v %v", hits, err)
 	}
 	// Deleting the content (as prune does) deletes its index row.
@@ -192,5 +193,28 @@ func TestSearchQuery(t *testing.T) {
 		if got := SearchQuery(in); got != want {
 			t.Errorf("SearchQuery(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestSearchStopsAtMax(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
+	alice, _ := db.Account(ctx, "alice@example.com")
+	var msgs []Content
+	for i := range 5 {
+		msgs = append(msgs, msg(fmt.Sprintf("common %d", i), "x@example.com", int64(10-i), int64(i)))
+	}
+	s, _ := oneFolder(t, db, alice, msgs...)
+	indexAll(t, db)
+	hits, more, err := db.Search(ctx, s, 0, "common", "size", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The newest stored three (2, 3, 4), sorted by size.
+	if got := subjects(t, db, s, hits); !more || !slices.Equal(got, []string{"common 4", "common 3", "common 2"}) {
+		t.Errorf("capped search: %v more=%v", got, more)
+	}
+	if hits, more, err := db.Search(ctx, s, 0, "common", "size", 10); err != nil || more || len(hits) != 5 {
+		t.Errorf("uncapped: %v %v %v", hits, more, err)
 	}
 }

@@ -32,7 +32,7 @@ func TestIndexerIndexesBodiesOnce(t *testing.T) {
 	}
 	for q, want := range map[string]int{"zanzibar": 1, "cafe": 1, "café": 1, "body:lunch": 0, "subject:lunch": 1,
 		"from:carol": 2, "to:alice": 2, "nothing zanzibar": 0} {
-		ids, err := st.Cat.Search(ctx, snap, 0, q, catalog.SortDate)
+		ids, _, err := st.Cat.Search(ctx, snap, 0, q, catalog.SortDate, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,9 @@
 package webmail
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -123,12 +125,16 @@ func (s *Server) messageJSON(m catalog.Message, folder string) messageJSON {
 
 type listJSON struct {
 	Total    int           `json:"total"`
+	More     bool          `json:"more,omitempty"` // a search stopped at maxSearchHits
 	Messages []messageJSON `json:"messages"`
 }
 
 const (
 	defaultLimit = 50
 	maxLimit     = 500
+	// maxSearchHits is how many matches a search collects, newest stored
+	// first, before it stops (docs/design.md, "Message lists and search").
+	maxSearchHits = 1000
 )
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, snap catalog.Snapshot) {
@@ -167,7 +173,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 			return
 		}
 	}
-	ids, err := s.messageList(r, snap, key)
+	ids, more, err := s.messageList(r, snap, key)
 	if errors.Is(err, catalog.ErrBadSort) {
 		writeError(w, http.StatusBadRequest, "unknown sort")
 		return
@@ -176,7 +182,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 		s.fail(w, r, err)
 		return
 	}
-	out := listJSON{Total: len(ids), Messages: []messageJSON{}}
+	out := listJSON{Total: len(ids), More: more, Messages: []messageJSON{}}
 	if offset < len(ids) {
 		msgs, err := s.opts.Catalog.MessagesByID(r.Context(), snap, ids[offset:min(len(ids), offset+limit)])
 		if err != nil {
@@ -199,28 +205,31 @@ func containerExists(fs []catalog.Folder, name string) bool {
 	return false
 }
 
-// messageList returns the sorted ids of a folder or a search, cached.
-func (s *Server) messageList(r *http.Request, snap catalog.Snapshot, k listKey) ([]int64, error) {
-	if k.mailbox == 0 && k.query == "" {
-		return nil, nil // a container: no messages
+// messageList returns the sorted ids of a folder or a search. Folder lists
+// are cached, and computed once however many requests want one at the same
+// time; searches are not cached, as their results grow while the index is
+// being filled.
+func (s *Server) messageList(r *http.Request, snap catalog.Snapshot, k listKey) ([]int64, bool, error) {
+	switch {
+	case k.query != "":
+		return s.opts.Catalog.Search(r.Context(), snap, k.mailbox, k.query, k.sort, maxSearchHits)
+	case k.mailbox == 0:
+		return nil, false, nil // a container: no messages
 	}
 	if ids, ok := s.cache.lists.get(k); ok {
-		return ids, nil
+		return ids, false, nil
 	}
-	var ids []int64
-	var err error
-	if k.query != "" {
-		ids, err = s.opts.Catalog.Search(r.Context(), snap, k.mailbox, k.query, k.sort)
-	} else {
-		ids, err = s.opts.Catalog.MessageOrder(r.Context(), snap, k.mailbox, k.sort)
-	}
+	v, err, _ := s.cache.flight.Do(fmt.Sprint(k), func() (any, error) {
+		ids, err := s.opts.Catalog.MessageOrder(context.WithoutCancel(r.Context()), snap, k.mailbox, k.sort)
+		if err == nil {
+			s.cache.lists.put(k, ids)
+		}
+		return ids, err
+	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if k.query == "" { // search results grow while the index is being filled
-		s.cache.lists.put(k, ids)
-	}
-	return ids, nil
+	return v.([]int64), false, nil
 }
 
 func intParam(v string, def int) (int, error) {

@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
+
 	"mtm/internal/catalog"
 	"mtm/internal/render"
 )
@@ -68,6 +70,7 @@ type caches struct {
 	folders *lru[catalog.SnapshotID, []catalog.Folder]
 	lists   *lru[listKey, []int64]
 	parsed  *lru[[32]byte, *render.Message]
+	flight  singleflight.Group // one computation per list key at a time
 }
 
 func newCaches() *caches {

@@ -31,7 +31,7 @@ type Catalog interface {
 	AccountSnapshot(ctx context.Context, acct catalog.AccountID, id catalog.SnapshotID) (catalog.Snapshot, error)
 	Folders(ctx context.Context, s catalog.Snapshot) ([]catalog.Folder, error)
 	MessageOrder(ctx context.Context, s catalog.Snapshot, mailboxID int64, sort catalog.Sort) ([]int64, error)
-	Search(ctx context.Context, s catalog.Snapshot, mailboxID int64, query string, sort catalog.Sort) ([]int64, error)
+	Search(ctx context.Context, s catalog.Snapshot, mailboxID int64, query string, sort catalog.Sort, max int) ([]int64, bool, error)
 	MessagesByID(ctx context.Context, s catalog.Snapshot, ids []int64) ([]catalog.Message, error)
 	MessageInView(ctx context.Context, s catalog.Snapshot, id int64) (catalog.Message, error)
 }

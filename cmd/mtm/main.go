@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"check":     {"check the catalog and the blobs (--read-data to re-hash them)", runCheck},
 	"serve":     {"serve the read-only webmail on the config's listen address", runServe},
 	"admin":     {"manage admin accounts: admin add --email ADDR [--domain D ...], admin list, admin remove --email ADDR", runAdmin},
+	"demo":      {"run the whole product on sample mail: IMAP and SMTP in-process, 15 days of history (--data, --listen)", runDemo},
 	"restore":   {"bring a snapshot's missing messages and folders back into the live account (--dry-run)", runRestore},
 	"prune":     {"drop snapshots older than retention_days and free what only they used (--dry-run)", runPrune},
 }

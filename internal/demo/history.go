@@ -114,7 +114,7 @@ func Build(ctx context.Context, opts BuildOptions) (h *History, err error) {
 		}
 	}()
 	eng := snapshot.New(cat, blobs, snapshot.Options{
-		Server: snapshot.Server{Address: opts.IMAPAddr, TLS: snapshot.TLSNone, Credentials: snapshot.Passwords(Passwords())},
+		Server:                snapshot.Server{Address: opts.IMAPAddr, TLS: snapshot.TLSNone, Credentials: snapshot.Passwords(Passwords())},
 		ConnectionsPerAccount: 2, ConcurrentAccounts: len(w.accounts), Clock: dc, Logger: opts.Logger,
 	})
 	return w.days(ctx, eng, dc, opts)

@@ -45,9 +45,9 @@ const DeletedDaysAgo = 3
 type folderSpec struct {
 	name       string
 	subscribed bool
-	count      int                // messages at the start
-	ageDays    [2]int             // their dates: between these many days before the first day
-	kind       func() kindFunc    // nil: no messages of its own
+	count      int                        // messages at the start
+	ageDays    [2]int                     // their dates: between these many days before the first day
+	kind       func() kindFunc            // nil: no messages of its own
 	flags      func(*Message, *rand.Rand) // extra flags
 }
 
@@ -100,11 +100,11 @@ func (w *world) layout(i, size int) []folderSpec {
 	}
 }
 
-// inboxShare is the part of an account's starting messages that are
+// inboxSize is how many of an account's starting messages are
 // conversations in INBOX and Sent.
 func inboxSize(i, size int) int {
 	if i == 0 {
-		return size * 50 / 100
+		return size * 28 / 100
 	}
 	return size / 14
 }

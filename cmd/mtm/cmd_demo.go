@@ -74,6 +74,9 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 	hist, err := demo.Build(ctx, demo.BuildOptions{DataDir: dir, Location: cfg.Location, IMAPAddr: imapSrv.Addr(),
 		Messages: *messages, Seed: 1, Progress: env.stdout})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped by the user
+		}
 		return fmt.Errorf("building the history: %w", err)
 	}
 	if err := addDemoAdmin(ctx, cfg); err != nil {

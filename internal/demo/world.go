@@ -128,7 +128,6 @@ type accountState struct {
 	conn    *liveAccount
 	folders map[string]*folderState
 	sent    []Message // the owner's recent messages, which others answer
-	recent  []Message // recent inbound messages, which the owner answers
 }
 
 // conversation makes count INBOX messages dated in [from, to) and the

@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"demo":      {"run the whole product on sample mail: IMAP and SMTP in-process, 15 days of history (--data, --listen)", runDemo},
 	"restore":   {"bring a snapshot's missing messages and folders back into the live account (--dry-run)", runRestore},
 	"prune":     {"drop snapshots older than retention_days and free what only they used (--dry-run)", runPrune},
+	"config":    {"config check: validate the configuration file and the files it names, by key", runConfig},
 }
 
 // environment is what a command may touch of the process.

@@ -11,5 +11,5 @@ cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh --bench
 
-export MTM_REQUIRE_INTEGRATION=1
-go test -run '^$' -bench . -benchtime 1x -timeout 60m ./internal/bench -args "$@"
+export MTMTEST_REQUIRE_INTEGRATION=1
+go test -v -run '^$' -bench . -benchtime 1x -timeout 60m ./internal/bench -args "$@"

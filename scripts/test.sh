@@ -21,5 +21,5 @@ echo "== staticcheck" >&2
 go tool staticcheck ./...
 
 echo "== go test" >&2
-export MTM_REQUIRE_INTEGRATION=1
+export MTMTEST_REQUIRE_INTEGRATION=1
 go test -shuffle=on -timeout 20m "$@" ./...

@@ -22,7 +22,7 @@ import (
 )
 
 // chromium returns the browser binary. Without one the test is skipped,
-// unless MTM_REQUIRE_INTEGRATION=1, when it fails.
+// unless MTMTEST_REQUIRE_INTEGRATION=1, when it fails.
 func chromium(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -30,8 +30,8 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("MTM_REQUIRE_INTEGRATION") == "1" {
-		t.Fatal("chromium is not installed (scripts/deps.sh installs it) and MTM_REQUIRE_INTEGRATION=1")
+	if os.Getenv("MTMTEST_REQUIRE_INTEGRATION") == "1" {
+		t.Fatal("chromium is not installed (scripts/deps.sh installs it) and MTMTEST_REQUIRE_INTEGRATION=1")
 	}
 	t.Skip("chromium is not installed")
 	return ""

@@ -48,7 +48,7 @@ const (
 
 // requireEnv names the variable that turns a missing corpus from a skip into
 // a failure, as for the other integration dependencies.
-const requireEnv = "MTM_REQUIRE_INTEGRATION"
+const requireEnv = "MTMTEST_REQUIRE_INTEGRATION"
 
 // Message is one corpus message.
 type Message struct {
@@ -72,7 +72,7 @@ var (
 // the tarball when it is not cached yet (with npm, the only network access of
 // the test suite) and fails the test if the checksums do not match. Without
 // npm and without a cached tarball it skips the test, unless
-// MTM_REQUIRE_INTEGRATION=1.
+// MTMTEST_REQUIRE_INTEGRATION=1.
 func SpamAssassin(t testing.TB) []Message {
 	t.Helper()
 	loadOnce.Do(func() { loaded, loadErr = load() })

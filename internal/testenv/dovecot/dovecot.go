@@ -74,11 +74,11 @@ const (
 
 // requireEnv names the variable that turns a missing dependency from a skip
 // into a failure.
-const requireEnv = "MTM_REQUIRE_INTEGRATION"
+const requireEnv = "MTMTEST_REQUIRE_INTEGRATION"
 
 // Start starts a private Dovecot for the test and stops it when the test and
 // its subtests have finished. It skips the test when Dovecot is not
-// installed, unless MTM_REQUIRE_INTEGRATION=1, then it fails it.
+// installed, unless MTMTEST_REQUIRE_INTEGRATION=1, then it fails it.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	dovecotBin, doveadmBin := findBinaries(t)

@@ -32,7 +32,7 @@ func TestBuildHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	h, err := Build(ctx, BuildOptions{DataDir: dir, Location: loc, IMAPAddr: srv.Addr(), Messages: 300, Seed: 1})
+	h, err := Build(ctx, BuildOptions{DataDir: dir, Location: loc, IMAPAddr: srv.Addr(), Messages: 150, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

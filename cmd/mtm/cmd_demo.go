@@ -50,6 +50,9 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	if ip := net.ParseIP(strings.Trim(addr[:strings.LastIndexByte(addr, ':')], "[]")); ip == nil || !ip.IsLoopback() {
+		fmt.Fprintf(env.stderr, "warning: the demo listens on %s with well-known passwords; anyone who reaches it can log in\n", addr)
+	}
 	start := clock.Real{}.Now()
 	imapSrv, err := demo.StartIMAP(demo.Passwords())
 	if err != nil {
@@ -125,26 +128,24 @@ func demoDataDir(dir string) (string, func() error, error) {
 	return dir, keep, nil
 }
 
-// demoListenAddr resolves port 0 to a free port, so the printed URLs and
-// base_url are right.
+// demoListenAddr checks that addr is free before the history is built,
+// and resolves port 0 to a free port, so the printed URLs and base_url
+// are right.
 func demoListenAddr(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("%w: --listen: %v", errUsage, err)
 	}
-	if port != "0" {
-		return addr, nil
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
+		return "", fmt.Errorf("--listen %s: %w (choose another with --listen 127.0.0.1:PORT)", addr, err)
 	}
-	_, port, err = net.SplitHostPort(ln.Addr().String())
+	_, port, err := net.SplitHostPort(ln.Addr().String())
 	if cerr := ln.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
+		return "", fmt.Errorf("--listen %s: %w", addr, err)
 	}
 	return net.JoinHostPort(host, port), nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMiddlewareLabelsByRoute(t *testing.T) {
@@ -21,7 +22,11 @@ func TestMiddlewareLabelsByRoute(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
-		w.(http.Flusher).Flush() // streaming handlers keep working
+		// Streaming handlers keep working through the middleware.
+		if err := http.NewResponseController(w).SetWriteDeadline(time.Time{}); err != nil {
+			t.Errorf("SetWriteDeadline through the middleware: %v", err)
+		}
+		w.(http.Flusher).Flush()
 		_, _ = io.WriteString(w, "message "+r.PathValue("id"))
 	})
 	mux.Handle("/admin/", http.StripPrefix("/admin", admin)) // hides the inner pattern

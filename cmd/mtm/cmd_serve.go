@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"mtm/internal/auth"
 	"mtm/internal/clock"
 	"mtm/internal/config"
-	"mtm/internal/search"
 	"mtm/internal/webmail"
 )
 
@@ -28,44 +23,24 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	clk := clock.Real{}
+	clk, err := clockFor(env)
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckIMAPAuth(); err != nil {
+		return err
+	}
 	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}
-	defer st.close() //nolint:errcheck // the webmail only reads the catalog; the index writes are committed
-	log := newLogger(env, cfg)
-	srv, err := newWebmail(cfg, st, clk, log)
+	defer st.close() //nolint:errcheck // every change is committed by the time serve returns
+	a, err := newApp(cfg, st, clk, newLogger(env, cfg))
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ix := &search.Indexer{Catalog: st.cat, Blobs: st.blobs, Log: log}
-	go ix.Run(ctx, indexEvery)
-
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	log.Info("webmail listening", "address", ln.Addr().String())
-	select {
-	case err := <-done:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	shut, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	if err := hs.Shutdown(shut); err != nil {
-		return fmt.Errorf("stopping the web server: %w", err)
-	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	a.ready = env.ready
+	return a.run(ctx)
 }
 
 // newWebmail builds the webmail over an open store. Logins are checked

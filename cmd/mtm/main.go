@@ -41,6 +41,8 @@ type environment struct {
 	stdin          io.Reader // nil reads as empty
 	stdout, stderr io.Writer
 	getenv         []string
+	// ready, if set, is told the address `mtm serve` listens on.
+	ready func(addr string)
 }
 
 // errUsage marks errors that are the caller's, answered with exit code 2.

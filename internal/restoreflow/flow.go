@@ -73,6 +73,14 @@ type Options struct {
 	// HeartbeatEvery is how often a run tells it is alive; default 30 s.
 	HeartbeatEvery time.Duration
 	Clock          clock.Clock
+	// Observer, if set, counts outcomes (metrics).
+	Observer Observer
+}
+
+// Observer is told how requests end.
+type Observer interface {
+	RestoreFinished(err error) // a run ended: err is its error, nil if done
+	RestoreRejected()
 }
 
 // Flow runs restore requests.
@@ -274,6 +282,9 @@ func (f *Flow) Reject(ctx context.Context, a admin.Admin, who Actor, id catalog.
 	})
 	if err != nil {
 		return err
+	}
+	if f.o.Observer != nil {
+		f.o.Observer.RestoreRejected()
 	}
 	f.o.Wake()
 	return nil

@@ -59,6 +59,9 @@ func (f *Flow) run(ctx context.Context, r catalog.RestoreRequest) {
 		log.Error("recording the end of a restore", "err", ferr)
 		return
 	}
+	if f.o.Observer != nil {
+		f.o.Observer.RestoreFinished(err)
+	}
 	log.Info("restore finished", "appended", res.Appended, "skipped", res.Skipped, "failed", res.Failed, "err", err)
 }
 

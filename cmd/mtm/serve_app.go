@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mtm/internal/adminweb"
+	"mtm/internal/alert"
+	"mtm/internal/clock"
+	"mtm/internal/config"
+	"mtm/internal/httpx"
+	"mtm/internal/imapconn"
+	"mtm/internal/metrics"
+	"mtm/internal/notify"
+	"mtm/internal/outbox"
+	"mtm/internal/restoreflow"
+	"mtm/internal/scheduler"
+	"mtm/internal/search"
+	"mtm/internal/snapshot"
+)
+
+// app is everything `mtm serve` runs in one process: the web server (the
+// webmail, the admin panel, /metrics, /healthz, /readyz), the restore
+// flow, the email outbox sender, the nightly scheduler and the search
+// indexer.
+type app struct {
+	cfg      *config.Config
+	st       *store
+	clk      clock.Clock
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	flow     *restoreflow.Flow
+	sender   *outbox.Sender
+	sched    *scheduler.Scheduler
+	index    *search.Indexer
+	handler  http.Handler
+	stopping atomic.Bool
+	// ready, if set, is called with the address the server listens on.
+	ready func(addr string)
+}
+
+func newApp(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, st: st, clk: clk, log: log}
+	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Outbox: st.cat, Store: st.cat, Clock: clk, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a.metrics = m
+	creds, err := credentials(cfg)
+	if err != nil {
+		return nil, err
+	}
+	server := imapconn.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
+		InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds}
+	mailer, err := newMailer(cfg, clk, log)
+	if err != nil {
+		return nil, err
+	}
+	a.sender = outbox.New(st.cat, cfg.SMTP, outbox.Options{Clock: clk, Logger: log})
+	a.flow = restoreflow.New(restoreflow.Options{Catalog: st.cat, Blobs: st.blobs, Server: server, Mailer: mailer,
+		Wake: a.sender.Wake, Logger: log, Clock: clk, Observer: m})
+	if a.sched, err = a.newScheduler(server, mailer); err != nil {
+		return nil, err
+	}
+	a.index = &search.Indexer{Catalog: st.cat, Blobs: st.blobs, Log: log}
+	if a.handler, err = a.routes(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// newMailer renders the notification emails. Without an SMTP server they
+// are still queued (and shown as undelivered in the admin panel).
+func newMailer(cfg *config.Config, clk clock.Clock, log *slog.Logger) (*notify.Renderer, error) {
+	c := *cfg
+	if c.SMTP.Address == "" {
+		log.Warn("smtp.address is empty: notification emails are queued but not sent")
+	}
+	if c.SMTP.From == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		c.SMTP.From = "Mail Time Machine <mtm@" + host + ">"
+	}
+	return notify.New(&c, notify.Options{Clock: clk})
+}
+
+func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*scheduler.Scheduler, error) {
+	cfg := a.cfg
+	eng := snapshot.New(a.st.cat, a.st.blobs, snapshot.Options{Server: server,
+		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount, ConcurrentAccounts: cfg.ConcurrentAccounts,
+		Clock: a.clk, Logger: a.log})
+	return scheduler.New(scheduler.Options{
+		Schedule: scheduler.ScheduleOf(cfg), Clock: a.clk, Logger: a.log,
+		Accounts: scheduler.AccountsFile(cfg.Accounts.File), Engine: eng, Catalog: a.st.cat,
+		Pruner: &scheduler.Prune{Catalog: a.st.cat, Blobs: a.st.blobs, Days: cfg.RetentionDays,
+			Location: cfg.Location, Clock: a.clk, Logger: a.log},
+		Notifier: &alert.Notifier{Catalog: a.st.cat, Mailer: mailer, Wake: a.sender.Wake},
+		Observer: a.metrics,
+	})
+}
+
+func (a *app) routes() (http.Handler, error) {
+	proxies := httpx.NewProxies(a.cfg.HTTP.Proxies)
+	web, err := newWebmail(a.cfg, a.st, a.clk, a.log)
+	if err != nil {
+		return nil, err
+	}
+	adm, err := adminweb.New(adminweb.Options{Catalog: a.st.cat, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
+		BaseURL: a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for _, p := range []string{"/admin", "/admin/", "/api/v1/admin/"} {
+		mux.Handle(p, adm.Handler())
+	}
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	mux.Handle("GET /healthz", httpx.Healthz())
+	mux.Handle("GET /readyz", httpx.Readyz(5*time.Second, httpx.CatalogCheck(a.st.cat),
+		httpx.DirWritable("data_dir", a.cfg.DataDir), httpx.Check{Name: "shutdown", Run: func(context.Context) error {
+			if a.stopping.Load() {
+				return errors.New("shutting down")
+			}
+			return nil
+		}}))
+	mux.Handle("/", web.Handler())
+	return a.metrics.Middleware(mux), nil
+}
+
+// run serves until ctx ends, then shuts down: the web server stops taking
+// requests and lets those in flight finish; the workers stop where they
+// are (a running snapshot is recorded as interrupted and resumed by the
+// next night or start; a running restore resumes at the next start).
+func (a *app) run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.cfg.Listen, err)
+	}
+	hs := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if a.cfg.HTTP.TLS() {
+		if hs.TLSConfig, err = httpx.TLSConfig(a.cfg.HTTP.TLSCertFile, a.cfg.HTTP.TLSKeyFile,
+			httpx.TLSOptions{Clock: a.clk, Logger: a.log}); err != nil {
+			return errors.Join(err, ln.Close())
+		}
+	}
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	a.startWorkers(work, &wg)
+
+	served := make(chan error, 1)
+	go func() {
+		if a.cfg.HTTP.TLS() {
+			served <- hs.ServeTLS(ln, "", "")
+		} else {
+			served <- hs.Serve(ln)
+		}
+	}()
+	a.log.Info("serving", "address", ln.Addr().String(), "tls", a.cfg.HTTP.TLS())
+	if a.ready != nil {
+		a.ready(ln.Addr().String())
+	}
+	var serveErr error
+	select {
+	case serveErr = <-served:
+	case <-ctx.Done():
+	}
+	a.stopping.Store(true)
+	a.log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shut)
+	stopWork()
+	wg.Wait()
+	a.flow.Wait()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", serveErr)
+	}
+	return err
+}
+
+func (a *app) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
+	if err := a.flow.Start(ctx); err != nil {
+		a.log.Error("resuming interrupted restores", "err", err)
+	}
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error(name+" stopped", "err", err)
+			}
+		}()
+	}
+	if a.cfg.SMTP.Address != "" {
+		run("outbox sender", a.sender.Run)
+	}
+	run("scheduler", a.sched.Run)
+	run("search indexer", func(ctx context.Context) error { a.index.Run(ctx, indexEvery); return nil })
+}

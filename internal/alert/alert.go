@@ -1,0 +1,85 @@
+// Package alert turns the scheduler's failure streaks into emails: when an
+// account's backups fail on two consecutive nights, every admin
+// responsible for its domain gets one email per streak, queued in the
+// outbox under a key naming the streak, so a repeated call queues nothing
+// new.
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"mtm/internal/admin"
+	"mtm/internal/catalog"
+	"mtm/internal/notify"
+	"mtm/internal/outbox"
+	"mtm/internal/scheduler"
+)
+
+// Catalog is what the alerts need of the catalog.
+type Catalog interface {
+	Admins(ctx context.Context) ([]catalog.AdminRow, error)
+	LookupAccount(ctx context.Context, address string) (catalog.AccountID, error)
+	Snapshots(ctx context.Context, acct catalog.AccountID) ([]catalog.Snapshot, error)
+	EnqueueMail(ctx context.Context, mails ...catalog.OutboxMail) (int, error)
+}
+
+// Mailer renders the alert (notify.Renderer).
+type Mailer interface {
+	AccountFailing(admins []string, d notify.AccountFailing) ([]notify.Message, error)
+}
+
+// Notifier implements scheduler.Notifier.
+type Notifier struct {
+	Catalog Catalog
+	Mailer  Mailer
+	Wake    func() // the outbox sender's; may be nil
+}
+
+var _ scheduler.Notifier = (*Notifier)(nil)
+
+// AccountFailing queues the alert to the account's admins.
+func (n *Notifier) AccountFailing(ctx context.Context, account string, nights []scheduler.NightResult) error {
+	if len(nights) == 0 {
+		return errors.New("alert: no failed night")
+	}
+	rows, err := n.Catalog.Admins(ctx)
+	if err != nil {
+		return err
+	}
+	var to []string
+	for _, r := range rows {
+		if (admin.Admin{Email: r.Email, Domains: r.Domains}).Responsible(account) {
+			to = append(to, r.Email)
+		}
+	}
+	if len(to) == 0 {
+		return fmt.Errorf("alert: no admin is responsible for %s", account)
+	}
+	d := notify.AccountFailing{Account: account,
+		Previous: notify.NightFailure{Day: nights[0].Night, Error: nights[0].Error},
+		Latest:   notify.NightFailure{Day: nights[len(nights)-1].Night, Error: nights[len(nights)-1].Error}}
+	if acct, err := n.Catalog.LookupAccount(ctx, account); err == nil {
+		snaps, err := n.Catalog.Snapshots(ctx, acct)
+		if err != nil {
+			return err
+		}
+		for _, s := range snaps {
+			if s.State == catalog.StateCommitted {
+				d.LastGood, d.LastGoodDay = s.TakenAt, s.Day
+			}
+		}
+	}
+	msgs, err := n.Mailer.AccountFailing(to, d)
+	if err != nil {
+		return err
+	}
+	if _, err := n.Catalog.EnqueueMail(ctx, outbox.Mails(msgs)...); err != nil {
+		return err
+	}
+	if n.Wake != nil {
+		n.Wake()
+	}
+	return nil
+}

@@ -32,6 +32,7 @@ func BenchmarkStore(b *testing.B) {
 	}
 	h := newHarness(b)
 	r := &report{b: b}
+	r.sections = append(r.sections, fmt.Sprintf("Load average (1, 5, 15 min) at the start: %s.\n", loadAvg()))
 	alice := &account{address: "alice@example.com", tag: "alice", folders: benchFolders}
 	needLarge := want["first"] || want["nightly"] || want["churn"]
 	if needLarge {
@@ -59,6 +60,7 @@ func BenchmarkStore(b *testing.B) {
 		scenarioMany(h, r)
 	}
 	r.dovecotErrors(h)
+	r.sections = append(r.sections, fmt.Sprintf("Load average at the end: %s.\n", loadAvg()))
 	r.print(os.Stdout)
 }
 

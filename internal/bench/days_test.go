@@ -168,8 +168,12 @@ func pruneAndCheck(h *harness, r *report, st *mtmStore, last dayRow, now time.Ti
 	if !testClock {
 		v = "not measured (no test clock)"
 	}
-	r.target("data directory after prune", "≤ 1.0 × one copy", fmt.Sprintf("%.2f × (%s vs %s)", ratio,
-		mib(after.Bytes), mib(raw)), v)
+	allocated := float64(after.Allocated) / float64(raw)
+	if testClock && ratio <= 1.0 && checkOK && allocated > 1.0 {
+		v = "met by file sizes; **missed** by disk blocks"
+	}
+	r.target("data directory after prune", "≤ 1.0 × one copy", fmt.Sprintf("%.2f × by file sizes (%s vs %s); "+
+		"%.2f × in disk blocks (%s)", ratio, mib(after.Bytes), mib(raw), allocated, mib(after.Allocated)), v)
 	r.metric(ratio, "store/copy")
 }
 

@@ -52,7 +52,22 @@ func newHarness(b *testing.B) *harness {
 // progressf prints a progress line, with the time since the start, while
 // the benchmark runs.
 func (h *harness) progressf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: %5.0fs "+format+"\n", append([]any{time.Since(h.start).Seconds()}, args...)...)
+	fmt.Fprintf(os.Stderr, "bench: %5.0fs [load %s] "+format+"\n",
+		append([]any{time.Since(h.start).Seconds(), loadAvg()}, args...)...)
+}
+
+// loadAvg returns the 1-, 5- and 15-minute load averages: on a shared
+// machine they tell how much else ran beside the benchmark.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // measured is one subprocess run.

@@ -46,8 +46,8 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 // newWebmail builds the webmail over an open store. Logins are checked
 // against the IMAP server with the account's own password, never the
 // master user.
-func newWebmail(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger) (*webmail.Server, error) {
-	return webmail.New(webmail.Options{
+func newWebmail(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger, more ...func(*webmail.Options)) (*webmail.Server, error) {
+	o := webmail.Options{
 		Catalog: st.cat,
 		Blobs:   st.blobs,
 		Verifier: auth.IMAPVerifier{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
@@ -58,5 +58,9 @@ func newWebmail(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger
 		BaseURL:         cfg.BaseURL,
 		MasterSeparator: cfg.IMAP.MasterSeparator,
 		Logger:          log,
-	})
+	}
+	for _, f := range more {
+		f(&o)
+	}
+	return webmail.New(o)
 }

@@ -27,6 +27,7 @@ import (
 	"mtm/internal/scheduler"
 	"mtm/internal/search"
 	"mtm/internal/snapshot"
+	"mtm/internal/webmail"
 )
 
 // app is everything `mtm serve` runs in one process: the web server (the
@@ -113,7 +114,9 @@ func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*sc
 
 func (a *app) routes() (http.Handler, error) {
 	proxies := httpx.NewProxies(a.cfg.HTTP.Proxies)
-	web, err := newWebmail(a.cfg, a.st, a.clk, a.log)
+	web, err := newWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
+		o.Restores, o.ClientIP, o.Audit = a.flow, proxies.ClientAddr, a.st.cat.Audit
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -179,7 +179,9 @@ func (v *validator) tlsMode(key string, m TLSMode) {
 func (v *validator) hostPort(key, s string, needHost bool) {
 	host, port, err := net.SplitHostPort(s)
 	n, perr := strconv.Atoi(port)
-	if err != nil || perr != nil || n < 1 || n > 65535 || (needHost && host == "") {
+	// Port 0 (any free port) only where the host may be empty: the listen
+	// address, which tests and the demo bind to a free port.
+	if err != nil || perr != nil || n < 0 || (n == 0 && needHost) || n > 65535 || (needHost && host == "") {
 		example := "127.0.0.1:143"
 		if !needHost {
 			example = "127.0.0.1:8080 or :8080"

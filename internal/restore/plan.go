@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -20,6 +21,9 @@ const (
 
 // SeparateRoot is the top folder of separate restores.
 const SeparateRoot = "Restored"
+
+// ErrNoSuchFolder: none of the folders asked for is in the snapshot.
+var ErrNoSuchFolder = errors.New("no such folder in the snapshot")
 
 // Catalog is what a restore needs of the catalog.
 type Catalog interface {
@@ -99,7 +103,7 @@ func MakePlan(ctx context.Context, cat Catalog, cn *imapconn.Conn, req Request) 
 	}
 	folders = inScope(folders, req.Folders)
 	if len(req.Folders) > 0 && len(folders) == 0 {
-		return nil, fmt.Errorf("none of the folders %q is in the snapshot of %s", req.Folders, req.Snapshot.Day)
+		return nil, fmt.Errorf("folders %q of the snapshot of %s: %w", req.Folders, req.Snapshot.Day, ErrNoSuchFolder)
 	}
 	if req.Settle > 0 {
 		if err := settle(ctx, cn, req.Settle); err != nil {

@@ -37,6 +37,7 @@ type Catalog interface {
 	Snapshot(ctx context.Context, id catalog.SnapshotID) (catalog.Snapshot, error)
 	LookupAccount(ctx context.Context, address string) (catalog.AccountID, error)
 	Admins(ctx context.Context) ([]catalog.AdminRow, error)
+	Restores(ctx context.Context, acct catalog.AccountID, status string) ([]catalog.RestoreRequest, error)
 	RequestRestore(ctx context.Context, r catalog.RestoreRequest, more func(*sql.Tx, catalog.RestoreID) error) (catalog.RestoreID, error)
 	Restore(ctx context.Context, id catalog.RestoreID) (catalog.RestoreRequest, error)
 	ConfirmRestore(ctx context.Context, id catalog.RestoreID, by string, more func(*sql.Tx) error) error
@@ -215,6 +216,18 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 	}
 	f.o.Wake()
 	return f.o.Catalog.Restore(ctx, id)
+}
+
+// Mine lists the account's requests, newest first.
+func (f *Flow) Mine(ctx context.Context, account string) ([]catalog.RestoreRequest, error) {
+	acct, err := f.o.Catalog.LookupAccount(ctx, account)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f.o.Catalog.Restores(ctx, acct, "")
 }
 
 // responsible lists the admins responsible for the account.

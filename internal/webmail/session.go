@@ -49,7 +49,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	address := strings.ToLower(strings.TrimSpace(c.Email))
-	client := clientAddress(r)
+	client := s.clientIP(r)
 	if wait := s.throttle.Wait(address, client); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		writeError(w, http.StatusTooManyRequests, "too many failed logins; try again later")
@@ -65,6 +65,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, auth.ErrBadCredentials):
 		s.throttle.Failed(address, client)
 		s.log.Info("webmail login failed", "account", address, "client", client)
+		s.audit(r.Context(), catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: client,
+			Action: "login-failed", Account: address})
 		writeError(w, http.StatusUnauthorized, errLoginFailed)
 		return
 	case err != nil:
@@ -73,6 +75,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.throttle.Succeeded(address)
+	s.audit(r.Context(), catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: client,
+		Action: "login", Account: address})
 	ses := s.sessions.Create(address)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: ses.ID, Path: "/", HttpOnly: true,
 		Secure: s.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode})
@@ -100,6 +104,25 @@ func (s *Server) verify(ctx context.Context, address, password string) error {
 		return ctx.Err()
 	}
 	return s.opts.Verifier.Verify(ctx, address, password)
+}
+
+// clientIP is the client's address, through the trusted proxies if the
+// server was given a way to read them.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.opts.ClientIP != nil {
+		return s.opts.ClientIP(r)
+	}
+	return clientAddress(r)
+}
+
+// audit records an event if the server was given an audit log.
+func (s *Server) audit(ctx context.Context, ev catalog.AuditEvent) {
+	if s.opts.Audit == nil {
+		return
+	}
+	if err := s.opts.Audit(ctx, ev); err != nil {
+		s.log.Error("recording an audit event", "action", ev.Action, "err", err)
+	}
 }
 
 func clientAddress(r *http.Request) string {

@@ -66,6 +66,14 @@ type Options struct {
 	Throttle        auth.ThrottleOptions
 	// LoginTimeout bounds one IMAP login check (20 s).
 	LoginTimeout time.Duration
+	// Restores, if set, serves the user's restore requests
+	// (restoreflow.Flow); without it those routes answer 404.
+	Restores Restores
+	// ClientIP returns the client's address (through trusted proxies);
+	// default the connection's.
+	ClientIP func(*http.Request) string
+	// Audit, if set, records logins.
+	Audit func(ctx context.Context, ev catalog.AuditEvent) error
 }
 
 // Server is the webmail.
@@ -143,6 +151,11 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 		mux.HandleFunc(snap+base+"/body", s.withMessage(s.messageBody))
 		mux.HandleFunc(snap+base+"/cid/{cid}", s.withMessage(s.messageCID))
 		mux.HandleFunc(snap+base+"/attachments/{n}", s.withMessage(s.messageAttachment))
+	}
+	if s.opts.Restores != nil {
+		mux.HandleFunc("POST /api/v1/restores/preview", s.withAccount(s.previewRestore))
+		mux.HandleFunc("POST /api/v1/restores", s.withAccount(s.requestRestore))
+		mux.HandleFunc("GET /api/v1/restores", s.withAccount(s.listRestores))
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "not found") })
 	mux.HandleFunc("GET /{$}", s.page(p, "app", true))

@@ -1,0 +1,171 @@
+package webmail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"mtm/internal/catalog"
+	"mtm/internal/restore"
+	"mtm/internal/restoreflow"
+)
+
+// Restores is what the webmail needs of the restore flow.
+type Restores interface {
+	Preview(ctx context.Context, in restoreflow.RequestInput) (*restore.Plan, error)
+	Request(ctx context.Context, who restoreflow.Actor, in restoreflow.RequestInput) (catalog.RestoreRequest, error)
+	Mine(ctx context.Context, account string) ([]catalog.RestoreRequest, error)
+}
+
+// restoreInput is the body of a preview or a request.
+type restoreInput struct {
+	Snapshot int64    `json:"snapshot"`
+	Folders  []string `json:"folders"`
+	Target   string   `json:"target"`
+}
+
+func (s *Server) readRestoreInput(w http.ResponseWriter, r *http.Request, u who) (restoreflow.RequestInput, bool) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "send application/json")
+		return restoreflow.RequestInput{}, false
+	}
+	var in restoreInput
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "bad request")
+		return restoreflow.RequestInput{}, false
+	}
+	if in.Target == "" {
+		in.Target = restore.TargetOriginal
+	}
+	if in.Target != restore.TargetOriginal && in.Target != restore.TargetSeparate {
+		writeError(w, http.StatusBadRequest, `target must be "original" or "separate"`)
+		return restoreflow.RequestInput{}, false
+	}
+	if len(in.Folders) > 1000 {
+		writeError(w, http.StatusBadRequest, "too many folders")
+		return restoreflow.RequestInput{}, false
+	}
+	if u.acct == 0 {
+		writeError(w, http.StatusNotFound, "not found")
+		return restoreflow.RequestInput{}, false
+	}
+	return restoreflow.RequestInput{Account: u.address, Snapshot: catalog.SnapshotID(in.Snapshot),
+		Folders: in.Folders, Target: in.Target}, true
+}
+
+// previewJSON is what a restore would bring back now, per folder.
+type previewJSON struct {
+	Folders []previewFolder `json:"folders"`
+	Total   int             `json:"total"`
+	Bytes   int64           `json:"bytes"`
+	Present int             `json:"present"`
+	Moved   int             `json:"moved"`
+}
+
+type previewFolder struct {
+	Folder    string `json:"folder"`
+	ToRestore int    `json:"to_restore"`
+	Present   int    `json:"present"`
+	Moved     int    `json:"moved"`
+	Recreate  bool   `json:"recreate"`
+}
+
+func (s *Server) previewRestore(w http.ResponseWriter, r *http.Request, u who) {
+	in, ok := s.readRestoreInput(w, r, u)
+	if !ok {
+		return
+	}
+	plan, err := s.opts.Restores.Preview(r.Context(), in)
+	if err != nil {
+		s.restoreFail(w, r, err)
+		return
+	}
+	out := previewJSON{Folders: []previewFolder{}}
+	for _, f := range plan.Folders {
+		out.Folders = append(out.Folders, previewFolder{Folder: f.Target, ToRestore: len(f.Append), Present: f.Present,
+			Moved: f.Elsewhere, Recreate: f.Create})
+	}
+	out.Total, out.Present, out.Moved, _, out.Bytes = plan.Totals()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) requestRestore(w http.ResponseWriter, r *http.Request, u who) {
+	in, ok := s.readRestoreInput(w, r, u)
+	if !ok {
+		return
+	}
+	req, err := s.opts.Restores.Request(r.Context(), restoreflow.Actor{Email: u.address, Role: catalog.RoleUser,
+		Client: s.clientIP(r)}, in)
+	if err != nil {
+		s.restoreFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, userRestore(req))
+}
+
+func (s *Server) listRestores(w http.ResponseWriter, r *http.Request, u who) {
+	list, err := s.opts.Restores.Mine(r.Context(), u.address)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]userRestoreJSON, 0, len(list))
+	for _, x := range list {
+		out = append(out, userRestore(x))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// restoreFail maps the flow's errors: an open request is a conflict, an
+// unknown snapshot or folder is not found; the IMAP server unreachable is
+// a temporary failure.
+func (s *Server) restoreFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, catalog.ErrRestoreOpen):
+		writeError(w, http.StatusConflict, "you already have a restore request waiting or running")
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, restore.ErrNoSuchFolder):
+		writeError(w, http.StatusNotFound, "not found")
+	default:
+		if r.Context().Err() == nil {
+			s.log.Error("restore request", "err", err)
+		}
+		writeError(w, http.StatusServiceUnavailable, "the mail server cannot be reached; try again later")
+	}
+}
+
+// userRestoreJSON is a request as its user sees it: no admin's identity.
+type userRestoreJSON struct {
+	ID          int64           `json:"id"`
+	Snapshot    int64           `json:"snapshot"`
+	Day         string          `json:"day"`
+	Folders     []string        `json:"folders"`
+	Target      string          `json:"target"`
+	Status      string          `json:"status"`
+	RequestedAt time.Time       `json:"requested_at"`
+	DecidedAt   *time.Time      `json:"decided_at,omitempty"`
+	Reason      string          `json:"reason,omitempty"`
+	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+	Preview     json.RawMessage `json:"preview,omitempty"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Error       string          `json:"error,omitempty"`
+}
+
+func userRestore(r catalog.RestoreRequest) userRestoreJSON {
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	folders := r.Folders
+	if folders == nil {
+		folders = []string{}
+	}
+	return userRestoreJSON{ID: int64(r.ID), Snapshot: int64(r.Snapshot), Day: r.Day, Folders: folders, Target: r.Target,
+		Status: r.Status, RequestedAt: r.RequestedAt, DecidedAt: opt(r.DecidedAt), Reason: r.Reason,
+		FinishedAt: opt(r.FinishedAt), Preview: r.Preview, Result: r.Result, Error: r.Error}
+}

@@ -1,0 +1,101 @@
+// Restore requests: choose what and where, preview what would come back,
+// send the request, and follow one's requests. Uses app.js's state, api,
+// el and $. Everything from the server is put in with textContent.
+"use strict";
+
+async function postJSON(path, body) {
+  const res = await fetch("/api/v1" + path, {method: "POST",
+    headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(body)});
+  if (res.status === 401) { location.assign("/login"); throw new Error("logged out"); }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error || ("error " + res.status));
+  return data;
+}
+
+function restoreInput() {
+  const form = $("restoreform");
+  const some = form.elements.scope.value === "some";
+  const folders = some ? [...$("restorefolders").querySelectorAll("input:checked")].map((c) => c.value) : [];
+  return {snapshot: state.snap.id, folders, target: form.elements.target.value};
+}
+
+function renderRestoreFolders() {
+  const box = $("restorefolders");
+  box.replaceChildren(...state.folders.map((f) => {
+    const depth = f.delimiter ? f.name.split(f.delimiter).length - 1 : 0;
+    const label = el("label", {}, el("input", {type: "checkbox", value: f.name}), " " + f.name);
+    label.style.paddingLeft = depth + "em";
+    return label;
+  }));
+}
+
+function renderPreview(p) {
+  const out = $("restoreresult");
+  if (p.total === 0) {
+    out.replaceChildren(el("p", {text: "Nothing to restore: every message of this backup is still in your mailbox" +
+      (p.moved ? " (" + p.moved + " of them in another folder)." : ".")}));
+    $("restoresend").hidden = true;
+    return;
+  }
+  const rows = p.folders.filter((f) => f.to_restore > 0 || f.recreate).map((f) =>
+    el("tr", {}, el("td", {text: f.folder + (f.recreate ? " (recreated)" : "")}), el("td", {text: String(f.to_restore)})));
+  out.replaceChildren(
+    el("p", {text: p.total + " messages would come back (" + fmtSize(p.bytes) + "); " + p.present +
+      " are still in your mailbox and " + p.moved + " were moved to another folder: those are left as they are."}),
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", {text: "Folder"}), el("th", {text: "Messages"}))),
+      el("tbody", {}, ...rows)));
+  $("restoresend").hidden = false;
+}
+
+const STATUS = {pending: "waiting for your administrator", running: "being restored", done: "done",
+  failed: "failed", rejected: "declined"};
+
+async function loadMyRestores() {
+  const list = await api("/restores");
+  $("myrestores").replaceChildren(...(list.length ? list.map((r) => {
+    const what = r.folders.length ? r.folders.join(", ") : "whole mailbox";
+    const li = el("li", {}, el("span", {class: "rstatus", text: STATUS[r.status] || r.status}),
+      " — #" + r.id + ", backup of " + r.day + ", " + what);
+    if (r.reason) li.append(el("div", {text: "Reason: " + r.reason}));
+    if (r.error) li.append(el("div", {class: "error", text: r.error}));
+    return li;
+  }) : [el("li", {text: "none yet"})]));
+}
+
+async function openRestore() {
+  if (!state.snap) return;
+  $("restoreday").textContent = state.snap.day;
+  $("restoresep").textContent = "Restored/" + state.snap.day;
+  $("restoreresult").replaceChildren();
+  $("restoresend").hidden = true;
+  renderRestoreFolders();
+  $("restore").showModal();
+  try { await loadMyRestores(); } catch (e) { $("myrestores").replaceChildren(el("li", {text: e.message})); }
+}
+
+$("restorebtn").addEventListener("click", openRestore);
+$("closerestore").addEventListener("click", () => $("restore").close());
+$("restoreform").addEventListener("change", () => { $("restoresend").hidden = true; });
+$("restoreform").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const input = restoreInput();
+  if ($("restoreform").elements.scope.value === "some" && input.folders.length === 0) {
+    $("restoreresult").replaceChildren(el("p", {class: "error", text: "Choose at least one folder."}));
+    return;
+  }
+  $("restoreresult").replaceChildren(el("p", {text: "Comparing the backup with your mailbox…"}));
+  try { renderPreview(await postJSON("/restores/preview", input)); } catch (e) {
+    $("restoreresult").replaceChildren(el("p", {class: "error", text: e.message}));
+  }
+});
+$("restoresend").addEventListener("click", async () => {
+  $("restoresend").hidden = true;
+  try {
+    const r = await postJSON("/restores", restoreInput());
+    $("restoreresult").replaceChildren(el("p", {role: "status", text: "Request #" + r.id +
+      " sent. Your administrator has been asked to confirm it; you will get an email when it is done."}));
+    await loadMyRestores();
+  } catch (e) {
+    $("restoreresult").replaceChildren(el("p", {class: "error", text: e.message}));
+  }
+});

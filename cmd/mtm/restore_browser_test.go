@@ -80,7 +80,7 @@ func waitPage(t *testing.T, ctx context.Context, what, expr string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(() => { try { return !!(" + expr + ") } catch (e) { return false } })()"))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(() => { try { return !!("+expr+") } catch (e) { return false } })()"))
 		if err == nil && ok {
 			return
 		}

@@ -24,7 +24,9 @@ function el(tag, attrs, ...kids) {
 }
 
 const fmtTime = (iso) => new Date(iso).toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"});
-const fmtDay = (iso) => new Date(iso).toLocaleString(undefined, {weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"});
+// Backup times are shown as the server gives them, in the provider's zone,
+// since that zone defines the days.
+const snapTime = (iso) => iso.slice(11, 16) + " (UTC" + (iso.length > 19 ? iso.slice(19).replace("Z", "") : "") + ")";
 function fmtSize(n) {
   if (n < 1024) return n + " B";
   if (n < 1048576) return (n / 1024).toFixed(n < 10240 ? 1 : 0) + " KB";
@@ -35,7 +37,7 @@ function fmtSize(n) {
 async function loadSnapshots() {
   state.snaps = await api("/snapshots");
   const sel = $("day");
-  sel.replaceChildren(...state.snaps.map((s) => el("option", {value: s.id, text: s.day + " — " + fmtDay(s.taken_at)})));
+  sel.replaceChildren(...state.snaps.map((s) => el("option", {value: s.id, text: s.day + " at " + s.taken_at.slice(11, 16)})));
   if (state.snaps.length === 0) {
     $("when").textContent = "no backup of this mailbox exists yet";
     return;
@@ -46,8 +48,8 @@ async function loadSnapshots() {
 async function selectSnapshot(id) {
   state.snap = state.snaps.find((s) => s.id === Number(id));
   $("day").value = String(state.snap.id);
-  $("when").textContent = "of " + state.snap.day + ", taken " + fmtTime(state.snap.taken_at) +
-    " (" + state.snap.messages + " messages)";
+  $("when").textContent = "of " + state.snap.day + ", taken at " + snapTime(state.snap.taken_at) +
+    " — " + state.snap.messages + " messages";
   state.folders = await api("/snapshots/" + state.snap.id + "/folders");
   if (!state.folders.some((f) => f.name === state.folder && f.selectable)) {
     const first = state.folders.find((f) => f.selectable);
@@ -63,8 +65,22 @@ async function selectSnapshot(id) {
 const ICONS = {"\\Inbox": "📥", "\\Sent": "📤", "\\Drafts": "📝", "\\Trash": "🗑️", "\\Junk": "⚠️",
   "\\Archive": "🗄️", "\\Flagged": "⭐", "\\All": "📚"};
 
+// folderOrder puts INBOX first, then the rest by name, parents before
+// their children.
+function folderOrder(a, b) {
+  const pa = a.delimiter ? a.name.split(a.delimiter) : [a.name];
+  const pb = b.delimiter ? b.name.split(b.delimiter) : [b.name];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] === pb[i]) continue;
+    if (i === 0 && pa[0].toUpperCase() === "INBOX") return -1;
+    if (i === 0 && pb[0].toUpperCase() === "INBOX") return 1;
+    return pa[i].localeCompare(pb[i]);
+  }
+  return pa.length - pb.length;
+}
+
 function renderTree() {
-  const items = state.folders.map((f) => {
+  const items = [...state.folders].sort(folderOrder).map((f) => {
     const parts = f.delimiter ? f.name.split(f.delimiter) : [f.name];
     const use = f.name.toUpperCase() === "INBOX" ? "\\Inbox" : f.special_use;
     const btn = el("button", {type: "button", class: "folder", "data-name": f.name, tabindex: "-1"},
@@ -266,7 +282,9 @@ async function showDetail(d) {
   $("rhead").replaceChildren(el("h2", {text: h.subject || d.subject || "(no subject)"}),
     el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {text: k}), el("dd", {text: v})])),
     ...(d.too_large ? [el("p", {class: "note", text: "This message is too large to show; download it to read it."})] : []));
-  $("atts").replaceChildren(...d.attachments.map((a) => attachmentItem(d, a)));
+  // Inline images the body shows are not listed as attachments.
+  const listed = d.attachments.filter((a) => !(a.inline && a.content_id && d.has_html));
+  $("atts").replaceChildren(...listed.map((a) => attachmentItem(d, a)));
   $("remote").hidden = !d.remote_images;
   $("remote").textContent = "Show remote images (" + d.remote_images + ")";
   if (d.has_html) {

@@ -67,7 +67,7 @@ func scenarioChurn(h *harness, r *report, a *account, first firstResult) {
 		rows = append(rows, row)
 	}
 	churnTable(r, base, rows, testClock)
-	pruneAndCheck(h, r, st, rows[len(rows)-1], dayTime(*flagDays).Add(time.Hour), testClock)
+	pruneAndCheck(h, r, st, first.mirror, rows[len(rows)-1], dayTime(*flagDays).Add(time.Hour), testClock)
 }
 
 // churnTable reports the days and judges catalog growth: by design a new
@@ -118,8 +118,12 @@ func churnTable(r *report, base catalogStats, rows []dayRow, testClock bool) {
 
 // pruneAndCheck prunes after the last day, reports the data directory
 // against one copy of the mailbox, and runs the integrity check.
-func pruneAndCheck(h *harness, r *report, st *mtmStore, last dayRow, now time.Time, testClock bool) {
+func pruneAndCheck(h *harness, r *report, st *mtmStore, mir *mirror, last dayRow, now time.Time, testClock bool) {
 	h.b.Helper()
+	maildir, err := sizeOf(mir.dir)
+	if err != nil {
+		h.b.Fatal(err)
+	}
 	raw := last.snap.Bytes
 	before := last.data
 	pm, err := st.run(now, "prune")
@@ -150,10 +154,13 @@ func pruneAndCheck(h *harness, r *report, st *mtmStore, last dayRow, now time.Ti
 			fmt.Sprintf("%.2f", float64(before.Bytes)/float64(raw)), ""},
 		{"after prune", fmt.Sprint(cat.Snapshots), mib(cat.Bytes), fmt.Sprint(after.Files), mib(after.Bytes),
 			fmt.Sprintf("%.2f", ratio), seconds(pm.Wall)},
+		{"for comparison: mbsync's Maildir (today only)", "", "", fmt.Sprint(maildir.Files), mib(maildir.Bytes),
+			fmt.Sprintf("%.2f", float64(maildir.Bytes)/float64(raw)), ""},
 	}
 	notes := []string{fmt.Sprintf("One copy of the mailbox is the last snapshot's size as served by IMAP: %s "+
-		"in %d messages. Data directory = catalog + blobs, sum of file sizes (%s allocated on disk after prune).",
-		mib(raw), last.snap.Messages, mib(after.Allocated)), notesPrune}
+		"in %d messages. Data directory = catalog + blobs, sum of file sizes; after prune its %d files and %d "+
+		"directories take %s of disk blocks (4 KiB each at least); mbsync's Maildir takes %s.",
+		mib(raw), last.snap.Messages, after.Files, after.Dirs, mib(after.Allocated), mib(maildir.Allocated)), notesPrune}
 	if checkOK {
 		notes = append(notes, "`mtm check` after prune: "+lastLine(cm.Output))
 	} else {

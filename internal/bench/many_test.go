@@ -70,7 +70,8 @@ func scenarioMany(h *harness, r *report) {
 				seconds(median(cpus(nightly))), mib(maxRSS(nightly))},
 		},
 		fmt.Sprintf("Default concurrency: 4 accounts at a time, 2 connections each, master-user logins. "+
-			"Data directory after the runs: %s in %d files.", mib(data.Bytes), data.Files))
+			"Data directory after the runs: %s in %d files and %d directories (%s of disk blocks).",
+			mib(data.Bytes), data.Files, data.Dirs, mib(data.Allocated)))
 	r.target("many accounts, first snapshot", "report", rate(first.Wall)+" accounts/s", "reported")
 	r.target("many accounts, nightly snapshot", "report", rate(med)+" accounts/s", "reported")
 	r.metric(float64(n)/first.Wall.Seconds(), "many-first-acct/s")

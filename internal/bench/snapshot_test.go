@@ -69,7 +69,7 @@ func scenarioFirst(h *harness, r *report, a *account, raw int64) firstResult {
 		[][]string{row("mtm snapshot", mtmRuns), row("mbsync (Sync Pull into Maildir)", mbRuns)},
 		fmt.Sprintf("mtm / mbsync = **%.2f**. Each run into a fresh data directory or Maildir; the tools "+
 			"take turns going first. mtm's data directory after the run: %s in %d files "+
-			"(%s allocated on disk).", ratio, mib(ds.Bytes), ds.Files, mib(ds.Allocated)))
+			"and %d directories (%s of disk blocks).", ratio, mib(ds.Bytes), ds.Files, ds.Dirs, mib(ds.Allocated)))
 	r.target("first snapshot, mtm vs mbsync wall time", "≤ 0.70 ×", fmt.Sprintf("%.2f × (%s vs %s)", ratio,
 		seconds(res.median), seconds(mbMedian)), verdict(ratio <= 0.7))
 	r.metric(res.median.Seconds(), "first-mtm-s")

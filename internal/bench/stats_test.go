@@ -18,23 +18,27 @@ import (
 
 // dirSize is the size of the files under a directory.
 type dirSize struct {
-	Files     int64
-	Bytes     int64 // sum of file sizes
-	Allocated int64 // disk blocks in use (what du shows)
+	Files, Dirs int64
+	Bytes       int64 // sum of file sizes
+	Allocated   int64 // disk blocks of files and directories (what du shows)
 }
 
 func sizeOf(dir string) (dirSize, error) {
 	var s dirSize
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
+		if err != nil || !(d.Type().IsRegular() || d.IsDir()) {
 			return err
 		}
 		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
-		s.Files++
-		s.Bytes += fi.Size()
+		if d.IsDir() {
+			s.Dirs++
+		} else {
+			s.Files++
+			s.Bytes += fi.Size()
+		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			s.Allocated += st.Blocks * 512
 		}

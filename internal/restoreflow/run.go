@@ -48,9 +48,13 @@ func (f *Flow) run(ctx context.Context, r catalog.RestoreRequest) {
 		}
 		progress <- p
 	})
+	// Stopped from outside (shutdown, or another process took the run
+	// over): whatever error that caused, the run is not over. It stays
+	// running, to be resumed.
+	stopped := ctx.Err() != nil
 	cancel()
 	<-beat
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	if stopped {
 		log.Info("restore stopped; it resumes at the next start", "err", err)
 		return
 	}

@@ -85,8 +85,16 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 	if err := addDemoAdmin(ctx, cfg); err != nil {
 		return err
 	}
-	printDemoBanner(env, cfg.BaseURL, outbox.URL(), hist, clock.Real{}.Now().Sub(start))
-	return runServe(ctx, env, []string{"--config", cfgPath})
+	// The banner is printed once serve listens, so that every URL in it
+	// answers.
+	serveEnv := *env
+	serveEnv.ready = func(string) {
+		printDemoBanner(env, cfg.BaseURL, outbox.URL(), hist, clock.Real{}.Now().Sub(start))
+		if env.ready != nil {
+			env.ready(addr)
+		}
+	}
+	return runServe(ctx, &serveEnv, []string{"--config", cfgPath})
 }
 
 // demoDataDir returns the data directory and how to clean it up: a new

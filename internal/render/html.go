@@ -84,7 +84,11 @@ func rewriteImg(n *html.Node, remote bool, count *int) {
 		case err != nil:
 			a.Val = ""
 		case strings.EqualFold(u.Scheme, "cid"):
-			a.Val = "cid/" + url.PathEscape(u.Opaque)
+			id, err := url.PathUnescape(u.Opaque) // RFC 2392: the URL form is %-encoded
+			if err != nil {
+				id = u.Opaque
+			}
+			a.Val = "cid/" + url.PathEscape(id)
 		case strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https"):
 			*count++
 			if !remote {

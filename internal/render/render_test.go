@@ -97,7 +97,7 @@ func TestHostileCorpusIsSanitized(t *testing.T) {
 }
 
 func TestRemoteImagesCountedAndAllowedOnRequest(t *testing.T) {
-	raw := crlf("Subject: t\nContent-Type: text/html\n\n<p>x<img src=\"https://img.example/a.png\"><img src=\"cid:logo@x\"></p>\n")
+	raw := crlf("Subject: t\nContent-Type: text/html\n\n<p>x<img src=\"https://img.example/a.png\"><img src=\"cid:logo%40x\"></p>\n")
 	m, err := Parse(raw)
 	if err != nil {
 		t.Fatal(err)

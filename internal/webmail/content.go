@@ -59,6 +59,10 @@ func (s *Server) withMessage(h func(http.ResponseWriter, *http.Request, target))
 	})
 }
 
+// maxCachedParse is the largest message kept parsed in the cache: 64 of
+// them at most, so a few MiB each.
+const maxCachedParse = 2 << 20
+
 // parsed returns the target message parsed: the stored one, or the
 // attached message its part path names.
 func (s *Server) parsed(r *http.Request, t target) (*render.Message, error) {
@@ -76,7 +80,9 @@ func (s *Server) parsed(r *http.Request, t target) (*render.Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.cache.parsed.put(t.msg.Hash, m)
+		if t.msg.Size <= maxCachedParse { // the cache's memory stays bounded
+			s.cache.parsed.put(t.msg.Hash, m)
+		}
 	}
 	for _, i := range t.parts {
 		next, err := m.Attached(i)

@@ -163,15 +163,15 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 			key.mailbox = f.MailboxID
 		}
 	}
-	if (folder != "" && key.mailbox == 0) || (folder == "" && key.query == "") {
-		if folder == "" {
-			writeError(w, http.StatusBadRequest, "folder or q is required")
-			return
-		}
-		if !containerExists(fs, folder) {
-			writeError(w, http.StatusNotFound, "not found")
-			return
-		}
+	switch {
+	case folder == "" && key.query == "":
+		writeError(w, http.StatusBadRequest, "folder or q is required")
+		return
+	case folder != "" && key.mailbox == 0 && !containerExists(fs, folder):
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	case folder != "" && key.mailbox == 0: // a container holds no messages
+		key.query = ""
 	}
 	ids, more, err := s.messageList(r, snap, key)
 	if errors.Is(err, catalog.ErrBadSort) {

@@ -81,6 +81,9 @@ func TestSnapshotsFoldersAndLists(t *testing.T) {
 	if l := list("folder=Archive"); l.Total != 0 {
 		t.Errorf("container: %+v", l)
 	}
+	if l := list("folder=Archive&q=harbour"); l.Total != 0 {
+		t.Errorf("search in a container: %+v", l)
+	}
 	for _, q := range []string{"folder=INBOX&sort=colour", "folder=INBOX&limit=0", "folder=INBOX&offset=-1", ""} {
 		if res, _ := c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages?%s", f.alice[0].ID, q), ""); res.StatusCode != 400 {
 			t.Errorf("%s: %d, want 400", q, res.StatusCode)

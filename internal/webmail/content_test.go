@@ -195,3 +195,33 @@ func TestHostileMessagesOverTheAPI(t *testing.T) {
 		t.Errorf("missing part: %d", res.StatusCode)
 	}
 }
+
+func TestPagesAndAssets(t *testing.T) {
+	f := newFixture(t)
+	c := f.login("alice@example.com", "alice-pw")
+	res, page := c.do("GET", "/", "")
+	csp := res.Header.Get("Content-Security-Policy")
+	if res.StatusCode != 200 || !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Fatalf("app page: %d %q", res.StatusCode, csp)
+	}
+	if !strings.Contains(page, `sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"`) ||
+		strings.Contains(page, "allow-scripts") || !strings.Contains(page, "alice@example.com") {
+		t.Errorf("app page frame or account: %s", page)
+	}
+	for path, ctype := range map[string]string{"/static/app.js": "text/javascript", "/static/app.css": "text/css",
+		"/static/login.js": "text/javascript"} {
+		res, body := c.do("GET", path, "")
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), ctype) || len(body) < 100 {
+			t.Errorf("%s: %d %s", path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	}
+	_, help := f.anon().do("GET", "/help", "")
+	for _, want := range []string{"15 days", "between two copies", "POP3"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help page lacks %q", want)
+		}
+	}
+	if res, _ := c.do("GET", "/static/nothing.js", ""); res.StatusCode != 404 {
+		t.Errorf("missing asset: %d", res.StatusCode)
+	}
+}

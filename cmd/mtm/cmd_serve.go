@@ -48,7 +48,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 // master user.
 func newWebmail(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger, more ...func(*webmail.Options)) (*webmail.Server, error) {
 	o := webmail.Options{
-		Catalog: st.cat,
+		Catalog: st.cat.Browser(), // statements prepared once, kept while the catalog is open
 		Blobs:   st.blobs,
 		Verifier: auth.IMAPVerifier{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
 			InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -13,11 +14,94 @@ import (
 // snapshots, message lists and single messages, always scoped to one
 // account, so that another account's ids answer ErrNotFound.
 
+// Browser runs the webmail's queries. The one Browser returns prepares
+// each query text once and keeps the statement as long as the catalog is
+// open, which spares SQLite parsing the SQL on every request.
+type Browser struct {
+	*DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // nil: nothing is kept
+}
+
+// Browser returns a Browser that keeps its prepared statements.
+func (c *DB) Browser() *Browser { return &Browser{DB: c, stmts: map[string]*sql.Stmt{}} }
+
+// browse returns a Browser that prepares nothing, for one call.
+func (c *DB) browse() *Browser { return &Browser{DB: c} }
+
+func (b *Browser) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st, ok := b.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := b.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	b.stmts[q] = st
+	return st, nil
+}
+
+func (b *Browser) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if b.stmts == nil {
+		return b.r.QueryContext(ctx, q, args...)
+	}
+	st, err := b.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+type rowScanner interface{ Scan(...any) error }
+
+// errRow is a row that fails to scan with the error of its preparation.
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
+
+func (b *Browser) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	if b.stmts == nil {
+		return b.r.QueryRowContext(ctx, q, args...)
+	}
+	st, err := b.stmt(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// AccountSnapshot is Browser.AccountSnapshot without kept statements.
+func (c *DB) AccountSnapshot(ctx context.Context, acct AccountID, id SnapshotID) (Snapshot, error) {
+	return c.browse().AccountSnapshot(ctx, acct, id)
+}
+
+// MessageOrder is Browser.MessageOrder without kept statements.
+func (c *DB) MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort Sort) ([]int64, error) {
+	return c.browse().MessageOrder(ctx, s, mailboxID, sort)
+}
+
+// Search is Browser.Search without kept statements.
+func (c *DB) Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) ([]int64, bool, error) {
+	return c.browse().Search(ctx, s, mailboxID, query, sort, max)
+}
+
+// MessagesByID is Browser.MessagesByID without kept statements.
+func (c *DB) MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error) {
+	return c.browse().MessagesByID(ctx, s, ids)
+}
+
+// MessageInView is Browser.MessageInView without kept statements.
+func (c *DB) MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error) {
+	return c.browse().MessageInView(ctx, s, id)
+}
+
 // AccountSnapshot returns the committed snapshot id of the account, or
 // ErrNotFound when it does not exist, is not committed or is another
 // account's.
-func (c *DB) AccountSnapshot(ctx context.Context, acct AccountID, id SnapshotID) (Snapshot, error) {
-	s, err := scanSnapshot(c.r.QueryRowContext(ctx, `SELECT `+snapshotCols+` FROM snapshots
+func (b *Browser) AccountSnapshot(ctx context.Context, acct AccountID, id SnapshotID) (Snapshot, error) {
+	s, err := scanSnapshot(b.queryRow(ctx, `SELECT `+snapshotCols+` FROM snapshots
 		WHERE id = ? AND account_id = ? AND state = 'committed'`, id, acct))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Snapshot{}, fmt.Errorf("snapshot %d: %w", id, ErrNotFound)
@@ -74,7 +158,7 @@ const inView = `e.first_snap <= ?1 AND (e.end_snap IS NULL OR e.end_snap > ?1)
 // MessageOrder returns the entry ids of a mailbox's messages in snapshot s,
 // sorted. The list is the same for as long as s exists (views are
 // immutable), so callers may cache it.
-func (c *DB) MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort Sort) ([]int64, error) {
+func (b *Browser) MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort Sort) ([]int64, error) {
 	order, err := sort.orderBy()
 	if err != nil {
 		return nil, err
@@ -82,7 +166,7 @@ func (c *DB) MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort
 	if err := committed(s); err != nil {
 		return nil, err
 	}
-	return c.ids(ctx, `SELECT e.id FROM entries e JOIN contents c ON c.id = e.content_id
+	return b.ids(ctx, `SELECT e.id FROM entries e JOIN contents c ON c.id = e.content_id
 		WHERE e.mailbox_id = ?3 AND `+inView+` ORDER BY `+order, s.ID, s.Account, mailboxID)
 }
 
@@ -91,7 +175,7 @@ func (c *DB) MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort
 // the account's, sorted. It takes the matches newest stored first and stops
 // after max of them, so that a word found in every message costs the same
 // as a rare one; more tells that it stopped there (max matches found). An empty query matches nothing.
-func (c *DB) Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) (ids []int64, more bool, err error) {
+func (b *Browser) Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) (ids []int64, more bool, err error) {
 	order, err := sort.orderBy()
 	if err != nil {
 		return nil, false, err
@@ -109,7 +193,7 @@ func (c *DB) Search(ctx context.Context, s Snapshot, mailboxID int64, query stri
 	if mailboxID != 0 {
 		where, args = ` AND e.mailbox_id = ?5`, append(args, mailboxID)
 	}
-	ids, err = c.ids(ctx, `WITH hits AS MATERIALIZED (
+	ids, err = b.ids(ctx, `WITH hits AS MATERIALIZED (
 		SELECT e.id AS id FROM (SELECT rowid AS cid FROM search_text WHERE search_text MATCH ?3 ORDER BY rowid DESC) m
 		CROSS JOIN entries e ON e.content_id = m.cid
 		WHERE `+inView+where+` ORDER BY m.cid DESC LIMIT ?4)
@@ -121,8 +205,8 @@ func (c *DB) Search(ctx context.Context, s Snapshot, mailboxID int64, query stri
 	return ids, len(ids) >= max, nil
 }
 
-func (c *DB) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := c.r.QueryContext(ctx, q, args...)
+func (b *Browser) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := b.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing messages: %w", err)
 	}
@@ -167,7 +251,7 @@ func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
 // snapshot s's view, in the order of ids; others are left out. The numbered
 // parameters of inView come first in the SQL text, so the plain ones of the
 // id list are numbered after them.
-func (c *DB) MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error) {
+func (b *Browser) MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error) {
 	if err := committed(s); err != nil {
 		return nil, err
 	}
@@ -182,7 +266,7 @@ func (c *DB) MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Messa
 	}
 	// The unary + keep SQLite from walking the mailbox's index: the ids
 	// drive the lookup.
-	rows, err := c.r.QueryContext(ctx, `SELECT `+messageCols+` FROM entries e JOIN contents c ON c.id = e.content_id
+	rows, err := b.query(ctx, `SELECT `+messageCols+` FROM entries e JOIN contents c ON c.id = e.content_id
 		WHERE +e.first_snap <= ?1 AND (e.end_snap IS NULL OR e.end_snap > ?1)
 		AND +e.mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?2)
 		AND e.id IN (`+strings.Join(marks, ",")+`)`, args...)
@@ -212,11 +296,11 @@ func (c *DB) MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Messa
 // MessageInView returns the message with entry id in snapshot s's view, or
 // ErrNotFound when it is not there (another day's version, another
 // account's message, or no such id).
-func (c *DB) MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error) {
+func (b *Browser) MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error) {
 	if err := committed(s); err != nil {
 		return Message{}, err
 	}
-	m, err := scanMessage(c.r.QueryRowContext(ctx, `SELECT `+messageCols+`
+	m, err := scanMessage(b.queryRow(ctx, `SELECT `+messageCols+`
 		FROM entries e JOIN contents c ON c.id = e.content_id WHERE e.id = ?3 AND `+inView, s.ID, s.Account, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, fmt.Errorf("message %d of snapshot %d: %w", id, s.ID, ErrNotFound)

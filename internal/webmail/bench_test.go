@@ -82,7 +82,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if _, err := (&search.Indexer{Catalog: st.Cat, Blobs: st.Blobs, Batch: 1000}).IndexAll(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := New(Options{Catalog: st.Cat, Blobs: st.Blobs, Clock: st.Clock,
+	srv, err := New(Options{Catalog: st.Cat.Browser(), Blobs: st.Blobs, Clock: st.Clock,
 		Verifier: &fakeVerifier{passwords: map[string]string{"alice@example.com": "pw"}}})
 	if err != nil {
 		b.Fatal(err)

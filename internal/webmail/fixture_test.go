@@ -132,7 +132,7 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := ix.IndexAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	f.srv, err = New(Options{Catalog: st.Cat, Blobs: st.Blobs, Verifier: f.verifier, Clock: st.Clock, Location: rome,
+	f.srv, err = New(Options{Catalog: st.Cat.Browser(), Blobs: st.Blobs, Verifier: f.verifier, Clock: st.Clock, Location: rome,
 		MasterSeparator: "*"})
 	if err != nil {
 		t.Fatal(err)

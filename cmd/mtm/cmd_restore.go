@@ -49,14 +49,22 @@ func runRestore(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	cn, err := imapconn.Dial(ctx, imapconn.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
-		InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds}, *account)
+	conns, err := imapconn.DialN(ctx, imapconn.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
+		InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds}, *account,
+		cfg.IMAP.ConnectionsPerAccount)
 	if err != nil {
 		return err
 	}
-	defer cn.Close()
+	defer imapconn.CloseAll(conns)
+	cn := conns[0]
 	req := restore.Request{Snapshot: snap, Folders: folders, Target: *target}
-	if !*dryRun {
+	// After an attempt that may have died, let the server finish storing
+	// what it had been sent before the live mailbox is read.
+	recent, err := st.cat.RecentAppends(ctx, snap.Account, clk.Now().Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	if recent && !*dryRun {
 		req.Settle = time.Second
 	}
 	plan, err := restore.MakePlan(ctx, st.cat, cn, req)
@@ -70,7 +78,7 @@ func runRestore(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stdout, "dry run: nothing changed")
 		return nil
 	}
-	res, err := plan.Execute(ctx, st.cat, st.blobs, cn, nil)
+	res, err := plan.Execute(ctx, st.cat, st.blobs, conns, nil)
 	if res != nil {
 		fmt.Fprintf(env.stdout, "restored %d messages, recreated %d folders, skipped %d still present, %d failed\n",
 			res.Appended, res.Created, res.Skipped, res.Failed)

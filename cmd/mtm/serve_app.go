@@ -69,7 +69,7 @@ func newApp(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger) (*
 	}
 	a.sender = outbox.New(st.cat, cfg.SMTP, outbox.Options{Clock: clk, Logger: log})
 	a.flow = restoreflow.New(restoreflow.Options{Catalog: st.cat, Blobs: st.blobs, Server: server, Mailer: mailer,
-		Wake: a.sender.Wake, Logger: log, Clock: clk, Observer: m})
+		Wake: a.sender.Wake, Logger: log, Clock: clk, Observer: m, Connections: cfg.IMAP.ConnectionsPerAccount})
 	if a.sched, err = a.newScheduler(server, mailer); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // KnownMessage is what the catalog knows of a UID of a mailbox identity.
@@ -74,4 +75,17 @@ func (c *DB) RecordAppends(ctx context.Context, acct AccountID, appended []Appen
 		return fmt.Errorf("recording restored messages: %w", err)
 	}
 	return nil
+}
+
+// RecentAppends tells whether a restore appended to the account since t:
+// an attempt that may have died with APPENDs still being stored by the
+// server (restore.Request.Settle).
+func (c *DB) RecentAppends(ctx context.Context, acct AccountID, since time.Time) (bool, error) {
+	var ok bool
+	err := c.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM restore_appends WHERE account_id = ? AND created_at >= ?)`,
+		acct, since.UnixMilli()).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("looking for recent restores: %w", err)
+	}
+	return ok, nil
 }

@@ -252,3 +252,25 @@ func (cn *Conn) lsub() (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+// DialN opens n connections logged in as address; on failure it closes
+// those it opened.
+func DialN(ctx context.Context, srv Server, address string, n int) ([]*Conn, error) {
+	var out []*Conn
+	for range max(n, 1) {
+		cn, err := Dial(ctx, srv, address)
+		if err != nil {
+			CloseAll(out)
+			return nil, err
+		}
+		out = append(out, cn)
+	}
+	return out, nil
+}
+
+// CloseAll closes every connection.
+func CloseAll(conns []*Conn) {
+	for _, cn := range conns {
+		cn.Close()
+	}
+}

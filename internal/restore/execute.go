@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"golang.org/x/sync/errgroup"
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
@@ -51,33 +53,65 @@ type Result struct {
 type Progress func(Result)
 
 // Execute carries out the plan on the live account: CREATE and SUBSCRIBE
-// the folders to recreate, then APPEND the missing messages. A message the
-// server refuses is counted and reported, and the others go on; an error
-// of the connection or the catalog stops the restore (running it again
-// resumes it).
-func (p *Plan) Execute(ctx context.Context, cat Catalog, blobs Blobs, cn *imapconn.Conn, progress Progress) (*Result, error) {
-	res := &Result{}
-	for _, f := range p.Folders {
-		fr := FolderResult{Folder: f.Target, Source: f.Source, Present: f.Present, Elsewhere: f.Elsewhere}
+// the folders to recreate (parents first), then APPEND the missing
+// messages, up to inFlight pipelined on a connection. Folders are shared
+// among the connections given, one folder on one connection at a time:
+// the server stores into different folders in parallel, while two
+// connections appending to one folder only contend for its lock, and one
+// connection keeps the restored messages of a folder in their order. A
+// message the server refuses is counted and reported, and the others go
+// on; an error of a connection or the catalog stops the restore (running
+// it again resumes it).
+func (p *Plan) Execute(ctx context.Context, cat Catalog, blobs Blobs, conns []*imapconn.Conn, progress Progress) (*Result, error) {
+	if len(conns) == 0 {
+		return nil, errors.New("restore: no connection")
+	}
+	res := &Result{Folders: make([]FolderResult, len(p.Folders))}
+	for i, f := range p.Folders {
+		res.Folders[i] = FolderResult{Folder: f.Target, Source: f.Source, Present: f.Present, Elsewhere: f.Elsewhere}
 		res.Skipped += f.Present + f.Elsewhere
 		if f.Create {
-			if err := createFolder(cn.C, f.Target, f.Subscribe); err != nil {
+			if err := createFolder(conns[0].C, f.Target, f.Subscribe); err != nil {
 				return res, err
 			}
-			fr.Created = true
+			res.Folders[i].Created = true
 			res.Created++
 		}
-		res.Folders = append(res.Folders, fr)
-		a := appender{ctx: ctx, cat: cat, blobs: blobs, c: cn.C, acct: p.Request.Snapshot.Account,
-			folder: f.Target, res: res, fr: &res.Folders[len(res.Folders)-1], progress: progress}
-		if err := a.appendAll(f.Append); err != nil {
-			return res, fmt.Errorf("restoring into %q: %w", f.Target, err)
-		}
-		if progress != nil {
-			progress(*res)
-		}
 	}
-	return res, nil
+	var mu sync.Mutex // guards res
+	g, gctx := errgroup.WithContext(ctx)
+	work := make(chan int)
+	for _, cn := range conns[:min(len(conns), max(1, len(p.Folders)))] {
+		g.Go(func() error {
+			for i := range work {
+				f := p.Folders[i]
+				a := &appender{ctx: gctx, cat: cat, blobs: blobs, c: cn.C, acct: p.Request.Snapshot.Account,
+					folder: f.Target, mu: &mu, res: res, fr: &res.Folders[i], progress: progress}
+				if err := a.appendAll(f.Append); err != nil {
+					return fmt.Errorf("restoring into %q: %w", f.Target, err)
+				}
+				if progress != nil {
+					progress(a.snapshot())
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(work)
+		for i, f := range p.Folders {
+			if len(f.Append) == 0 {
+				continue
+			}
+			select {
+			case work <- i:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	return res, g.Wait()
 }
 
 // createFolder creates a folder (and, by the server, its parents) and
@@ -96,7 +130,7 @@ func createFolder(c *imapclient.Client, name string, subscribe bool) error {
 	return nil
 }
 
-// appender appends one folder's messages, pipelined.
+// appender appends messages of one folder on one connection, pipelined.
 type appender struct {
 	ctx      context.Context
 	cat      Catalog
@@ -104,6 +138,7 @@ type appender struct {
 	c        *imapclient.Client
 	acct     catalog.AccountID
 	folder   string
+	mu       *sync.Mutex // guards res and fr, shared by the folder's appenders
 	res      *Result
 	fr       *FolderResult
 	progress Progress
@@ -171,17 +206,21 @@ func (a *appender) waitOldest() error {
 	var ie *imap.Error
 	switch {
 	case errors.As(err, &ie):
+		a.mu.Lock()
 		a.fr.Failed++
 		a.res.Failed++
 		if len(a.fr.Errors) < 5 {
 			a.fr.Errors = append(a.fr.Errors, fmt.Sprintf("message of uid %d in the backup: %s", p.msg.SourceUID, ie.Text))
 		}
+		a.mu.Unlock()
 		return nil
 	case err != nil:
 		return err
 	}
+	a.mu.Lock()
 	a.fr.Appended++
 	a.res.Appended++
+	a.mu.Unlock()
 	if data.UID != 0 {
 		a.done = append(a.done, catalog.Appended{Folder: a.folder, UIDValidity: data.UIDValidity,
 			UID: uint32(data.UID), Hash: p.msg.Hash})
@@ -191,10 +230,19 @@ func (a *appender) waitOldest() error {
 			return err
 		}
 		if a.progress != nil {
-			a.progress(*a.res)
+			a.progress(a.snapshot())
 		}
 	}
 	return nil
+}
+
+// snapshot copies the result so far, for a progress report.
+func (a *appender) snapshot() Result {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := *a.res
+	r.Folders = slices.Clone(a.res.Folders)
+	return r
 }
 
 // record writes the APPENDUIDs gathered so far to the catalog.

@@ -68,8 +68,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Concurrent bounds the restores running at once; default 2.
 	Concurrent int
-	// Settle is the restore's settle time (restore.Request.Settle);
-	// default 1 s.
+	// Connections is how many IMAP connections a run APPENDs over
+	// (connections_per_account); default 2.
+	Connections int
+	// Settle is the settle time (restore.Request.Settle) of a resumed
+	// run; default 1 s.
 	Settle time.Duration
 	// HeartbeatEvery is how often a run tells it is alive; default 30 s.
 	HeartbeatEvery time.Duration
@@ -101,6 +104,9 @@ func New(o Options) *Flow {
 	if o.Concurrent < 1 {
 		o.Concurrent = 2
 	}
+	if o.Connections < 1 {
+		o.Connections = 2
+	}
 	if o.Settle == 0 {
 		o.Settle = time.Second
 	}
@@ -129,7 +135,7 @@ func (f *Flow) Start(ctx context.Context) error {
 	}
 	for _, r := range stale {
 		f.o.Logger.Info("resuming an interrupted restore", "restore", int64(r.ID), "account", r.Address)
-		f.launch(r)
+		f.launch(r, true)
 	}
 	return nil
 }
@@ -271,7 +277,7 @@ func (f *Flow) Confirm(ctx context.Context, a admin.Admin, who Actor, id catalog
 	if r, err = f.o.Catalog.Restore(ctx, id); err != nil {
 		return err
 	}
-	f.launch(r)
+	f.launch(r, false)
 	return nil
 }
 

@@ -16,7 +16,8 @@ import (
 )
 
 // launch runs a confirmed (or taken over) request in the background.
-func (f *Flow) launch(r catalog.RestoreRequest) {
+// resumed says whether an earlier attempt may have sent APPENDs.
+func (f *Flow) launch(r catalog.RestoreRequest, resumed bool) {
 	f.mu.Lock()
 	base := f.base
 	f.mu.Unlock()
@@ -29,19 +30,19 @@ func (f *Flow) launch(r catalog.RestoreRequest) {
 			return // resumed at the next Start
 		}
 		defer func() { <-f.sem }()
-		f.run(base, r)
+		f.run(base, r, resumed)
 	}()
 }
 
 // run executes one request and records how it ended. If ctx ends first the
 // request stays running, for the next Start to resume.
-func (f *Flow) run(ctx context.Context, r catalog.RestoreRequest) {
+func (f *Flow) run(ctx context.Context, r catalog.RestoreRequest, resumed bool) {
 	log := f.o.Logger.With("restore", int64(r.ID), "account", r.Address)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	progress := make(chan restore.Result, 1)
 	beat := f.heartbeat(ctx, cancel, r.ID, progress)
-	res, err := f.execute(ctx, r, func(p restore.Result) {
+	res, err := f.execute(ctx, r, resumed, func(p restore.Result) {
 		select {
 		case <-progress:
 		default:
@@ -100,22 +101,25 @@ func (f *Flow) heartbeat(ctx context.Context, cancel func(), id catalog.RestoreI
 }
 
 // execute plans against the live account and carries the plan out.
-func (f *Flow) execute(ctx context.Context, r catalog.RestoreRequest, progress restore.Progress) (restore.Result, error) {
+func (f *Flow) execute(ctx context.Context, r catalog.RestoreRequest, resumed bool, progress restore.Progress) (restore.Result, error) {
 	snap, err := f.o.Catalog.Snapshot(ctx, r.Snapshot)
 	if err != nil {
 		return restore.Result{}, fmt.Errorf("the snapshot of %s: %w", r.Day, err)
 	}
-	cn, err := imapconn.Dial(ctx, f.o.Server, r.Address)
+	conns, err := imapconn.DialN(ctx, f.o.Server, r.Address, f.o.Connections)
 	if err != nil {
 		return restore.Result{}, err
 	}
-	defer cn.Close()
-	plan, err := restore.MakePlan(ctx, f.o.Catalog, cn, restore.Request{Snapshot: snap, Folders: r.Folders,
-		Target: r.Target, Settle: f.o.Settle})
+	defer imapconn.CloseAll(conns)
+	req := restore.Request{Snapshot: snap, Folders: r.Folders, Target: r.Target}
+	if resumed {
+		req.Settle = f.o.Settle
+	}
+	plan, err := restore.MakePlan(ctx, f.o.Catalog, conns[0], req)
 	if err != nil {
 		return restore.Result{}, err
 	}
-	res, err := plan.Execute(ctx, f.o.Catalog, f.o.Blobs, cn, progress)
+	res, err := plan.Execute(ctx, f.o.Catalog, f.o.Blobs, conns, progress)
 	if res == nil {
 		res = &restore.Result{}
 	}

@@ -231,6 +231,11 @@ func TestServeRestoreOverHTTP(t *testing.T) {
 		t.Fatalf("admin login: %d", code)
 	}
 	id := strconv.FormatInt(req.ID, 10)
+	// The email's link opens the request in the panel.
+	if code, page := adm.text("/admin/restores/" + id); code != 200 || !strings.Contains(page, "Confirm and restore now") ||
+		!strings.Contains(page, alice) {
+		t.Errorf("the link of the admin's email: %d\n%.500s", code, page)
+	}
 	if code := adm.do("POST", "/api/v1/admin/restores/"+id+"/confirm", nil, nil); code != 200 {
 		t.Fatalf("confirm: %d", code)
 	}

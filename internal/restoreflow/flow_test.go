@@ -501,3 +501,53 @@ func TestResumeAfterTheWorkerDied(t *testing.T) {
 			len(got["INBOX"]), len(before["INBOX"]))
 	}
 }
+
+// TestSMTPDownThenUp: the request's and the decision's emails wait in the
+// outbox while the SMTP server is down, and each is delivered exactly once
+// when it is back.
+func TestSMTPDownThenUp(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.dc.Append(t, alice, "INBOX", message(1), nil, time.Time{})
+	snap := w.snapshot()
+	clk := clock.NewFake(time.Now())
+	down := w.cfg.SMTP
+	down.Address = "127.0.0.1:1" // nothing listens there
+	broken := outbox.New(w.cat, down, outbox.Options{Clock: clk, Timeout: 2 * time.Second})
+	r := w.request(RequestInput{Account: alice, Snapshot: snap.ID})
+	if err := w.flow.Reject(w.ctx, boss, bossAs, r.ID, "not needed"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		res, err := broken.RunOnce(w.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Sent != 0 {
+			t.Fatalf("sent %d mails with the server down", res.Sent)
+		}
+		clk.Advance(2 * time.Hour) // past any backoff
+	}
+	if n := len(w.smtp.Messages()); n != 0 {
+		t.Fatalf("%d mails arrived with the server down", n)
+	}
+	stats, err := w.cat.OutboxStats(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Backlog() != 3 {
+		t.Fatalf("backlog %d while the server is down, want 3 (two admins, one user)", stats.Backlog())
+	}
+	up := outbox.New(w.cat, w.cfg.SMTP, outbox.Options{Clock: clk})
+	for range 3 {
+		if _, err := up.RunOnce(w.ctx); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(2 * time.Hour)
+	}
+	for rcpt, want := range map[string]int{boss.Email: 1, "root@example.net": 1, alice: 1} {
+		if got := len(w.smtp.To(rcpt)); got != want {
+			t.Errorf("%s received %d mails, want %d", rcpt, got, want)
+		}
+	}
+}

@@ -61,16 +61,3 @@ func TestDeliver(t *testing.T) {
 		t.Errorf("dovecot log (%v):\n%s", err, log)
 	}
 }
-
-func TestDeliverRefuses(t *testing.T) {
-	t.Parallel()
-	s := &Server{Dir: t.TempDir()}
-	for _, folder := range []string{"a.b", "Entwürfe", "/x", "x/", "a//b", ""} {
-		if err := s.deliver(alice, folder, []byte("x\n"), nil, time.Time{}); err == nil {
-			t.Errorf("folder %q: no error", folder)
-		}
-	}
-	if err := s.deliver(alice, "INBOX", []byte("x\n"), []imap.Flag{"$Label1"}, time.Time{}); err == nil {
-		t.Error("keyword: no error")
-	}
-}

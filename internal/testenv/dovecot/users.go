@@ -1,14 +1,9 @@
 package dovecot
 
 import (
-	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,57 +12,14 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
-// passwdLine is one passwd-file entry. The password is base64-encoded so
-// that any byte, ':' included, is allowed.
-func passwdLine(user, password string) string {
-	return fmt.Sprintf("%s:{PLAIN.B64}%s::::::\n", user, base64.StdEncoding.EncodeToString([]byte(password)))
-}
-
 // AddUser creates the account address with the given password, or changes
 // its password if it exists. Logins see it at once. Dovecot lower-cases user
-// names, so the address is stored lower-cased.
+// names, so the address is stored lower-cased. A failure fails the test.
 func (s *Server) AddUser(t testing.TB, address, password string) {
 	t.Helper()
-	user := strings.ToLower(address)
-	if user == "" || user[0] == '.' || strings.ContainsAny(user, ":/*\x00\r\n\t ") {
-		t.Fatalf("dovecot: AddUser: unusable address %q", address)
+	if err := s.inst.AddUser(address, password); err != nil {
+		t.Fatal(err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	path := filepath.Join(s.Dir, "users", user)
-	old, statErr := os.Stat(path)
-	if err := writeAtomic(path, []byte(passwdLine(user, password))); err != nil {
-		t.Fatalf("dovecot: AddUser %s: %v", address, err)
-	}
-	if statErr != nil {
-		return // a new file: Dovecot has never cached it
-	}
-	// Dovecot notices a change by mtime (in seconds) and size, and looks at
-	// most once per second: move the mtime on, then wait until it is read.
-	later := old.ModTime().Add(time.Second)
-	if err := os.Chtimes(path, later, later); err != nil {
-		t.Fatalf("dovecot: AddUser %s: %v", address, err)
-	}
-	for i := 0; ; i++ {
-		err := exec.Command(s.doveadm, "-c", s.conf, "auth", "test", user, password).Run()
-		if err == nil {
-			return
-		}
-		if i == 50 {
-			t.Fatalf("dovecot: AddUser %s: new password not accepted: %v", address, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// writeAtomic replaces path so that a reader sees the old or the new
-// content, never a part.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Dial returns a client logged in as address through the master user. It
@@ -105,13 +57,11 @@ func closeClient(c *imapclient.Client) {
 // standard output. A failure fails the test.
 func (s *Server) Doveadm(t testing.TB, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(s.doveadm, append([]string{"-c", s.conf}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("dovecot: doveadm %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	out, err := s.inst.Doveadm(args...)
+	if err != nil {
+		t.Fatalf("dovecot: %v", err)
 	}
-	return stdout.String()
+	return out
 }
 
 // Append stores msg in folder of the account address, creating the folder

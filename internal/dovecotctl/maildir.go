@@ -1,4 +1,4 @@
-package dovecot
+package dovecotctl
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -37,27 +36,19 @@ var maildirFlags = map[imap.Flag]byte{
 // separator, ASCII only, without "." (Maildir++ keeps the hierarchy in dotted
 // directory names); it is created when missing. flags may hold system flags
 // only (no \Recent, no keywords). A zero date leaves INTERNALDATE to the time
-// of delivery. msg may use LF or CRLF line endings: Dovecot returns CRLF. A
-// failure fails the test.
+// of delivery. msg may use LF or CRLF line endings: Dovecot returns CRLF.
 //
 // Deliver is safe for concurrent use.
-func (s *Server) Deliver(t testing.TB, address, folder string, msg []byte, flags []imap.Flag, date time.Time) {
-	t.Helper()
-	if err := s.deliver(address, folder, msg, flags, date); err != nil {
-		t.Fatalf("dovecot: Deliver to %s of %s: %v", folder, address, err)
-	}
-}
-
-func (s *Server) deliver(address, folder string, msg []byte, flags []imap.Flag, date time.Time) error {
+func (i *Instance) Deliver(address, folder string, msg []byte, flags []imap.Flag, date time.Time) error {
 	info, err := maildirInfo(flags)
 	if err != nil {
 		return err
 	}
-	dir, err := s.MaildirPath(address, folder)
+	dir, err := i.MaildirPath(address, folder)
 	if err != nil {
 		return err
 	}
-	uid, gid, err := s.mailOwnerIDs()
+	uid, gid, err := i.mailOwnerIDs()
 	if err != nil {
 		return err
 	}
@@ -87,8 +78,8 @@ func (s *Server) deliver(address, folder string, msg []byte, flags []imap.Flag, 
 
 // MaildirPath returns the Maildir directory of folder of the account address
 // (see Deliver for the names allowed). It does not create it.
-func (s *Server) MaildirPath(address, folder string) (string, error) {
-	root := filepath.Join(s.Dir, "mail", strings.ToLower(address), "Maildir")
+func (i *Instance) MaildirPath(address, folder string) (string, error) {
+	root := filepath.Join(i.Dir, "mail", strings.ToLower(address), "Maildir")
 	if strings.EqualFold(folder, "INBOX") {
 		return root, nil
 	}
@@ -104,10 +95,10 @@ func (s *Server) MaildirPath(address, folder string) (string, error) {
 	return filepath.Join(root, "."+strings.ReplaceAll(folder, "/", ".")), nil
 }
 
-// mailOwnerIDs returns the owner of the mail directory, which Start gave to
-// the mail user.
-func (s *Server) mailOwnerIDs() (uid, gid int, err error) {
-	fi, err := os.Stat(filepath.Join(s.Dir, "mail"))
+// mailOwnerIDs returns the owner of the mail directory, which Launch gave
+// to the mail user.
+func (i *Instance) mailOwnerIDs() (uid, gid int, err error) {
+	fi, err := os.Stat(filepath.Join(i.Dir, "mail"))
 	if err != nil {
 		return 0, 0, err
 	}

@@ -154,7 +154,7 @@ func pruneAndCheck(h *harness, r *report, st *mtmStore, mir *mirror, last dayRow
 			fmt.Sprintf("%.2f", float64(before.Bytes)/float64(raw)), ""},
 		{"after prune", fmt.Sprint(cat.Snapshots), mib(cat.Bytes), fmt.Sprint(after.Files), mib(after.Bytes),
 			fmt.Sprintf("%.2f", ratio), seconds(pm.Wall)},
-		{"for comparison: mbsync's Maildir (today only)", "", "", fmt.Sprint(maildir.Files), mib(maildir.Bytes),
+		{"for comparison: mbsync's Maildir (Expunge None: every message pulled in the days)", "", "", fmt.Sprint(maildir.Files), mib(maildir.Bytes),
 			fmt.Sprintf("%.2f", float64(maildir.Bytes)/float64(raw)), ""},
 	}
 	notes := []string{fmt.Sprintf("One copy of the mailbox is the last snapshot's size as served by IMAP: %s "+

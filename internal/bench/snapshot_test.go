@@ -143,7 +143,7 @@ func scenarioMemory(h *harness, r *report) {
 		*flagMessages, mib(int64(imapSize(big))), mib(raw)),
 		[]string{"tool", "wall", "CPU", "peak RSS"},
 		[][]string{{"mtm snapshot", seconds(m.Wall), seconds(m.CPU), mib(m.MaxRSS)}},
-		"Peak RSS is the process's maximum resident set size (getrusage ru_maxrss), Go runtime and "+
+		"Peak RSS is the process's high-water resident set size (VmHWM, see measure), Go runtime and "+
 			"SQLite page cache included.")
 	r.target("peak RSS with a 100 MB message", "≤ 150 MB", fmt.Sprintf("%.0f MB (%s)", float64(m.MaxRSS)/1e6, mib(m.MaxRSS)),
 		verdict(m.MaxRSS <= memoryLimit))

@@ -18,6 +18,7 @@ import (
 	"mtm/internal/clock"
 	"mtm/internal/config"
 	"mtm/internal/demo"
+	"mtm/internal/dovecotctl"
 )
 
 // The demo's admin account.
@@ -35,11 +36,17 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 	data := fs.String("data", "", "data directory (kept); default: a temporary one, removed at exit")
 	listen := fs.String("listen", "127.0.0.1:8080", "host:port of the web UI (port 0 picks a free one)")
 	messages := fs.Int("messages", 4000, "about how many messages the main account holds")
+	useDovecot := fs.Bool("dovecot", false, "serve the accounts from a private Dovecot (if installed) instead of the in-memory IMAP server")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *messages < 100 || *messages > 100000 {
 		return fmt.Errorf("%w: --messages must be between 100 and 100000", errUsage)
+	}
+	if *useDovecot {
+		if _, _, err := dovecotctl.Find(); err != nil {
+			return fmt.Errorf("--dovecot: %w; install it with `apt-get install dovecot-imapd` (Debian, Ubuntu), or run the demo without --dovecot", err)
+		}
 	}
 	dir, cleanup, err := demoDataDir(*data)
 	if err != nil {
@@ -54,18 +61,18 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 		fmt.Fprintf(env.stderr, "warning: the demo listens on %s with well-known passwords; anyone who reaches it can log in\n", addr)
 	}
 	start := clock.Real{}.Now()
-	imapSrv, err := demo.StartIMAP(demo.Passwords())
+	imapAddr, stopIMAP, err := startDemoIMAP(env, dir, *useDovecot)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, imapSrv.Close()) }()
+	defer func() { err = errors.Join(err, stopIMAP()) }()
 	outbox, err := demo.StartOutbox(clock.Real{})
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, outbox.Close()) }()
 
-	cfgPath, err := writeDemoConfig(dir, addr, localZone(env.getenv), imapSrv.Addr(), outbox.SMTPAddr())
+	cfgPath, err := writeDemoConfig(dir, addr, localZone(env.getenv), imapAddr, outbox.SMTPAddr())
 	if err != nil {
 		return err
 	}
@@ -74,7 +81,7 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 		return fmt.Errorf("the demo's config: %w", err)
 	}
 	fmt.Fprintf(env.stdout, "Mail Time Machine demo: building 15 days of snapshots in %s (%s)\n", dir, cfg.Timezone)
-	hist, err := demo.Build(ctx, demo.BuildOptions{DataDir: dir, Location: cfg.Location, IMAPAddr: imapSrv.Addr(),
+	hist, err := demo.Build(ctx, demo.BuildOptions{DataDir: dir, Location: cfg.Location, IMAPAddr: imapAddr,
 		Messages: *messages, Seed: 1, Progress: env.stdout})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -95,6 +102,41 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 		}
 	}
 	return runServe(ctx, &serveEnv, []string{"--config", cfgPath})
+}
+
+// startDemoIMAP starts the IMAP server of the demo's accounts, with their
+// own passwords: the in-memory one, or a private Dovecot in a directory
+// under dir. It returns the server's address and how to stop it.
+func startDemoIMAP(env *environment, dir string, useDovecot bool) (string, func() error, error) {
+	if !useDovecot {
+		srv, err := demo.StartIMAP(demo.Passwords())
+		if err != nil {
+			return "", nil, err
+		}
+		return srv.Addr(), srv.Close, nil
+	}
+	if os.Geteuid() == 0 {
+		// Dovecot's mail processes run as another user and pass through
+		// dir to reach their directory; they need not list it.
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return "", nil, fmt.Errorf("data dir: %w", err)
+		}
+		if err := os.Chmod(dir, fi.Mode().Perm()|0o001); err != nil {
+			return "", nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	inst, err := dovecotctl.Launch(dovecotctl.Options{Parent: dir})
+	if err != nil {
+		return "", nil, fmt.Errorf("starting the demo's Dovecot: %w", err)
+	}
+	for _, a := range demo.Accounts() {
+		if err := inst.AddUser(a.Addr, a.Password); err != nil {
+			return "", nil, errors.Join(err, inst.Stop())
+		}
+	}
+	fmt.Fprintf(env.stdout, "Dovecot serves the demo's accounts on %s (in %s)\n", inst.Addr, inst.Dir)
+	return inst.Addr, inst.Stop, nil
 }
 
 // demoDataDir returns the data directory and how to clean it up: a new
@@ -183,7 +225,7 @@ func writeDemoConfig(dir, listen, zone, imapAddr, smtpAddr string) (string, erro
 		"log":      map[string]any{"format": "text", "level": "warn"},
 	}
 	var b strings.Builder
-	b.WriteString("# Written by mtm demo: the in-process IMAP and SMTP servers of this run.\n")
+	b.WriteString("# Written by mtm demo: the IMAP and SMTP servers of this run.\n")
 	if err := toml.NewEncoder(&b).Encode(cfg); err != nil {
 		return "", fmt.Errorf("encoding the demo config: %w", err)
 	}

@@ -4,18 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"mtm/internal/demo"
+	"mtm/internal/dovecotctl"
 )
 
 // syncBuffer is a bytes.Buffer safe for the demo's writer and the test's
@@ -42,26 +45,135 @@ func (s *syncBuffer) String() string {
 // page, and stops it.
 func TestDemo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	env := &environment{stdout: &out, stderr: &errOut, getenv: []string{"TZ=Europe/Rome"}}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, env, []string{"demo", "--data", dir, "--listen", "127.0.0.1:0", "--messages", "150"})
-	}()
-	webmail, outbox := waitForBanner(t, &out, &errOut, done)
+	d := startDemo(t, "--data", dir)
+	webmail, outbox := waitForBanner(t, &d.out, &d.errOut, d.done)
 
-	client := &http.Client{Timeout: 10 * time.Second}
-	if jar, err := cookiejar.New(nil); err == nil {
-		client.Jar = jar
-	}
+	client := demoClient()
 	if body := get(t, client, webmail+"login"); !strings.Contains(body, `type="password"`) {
 		t.Errorf("login page: %.200s", body)
 	}
 	if body := get(t, client, outbox); !strings.Contains(body, "Demo outbox") {
 		t.Errorf("outbox page: %.200s", body)
 	}
+	checkDemoDays(t, client, webmail)
+	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
+		t.Error(err)
+	}
+	d.stop(t)
+}
+
+// TestDemoDovecot runs mtm demo --dovecot: the history is built into a
+// private Dovecot, the webmail shows its fifteen days, and at exit the
+// Dovecot processes and their directory are gone.
+func TestDemoDovecot(t *testing.T) {
+	if _, _, err := dovecotctl.Find(); err != nil {
+		if os.Getenv("MTMTEST_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	tmp := t.TempDir()
+	if os.Geteuid() == 0 { // Dovecot's mail user must pass through to the data dir
+		for _, p := range []string{tmp, filepath.Dir(tmp)} {
+			if err := os.Chmod(p, 0o711); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	d := startDemo(t, "--data", filepath.Join(tmp, "demo"), "--dovecot")
+	webmail, _ := waitForBanner(t, &d.out, &d.errOut, d.done)
+	m := dovecotLine.FindStringSubmatch(d.out.String())
+	if m == nil {
+		t.Fatalf("no Dovecot line: %s", d.out.String())
+	}
+	// The master's command line names the instance's directory; its
+	// children call themselves dovecot-<instance name>/<service>.
+	instDir := m[2]
+	_, port, _ := strings.Cut(m[1], ":")
+	mentions := []string{instDir, "mtm-dovecot-" + port + "/"}
+	for _, s := range mentions {
+		if procs := processesMentioning(t, s); len(procs) == 0 {
+			t.Errorf("no process mentions %s", s)
+		}
+	}
+	checkDemoDays(t, demoClient(), webmail)
+	d.stop(t)
+
+	for _, s := range mentions {
+		if procs := processesMentioning(t, s); len(procs) > 0 {
+			t.Errorf("Dovecot processes left: %v", procs)
+		}
+	}
+	if _, err := os.Stat(instDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s left: %v", instDir, err)
+	}
+}
+
+// TestDemoDovecotMissing shows the error when Dovecot is not installed.
+func TestDemoDovecotMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if _, _, err := dovecotctl.Find(); err == nil {
+		t.Skip("dovecot is in /usr/sbin")
+	}
+	var out, errOut syncBuffer
+	env := &environment{stdout: &out, stderr: &errOut, getenv: []string{"TZ=Europe/Rome"}}
+	dir := filepath.Join(t.TempDir(), "demo")
+	code := run(context.Background(), env, []string{"demo", "--data", dir, "--dovecot", "--listen", "127.0.0.1:0"})
+	if code == 0 || !strings.Contains(errOut.String(), "apt-get install dovecot-imapd") {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("data dir made: %v", err)
+	}
+}
+
+var dovecotLine = regexp.MustCompile(`Dovecot serves the demo's accounts on (\S+) \(in (\S+)\)`)
+
+// runningDemo is an mtm demo running in the test.
+type runningDemo struct {
+	out, errOut syncBuffer
+	done        chan int
+	cancel      context.CancelFunc
+}
+
+// startDemo runs mtm demo with 150 messages on a free port and args.
+func startDemo(t *testing.T, args ...string) *runningDemo {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	d := &runningDemo{done: make(chan int, 1), cancel: cancel}
+	env := &environment{stdout: &d.out, stderr: &d.errOut, getenv: []string{"TZ=Europe/Rome"}}
+	args = append([]string{"demo", "--listen", "127.0.0.1:0", "--messages", "150"}, args...)
+	go func() { d.done <- run(ctx, env, args) }()
+	return d
+}
+
+// stop interrupts the demo and waits until it has exited with 0.
+func (d *runningDemo) stop(t *testing.T) {
+	t.Helper()
+	d.cancel()
+	select {
+	case code := <-d.done:
+		if code != 0 {
+			t.Errorf("mtm demo exited %d: %s", code, d.errOut.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("mtm demo did not stop")
+	}
+}
+
+func demoClient() *http.Client {
+	client := &http.Client{Timeout: 10 * time.Second}
+	if jar, err := cookiejar.New(nil); err == nil {
+		client.Jar = jar
+	}
+	return client
+}
+
+// checkDemoDays logs in to the webmail as the demo's main user and expects
+// fifteen days of snapshots.
+func checkDemoDays(t *testing.T, client *http.Client, webmail string) {
+	t.Helper()
 	user := demo.Accounts()[0]
 	cred, err := json.Marshal(map[string]string{"email": user.Addr, "password": user.Password})
 	if err != nil {
@@ -81,19 +193,30 @@ func TestDemo(t *testing.T) {
 	if len(snaps) != 15 {
 		t.Errorf("webmail shows %d days, want 15: %v", len(snaps), snaps)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
-		t.Error(err)
-	}
+}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("mtm demo exited %d: %s", code, errOut.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("mtm demo did not stop")
+// processesMentioning returns the command lines of the live processes
+// whose command line holds s. Zombies have none.
+func processesMentioning(t *testing.T, s string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
 	}
+	var found []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if line := string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})); strings.Contains(line, s) {
+			found = append(found, e.Name()+": "+line)
+		}
+	}
+	return found
 }
 
 var bannerURL = regexp.MustCompile(`(?m)^\s+(Webmail|Outbox)\s+(http://\S+)$`)

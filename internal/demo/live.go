@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -43,9 +44,22 @@ func (a *liveAccount) close() error {
 	return nil
 }
 
+// create creates the folder name, and subscribes to it if asked. INBOX is
+// created only where the server has none: Dovecot makes it itself, the
+// in-memory server does not.
 func (a *liveAccount) create(name string, subscribe bool) error {
-	if err := a.c.Create(name, nil).Wait(); err != nil {
-		return fmt.Errorf("creating folder %q: %w", name, err)
+	exists := false
+	if strings.EqualFold(name, "INBOX") {
+		found, err := a.c.List("", "INBOX", nil).Collect()
+		if err != nil {
+			return fmt.Errorf("listing INBOX: %w", err)
+		}
+		exists = len(found) > 0
+	}
+	if !exists {
+		if err := a.c.Create(name, nil).Wait(); err != nil {
+			return fmt.Errorf("creating folder %q: %w", name, err)
+		}
 	}
 	if subscribe {
 		if err := a.c.Subscribe(name).Wait(); err != nil {

@@ -193,7 +193,7 @@ func restoreArchive(t *testing.T, dc *dovecot.Server, cat *catalog.DB, blobs *bl
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := plan.Execute(ctx, cat, blobs, cn, nil)
+	res, err := plan.Execute(ctx, cat, blobs, []*imapconn.Conn{cn}, nil)
 	if err == nil && (res.Appended != 1 || res.Created != 1) {
 		err = fmt.Errorf("restored %d messages and %d folders, want 1 and 1", res.Appended, res.Created)
 	}

@@ -151,15 +151,7 @@ func runAdminRemove(ctx context.Context, env *environment, args []string) error 
 // withCatalog opens the data directory of the config and runs fn on its
 // catalog.
 func withCatalog(ctx context.Context, env *environment, cfgPath string, fn func(*catalog.DB) error) error {
-	cfg, err := loadConfig(env, cfgPath)
-	if err != nil {
-		return err
-	}
-	clk, err := clockFor(env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, clk)
+	_, _, st, err := openCommand(ctx, env, cfgPath)
 	if err != nil {
 		return err
 	}

@@ -17,15 +17,7 @@ func runCheck(ctx context.Context, env *environment, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *cfgPath)
-	if err != nil {
-		return err
-	}
-	clk, err := clockFor(env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, clk)
+	_, _, st, err := openCommand(ctx, env, *cfgPath)
 	if err != nil {
 		return err
 	}

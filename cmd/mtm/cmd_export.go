@@ -27,15 +27,7 @@ func runExport(ctx context.Context, env *environment, args []string) error {
 	if *account == "" || *snapArg == "" || *out == "" {
 		return fmt.Errorf("%w: --account, --snapshot and --out are required", errUsage)
 	}
-	cfg, err := loadConfig(env, *cfgPath)
-	if err != nil {
-		return err
-	}
-	clk, err := clockFor(env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, clk)
+	_, _, st, err := openCommand(ctx, env, *cfgPath)
 	if err != nil {
 		return err
 	}

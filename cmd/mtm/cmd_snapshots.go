@@ -39,15 +39,7 @@ func runSnapshots(ctx context.Context, env *environment, args []string) error {
 	if *account == "" {
 		return fmt.Errorf("%w: --account is required", errUsage)
 	}
-	cfg, err := loadConfig(env, *cfgPath)
-	if err != nil {
-		return err
-	}
-	clk, err := clockFor(env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, clk)
+	cfg, _, st, err := openCommand(ctx, env, *cfgPath)
 	if err != nil {
 		return err
 	}

@@ -75,3 +75,21 @@ func clockFor(env *environment) (clock.Clock, error) {
 	}
 	return clock.Real{}, nil
 }
+
+// openCommand loads the configuration at cfgPath, makes the command's
+// clock and opens the store: the start of most commands.
+func openCommand(ctx context.Context, env *environment, cfgPath string) (*config.Config, clock.Clock, *store, error) {
+	cfg, err := loadConfig(env, cfgPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	clk, err := clockFor(env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStore(ctx, cfg, clk)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, clk, st, nil
+}

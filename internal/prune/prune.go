@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -112,40 +113,25 @@ func orphans(ctx context.Context, cat Catalog, blobs Blobs) ([]blobstore.Info, e
 
 // WriteTo prints the plan for people.
 func (p *Plan) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
-	fmt.Fprintf(cw, "retention: keeping every snapshot of %s and later\n", p.Cutoff)
+	var cw bytes.Buffer // written whole at the end
+	fmt.Fprintf(&cw, "retention: keeping every snapshot of %s and later\n", p.Cutoff)
 	for _, s := range p.LastGood {
-		fmt.Fprintf(cw, "keep    snapshot %d of %s (%s): the account's last good backup\n", s.ID, s.Address, s.Day)
+		fmt.Fprintf(&cw, "keep    snapshot %d of %s (%s): the account's last good backup\n", s.ID, s.Address, s.Day)
 	}
 	for _, s := range p.Drop {
-		fmt.Fprintf(cw, "drop    snapshot %d of %s (%s, %s)\n", s.ID, s.Address, s.Day, s.State)
+		fmt.Fprintf(&cw, "drop    snapshot %d of %s (%s, %s)\n", s.ID, s.Address, s.Day, s.State)
 	}
 	e := p.Expiry
-	fmt.Fprintf(cw, "catalog: %d snapshots, %d message versions, %d folder versions, %d mailbox identities, "+
+	fmt.Fprintf(&cw, "catalog: %d snapshots, %d message versions, %d folder versions, %d mailbox identities, "+
 		"%d staging rows, %d contents\n", e.Snapshots, e.Entries, e.Folders, e.Mailboxes, e.Staged, e.Contents)
 	if len(e.Skipped) > 0 {
-		fmt.Fprintf(cw, "skipped: %d accounts with a snapshot running; a later prune expires them\n", len(e.Skipped))
+		fmt.Fprintf(&cw, "skipped: %d accounts with a snapshot running; a later prune expires them\n", len(e.Skipped))
 	}
-	n, b := p.Blobs()
-	fmt.Fprintf(cw, "blobs:   %d to delete, %s (%d freed by this expiry, %d already garbage, %d orphans)\n",
-		n, progress.FormatBytes(b), e.Contents, p.Garbage, len(p.Orphans))
-	return cw.n, cw.err
-}
-
-type countWriter struct {
-	w   io.Writer
-	n   int64
-	err error
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	if c.err != nil {
-		return 0, c.err
-	}
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	c.err = err
-	return n, err
+	blobs, size := p.Blobs()
+	fmt.Fprintf(&cw, "blobs:   %d to delete, %s (%d freed by this expiry, %d already garbage, %d orphans)\n",
+		blobs, progress.FormatBytes(size), e.Contents, p.Garbage, len(p.Orphans))
+	n, err := w.Write(cw.Bytes())
+	return int64(n), err
 }
 
 // Options tune Execute.

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -211,7 +212,7 @@ func restoredFlags(flags []string) []string {
 
 // WriteTo prints the plan for people.
 func (p *Plan) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
+	var cw bytes.Buffer // written whole at the end
 	for _, f := range p.Folders {
 		what := ""
 		if f.Create {
@@ -221,27 +222,12 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 			}
 			what += ")"
 		}
-		fmt.Fprintf(cw, "%-40q %d to restore, %d still there, %d moved elsewhere%s\n",
+		fmt.Fprintf(&cw, "%-40q %d to restore, %d still there, %d moved elsewhere%s\n",
 			f.Target, len(f.Append), f.Present, f.Elsewhere, what)
 	}
 	n, present, elsewhere, create, bytes := p.Totals()
-	fmt.Fprintf(cw, "total: %d messages (%d bytes) to restore, %d folders to recreate; %d still there, %d moved\n",
+	fmt.Fprintf(&cw, "total: %d messages (%d bytes) to restore, %d folders to recreate; %d still there, %d moved\n",
 		n, bytes, create, present, elsewhere)
-	return cw.n, cw.err
-}
-
-type countWriter struct {
-	w   io.Writer
-	n   int64
-	err error
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	if c.err != nil {
-		return 0, c.err
-	}
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	c.err = err
-	return n, err
+	n, err := w.Write(cw.Bytes())
+	return int64(n), err
 }

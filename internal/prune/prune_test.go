@@ -317,3 +317,34 @@ func TestOpenRestorePinsItsSnapshot(t *testing.T) {
 	}
 	w.checkKeptViews()
 }
+
+// TestRestoreRecordsExpire: the records of what restores appended go once
+// they are older than the cutoff day; newer ones stay.
+func TestRestoreRecordsExpire(t *testing.T) {
+	loc := rome(t)
+	w := newWorld(t, time.Date(2026, 4, 1, 9, 0, 0, 0, loc))
+	const alice = "alice@example.com"
+	w.box(alice).deliver("Subject: a\r\n\r\n")
+	snap := w.snapshot(alice)
+	record := func(uid uint32) {
+		t.Helper()
+		if err := w.db.RecordAppends(w.ctx, snap.Account, []catalog.Appended{{Folder: "INBOX", UIDValidity: 1, UID: uid}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(100)
+	w.clk.Set(time.Date(2026, 4, 10, 9, 0, 0, 0, loc))
+	record(101)
+	w.clk.Set(time.Date(2026, 4, 16, 9, 0, 0, 0, loc)) // cutoff 2 April
+	w.prune(alice)
+	known, err := w.db.KnownUIDs(w.ctx, snap.Account, "INBOX", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, old := known[100]; old {
+		t.Error("the record of 1 April outlived the cutoff")
+	}
+	if _, recent := known[101]; !recent {
+		t.Error("the record of 10 April was deleted")
+	}
+}

@@ -32,7 +32,7 @@ func runRestore(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.CheckIMAPAuth(); err != nil {
 		return err
 	}
-	creds, err := credentials(cfg)
+	server, err := imapServer(cfg)
 	if err != nil {
 		return err
 	}
@@ -49,9 +49,7 @@ func runRestore(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	conns, err := imapconn.DialN(ctx, imapconn.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
-		InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds}, *account,
-		cfg.IMAP.ConnectionsPerAccount)
+	conns, err := imapconn.DialN(ctx, server, *account, cfg.IMAP.ConnectionsPerAccount)
 	if err != nil {
 		return err
 	}

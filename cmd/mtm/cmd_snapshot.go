@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"mtm/internal/config"
+	"mtm/internal/imapconn"
 	"mtm/internal/progress"
 	"mtm/internal/snapshot"
 )
@@ -28,7 +29,7 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 	}
-	creds, err := credentials(cfg)
+	server, err := imapServer(cfg)
 	if err != nil {
 		return err
 	}
@@ -44,8 +45,7 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 	log := newLogger(env, cfg)
 	rep := progress.New(env.stderr, log, clk, len(accounts))
 	eng := snapshot.New(st.cat, st.blobs, snapshot.Options{
-		Server: snapshot.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
-			InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds},
+		Server:                server,
 		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount,
 		ConcurrentAccounts:    cfg.ConcurrentAccounts,
 		Clock:                 clk, Logger: log, Progress: rep,
@@ -63,6 +63,16 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("%d of %d accounts failed", failed, len(results))
 	}
 	return ctx.Err()
+}
+
+// imapServer is how to reach and log in to the configured IMAP server.
+func imapServer(cfg *config.Config) (imapconn.Server, error) {
+	creds, err := credentials(cfg)
+	if err != nil {
+		return imapconn.Server{}, err
+	}
+	return imapconn.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
+		InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds}, nil
 }
 
 func credentials(cfg *config.Config) (snapshot.Credentials, error) {

@@ -57,12 +57,10 @@ func newApp(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger) (*
 		return nil, err
 	}
 	a.metrics = m
-	creds, err := credentials(cfg)
+	server, err := imapServer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	server := imapconn.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
-		InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds}
 	mailer, err := newMailer(cfg, clk, log)
 	if err != nil {
 		return nil, err

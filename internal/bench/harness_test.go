@@ -281,19 +281,7 @@ func (h *harness) newMirror(name, account string) *mirror {
 	if err := os.MkdirAll(maildir, 0o755); err != nil {
 		h.b.Fatal(err)
 	}
-	host, port, _ := strings.Cut(h.dc.Addr, ":")
-	rc := fmt.Sprintf(`IMAPAccount far
-Host %s
-Port %s
-User "%s*%s"
-Pass "%s"
-SSLType None
-AuthMechs LOGIN
-
-IMAPStore far
-Account far
-
-MaildirStore near
+	rc := h.farStore(account) + fmt.Sprintf(`MaildirStore near
 Path %s
 Inbox %sINBOX
 SubFolders Verbatim
@@ -305,12 +293,30 @@ Patterns *
 Create Near
 Sync Pull
 SyncState *
-`, host, port, account, h.dc.MasterUser, h.dc.MasterPassword, maildir, maildir)
+`, maildir, maildir)
 	m := &mirror{h: h, rc: filepath.Join(dir, "mbsyncrc"), dir: dir}
 	if err := os.WriteFile(m.rc, []byte(rc), 0o600); err != nil {
 		h.b.Fatal(err)
 	}
 	return m
+}
+
+// farStore is the mbsyncrc (isync 1.4) part that reaches account on the
+// harness's Dovecot through the master user, as the store "far".
+func (h *harness) farStore(account string) string {
+	host, port, _ := strings.Cut(h.dc.Addr, ":")
+	return fmt.Sprintf(`IMAPAccount far
+Host %s
+Port %s
+User "%s*%s"
+Pass "%s"
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore far
+Account far
+
+`, host, port, account, h.dc.MasterUser, h.dc.MasterPassword)
 }
 
 // sync runs mbsync once.

@@ -129,19 +129,7 @@ func (h *harness) newPush(name, account, folder, src string) *push {
 	if out, err := exec.Command("cp", "-r", src, filepath.Join(maildir, "src")).CombinedOutput(); err != nil {
 		h.b.Fatalf("copying the Maildir: %v\n%s", err, out)
 	}
-	host, port, _ := strings.Cut(h.dc.Addr, ":")
-	rc := fmt.Sprintf(`IMAPAccount far
-Host %s
-Port %s
-User "%s*%s"
-Pass "%s"
-SSLType None
-AuthMechs LOGIN
-
-IMAPStore far
-Account far
-
-MaildirStore near
+	rc := h.farStore(account) + fmt.Sprintf(`MaildirStore near
 Path %s/
 SubFolders Verbatim
 
@@ -151,7 +139,7 @@ Near :near:src
 Create Far
 Sync Push
 SyncState *
-`, host, port, account, h.dc.MasterUser, h.dc.MasterPassword, maildir, folder)
+`, maildir, folder)
 	p := &push{h: h, rc: filepath.Join(dir, "mbsyncrc")}
 	if err := os.WriteFile(p.rc, []byte(rc), 0o600); err != nil {
 		h.b.Fatal(err)

@@ -298,26 +298,9 @@ func applyExpiry(ctx context.Context, tx *sql.Tx, x *cuts, now time.Time) error 
 // alive. With a transaction, the runs of dead owners are first marked
 // failed, as BeginSnapshot does; without, they are only not counted.
 func (c *DB) busyAccounts(ctx context.Context, q querier, now time.Time, tx *sql.Tx) (map[AccountID]bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, account_id, owner, heartbeat_at FROM snapshots WHERE state = 'running'`)
+	runs, err := holders(ctx, q, `SELECT id, account_id, owner, heartbeat_at FROM snapshots WHERE state = 'running'`)
 	if err != nil {
 		return nil, fmt.Errorf("listing running snapshots: %w", err)
-	}
-	type run struct {
-		id        SnapshotID
-		acct      AccountID
-		owner     string
-		heartbeat int64
-	}
-	var runs []run
-	for rows.Next() {
-		var r run
-		if err := rows.Scan(&r.id, &r.acct, &r.owner, &r.heartbeat); err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
-		runs = append(runs, r)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
 	}
 	busy := map[AccountID]bool{}
 	for _, r := range runs {

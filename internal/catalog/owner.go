@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -43,4 +44,31 @@ func ownerGone(owner string) bool {
 	}
 	err = syscall.Kill(pid, 0)
 	return errors.Is(err, syscall.ESRCH)
+}
+
+// holder is a row held by a process: a running snapshot or restore, with
+// its account, owner and last heartbeat.
+type holder struct {
+	id        int64
+	acct      AccountID
+	owner     string
+	heartbeat int64
+}
+
+// holders reads the rows of a query that selects id, account_id, owner and
+// heartbeat (Unix ms), in that order.
+func holders(ctx context.Context, q querier, query string, args ...any) ([]holder, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []holder
+	for rows.Next() {
+		var h holder
+		if err := rows.Scan(&h.id, &h.acct, &h.owner, &h.heartbeat); err != nil {
+			return nil, errors.Join(err, rows.Close())
+		}
+		out = append(out, h)
+	}
+	return out, errors.Join(rows.Err(), rows.Close())
 }

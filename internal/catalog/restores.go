@@ -220,24 +220,9 @@ func (c *DB) HeartbeatRestore(ctx context.Context, id RestoreID, progress json.R
 func (c *DB) ClaimStaleRestores(ctx context.Context) ([]RestoreRequest, error) {
 	var ids []RestoreID
 	err := c.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, owner, coalesce(heartbeat_at, 0) FROM restores WHERE status = 'running'`)
+		runs, err := holders(ctx, tx, `SELECT id, account_id, owner, coalesce(heartbeat_at, 0) FROM restores
+			WHERE status = 'running'`)
 		if err != nil {
-			return err
-		}
-		type run struct {
-			id        RestoreID
-			owner     string
-			heartbeat int64
-		}
-		var runs []run
-		for rows.Next() {
-			var r run
-			if err := rows.Scan(&r.id, &r.owner, &r.heartbeat); err != nil {
-				return errors.Join(err, rows.Close())
-			}
-			runs = append(runs, r)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
 		now := c.clk.Now()
@@ -249,7 +234,7 @@ func (c *DB) ClaimStaleRestores(ctx context.Context) ([]RestoreRequest, error) {
 				c.owner, now.UnixMilli(), r.id); err != nil {
 				return err
 			}
-			ids = append(ids, r.id)
+			ids = append(ids, RestoreID(r.id))
 		}
 		return nil
 	})

@@ -47,25 +47,9 @@ func (c *DB) BeginSnapshot(ctx context.Context, acct AccountID) (*Run, error) {
 }
 
 func (c *DB) reapStale(ctx context.Context, tx *sql.Tx, acct AccountID, now time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, owner, heartbeat_at FROM snapshots
+	all, err := holders(ctx, tx, `SELECT id, account_id, owner, heartbeat_at FROM snapshots
 		WHERE account_id = ? AND state = 'running'`, acct)
 	if err != nil {
-		return err
-	}
-	type running struct {
-		id        SnapshotID
-		owner     string
-		heartbeat int64
-	}
-	var all []running
-	for rows.Next() {
-		var s running
-		if err := rows.Scan(&s.id, &s.owner, &s.heartbeat); err != nil {
-			return errors.Join(err, rows.Close())
-		}
-		all = append(all, s)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return err
 	}
 	for _, s := range all {

@@ -8,42 +8,38 @@
 //
 // # On-disk format of the local back-end
 //
-// The store lives in data_dir/blobs and writes its temporary files in
-// data_dir/tmp, which must be on the same file system:
+// docs/design.md ("Data directory layout") specifies it; in short:
 //
-//	data_dir/blobs/ab/cd/abcd…(64 lowercase hex digits)   one file per blob
-//	data_dir/tmp/blob-*.tmp                               blobs being written
+//	data_dir/blobs/index.db                  SQLite: hash → pack, offset, length, size
+//	data_dir/blobs/packs/<16 hex>.pack       entries of blobs up to PackMaxBlob bytes
+//	data_dir/blobs/ab/cd/abcd…(64 hex)       one loose file per larger blob
+//	data_dir/tmp/blob-*.tmp, pack-*.tmp      files being written
 //
-// The file name is the lowercase hex SHA-256 of the uncompressed bytes; its
-// first two and next two hex digits name the two directories (mode 0o750,
-// created on demand). A blob file has mode 0o440: it is never opened for
-// writing once it has its name. Its content is two zstd frames (RFC 8878):
-//
-//  1. A 16-byte skippable frame that records the raw size, so that Stat need
-//     not decompress: magic 0x184D2A5B (bytes 5B 2A 4D 18), frame size 8
-//     (bytes 08 00 00 00), then the raw size as an unsigned 64-bit
-//     little-endian integer. Readers reject any other magic or frame size.
-//  2. One zstd frame with a content checksum whose decompressed content is the
-//     exact message bytes (empty content is a frame too).
-//
-// Any zstd decoder skips the first frame, so `zstd -dc FILE | sha256sum`
-// prints the file's name. Readers of this package also check the raw size and
-// the SHA-256 of what they decompress (see [Local.Open] and [Local.Verify]).
+// A loose file is a 16-byte zstd skippable frame holding the raw size
+// (magic 0x184D2A5B, frame size 8, u64 little-endian), then one zstd frame
+// with content checksum of the exact bytes. A pack entry is a 48-byte
+// skippable frame holding the raw size and the SHA-256 (magic 0x184D2A5C,
+// frame size 40), then one such zstd frame. Any zstd decoder skips the
+// skippable frames, so `zstd -dc FILE` prints the message(s). Readers check
+// the header against the index and, at EOF, the size and SHA-256 of what
+// they decompressed (see [Local.Open] and [Local.Verify]).
 //
 // # Writing
 //
-// Put streams its input through SHA-256 and a zstd encoder into a new file in
-// tmp, fills in the raw size, makes the file read-only, fsyncs it, and renames
-// it to its final name without replacing: if that name exists the temporary
-// file is removed, as the existing blob holds the same bytes by construction.
-// It then fsyncs the blob's directory. The first time a process uses a blob
-// directory it also fsyncs that directory's parents, so a directory created by
-// a writer that died before syncing it cannot lose its entry. When Put
-// returns, the blob is durable; only then may the catalog name its hash.
+// A small blob is compressed in memory and appended to the pack this
+// process holds locked (flock); [Local.Sync] fsyncs the packs written since
+// the last Sync and then commits their index rows. A large blob is streamed
+// into tmp, fsynced, renamed to its final name without replacing (if that
+// exists the temporary file is removed: it holds the same bytes by
+// construction) and its directory fsynced; the first time a process uses a
+// blob directory it also fsyncs that directory's parents. Only after Put
+// and Sync may the catalog name a hash.
 //
-// Only prune deletes blobs. Delete does not fsync the directory: a deletion
-// lost in a crash leaves an unreferenced blob that the next prune removes.
-// Empty directories are left in place.
+// Only prune deletes blobs: Delete drops a packed blob's index row or
+// removes a loose file, and [Local.Compact] rewrites packs that are mostly
+// dead. Delete does not fsync: a deletion lost in a crash leaves an
+// unreferenced blob that the next prune removes. Empty directories are
+// left in place.
 //
 // Files in tmp belong to writers that are running or dead; [Local.CleanTmp]
 // removes those of dead writers.
@@ -103,10 +99,14 @@ type Info struct {
 // safe for concurrent use.
 type Store interface {
 	// Put stores the bytes read from r until EOF and returns their Info.
-	// It streams: the input is never held in memory whole. When it returns
-	// nil, the blob is durable. If reading r fails or ctx ends, nothing is
-	// left behind and the error is returned wrapped.
+	// Memory stays bounded whatever the input's size. The blob is readable
+	// at once through this Store and durable once Sync returns. If reading
+	// r fails or ctx ends, nothing is stored and the error is returned
+	// wrapped.
 	Put(ctx context.Context, r io.Reader) (Info, error)
+	// Sync makes every blob Put so far durable. Only then may the catalog
+	// name them.
+	Sync(ctx context.Context) error
 	// Open returns the exact bytes of blob h, streaming. The reader checks
 	// the size and hash at EOF and returns an error wrapping ErrCorrupt
 	// instead of io.EOF if they do not match. ctx is checked on every Read.

@@ -42,6 +42,8 @@ type codec struct {
 	encoders sync.Pool // *zstd.Encoder, reset to a nil writer
 	decoders sync.Pool // *decoder, reset to a nil reader
 	bufs     sync.Pool // *[]byte of copyBufSize
+	entries  sync.Pool // *[]byte: a pack entry being built
+	smalls   sync.Pool // *[]byte of PackMaxBlob+1: a blob read whole
 }
 
 // decoder is a pooled synchronous zstd decoder with its input buffer.
@@ -136,3 +138,40 @@ func (c *codec) getBuf() *[]byte {
 }
 
 func (c *codec) putBuf(b *[]byte) { c.bufs.Put(b) }
+
+// encodeAll appends the zstd frame of src to dst with a pooled encoder.
+func (c *codec) encodeAll(src, dst []byte) ([]byte, error) {
+	enc, err := c.getEncoder(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer c.putEncoder(enc)
+	return enc.EncodeAll(src, dst), nil
+}
+
+// getEntryBuf returns a pooled buffer for one pack entry.
+func (c *codec) getEntryBuf() *[]byte {
+	if b, ok := c.entries.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (c *codec) putEntryBuf(b *[]byte) {
+	if cap(*b) <= 2*PackMaxBlob {
+		c.entries.Put(b)
+	}
+}
+
+// getSmallBuf returns a pooled buffer that holds a whole blob of up to
+// PackMaxBlob bytes and one byte more.
+func (c *codec) getSmallBuf() *[]byte {
+	if b, ok := c.smalls.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, PackMaxBlob+1)
+	return &b
+}
+
+func (c *codec) putSmallBuf(b *[]byte) { c.smalls.Put(b) }

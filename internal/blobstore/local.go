@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	"mtm/internal/clock"
 )
 
 const (
@@ -24,9 +26,15 @@ type LocalOptions struct {
 	// Level is the zstd encoder level for new blobs; zero means
 	// DefaultLevel. Blobs of any level can be read.
 	Level zstd.EncoderLevel
-	// NoSync skips every fsync. Blobs are then not durable when Put
-	// returns: for tests only.
+	// NoSync skips every fsync. Blobs are then never durable: for tests
+	// and the demo only.
 	NoSync bool
+	// Clock dates new packs; nil means the system clock.
+	Clock clock.Clock
+	// PackMax is the largest raw size put into a pack: zero means
+	// PackMaxBlob, which is also the most it may be; negative puts every
+	// blob into a loose file (for tests of that format).
+	PackMax int
 }
 
 // Local is the Store in a local directory (see the package documentation
@@ -34,9 +42,23 @@ type LocalOptions struct {
 // sharing the directory.
 type Local struct {
 	dir    string // data_dir/blobs
+	packs  string // data_dir/blobs/packs
 	tmp    string // data_dir/tmp
 	noSync bool
 	codec  *codec
+	idx    *index
+	clk    clock.Clock
+	// packMax is the largest raw size that goes into a pack, or -1.
+	packMax int
+
+	// syncMu serializes Sync, so a Sync returns only when every blob put
+	// before it is durable, also those another Sync is recording.
+	syncMu sync.Mutex
+	// packMu guards the pack being written and the blobs not yet indexed.
+	packMu  sync.Mutex
+	cur     *packWriter       // nil until the first packed Put
+	sealing []*packWriter     // full packs the next Sync seals
+	pending map[Hash]location // packed but not yet in the index
 
 	mu sync.Mutex
 	// durable holds the blob directories ("ab", "ab/cd") whose entries in
@@ -63,21 +85,40 @@ func OpenLocal(dir string, opts LocalOptions) (*Local, error) {
 	dir = filepath.Clean(dir)
 	l := &Local{
 		dir:     dir,
+		packs:   filepath.Join(dir, "packs"),
 		tmp:     filepath.Join(filepath.Dir(dir), "tmp"),
 		noSync:  opts.NoSync,
 		codec:   c,
+		clk:     opts.Clock,
+		pending: map[Hash]location{},
 		durable: map[string]bool{},
 		writing: map[string]bool{},
 	}
-	for _, d := range []string{l.dir, l.tmp} {
+	if l.clk == nil {
+		l.clk = clock.Real{}
+	}
+	switch l.packMax = opts.PackMax; {
+	case l.packMax == 0:
+		l.packMax = PackMaxBlob
+	case l.packMax > PackMaxBlob:
+		return nil, fmt.Errorf("open blob store %s: PackMax %d is over %d", dir, l.packMax, PackMaxBlob)
+	case l.packMax < 0:
+		l.packMax = -1
+	}
+	for _, d := range []string{l.dir, l.packs, l.tmp} {
 		if err := os.MkdirAll(d, dirPerm); err != nil {
 			return nil, fmt.Errorf("open blob store: %w", err)
 		}
 	}
 	if !l.noSync {
-		if err := syncDir(filepath.Dir(dir)); err != nil {
-			return nil, fmt.Errorf("open blob store %s: %w", dir, err)
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := syncDir(d); err != nil {
+				return nil, fmt.Errorf("open blob store %s: %w", dir, err)
+			}
 		}
+	}
+	if l.idx, err = openIndex(context.Background(), filepath.Join(dir, "index.db"), l.noSync); err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
 	}
 	return l, nil
 }
@@ -105,6 +146,12 @@ func (l *Local) Has(ctx context.Context, h Hash) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("has blob %s: %w", h, err)
 	}
+	if _, ok, err := l.locate(ctx, h); err != nil || ok {
+		if err != nil {
+			return false, fmt.Errorf("has blob %s: %w", h, err)
+		}
+		return true, nil
+	}
 	_, err := os.Lstat(l.path(h))
 	switch {
 	case err == nil:
@@ -122,6 +169,14 @@ func (l *Local) Stat(ctx context.Context, h Hash) (Info, error) {
 	if err := ctx.Err(); err != nil {
 		return Info{}, fmt.Errorf("stat blob %s: %w", h, err)
 	}
+	if f, loc, ok, err := l.findPacked(ctx, h); err != nil {
+		return Info{}, fmt.Errorf("stat blob %s: %w", h, err)
+	} else if ok {
+		if err := f.Close(); err != nil {
+			return Info{}, fmt.Errorf("stat blob %s: %w", h, err)
+		}
+		return Info{Hash: h, Size: loc.size, StoredSize: loc.length}, nil
+	}
 	f, size, err := l.openFile(h)
 	if err != nil {
 		return Info{}, fmt.Errorf("stat blob %s: %w", h, err)
@@ -136,11 +191,20 @@ func (l *Local) Stat(ctx context.Context, h Hash) (Info, error) {
 	return Info{Hash: h, Size: size, StoredSize: fi.Size()}, nil
 }
 
-// Delete removes blob h. It does not sync the directory (see the package
-// documentation) and leaves empty directories in place.
+// Delete removes blob h: the index row of a packed blob, whose bytes
+// Compact frees later, or the file of a loose one. It does not sync the
+// directory (see the package documentation) and leaves empty directories
+// in place. A packed blob that is not yet indexed (not synced) is not
+// found.
 func (l *Local) Delete(ctx context.Context, h Hash) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("delete blob %s: %w", h, err)
+	}
+	if removed, err := l.idx.remove(ctx, h); err != nil || removed {
+		if err != nil {
+			return fmt.Errorf("delete blob %s: %w", h, err)
+		}
+		return nil
 	}
 	err := os.Remove(l.path(h))
 	switch {
@@ -153,12 +217,18 @@ func (l *Local) Delete(ctx context.Context, h Hash) error {
 	}
 }
 
-// List calls fn for every blob. Info.Size is -1 (reading every header would
-// cost a file open per blob; use Stat); StoredSize is set. Files and
+// List calls fn for every durable blob: the indexed packed ones, with
+// their Size, then the loose ones, whose Size is -1 (reading every header
+// would cost a file open per blob; use Stat). StoredSize is set. Files and
 // directories that are not named like blobs are skipped.
 func (l *Local) List(ctx context.Context, fn func(Info) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("list blobs: %w", err)
+	}
+	if err := l.idx.list(ctx, func(b indexed) error {
+		return fn(Info{Hash: b.hash, Size: b.loc.size, StoredSize: b.loc.length})
+	}); err != nil {
+		return err
 	}
 	tops, err := readHexDirs(l.dir)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,7 +104,7 @@ func TestOpenLocalBadLevel(t *testing.T) {
 // documentation and docs/design.md specify, with an independent decoder.
 func TestLayout(t *testing.T) {
 	l, dataDir := newLocal(t, blobstore.LocalOptions{NoSync: true})
-	data := blobstoretest.Mail(1, 9000)
+	data := blobstoretest.Mail(1, blobstore.PackMaxBlob+1) // larger blobs are loose
 	info := blobstoretest.Put(t, l, data)
 	hex := info.Hash.String()
 	name := filepath.Join(dataDir, "blobs", hex[0:2], hex[2:4], hex)
@@ -146,8 +147,98 @@ func TestLayout(t *testing.T) {
 			t.Fatalf("decoding with a plain zstd decoder: %d bytes, %v", len(got), err)
 		}
 	}
-	if entries, _ := os.ReadDir(filepath.Join(dataDir, "blobs")); len(entries) != 1 {
-		t.Errorf("blobs/ holds %d entries, want 1", len(entries))
+	want := []string{hex[0:2], "index.db", "index.db-shm", "index.db-wal", "packs"}
+	if got := dirNames(t, filepath.Join(dataDir, "blobs")); !slices.Equal(got, want) {
+		t.Errorf("blobs/ holds %v, want %v", got, want)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestPackLayout checks pack files as design.md specifies them, with an
+// independent decoder: small blobs are entries of one pack, each a 48-byte
+// skippable frame (magic, size 40, raw size, SHA-256) and a zstd frame.
+func TestPackLayout(t *testing.T) {
+	l, dataDir := newLocal(t, blobstore.LocalOptions{NoSync: true})
+	ctx := context.Background()
+	var datas [][]byte
+	for i := range 3 {
+		datas = append(datas, blobstoretest.Mail(uint64(20+i), 3000+5000*i))
+		blobstoretest.Put(t, l, datas[i])
+	}
+	if err := l.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	packs := dirNames(t, filepath.Join(dataDir, "blobs", "packs"))
+	if len(packs) != 1 || len(packs[0]) != len("0123456789abcdef.pack") || !strings.HasSuffix(packs[0], ".pack") {
+		t.Fatalf("packs/ holds %v, want one <16 hex>.pack", packs)
+	}
+	name := filepath.Join(dataDir, "blobs", "packs", packs[0])
+	fi, err := os.Stat(name)
+	if err != nil || fi.Mode() != 0o440 {
+		t.Fatalf("sealed pack: %v, %v; want mode -r--r-----", fi.Mode(), err)
+	}
+	file, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var end int64
+	for _, data := range datas {
+		h := blobstoretest.HashOf(data)
+		loc, err := l.Locate(ctx, h)
+		if err != nil || !loc.Packed || loc.Path != name || loc.Offset != end {
+			t.Fatalf("Locate = %+v, %v; want entry at %d of %s", loc, err, end, name)
+		}
+		entry := file[loc.Offset : loc.Offset+loc.Length]
+		want := binary.LittleEndian.AppendUint32(nil, 0x184D2A5C)
+		want = binary.LittleEndian.AppendUint32(want, 40)
+		want = binary.LittleEndian.AppendUint64(want, uint64(len(data)))
+		want = append(want, h[:]...)
+		if !bytes.Equal(entry[:48], want) {
+			t.Fatalf("entry header % x, want % x", entry[:48], want)
+		}
+		for _, in := range [][]byte{entry[48:], entry} {
+			got, err := dec.DecodeAll(in, nil)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("decoding an entry with a plain zstd decoder: %d bytes, %v", len(got), err)
+			}
+		}
+		end += loc.Length
+	}
+	if end != int64(len(file)) {
+		t.Errorf("entries end at %d, pack has %d bytes", end, len(file))
+	}
+	// A plain decoder prints the concatenated messages.
+	got, err := dec.DecodeAll(file, nil)
+	if err != nil || !bytes.Equal(got, bytes.Join(datas, nil)) {
+		t.Fatalf("decoding the pack: %d bytes, %v", len(got), err)
+	}
+	// Reopened, the store finds them through its index.
+	l2, err := blobstore.OpenLocal(filepath.Join(dataDir, "blobs"), blobstore.LocalOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	for _, data := range datas {
+		if got := blobstoretest.ReadAll(t, l2, blobstoretest.HashOf(data)); !bytes.Equal(got, data) {
+			t.Fatal("reopened store reads other bytes")
+		}
 	}
 }
 
@@ -178,33 +269,54 @@ func TestListSkipsStrayFiles(t *testing.T) {
 	}
 }
 
-// TestCorruption flips every bit of a small blob file in turn, and checks
-// truncation and appended bytes: Verify and reading to EOF must fail with
-// ErrCorrupt and name the hash, unless the damaged file still decodes to the
-// exact bytes (zstd has a few bits that decoders ignore): never may a reader
-// get wrong bytes without an error.
+// TestCorruption flips every bit of a small blob's loose file or pack entry
+// in turn, and checks truncation and appended bytes: Verify and reading to
+// EOF must fail with ErrCorrupt and name the hash, unless the damaged file
+// still decodes to the exact bytes (zstd has a few bits that decoders
+// ignore): never may a reader get wrong bytes without an error.
 func TestCorruption(t *testing.T) {
-	l, dataDir := newLocal(t, blobstore.LocalOptions{NoSync: true})
-	data := blobstoretest.Mail(2, 3000)
-	info := blobstoretest.Put(t, l, data)
-	hex := info.Hash.String()
-	name := filepath.Join(dataDir, "blobs", hex[0:2], hex[2:4], hex)
-	orig, err := os.ReadFile(name)
+	for _, tc := range []struct {
+		name    string
+		packMax int
+		header  int
+	}{{"loose", -1, 16}, {"packed", 0, 48}} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, _ := newLocal(t, blobstore.LocalOptions{NoSync: true, PackMax: tc.packMax})
+			data := blobstoretest.Mail(2, 3000)
+			info := blobstoretest.Put(t, l, data)
+			// A second blob after it, so the entry is not at the end of its pack.
+			blobstoretest.Put(t, l, blobstoretest.Mail(3, 2000))
+			loc, err := l.Locate(context.Background(), info.Hash)
+			if err != nil || loc.Packed != (tc.packMax == 0) {
+				t.Fatalf("Locate = %+v, %v", loc, err)
+			}
+			checkCorruption(t, l, loc, info.Hash, data, tc.header)
+		})
+	}
+}
+
+func checkCorruption(t *testing.T, l *blobstore.Local, loc blobstore.Location, h blobstore.Hash, data []byte, headerLen int) {
+	hex := h.String()
+	file, err := os.ReadFile(loc.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(name, 0o640); err != nil {
+	if err := os.Chmod(loc.Path, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	// check damages the file and reports whether the damage was detected.
+	start, end := loc.Offset, loc.Offset+loc.Length
+	orig := file[start:end]
+	// check replaces the blob's bytes by content and reports whether the
+	// damage was detected.
 	check := func(what string, content []byte, mayBeHarmless bool) bool {
 		t.Helper()
-		if err := os.WriteFile(name, content, 0o640); err != nil {
+		damaged := append(append(append([]byte{}, file[:start]...), content...), file[end:]...)
+		if err := os.WriteFile(loc.Path, damaged, 0o640); err != nil {
 			t.Fatal(err)
 		}
-		verr := l.Verify(context.Background(), info.Hash)
+		verr := l.Verify(context.Background(), h)
 		var got []byte
-		r, rerr := l.Open(context.Background(), info.Hash)
+		r, rerr := l.Open(context.Background(), h)
 		if rerr == nil {
 			got, rerr = io.ReadAll(r)
 			if cerr := r.Close(); cerr != nil {
@@ -229,7 +341,7 @@ func TestCorruption(t *testing.T) {
 			copy(bad, orig)
 			bad[i] ^= 1 << bit
 			what := "byte " + strconv.Itoa(i) + " bit " + strconv.Itoa(bit)
-			if check(what, bad, i >= 16) {
+			if check(what, bad, i >= headerLen) {
 				detected++
 			} else {
 				harmless = append(harmless, what)
@@ -240,16 +352,23 @@ func TestCorruption(t *testing.T) {
 	if len(harmless) > len(orig)/100+8 {
 		t.Errorf("%d harmless bit flips, expected a handful", len(harmless))
 	}
-	check("truncated", orig[:len(orig)-1], false)
-	check("truncated header", orig[:10], false)
-	check("empty file", nil, false)
-	check("appended byte", append(append([]byte{}, orig...), 0), false)
-	check("appended frame", append(append([]byte{}, orig...), orig[16:]...), false)
-
-	if err := os.WriteFile(name, orig, 0o640); err != nil {
+	if !loc.Packed {
+		check("truncated", orig[:len(orig)-1], false)
+		check("truncated header", orig[:10], false)
+		check("empty file", nil, false)
+		check("appended byte", append(append([]byte{}, orig...), 0), false)
+		check("appended frame", append(append([]byte{}, orig...), orig[16:]...), false)
+	} else {
+		// The pack ends inside the entry, or before it.
+		file = file[:end]
+		check("truncated", orig[:len(orig)-1], false)
+		check("truncated header", orig[:10], false)
+		check("pack ends before the entry", nil, false)
+	}
+	if err := os.WriteFile(loc.Path, append(append([]byte{}, file[:start]...), orig...), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Verify(context.Background(), info.Hash); err != nil {
+	if err := l.Verify(context.Background(), h); err != nil {
 		t.Fatalf("Verify of the restored file: %v", err)
 	}
 	if err := l.Verify(context.Background(), blobstoretest.HashOf(nil)); !errors.Is(err, blobstore.ErrNotFound) {

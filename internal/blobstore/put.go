@@ -1,6 +1,7 @@
 package blobstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -14,14 +15,51 @@ import (
 // tmpPattern names Put's temporary files in data_dir/tmp.
 const tmpPattern = "blob-*.tmp"
 
-// Put streams r into a new blob (see the package documentation for the
-// steps). If the blob exists already, Put leaves it as it is and returns
-// Created false. If reading r fails or ctx ends, the temporary file is
-// removed and the error is returned wrapped.
+// Put stores the bytes of r. A blob of at most PackMax bytes is read
+// whole, compressed in memory and appended to this process's pack: it is
+// durable after the next Sync. A larger one is streamed into a loose file
+// (see the package documentation for the steps) and is durable when Put
+// returns. If the blob exists already, Put leaves it as it is and returns
+// Created false. If reading r fails or ctx ends, nothing is stored and the
+// error is returned wrapped.
 func (l *Local) Put(ctx context.Context, r io.Reader) (Info, error) {
 	if err := ctx.Err(); err != nil {
 		return Info{}, fmt.Errorf("put blob: %w", err)
 	}
+	bufp := l.codec.getSmallBuf()
+	defer l.codec.putSmallBuf(bufp)
+	n, err := l.readSmall(ctx, r, (*bufp)[:l.packMax+1])
+	if err != nil {
+		return Info{}, fmt.Errorf("put blob: %w", err)
+	}
+	if n <= l.packMax {
+		return l.putPacked(ctx, (*bufp)[:n])
+	}
+	return l.putLoose(ctx, io.MultiReader(bytes.NewReader((*bufp)[:n]), r))
+}
+
+// readSmall reads r into buf until EOF or buf is full, checking ctx between
+// reads, and returns the number of bytes read.
+func (l *Local) readSmall(ctx context.Context, r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("reading input after %d bytes: %w", n, err)
+		}
+	}
+	return n, nil
+}
+
+// putLoose streams r into a new loose blob file.
+func (l *Local) putLoose(ctx context.Context, r io.Reader) (Info, error) {
 	f, err := l.createTemp()
 	if err != nil {
 		return Info{}, fmt.Errorf("put blob: %w", err)

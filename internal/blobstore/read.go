@@ -44,11 +44,20 @@ func (l *Local) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", h, err)
 	}
-	f, size, err := l.openFile(h)
+	var src *recordingReader
+	f, loc, packed, err := l.findPacked(ctx, h)
 	if err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", h, err)
 	}
-	src := &recordingReader{r: f}
+	size := loc.size
+	if packed {
+		src = &recordingReader{r: io.NewSectionReader(f, loc.offset+packHeaderLen, loc.length-packHeaderLen)}
+	} else {
+		if f, size, err = l.openFile(h); err != nil {
+			return nil, fmt.Errorf("open blob %s: %w", h, err)
+		}
+		src = &recordingReader{r: f}
+	}
 	d, err := l.codec.getDecoder(src)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open blob %s: %w", h, err), f.Close())

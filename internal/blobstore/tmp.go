@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// CleanTmp removes the temporary files of Put (data_dir/tmp/blob-*.tmp) last
+// CleanTmp removes the temporary files of Put (data_dir/tmp/blob-*.tmp and
+// pack-*.tmp, a pack whose creation was interrupted) last
 // modified before olderThan, except those this Local is writing. A writer
 // modifies its file as it streams, so an old file belongs to a dead writer;
 // design.md allows removing files older than one hour, so callers pass
@@ -47,10 +48,14 @@ func (l *Local) CleanTmp(olderThan time.Time) error {
 	return nil
 }
 
-// isTmpName reports whether name matches tmpPattern.
+// isTmpName reports whether name matches tmpPattern or packTmpPattern.
 func isTmpName(name string) bool {
-	ok, err := filepath.Match(tmpPattern, name)
-	return ok && err == nil
+	for _, p := range []string{tmpPattern, packTmpPattern} {
+		if ok, err := filepath.Match(p, name); ok && err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *Local) isWriting(name string) bool {

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blobstore.Store) {
 		{"CancelDuringPut", testCancelDuringPut},
 		{"CancelDuringRead", testCancelDuringRead},
 		{"PartialReadThenClose", testPartialRead},
+		{"ReadableBeforeSync", testReadableBeforeSync},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,14 +57,23 @@ func Run(t *testing.T, newStore func(t *testing.T) blobstore.Store) {
 // HashOf returns the Hash of b.
 func HashOf(b []byte) blobstore.Hash { return blobstore.Hash(sha256.Sum256(b)) }
 
-// Put stores b in s and fails the test on error.
+// Put stores b in s, syncs, and fails the test on error.
 func Put(t testing.TB, s blobstore.Store, b []byte) blobstore.Info {
 	t.Helper()
 	info, err := s.Put(context.Background(), bytes.NewReader(b))
 	if err != nil {
 		t.Fatalf("Put(%d bytes): %v", len(b), err)
 	}
+	Sync(t, s)
 	return info
+}
+
+// Sync syncs s and fails the test on error.
+func Sync(t testing.TB, s blobstore.Store) {
+	t.Helper()
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
 }
 
 // ReadAll returns the bytes of blob h and fails the test on error.
@@ -117,6 +127,8 @@ func testRoundTrip(t *testing.T, s blobstore.Store) {
 		{"NUL bytes", make([]byte, 100000)},
 		{"mail 5 KB", Mail(1, 5000)},
 		{"mail 300 KB", Mail(2, 300<<10)},
+		{"mail 1 MiB", Mail(3, 1<<20)},
+		{"mail 1 MiB + 1", Mail(4, 1<<20+1)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -341,6 +353,7 @@ func testConcurrentSame(t *testing.T, s blobstore.Store) {
 		})
 	}
 	wg.Wait()
+	Sync(t, s)
 	created := 0
 	for i := range n {
 		if errs[i] != nil {
@@ -379,6 +392,7 @@ func testConcurrentDifferent(t *testing.T, s blobstore.Store) {
 			t.Fatalf("Put %d: %v", i, err)
 		}
 	}
+	Sync(t, s)
 	got := ListAll(t, s)
 	for i := range n {
 		data := Mail(uint64(300+i), 4000+i)
@@ -420,6 +434,7 @@ func testReaderError(t *testing.T, s blobstore.Store) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Put = %v, want an error wrapping %v", err, boom)
 	}
+	Sync(t, s)
 	if got := ListAll(t, s); len(got) != 1 || got[before.Hash].Hash != before.Hash {
 		t.Fatalf("List after failed Put = %v, want only the earlier blob", got)
 	}
@@ -530,5 +545,30 @@ func testPartialRead(t *testing.T, s blobstore.Store) {
 	}
 	if got := ReadAll(t, s, h); !bytes.Equal(got, data) {
 		t.Fatal("full read after partial reads differs")
+	}
+}
+
+// testReadableBeforeSync: a blob is readable through the store as soon as
+// Put returns, and listed once Sync has made it durable.
+func testReadableBeforeSync(t *testing.T, s blobstore.Store) {
+	ctx := context.Background()
+	data := Mail(11, 7000)
+	info, err := s.Put(ctx, bytes.NewReader(data))
+	if err != nil || !info.Created {
+		t.Fatalf("Put = %+v, %v", info, err)
+	}
+	if has, err := s.Has(ctx, info.Hash); err != nil || !has {
+		t.Fatalf("Has before Sync = %v, %v; want true", has, err)
+	}
+	if got := ReadAll(t, s, info.Hash); !bytes.Equal(got, data) {
+		t.Fatal("Open before Sync returned other bytes")
+	}
+	again, err := s.Put(ctx, bytes.NewReader(data))
+	if err != nil || again.Created {
+		t.Fatalf("second Put before Sync = %+v, %v; want Created false", again, err)
+	}
+	Sync(t, s)
+	if got := ListAll(t, s); len(got) != 1 || got[info.Hash].StoredSize != info.StoredSize {
+		t.Fatalf("List after Sync = %v, want the one blob", got)
 	}
 }

@@ -1,0 +1,339 @@
+package blobstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Pack entries (see docs/design.md, "Pack files").
+const (
+	packMagic           = 0x184D2A5C // a zstd skippable-frame magic, not the loose one
+	packHeaderFrameSize = 8 + 32     // raw size and SHA-256
+	packHeaderLen       = 4 + 4 + packHeaderFrameSize
+
+	// PackMaxBlob is the largest raw size stored in a pack; larger blobs
+	// get a loose file each.
+	PackMaxBlob = 1 << 20
+	// packTarget is the size at which a writer seals its pack.
+	packTarget = 32 << 20
+	// packTmpPattern names packs being created in data_dir/tmp.
+	packTmpPattern = "pack-*.tmp"
+	packSuffix     = ".pack"
+)
+
+// putPackHeader writes the entry header of a blob of rawSize bytes and hash
+// h into b.
+func putPackHeader(b []byte, rawSize int64, h Hash) {
+	binary.LittleEndian.PutUint32(b[0:4], packMagic)
+	binary.LittleEndian.PutUint32(b[4:8], packHeaderFrameSize)
+	binary.LittleEndian.PutUint64(b[8:16], uint64(rawSize))
+	copy(b[16:48], h[:])
+}
+
+// checkPackHeader checks that b is the header of blob h of rawSize bytes.
+func checkPackHeader(b []byte, rawSize int64, h Hash) error {
+	if m := binary.LittleEndian.Uint32(b[0:4]); m != packMagic {
+		return fmt.Errorf("%w: entry magic %#08x, want %#08x", ErrCorrupt, m, uint32(packMagic))
+	}
+	if n := binary.LittleEndian.Uint32(b[4:8]); n != packHeaderFrameSize {
+		return fmt.Errorf("%w: entry frame size %d, want %d", ErrCorrupt, n, packHeaderFrameSize)
+	}
+	if s := int64(binary.LittleEndian.Uint64(b[8:16])); s != rawSize {
+		return fmt.Errorf("%w: entry raw size %d, index says %d", ErrCorrupt, s, rawSize)
+	}
+	if !bytesEqual(b[16:48], h[:]) {
+		return fmt.Errorf("%w: entry names hash %x", ErrCorrupt, b[16:48])
+	}
+	return nil
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// packName returns the file name of pack id.
+func packName(id int64) string { return fmt.Sprintf("%016x%s", id, packSuffix) }
+
+// parsePackName returns the id of a pack file name.
+func parsePackName(name string) (int64, bool) {
+	s, ok := strings.CutSuffix(name, packSuffix)
+	if !ok || len(s) != 16 {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(s, 16, 63)
+	return int64(id), err == nil
+}
+
+func (l *Local) packPath(id int64) string { return filepath.Join(l.packs, packName(id)) }
+
+// packWriter appends entries to one pack that it holds locked.
+type packWriter struct {
+	id    int64
+	f     *os.File
+	size  int64 // bytes written
+	dirty bool  // written since its last fsync
+}
+
+// createPack creates a new pack: a packs row, then a file made and locked
+// in tmp and renamed into packs (directory synced), so no file in packs is
+// ever unlocked while its writer may still append.
+func (l *Local) createPack(ctx context.Context) (*packWriter, error) {
+	id, err := l.idx.newPack(ctx, l.clk.Now())
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(l.tmp, packTmpPattern)
+	if err != nil {
+		return nil, fmt.Errorf("create pack: %w", err)
+	}
+	fail := func(err error) (*packWriter, error) {
+		return nil, errors.Join(fmt.Errorf("create pack: %w", err), f.Close(), os.Remove(f.Name()))
+	}
+	if ok, err := tryLock(f); err != nil || !ok {
+		return fail(errors.Join(errors.New("cannot lock new pack"), err))
+	}
+	if err := f.Chmod(blobPerm | 0o200); err != nil {
+		return fail(err)
+	}
+	if err := renameNoReplace(f.Name(), l.packPath(id)); err != nil {
+		return fail(err)
+	}
+	if !l.noSync {
+		if err := syncDir(l.packs); err != nil {
+			return nil, errors.Join(err, f.Close())
+		}
+	}
+	return &packWriter{id: id, f: f}, nil
+}
+
+// seal makes the pack durable and read-only and closes it, which drops its
+// lock.
+func (w *packWriter) seal(noSync bool) error {
+	var errs []error
+	if w.dirty && !noSync {
+		errs = append(errs, w.f.Sync())
+	}
+	w.dirty = false
+	errs = append(errs, w.f.Chmod(blobPerm), w.f.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("seal pack %s: %w", packName(w.id), err)
+	}
+	return nil
+}
+
+// putPacked stores raw, the whole of a blob of at most PackMaxBlob bytes,
+// in this process's pack. The blob is durable only after Sync.
+func (l *Local) putPacked(ctx context.Context, raw []byte) (Info, error) {
+	h := Hash(sha256.Sum256(raw))
+	if loc, ok, err := l.locate(ctx, h); err != nil {
+		return Info{}, fmt.Errorf("put blob %s: %w", h, err)
+	} else if ok {
+		return Info{Hash: h, Size: loc.size, StoredSize: loc.length}, nil
+	}
+	bufp := l.codec.getEntryBuf()
+	defer l.codec.putEntryBuf(bufp)
+	entry, err := l.codec.encodeAll(raw, (*bufp)[:packHeaderLen])
+	if err != nil {
+		return Info{}, fmt.Errorf("put blob %s: %w", h, err)
+	}
+	*bufp = entry[:0]
+	putPackHeader(entry, int64(len(raw)), h)
+
+	l.packMu.Lock()
+	defer l.packMu.Unlock()
+	if loc, ok := l.pending[h]; ok { // stored meanwhile by another goroutine
+		return Info{Hash: h, Size: loc.size, StoredSize: loc.length}, nil
+	}
+	if l.cur == nil {
+		if l.cur, err = l.createPack(ctx); err != nil {
+			return Info{}, fmt.Errorf("put blob %s: %w", h, err)
+		}
+	}
+	w := l.cur
+	n, err := w.f.WriteAt(entry, w.size)
+	w.dirty = true
+	if err != nil {
+		// The partial entry is dead bytes; seal this pack and start another
+		// for the next blob.
+		w.size += int64(n)
+		l.rotate()
+		return Info{}, fmt.Errorf("put blob %s: write pack: %w", h, err)
+	}
+	loc := location{pack: w.id, offset: w.size, length: int64(len(entry)), size: int64(len(raw))}
+	w.size += int64(len(entry))
+	l.pending[h] = loc
+	if w.size >= packTarget {
+		l.rotate()
+	}
+	return Info{Hash: h, Size: loc.size, StoredSize: loc.length, Created: true}, nil
+}
+
+// rotate moves the current pack to the packs that the next Sync seals.
+// packMu must be held.
+func (l *Local) rotate() {
+	if l.cur != nil {
+		l.sealing = append(l.sealing, l.cur)
+		l.cur = nil
+	}
+}
+
+// locate finds blob h among the packed blobs: those this process wrote and
+// has not yet indexed, then the index.
+func (l *Local) locate(ctx context.Context, h Hash) (location, bool, error) {
+	l.packMu.Lock()
+	loc, ok := l.pending[h]
+	l.packMu.Unlock()
+	if ok {
+		return loc, true, nil
+	}
+	return l.idx.lookup(ctx, h)
+}
+
+// Sync makes every blob that Put has stored so far durable: it fsyncs the
+// packs written since the last Sync and then records their blobs in the
+// index. Loose blobs are durable when Put returns already.
+func (l *Local) Sync(ctx context.Context) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.packMu.Lock()
+	sealing := l.sealing
+	l.sealing = nil
+	cur := l.cur
+	curDirty := cur != nil && cur.dirty
+	if cur != nil {
+		cur.dirty = false
+	}
+	batch := make([]indexed, 0, len(l.pending))
+	for h, loc := range l.pending {
+		batch = append(batch, indexed{hash: h, loc: loc})
+	}
+	l.packMu.Unlock()
+
+	var errs []error
+	for _, w := range sealing {
+		errs = append(errs, w.seal(l.noSync))
+	}
+	if curDirty && !l.noSync {
+		// Only this goroutine syncs, and writes by others during the call
+		// only make it cover more.
+		if err := cur.f.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("sync pack %s: %w", packName(cur.id), err))
+			l.packMu.Lock()
+			if l.cur == cur {
+				cur.dirty = true
+			}
+			l.packMu.Unlock()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := l.idx.insert(ctx, batch); err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
+	}
+	l.packMu.Lock()
+	for _, b := range batch {
+		if l.pending[b.hash] == b.loc {
+			delete(l.pending, b.hash)
+		}
+	}
+	l.packMu.Unlock()
+	return nil
+}
+
+// Seal syncs like Sync and then closes this process's pack, so prune can
+// compact it; the next Put starts a new pack. A snapshot run seals at its
+// end.
+func (l *Local) Seal(ctx context.Context) error {
+	l.packMu.Lock()
+	l.rotate()
+	l.packMu.Unlock()
+	return l.Sync(ctx)
+}
+
+// Close seals and closes the index. The Local must not be used after.
+func (l *Local) Close() error {
+	err := l.Seal(context.Background())
+	return errors.Join(err, l.idx.close())
+}
+
+// openPacked opens the entry of blob h at loc and checks its header. It
+// returns fs.ErrNotExist, unwrapped, if the pack file is gone.
+func (l *Local) openPacked(h Hash, loc location) (*os.File, error) {
+	f, err := os.Open(l.packPath(loc.pack))
+	if err != nil {
+		return nil, err
+	}
+	var hdr [packHeaderLen]byte
+	if loc.length < packHeaderLen {
+		err = fmt.Errorf("%w: index gives an entry of %d bytes", ErrCorrupt, loc.length)
+	} else if _, err = f.ReadAt(hdr[:], loc.offset); errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: pack %s ends before the entry at %d", ErrCorrupt, packName(loc.pack), loc.offset)
+	}
+	if err == nil {
+		err = checkPackHeader(hdr[:], loc.size, h)
+	}
+	if err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return f, nil
+}
+
+// findPacked locates blob h and opens its entry, looking it up again if its
+// pack disappeared in between (compacted). ok is false if h is not packed.
+func (l *Local) findPacked(ctx context.Context, h Hash) (*os.File, location, bool, error) {
+	for attempt := 0; ; attempt++ {
+		loc, ok, err := l.locate(ctx, h)
+		if err != nil || !ok {
+			return nil, location{}, false, err
+		}
+		f, err := l.openPacked(h, loc)
+		if errors.Is(err, fs.ErrNotExist) && attempt < 2 {
+			continue
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, location{}, false, fmt.Errorf("%w: pack %s is missing", ErrNotFound, packName(loc.pack))
+		}
+		if err != nil {
+			return nil, location{}, false, err
+		}
+		return f, loc, true, nil
+	}
+}
+
+// Location says where a stored blob is, for reports and tests.
+type Location struct {
+	Path   string // the loose file or the pack file
+	Offset int64  // of the pack entry; 0 for a loose file
+	Length int64  // of the pack entry or the loose file
+	Packed bool
+}
+
+// Locate returns where blob h is stored, or an error wrapping ErrNotFound.
+func (l *Local) Locate(ctx context.Context, h Hash) (Location, error) {
+	loc, ok, err := l.locate(ctx, h)
+	if err != nil {
+		return Location{}, fmt.Errorf("locate blob %s: %w", h, err)
+	}
+	if ok {
+		return Location{Path: l.packPath(loc.pack), Offset: loc.offset, Length: loc.length, Packed: true}, nil
+	}
+	fi, err := os.Lstat(l.path(h))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Location{}, fmt.Errorf("locate blob %s: %w", h, ErrNotFound)
+	}
+	if err != nil {
+		return Location{}, fmt.Errorf("locate blob %s: %w", h, err)
+	}
+	return Location{Path: l.path(h), Length: fi.Size()}, nil
+}

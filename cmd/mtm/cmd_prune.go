@@ -58,6 +58,10 @@ func runPrune(ctx context.Context, env *environment, args []string) error {
 	fmt.Fprintf(env.stdout, "pruned: %d snapshots, %d message versions, %d folder versions, %d contents; "+
 		"deleted %d blobs, freed %s\n", e.Snapshots, e.Entries, e.Folders, e.Contents, res.BlobsDeleted,
 		progress.FormatBytes(res.BytesFreed))
+	if c := res.Compacted; c.PacksDeleted+c.PacksRewritten > 0 {
+		fmt.Fprintf(env.stdout, "packs: %d deleted, %d rewritten (%d blobs moved), %s freed on disk\n",
+			c.PacksDeleted, c.PacksRewritten, c.BlobsMoved, progress.FormatBytes(c.BytesFreed))
+	}
 	if res.Spared > 0 {
 		fmt.Fprintf(env.stdout, "spared %d blobs that a running snapshot stored again\n", res.Spared)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/testenv/corpus"
@@ -202,28 +203,36 @@ func checkReportsDamage(t *testing.T, e *e2e) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blobs []string
+	var hashes [][32]byte
 	err = cat.Contents(ctx, func(c catalog.StoredContent) error {
-		if len(blobs) < 2 {
-			blobs = append(blobs, filepath.Join(data, "blobs", hexPath(c.Hash)))
+		if len(hashes) < 2 {
+			hashes = append(hashes, c.Hash)
 		}
 		return nil
 	})
 	if cerr := cat.Close(); err != nil || cerr != nil {
 		t.Fatal(err, cerr)
 	}
-	if err := os.Remove(blobs[0]); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(blobs[1])
+	// The blob index loses the first blob; the second's bytes rot.
+	sqlExec(t, filepath.Join(data, "blobs", "index.db"),
+		fmt.Sprintf("DELETE FROM blobs WHERE hash = X'%x'", hashes[0]))
+	bs, err := blobstore.OpenLocal(filepath.Join(data, "blobs"), blobstore.LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[len(b)-6] ^= 0xff
-	if err := os.Chmod(blobs[1], 0o640); err != nil {
+	loc, err := bs.Locate(ctx, hashes[1])
+	if cerr := bs.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	b, err := os.ReadFile(loc.Path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(blobs[1], b, 0o440); err != nil {
+	b[loc.Offset+loc.Length-6] ^= 0xff
+	if err := os.Chmod(loc.Path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loc.Path, b, 0o440); err != nil {
 		t.Fatal(err)
 	}
 	sqlExec(t, filepath.Join(data, "catalog.db"), `INSERT INTO entries(mailbox_id, uid, content_id, flags,
@@ -234,20 +243,14 @@ func checkReportsDamage(t *testing.T, e *e2e) {
 		t.Errorf("check of a damaged store exited %d, want 1", code)
 	}
 	for _, want := range []string{
-		filepath.Base(blobs[0]) + " of content", "is missing",
-		filepath.Base(blobs[1]) + " of content",
+		hex.EncodeToString(hashes[0][:]) + " of content", "is missing",
+		hex.EncodeToString(hashes[1][:]) + " of content",
 		"foreign key: entries row",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check's report lacks %q:\n%s", want, out)
 		}
 	}
-}
-
-// hexPath is a blob's path under data_dir/blobs.
-func hexPath(h [32]byte) string {
-	x := hex.EncodeToString(h[:])
-	return filepath.Join(x[:2], x[2:4], x)
 }
 
 // sqlExec runs one statement on the catalog file directly, as damage would.

@@ -58,6 +58,9 @@ func newStore(t *testing.T) *store {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := blobs.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
 		s.hash = append(s.hash, info.Hash)
 		b.AddMessage(mb.ID, uint32(i+1), nil, time.Unix(1e9, 0), catalog.Content{Hash: info.Hash, Size: info.Size,
 			StoredSize: info.StoredSize})
@@ -83,9 +86,13 @@ func (s *store) check(t *testing.T, percent int) *Report {
 	return rep
 }
 
-func (s *store) blobPath(h blobstore.Hash) string {
-	x := h.String()
-	return filepath.Join(s.dir, "blobs", x[:2], x[2:4], x)
+func (s *store) locate(t *testing.T, h blobstore.Hash) blobstore.Location {
+	t.Helper()
+	loc, err := s.blobs.Locate(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }
 
 // exec changes the catalog behind the catalog package's back, as damage
@@ -125,21 +132,27 @@ func TestFindsDamage(t *testing.T) {
 		want    string
 	}{
 		{"deleted blob", func(t *testing.T, s *store) {
-			if err := os.Remove(s.blobPath(s.hash[1])); err != nil {
+			if err := s.blobs.Delete(context.Background(), s.hash[1]); err != nil {
+				t.Fatal(err)
+			}
+		}, 0, "blob %s of content 2 is missing"},
+		{"lost pack file", func(t *testing.T, s *store) {
+			loc := s.locate(t, s.hash[1])
+			if err := os.Remove(loc.Path); err != nil {
 				t.Fatal(err)
 			}
 		}, 0, "blob %s of content 2 is missing"},
 		{"corrupted blob", func(t *testing.T, s *store) {
-			p := s.blobPath(s.hash[1])
-			b, err := os.ReadFile(p)
+			loc := s.locate(t, s.hash[1])
+			b, err := os.ReadFile(loc.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b[len(b)-6] ^= 0xff // inside the zstd frame, not the size header
-			if err := os.Chmod(p, 0o640); err != nil {
+			b[loc.Offset+loc.Length-6] ^= 0xff // inside the zstd frame, not the header
+			if err := os.Chmod(loc.Path, 0o640); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(p, b, 0o440); err != nil {
+			if err := os.WriteFile(loc.Path, b, 0o440); err != nil {
 				t.Fatal(err)
 			}
 		}, 100, "blob %s of content 2: "},

@@ -30,6 +30,8 @@ type Catalog interface {
 type Blobs interface {
 	List(ctx context.Context, fn func(blobstore.Info) error) error
 	Delete(ctx context.Context, h blobstore.Hash) error
+	// Compact frees the space of deleted blobs, calling beat as it goes.
+	Compact(ctx context.Context, beat func(context.Context) error) (blobstore.CompactResult, error)
 }
 
 // Plan is what a prune will do, computed without changing anything.
@@ -149,6 +151,7 @@ type Result struct {
 	BlobsDeleted int64
 	BytesFreed   int64
 	Spared       int64 // garbage or orphans that a catalog row named again
+	Compacted    blobstore.CompactResult
 	// Deferred is set when the blob-deletion lock could not be taken: the
 	// catalog part is done, the blobs wait in garbage for the next prune.
 	Deferred error
@@ -181,6 +184,9 @@ func (p *Plan) Execute(ctx context.Context, cat Catalog, blobs Blobs, opts Optio
 		return nil, err
 	}
 	err = deleteBlobs(ctx, cat, blobs, lock, p.Orphans, res)
+	if err == nil {
+		res.Compacted, err = blobs.Compact(ctx, lock.Heartbeat)
+	}
 	if rerr := lock.Release(context.WithoutCancel(ctx)); rerr != nil {
 		err = errors.Join(err, fmt.Errorf("releasing the blob-deletion lock: %w", rerr))
 	}

@@ -149,6 +149,10 @@ func TestPruneFreesOnlyWhatNothingUses(t *testing.T) {
 	if !w.hasBlob(shared) {
 		t.Fatal("the blob bob still has was deleted")
 	}
+	// 1 May's pack lost a third of its bytes: rewritten with what is kept.
+	if c := res.Compacted; c.PacksRewritten != 1 || c.BlobsMoved != 2 || c.BytesFreed <= 0 {
+		t.Errorf("compaction %+v, want 1 May's pack rewritten with its 2 kept blobs", c)
+	}
 	w.checkKeptViews()
 
 	// Bob deletes it too; once his last snapshot with it (2 May) leaves the

@@ -94,7 +94,11 @@ func (m *model) uids() []uint32 { return slices.Sorted(maps.Keys(m.msgs)) }
 func (w *world) snapshot(address string) catalog.Snapshot {
 	w.t.Helper()
 	run := w.begin(address)
-	return w.commit(run, address)
+	snap := w.commit(run, address)
+	if err := w.blobs.Seal(w.ctx); err != nil { // as the engine does when its run ends
+		w.t.Fatal(err)
+	}
+	return snap
 }
 
 func (w *world) begin(address string) *catalog.Run {
@@ -115,6 +119,9 @@ func (w *world) put(body string) catalog.Content {
 	w.t.Helper()
 	info, err := w.blobs.Put(w.ctx, strings.NewReader(body))
 	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.blobs.Sync(w.ctx); err != nil { // blobs before references
 		w.t.Fatal(err)
 	}
 	return catalog.Content{Hash: info.Hash, Size: info.Size, StoredSize: info.StoredSize, Subject: body}

@@ -49,6 +49,7 @@ func (p *Prune) Prune(ctx context.Context, listed []string) error {
 		return fmt.Errorf("pruning: %w", err)
 	}
 	log.Info("pruned", "cutoff", plan.Cutoff, "snapshots", res.Expiry.Snapshots, "blobs", res.BlobsDeleted,
-		"freed", res.BytesFreed, "deferred", res.Deferred != nil)
+		"freed", res.BytesFreed,
+		"packs_rewritten", res.Compacted.PacksRewritten, "disk_freed", res.Compacted.BytesFreed, "deferred", res.Deferred != nil)
 	return nil
 }

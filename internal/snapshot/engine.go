@@ -31,6 +31,12 @@ type Catalog interface {
 type BlobStore interface {
 	Put(ctx context.Context, r io.Reader) (blobstore.Info, error)
 	Has(ctx context.Context, h blobstore.Hash) (bool, error)
+	// Sync makes the blobs put so far durable; the engine calls it before
+	// every catalog batch that names them.
+	Sync(ctx context.Context) error
+	// Seal syncs and lets go of the store's open pack, so prune may compact
+	// it; the engine calls it when a Run ends.
+	Seal(ctx context.Context) error
 }
 
 // Progress receives the run's progress.
@@ -138,6 +144,11 @@ func (e *Engine) Run(ctx context.Context, accounts []string) []Result {
 		}()
 	}
 	wg.Wait()
+	if err := e.blobs.Seal(context.WithoutCancel(ctx)); err != nil {
+		// Every committed snapshot synced its blobs already; what is left
+		// unsealed is only bytes of failed runs.
+		e.log.Warn("sealing the blob pack", "err", err)
+	}
 	return results
 }
 

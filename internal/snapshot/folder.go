@@ -352,6 +352,10 @@ func (f *folderSync) flush(ctx context.Context) error {
 	if f.batch.Len() == 0 {
 		return nil
 	}
+	// Blobs before references (docs/design.md, invariant 1).
+	if err := f.a.blobs.Sync(ctx); err != nil {
+		return err
+	}
 	return f.a.run.Flush(ctx, &f.batch)
 }
 

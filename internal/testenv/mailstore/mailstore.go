@@ -163,6 +163,9 @@ func (s *Store) put(t testing.TB, raw []byte) catalog.Content {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Blobs.Sync(context.Background()); err != nil { // blobs before references
+		t.Fatal(err)
+	}
 	sum := mailsum.Parse(raw)
 	return catalog.Content{Hash: info.Hash, Size: info.Size, StoredSize: info.StoredSize, From: sum.From, To: sum.To,
 		Cc: sum.Cc, Subject: sum.Subject, Date: sum.Date, MessageID: sum.MessageID, HasAttachments: sum.HasAttachments}

@@ -1139,13 +1139,23 @@ func (ce *commandEncoder) flush() {
 	ce.Encoder = nil
 }
 
-// Literal encodes a literal.
+// maxLiteralPlus is the largest literal sent non-synchronizing under
+// LITERAL+. A larger one, or one over APPENDLIMIT, is synchronizing, so
+// that the server can refuse it before the data is sent.
+const maxLiteralPlus = 32 << 20
+
+// Literal encodes a literal: non-synchronizing under LITERAL+ up to
+// maxLiteralPlus and APPENDLIMIT, and under LITERAL- up to 4096 bytes
+// (RFC 7888).
 func (ce *commandEncoder) Literal(size int64) io.WriteCloser {
 	var contReq *imapwire.ContinuationRequest
 	ce.client.mutex.Lock()
-	hasCapLiteralMinus := ce.client.caps.Has(imap.CapLiteralMinus)
+	caps := ce.client.caps
+	limit, _ := caps.AppendLimit()
+	literalPlus := caps.Has(imap.CapLiteralPlus) && size <= maxLiteralPlus && (limit == nil || size <= int64(*limit))
+	hasCapLiteralMinus := caps.Has(imap.CapLiteralMinus)
 	ce.client.mutex.Unlock()
-	if size > 4096 || !hasCapLiteralMinus {
+	if !literalPlus && (size > 4096 || !hasCapLiteralMinus) {
 		contReq = ce.client.registerContReq(ce.cmd)
 	}
 	ce.client.setWriteTimeout(literalWriteTimeout)

@@ -35,8 +35,9 @@ const rowGrace = time.Hour
 // that a writer still holds locked are skipped anyway. A corrupt entry
 // stops the rewrite of its pack, which is left as it was, and is reported
 // in the returned error with the other failures; the other packs are still
-// compacted.
-func (l *Local) Compact(ctx context.Context) (CompactResult, error) {
+// compacted. beat, if not nil, is called after each pack (prune refreshes
+// its lock with it); its error stops the compaction.
+func (l *Local) Compact(ctx context.Context, beat func(context.Context) error) (CompactResult, error) {
 	var res CompactResult
 	uses, err := l.idx.packUses(ctx)
 	if err != nil {
@@ -51,6 +52,11 @@ func (l *Local) Compact(ctx context.Context) (CompactResult, error) {
 		}
 		if err := l.compactPack(ctx, u, &res); err != nil {
 			errs = append(errs, err)
+		}
+		if beat != nil {
+			if err := beat(ctx); err != nil {
+				return res, fmt.Errorf("compact: %w", errors.Join(append(errs, err)...))
+			}
 		}
 	}
 	if err := l.removeStrayPacks(ctx, known, &res); err != nil {

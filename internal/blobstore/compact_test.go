@@ -62,7 +62,7 @@ func packFiles(t *testing.T, dataDir string) []string {
 
 func compact(t *testing.T, l *blobstore.Local) blobstore.CompactResult {
 	t.Helper()
-	res, err := l.Compact(context.Background())
+	res, err := l.Compact(context.Background(), nil)
 	if err != nil {
 		t.Fatalf("Compact: %v", err)
 	}
@@ -169,7 +169,7 @@ func TestCompactStopsAtCorruption(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := packFiles(t, dataDir)
-	_, err = l.Compact(ctx)
+	_, err = l.Compact(ctx, nil)
 	if !errors.Is(err, blobstore.ErrCorrupt) || !strings.Contains(err.Error(), victim.String()) {
 		t.Fatalf("Compact = %v, want ErrCorrupt naming %s", err, victim)
 	}

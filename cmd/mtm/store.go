@@ -37,7 +37,7 @@ func openStore(ctx context.Context, cfg *config.Config, clk clock.Clock) (*store
 	return &store{cat: cat, blobs: blobs}, nil
 }
 
-func (s *store) close() error { return errors.Join(s.cat.Close()) }
+func (s *store) close() error { return errors.Join(s.cat.Close(), s.blobs.Close()) }
 
 func loadConfig(env *environment, path string) (*config.Config, error) {
 	cfg, err := config.Load(path, env.getenv)

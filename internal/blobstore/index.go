@@ -5,10 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+	"mtm/internal/sqlitex"
 )
 
 // indexSchema is the schema of blobs/index.db (see docs/design.md).
@@ -38,19 +37,9 @@ type index struct {
 }
 
 func openIndex(ctx context.Context, path string, noSync bool) (*index, error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(30000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	if noSync {
-		q.Add("_pragma", "synchronous(OFF)")
-	} else {
-		q.Add("_pragma", "synchronous(FULL)")
-	}
-	q.Set("_txlock", "immediate")
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitex.Open(path, sqlitex.Options{NoSync: noSync})
 	if err != nil {
-		return nil, fmt.Errorf("open blob index %s: %w", path, err)
+		return nil, fmt.Errorf("open blob index: %w", err)
 	}
 	db.SetMaxOpenConns(4)
 	if _, err := db.ExecContext(ctx, indexSchema); err != nil {

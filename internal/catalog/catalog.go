@@ -19,12 +19,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"mtm/internal/clock"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"mtm/internal/sqlitex"
 )
 
 // Sentinel errors callers test with errors.Is.
@@ -91,20 +89,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 }
 
 func openPool(path string, readOnly bool) (*sql.DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(30000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(FULL)")
-	if readOnly {
-		q.Add("_pragma", "query_only(1)")
-	} else {
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Set("_txlock", "immediate")
-	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitex.Open(path, sqlitex.Options{ReadOnly: readOnly, ForeignKeys: true})
 	if err != nil {
-		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	return db, nil
 }

@@ -1,0 +1,52 @@
+// Package sqlitex opens mtm's SQLite databases (the catalog and the blob
+// index) with the settings they share: modernc.org/sqlite, WAL, a 30 s busy
+// timeout, fsync on every commit, and BEGIN IMMEDIATE for writers.
+package sqlitex
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+// Options choose among the settings.
+type Options struct {
+	// ReadOnly opens a pool for queries only (query_only); otherwise the
+	// pool writes, puts the file in WAL mode and begins transactions with
+	// BEGIN IMMEDIATE.
+	ReadOnly bool
+	// ForeignKeys enforces foreign keys.
+	ForeignKeys bool
+	// NoSync skips fsync at commit (synchronous=OFF): for tests and the
+	// demo only.
+	NoSync bool
+}
+
+// Open returns a pool of connections to the database file at path,
+// creating the file when a writer first uses it.
+func Open(path string, o Options) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(30000)")
+	if o.ForeignKeys {
+		q.Add("_pragma", "foreign_keys(1)")
+	}
+	if o.NoSync {
+		q.Add("_pragma", "synchronous(OFF)")
+	} else {
+		q.Add("_pragma", "synchronous(FULL)")
+	}
+	if o.ReadOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	}
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return db, nil
+}

@@ -15,4 +15,6 @@ type AppendData struct {
 	// requires UIDPLUS or IMAP4rev2
 	UID         UID
 	UIDValidity uint32
+	// UIDs has the UID of each message, in order (MULTIAPPEND).
+	UIDs []UID
 }

@@ -736,13 +736,16 @@ func (c *Client) readResponseTagged(tag, typ string) (startTLS *startTLSCommand,
 		case "APPENDUID":
 			var (
 				uidValidity uint32
-				uid         imap.UID
+				uidSet      string
 			)
-			if !c.dec.ExpectSP() || !c.dec.ExpectNumber(&uidValidity) || !c.dec.ExpectSP() || !c.dec.ExpectUID(&uid) {
+			if !c.dec.ExpectSP() || !c.dec.ExpectNumber(&uidValidity) || !c.dec.ExpectSP() || !c.dec.ExpectAtom(&uidSet) {
 				return nil, fmt.Errorf("in resp-code-apnd: %v", c.dec.Err())
 			}
 			if cmd, ok := cmd.(*AppendCommand); ok {
-				cmd.data.UID = uid
+				cmd.data.UIDs = appendUIDs(uidSet, cmd.n)
+				if len(cmd.data.UIDs) == 1 {
+					cmd.data.UID = cmd.data.UIDs[0]
+				}
 				cmd.data.UIDValidity = uidValidity
 			}
 		case "COPYUID":

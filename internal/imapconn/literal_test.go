@@ -171,3 +171,100 @@ func (s *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+// TestMultiAppend checks MULTIAPPEND (RFC 3502) with the pinned go-imap
+// client (AppendCommand.Next) against Dovecot: the messages of one APPEND
+// are stored with their own bytes, flags and dates, APPENDUID gives their
+// UIDs in order, and a refused batch stores nothing and keeps the
+// connection.
+func TestMultiAppend(t *testing.T) {
+	t.Parallel()
+	dc := dovecot.Start(t)
+	const acct = "multi@example.com"
+	dc.AddUser(t, acct, "pw")
+	srv := imapconn.Server{Address: dc.Addr, TLS: imapconn.TLSNone, Timeout: 10 * time.Second,
+		Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}}
+	cn, err := imapconn.Dial(context.Background(), srv, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cn.Close)
+	if !cn.C.Caps().Has(imap.CapMultiAppend) {
+		t.Fatal("Dovecot does not advertise MULTIAPPEND")
+	}
+	type msg struct {
+		body []byte
+		opts *imap.AppendOptions
+	}
+	batch := func(n int) []msg {
+		var out []msg
+		for i, size := range []int{100, 5000, 1 << 20}[:n] {
+			out = append(out, msg{message(fmt.Sprintf("multi%d", i), size), &imap.AppendOptions{
+				Flags: [][]imap.Flag{{imap.FlagSeen}, nil, {imap.FlagFlagged, "$Label2"}}[i],
+				Time:  time.Date(2003, 3, 4, 5, 6, i, 0, time.UTC)}})
+		}
+		return out
+	}
+	send := func(folder string, msgs []msg) (*imap.AppendData, error) {
+		t.Helper()
+		var cmd *imapclient.AppendCommand
+		for _, m := range msgs {
+			if cmd == nil {
+				cmd = cn.C.Append(folder, int64(len(m.body)), m.opts)
+			} else if err := cmd.Next(int64(len(m.body)), m.opts); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cmd.Write(m.body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd.Wait()
+	}
+
+	inbox := func() string { // "messages=N"
+		out := strings.Fields(dc.Doveadm(t, "mailbox", "status", "-u", acct, "messages", "INBOX"))
+		return out[len(out)-1]
+	}
+	var ie *imap.Error
+	if _, err := send("Missing", batch(3)); !errors.As(err, &ie) {
+		t.Fatalf("MULTIAPPEND to a missing folder: %v, want NO", err)
+	}
+	bad := batch(3)
+	bad[1].opts = &imap.AppendOptions{Flags: []imap.Flag{`\Bogus`}}
+	if _, err := send("INBOX", bad); !errors.As(err, &ie) {
+		t.Fatalf("MULTIAPPEND with a bad second message: %v, want NO or BAD", err)
+	}
+	if got := inbox(); got != "messages=0" {
+		t.Fatalf("after a refused MULTIAPPEND INBOX has %s, want none: the batch is atomic", got)
+	}
+	if _, err := cn.C.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		t.Fatalf("the connection did not survive the refused MULTIAPPENDs: %v", err)
+	}
+	msgs := batch(3)
+	data, err := send("INBOX", msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data.UIDs) != len(msgs) {
+		t.Fatalf("APPENDUID gave UIDs %v for %d messages", data.UIDs, len(msgs))
+	}
+	for i, uid := range data.UIDs {
+		got, err := cn.C.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{Flags: true, InternalDate: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+		if err != nil || len(got) != 1 {
+			t.Fatalf("fetching UID %d: %v (%d messages)", uid, err, len(got))
+		}
+		flags := slices.DeleteFunc(got[0].Flags, func(f imap.Flag) bool { return f == `\Recent` })
+		if !bytes.Equal(got[0].FindBodySection(&imap.FetchItemBodySection{}), msgs[i].body) ||
+			!got[0].InternalDate.Equal(msgs[i].opts.Time) || !slices.Equal(flags, msgs[i].opts.Flags) {
+			t.Errorf("UID %d (message %d of the batch): flags %v, date %v, or bytes differ from what was sent",
+				uid, i, flags, got[0].InternalDate)
+		}
+	}
+	if got := inbox(); got != "messages=3" {
+		t.Errorf("INBOX has %s, want 3", got)
+	}
+}

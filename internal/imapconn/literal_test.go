@@ -232,10 +232,15 @@ func TestMultiAppend(t *testing.T) {
 	if _, err := send("Missing", batch(3)); !errors.As(err, &ie) {
 		t.Fatalf("MULTIAPPEND to a missing folder: %v, want NO", err)
 	}
+	// Dovecot refuses the empty message with NO once it has stored the
+	// first one in the command's transaction. (An unknown system flag
+	// would get BAD before the literal is read, and Dovecot would then
+	// read the rest of the command as commands: internal/restore never
+	// sends one.)
 	bad := batch(3)
-	bad[1].opts = &imap.AppendOptions{Flags: []imap.Flag{`\Bogus`}}
-	if _, err := send("INBOX", bad); !errors.As(err, &ie) {
-		t.Fatalf("MULTIAPPEND with a bad second message: %v, want NO or BAD", err)
+	bad[1].body = nil
+	if _, err := send("INBOX", bad); !errors.As(err, &ie) || ie.Type != imap.StatusResponseTypeNo {
+		t.Fatalf("MULTIAPPEND with a bad second message: %v, want NO", err)
 	}
 	if got := inbox(); got != "messages=0" {
 		t.Fatalf("after a refused MULTIAPPEND INBOX has %s, want none: the batch is atomic", got)

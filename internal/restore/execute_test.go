@@ -162,3 +162,57 @@ func openStore(t *testing.T) (*catalog.DB, *blobstore.Local) {
 	})
 	return cat, blobs
 }
+
+// TestExecuteUnsendableFlag: a message whose flags hold one a server would
+// answer with BAD (an unknown system flag) is not sent, and is counted and
+// reported as failed; the others are restored. Sent, it would make Dovecot
+// read the rest of the message as commands: the line in its body would
+// create a folder.
+func TestExecuteUnsendableFlag(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dc := dovecot.Start(t)
+	dc.AddUser(t, alice, "pw")
+	for i := range 3 {
+		msg := message(i, false)
+		if i == 1 {
+			msg = append(msg, "Z1 CREATE Injected\r\n"...)
+		}
+		dc.Deliver(t, alice, "INBOX", msg, nil, time.Date(2024, 5, 6, 7, i, 9, 0, time.UTC))
+	}
+	cat, blobs := openStore(t)
+	srv := imapconn.Server{Address: dc.Addr, TLS: imapconn.TLSNone, Timeout: time.Minute,
+		Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}}
+	res := snapshot.New(cat, blobs, snapshot.Options{Server: srv}).Account(ctx, alice)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	dc.Doveadm(t, "expunge", "-u", alice, "mailbox", "INBOX", "all")
+	conns, err := imapconn.DialN(ctx, srv, alice, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer imapconn.CloseAll(conns)
+	plan, err := restore.MakePlan(ctx, cat, conns[0], restore.Request{Snapshot: res.Snapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range plan.Folders[0].Append {
+		if m.SourceUID == 2 {
+			plan.Folders[0].Append[i].Flags = append(m.Flags, `\Bogus`)
+		}
+	}
+	r, err := plan.Execute(ctx, cat, blobs, conns, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Appended != 2 || r.Failed != 1 || len(r.Folders[0].Errors) != 1 || !strings.Contains(r.Folders[0].Errors[0], `\Bogus`) {
+		t.Errorf("appended %d, failed %d, errors %q; want 2, 1 and the flag named", r.Appended, r.Failed, r.Folders[0].Errors)
+	}
+	if out := dc.Doveadm(t, "mailbox", "list", "-u", alice); strings.Contains(out, "Injected") {
+		t.Errorf("a line of a message ran as a command: folders %q", out)
+	}
+	if got := live(t, dc, "INBOX"); len(got["INBOX"]) != 2 {
+		t.Errorf("INBOX has %d messages, want 2", len(got["INBOX"]))
+	}
+}

@@ -104,7 +104,8 @@ func restoreTable(r *report, n int, mtmRuns, mbsyncRuns []measured) {
 	r.table(fmt.Sprintf("Restore of %d deleted messages", n), []string{"run", "mtm restore", "mbsync push"}, rows,
 		fmt.Sprintf("Ratio of the medians, mtm / mbsync: %.2f. mtm reads the live folders (to restore only what is "+
 			"missing), recreates nothing here, and APPENDs the exact stored bytes with their flags and dates, "+
-			"16 in flight; mbsync pushes a Maildir into an empty folder.", ratio))
+			"up to 100 per APPEND (MULTIAPPEND) and 256 in flight; mbsync pushes a Maildir into an empty folder, "+
+			"one message per APPEND.", ratio))
 	r.target("restore 10,000 messages", "≤ 1.0 × mbsync", fmt.Sprintf("%.2f × (%s vs %s)", ratio, seconds(mm), seconds(mb)),
 		verdict(ratio <= 1.0))
 	r.metric(ratio, "restore-ratio")

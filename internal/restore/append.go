@@ -78,14 +78,14 @@ func (a *appender) appendAll(msgs []Message) error {
 		}
 		return found
 	})
-	maxBatch := a.maxBatch()
+	maxBatch, messageMax := a.batchLimits()
 	for {
 		var batch []Message
 		switch {
 		case len(a.retry) > 0:
 			batch, a.retry = a.retry[:1], a.retry[1:]
 		case len(msgs) > 0:
-			n := batchLen(msgs, maxBatch)
+			n := batchLen(msgs, maxBatch, messageMax)
 			batch, msgs = msgs[:n], msgs[n:]
 		case len(a.pending) > 0:
 			if err := a.waitOldest(); err != nil {
@@ -128,26 +128,32 @@ func unsendableFlag(flags []string) (flag string, found bool) {
 	return "", false
 }
 
-// maxBatch is how many messages one APPEND may carry here: batchMessages
-// if the server has MULTIAPPEND and LITERAL+ (so that no message of a
-// batch waits for the server's "+"), else 1.
-func (a *appender) maxBatch() int {
+// batchLimits is how many messages one APPEND may carry here, and the
+// largest message that may share one: batchMessages and batchMessageMax
+// (or the server's APPENDLIMIT, if lower) if the server has MULTIAPPEND
+// and LITERAL+, so that no message of a batch waits for the server's "+";
+// else one.
+func (a *appender) batchLimits() (messages int, messageMax int64) {
 	caps := a.c.Caps()
-	if caps.Has(imap.CapMultiAppend) && caps.Has(imap.CapLiteralPlus) {
-		return batchMessages
+	if !caps.Has(imap.CapMultiAppend) || !caps.Has(imap.CapLiteralPlus) {
+		return 1, 0
 	}
-	return 1
+	messageMax = batchMessageMax
+	if limit, ok := caps.AppendLimit(); ok && limit != nil {
+		messageMax = min(messageMax, int64(*limit))
+	}
+	return batchMessages, messageMax
 }
 
 // batchLen is how many of msgs (at least one) go in the next APPEND.
-func batchLen(msgs []Message, maxBatch int) int {
+func batchLen(msgs []Message, maxBatch int, messageMax int64) int {
 	var size int64
 	for n, m := range msgs {
 		size += m.Size
-		if n == maxBatch || n > 0 && (size > batchBytes || m.Size > batchMessageMax) {
+		if n == maxBatch || n > 0 && (size > batchBytes || m.Size > messageMax) {
 			return n
 		}
-		if m.Size > batchMessageMax {
+		if m.Size > messageMax {
 			return 1
 		}
 	}

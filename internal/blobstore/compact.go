@@ -90,36 +90,42 @@ func (l *Local) compactPack(ctx context.Context, u packUse, res *CompactResult) 
 	if err != nil {
 		return err
 	}
-	dead := fi.Size() - u.live
 	switch {
 	case u.liveEntries == 0:
 		dropped, err := l.idx.dropPack(ctx, u.id)
-		if err != nil || !dropped {
+		if err != nil || !dropped { // a blob is in it again
 			return err
 		}
-		if err := os.Remove(f.Name()); err != nil {
-			return err
-		}
-		res.PacksDeleted++
-		res.BytesFreed += fi.Size()
-		return nil
-	case dead*compactDeadShare < fi.Size():
+		return removePackFile(f, res)
+	case (fi.Size()-u.live)*compactDeadShare < fi.Size():
 		return nil
 	}
 	return l.rewritePack(ctx, f, u.id, fi.Size(), res)
 }
 
+// removePackFile removes the file of a pack the index no longer knows,
+// open and locked as f, and counts it.
+func removePackFile(f *os.File, res *CompactResult) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		return err
+	}
+	res.PacksDeleted++
+	res.BytesFreed += fi.Size()
+	return nil
+}
+
 // forgetMissing drops the row of a pack that has neither a file nor blobs,
 // once it is old enough that no writer can be about to create the file.
 func (l *Local) forgetMissing(ctx context.Context, id int64) error {
-	var created int64
-	if err := l.idx.db.QueryRowContext(ctx, `SELECT created_at FROM packs WHERE id = ?`, id).Scan(&created); err != nil {
-		return fmt.Errorf("blob index: %w", err)
+	created, known, err := l.idx.packCreated(ctx, id)
+	if err != nil || !known || l.clk.Now().Sub(created) < rowGrace {
+		return err
 	}
-	if l.clk.Now().Sub(time.Unix(created, 0)) < rowGrace {
-		return nil
-	}
-	_, err := l.idx.dropPack(ctx, id)
+	_, err = l.idx.dropPack(ctx, id)
 	return err
 }
 
@@ -237,18 +243,8 @@ func (l *Local) removeStray(ctx context.Context, id int64, res *CompactResult) e
 		return err
 	}
 	// Look again under the lock: a row created since the listing keeps it.
-	var n int
-	if err := l.idx.db.QueryRowContext(ctx, `SELECT count(*) FROM packs WHERE id = ?`, id).Scan(&n); err != nil || n > 0 {
+	if _, known, err := l.idx.packCreated(ctx, id); err != nil || known {
 		return err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		return err
-	}
-	res.PacksDeleted++
-	res.BytesFreed += fi.Size()
-	return nil
+	return removePackFile(f, res)
 }

@@ -204,6 +204,20 @@ func (ix *index) move(ctx context.Context, from int64, moved []indexed) error {
 	})
 }
 
+// packCreated returns when pack id was created, and whether the index
+// knows it.
+func (ix *index) packCreated(ctx context.Context, id int64) (time.Time, bool, error) {
+	var created int64
+	err := ix.db.QueryRowContext(ctx, `SELECT created_at FROM packs WHERE id = ?`, id).Scan(&created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("blob index: %w", err)
+	}
+	return time.Unix(created, 0), true, nil
+}
+
 // dropPack forgets pack id if no blob is in it, and reports whether it did.
 func (ix *index) dropPack(ctx context.Context, id int64) (bool, error) {
 	res, err := ix.db.ExecContext(ctx, `DELETE FROM packs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM blobs WHERE pack = ?)`, id, id)

@@ -1,6 +1,7 @@
 package blobstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -50,13 +51,11 @@ func checkPackHeader(b []byte, rawSize int64, h Hash) error {
 	if s := int64(binary.LittleEndian.Uint64(b[8:16])); s != rawSize {
 		return fmt.Errorf("%w: entry raw size %d, index says %d", ErrCorrupt, s, rawSize)
 	}
-	if !bytesEqual(b[16:48], h[:]) {
+	if !bytes.Equal(b[16:48], h[:]) {
 		return fmt.Errorf("%w: entry names hash %x", ErrCorrupt, b[16:48])
 	}
 	return nil
 }
-
-func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 // packName returns the file name of pack id.
 func packName(id int64) string { return fmt.Sprintf("%016x%s", id, packSuffix) }

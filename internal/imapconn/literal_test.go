@@ -53,9 +53,7 @@ func TestAppendLiteralPlus(t *testing.T) {
 	dc := dovecot.Start(t)
 	const acct = "lit@example.com"
 	dc.AddUser(t, acct, "pw")
-	srv := imapconn.Server{Address: dc.Addr, TLS: imapconn.TLSNone, Timeout: 10 * time.Second,
-		Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}}
-	cn, err := imapconn.Dial(context.Background(), srv, acct)
+	cn, err := imapconn.Dial(context.Background(), dc.IMAPServer(), acct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,9 +180,7 @@ func TestMultiAppend(t *testing.T) {
 	dc := dovecot.Start(t)
 	const acct = "multi@example.com"
 	dc.AddUser(t, acct, "pw")
-	srv := imapconn.Server{Address: dc.Addr, TLS: imapconn.TLSNone, Timeout: 10 * time.Second,
-		Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}}
-	cn, err := imapconn.Dial(context.Background(), srv, acct)
+	cn, err := imapconn.Dial(context.Background(), dc.IMAPServer(), acct)
 	if err != nil {
 		t.Fatal(err)
 	}

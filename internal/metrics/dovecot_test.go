@@ -86,8 +86,7 @@ func TestMetricsOnDovecot(t *testing.T) {
 		"mtm_restores_total{outcome=done}": 0, "mtm_outbox_backlog": 0, "mtm_accounts": 0, "mtm_store_blobs": 0,
 	})
 
-	server := imapconn.Server{Address: dc.Addr, TLS: imapconn.TLSNone, Timeout: 10 * time.Second,
-		Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}}
+	server := dc.IMAPServer()
 	runNight(t, dc, cat, blobs, server, fake, m, alice, ghost)
 
 	snap := lastSnapshot(t, cat, alice)

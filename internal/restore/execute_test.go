@@ -87,8 +87,7 @@ func TestExecuteRefusedFolder(t *testing.T) {
 	}
 	want := live(t, dc, folders...)
 	cat, blobs := openStore(t)
-	srv := imapconn.Server{Address: dc.Addr, TLS: imapconn.TLSNone, Timeout: time.Minute,
-		Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}}
+	srv := dc.IMAPServer()
 	res := snapshot.New(cat, blobs, snapshot.Options{Server: srv}).Account(ctx, alice)
 	if res.Err != nil {
 		t.Fatal(res.Err)
@@ -181,8 +180,7 @@ func TestExecuteUnsendableFlag(t *testing.T) {
 		dc.Deliver(t, alice, "INBOX", msg, nil, time.Date(2024, 5, 6, 7, i, 9, 0, time.UTC))
 	}
 	cat, blobs := openStore(t)
-	srv := imapconn.Server{Address: dc.Addr, TLS: imapconn.TLSNone, Timeout: time.Minute,
-		Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}}
+	srv := dc.IMAPServer()
 	res := snapshot.New(cat, blobs, snapshot.Options{Server: srv}).Account(ctx, alice)
 	if res.Err != nil {
 		t.Fatal(res.Err)

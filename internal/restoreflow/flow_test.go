@@ -67,8 +67,7 @@ func newWorld(t *testing.T) *world {
 	w.cfg = config.Default()
 	w.cfg.BaseURL = "https://mtm.example.com"
 	w.cfg.SMTP = config.SMTP{Address: w.smtp.Addr, TLS: "none", From: "Mail Time Machine <mtm@example.com>"}
-	w.server = imapconn.Server{Address: w.dc.Addr, TLS: imapconn.TLSNone, Timeout: time.Minute,
-		Credentials: imapconn.MasterUser{User: w.dc.MasterUser, Password: w.dc.MasterPassword, Separator: "*"}}
+	w.server = w.dc.IMAPServer()
 	for _, a := range []admin.Admin{boss, other, {Email: "root@example.net"}} {
 		if err := w.cat.AddAdmin(w.ctx, catalog.AdminRow{Email: a.Email, PasswordHash: "x", Domains: a.Domains}); err != nil {
 			t.Fatal(err)

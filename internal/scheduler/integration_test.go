@@ -76,8 +76,7 @@ func TestTwoNightsOnDovecot(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := snapshot.New(cat, blobs, snapshot.Options{
-		Server: snapshot.Server{Address: dc.Addr, TLS: snapshot.TLSNone,
-			Credentials: snapshot.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}},
+		Server:             dc.IMAPServer(),
 		ConcurrentAccounts: 2, Clock: fake,
 	})
 	rec := &recorder{onNight: func(n NightReport) {

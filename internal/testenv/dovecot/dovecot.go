@@ -24,6 +24,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mtm/internal/dovecotctl"
+	"mtm/internal/imapconn"
 )
 
 // Server is one running Dovecot instance.
@@ -140,4 +141,11 @@ func (s *Server) Deliver(t testing.TB, address, folder string, msg []byte, flags
 // (see Deliver for the names allowed). It does not create it.
 func (s *Server) MaildirPath(address, folder string) (string, error) {
 	return s.inst.MaildirPath(address, folder)
+}
+
+// IMAPServer is how mtm reaches this Dovecot: plain TCP on Addr, logging
+// in as an account through the master user.
+func (s *Server) IMAPServer() imapconn.Server {
+	return imapconn.Server{Address: s.Addr, TLS: imapconn.TLSNone, Timeout: time.Minute,
+		Credentials: imapconn.MasterUser{User: s.MasterUser, Password: s.MasterPassword, Separator: "*"}}
 }

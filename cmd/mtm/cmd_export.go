@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
-	"time"
 
-	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/export"
 )
@@ -36,19 +32,14 @@ func runExport(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	var w export.Writer
-	switch *format {
-	case "maildir":
-		w, err = export.NewMaildir(*out)
-	case "mbox":
-		w, err = export.NewMbox(*out)
-	default:
-		return fmt.Errorf("%w: --format %q is not maildir or mbox", errUsage, *format)
+	w, err := export.Open(*format, *out)
+	if errors.Is(err, export.ErrFormat) {
+		return fmt.Errorf("%w: --format: %v", errUsage, err)
 	}
 	if err != nil {
 		return err
 	}
-	n, err := exportSnapshot(ctx, st, snap, folders, w)
+	n, err := export.Snapshot(ctx, st.cat, st.blobs, snap, folders, w)
 	if err = errors.Join(err, w.Close()); err != nil {
 		return err
 	}
@@ -56,65 +47,12 @@ func runExport(ctx context.Context, env *environment, args []string) error {
 	return nil
 }
 
-// findSnapshot resolves an id or a day to a committed snapshot of account.
-func findSnapshot(ctx context.Context, cat *catalog.DB, account, arg string) (catalog.Snapshot, error) {
-	acct, err := cat.LookupAccount(ctx, account)
-	if err != nil {
-		return catalog.Snapshot{}, err
+// findSnapshot resolves --snapshot, marking a malformed one as a usage
+// error.
+func findSnapshot(ctx context.Context, cat catalog.SnapshotFinder, account, ref string) (catalog.Snapshot, error) {
+	snap, err := catalog.FindSnapshot(ctx, cat, account, ref)
+	if errors.Is(err, catalog.ErrBadSnapshotRef) {
+		return snap, fmt.Errorf("%w: --snapshot: %v", errUsage, err)
 	}
-	if _, err := time.Parse(time.DateOnly, arg); err == nil {
-		return cat.SnapshotOfDay(ctx, acct, arg)
-	}
-	id, err := strconv.ParseInt(arg, 10, 64)
-	if err != nil {
-		return catalog.Snapshot{}, fmt.Errorf("%w: --snapshot %q is neither an id nor a YYYY-MM-DD day", errUsage, arg)
-	}
-	s, err := cat.Snapshot(ctx, catalog.SnapshotID(id))
-	if err != nil {
-		return catalog.Snapshot{}, err
-	}
-	if s.Account != acct {
-		return catalog.Snapshot{}, fmt.Errorf("snapshot %d: %w", id, catalog.ErrNotFound)
-	}
-	if s.State != catalog.StateCommitted {
-		return catalog.Snapshot{}, fmt.Errorf("snapshot %d is %s: only committed snapshots can be exported", id, s.State)
-	}
-	return s, nil
-}
-
-func exportSnapshot(ctx context.Context, st *store, snap catalog.Snapshot, only []string, w export.Writer) (int, error) {
-	all, err := st.cat.Folders(ctx, snap)
-	if err != nil {
-		return 0, err
-	}
-	want := make(map[string]bool, len(only))
-	for _, f := range only {
-		want[f] = true
-	}
-	n := 0
-	for _, f := range all {
-		if len(want) > 0 && !want[f.Name] {
-			continue
-		}
-		delete(want, f.Name)
-		fw, err := w.Folder(export.Folder{Name: f.Name, Delimiter: f.Delimiter})
-		if err != nil {
-			return n, err
-		}
-		if f.MailboxID != 0 {
-			err = st.cat.Messages(ctx, snap, f.MailboxID, func(m catalog.Message) error {
-				n++
-				h := blobstore.Hash(m.Hash)
-				return fw.Add(export.Message{UID: m.UID, Flags: m.Flags, InternalDate: m.InternalDate, Size: m.Size,
-					Open: func() (io.ReadCloser, error) { return st.blobs.Open(ctx, h) }})
-			})
-		}
-		if err = errors.Join(err, fw.Close()); err != nil {
-			return n, err
-		}
-	}
-	for f := range want {
-		return n, fmt.Errorf("folder %q is not in snapshot %d", f, snap.ID)
-	}
-	return n, nil
+	return snap, err
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"mtm/internal/imapconn"
 	"mtm/internal/restore"
@@ -29,10 +28,7 @@ func runRestore(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.CheckIMAPAuth(); err != nil {
-		return err
-	}
-	server, err := imapServer(cfg)
+	server, err := imapconn.FromConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -49,48 +45,35 @@ func runRestore(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	conns, err := imapconn.DialN(ctx, server, *account, cfg.IMAP.ConnectionsPerAccount)
-	if err != nil {
-		return err
-	}
-	defer imapconn.CloseAll(conns)
-	cn := conns[0]
-	req := restore.Request{Snapshot: snap, Folders: folders, Target: *target}
-	// After an attempt that may have died, let the server finish storing
-	// what it had been sent before the live mailbox is read.
-	recent, err := st.cat.RecentAppends(ctx, snap.Account, clk.Now().Add(-time.Hour))
-	if err != nil {
-		return err
-	}
-	if recent && !*dryRun {
-		req.Settle = time.Second
-	}
-	plan, err := restore.MakePlan(ctx, st.cat, cn, req)
-	if err != nil {
-		return err
-	}
-	if _, err := plan.WriteTo(env.stdout); err != nil {
-		return err
-	}
+	runner := &restore.Runner{Catalog: st.cat, Blobs: st.blobs, Server: server,
+		Connections: cfg.IMAP.ConnectionsPerAccount, Clock: clk}
+	req := restore.Request{Snapshot: snap, Address: *account, Folders: folders, Target: *target}
+	printPlan := func(p *restore.Plan) error { _, err := p.WriteTo(env.stdout); return err }
 	if *dryRun {
+		plan, err := runner.Preview(ctx, req)
+		if err != nil {
+			return err
+		}
+		if err := printPlan(plan); err != nil {
+			return err
+		}
 		fmt.Fprintln(env.stdout, "dry run: nothing changed")
 		return nil
 	}
-	res, err := plan.Execute(ctx, st.cat, st.blobs, conns, nil)
-	if res != nil {
-		fmt.Fprintf(env.stdout, "restored %d messages, recreated %d folders, skipped %d still present, %d failed\n",
-			res.Appended, res.Created, res.Skipped, res.Failed)
-		for _, f := range res.Folders {
-			for _, e := range f.Errors {
-				fmt.Fprintf(env.stdout, "failed in %q: %s\n", f.Folder, e)
-			}
-		}
-	}
-	if err != nil {
+	planned := false
+	res, err := runner.Run(ctx, req, restore.RunOptions{Planned: func(p *restore.Plan) error {
+		planned = true
+		return printPlan(p)
+	}})
+	if !planned {
 		return err
 	}
-	if res.Failed > 0 {
-		return fmt.Errorf("%d messages could not be restored", res.Failed)
+	fmt.Fprintf(env.stdout, "restored %d messages, recreated %d folders, skipped %d still present, %d failed\n",
+		res.Appended, res.Created, res.Skipped, res.Failed)
+	for _, f := range res.Folders {
+		for _, e := range f.Errors {
+			fmt.Fprintf(env.stdout, "failed in %q: %s\n", f.Folder, e)
+		}
 	}
-	return nil
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"mtm/internal/auth"
 	"mtm/internal/clock"
 	"mtm/internal/config"
+	"mtm/internal/imapconn"
 	"mtm/internal/webmail"
 )
 
@@ -27,7 +28,8 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.CheckIMAPAuth(); err != nil {
+	server, err := imapconn.FromConfig(cfg)
+	if err != nil {
 		return err
 	}
 	st, err := openStore(ctx, cfg, clk)
@@ -35,7 +37,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer st.close() //nolint:errcheck // every change is committed by the time serve returns
-	a, err := newApp(cfg, st, clk, newLogger(env, cfg))
+	a, err := newApp(cfg, st, server, clk, newLogger(env, cfg))
 	if err != nil {
 		return err
 	}
@@ -48,10 +50,9 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 // master user.
 func newWebmail(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger, more ...func(*webmail.Options)) (*webmail.Server, error) {
 	o := webmail.Options{
-		Catalog: st.cat.Browser(), // statements prepared once, kept while the catalog is open
-		Blobs:   st.blobs,
-		Verifier: auth.IMAPVerifier{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
-			InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout},
+		Catalog:         st.cat.Browser(), // statements prepared once, kept while the catalog is open
+		Blobs:           st.blobs,
+		Verifier:        auth.IMAPVerifier{Server: imapconn.Endpoint(cfg)},
 		Clock:           clk,
 		Location:        cfg.Location,
 		RetentionDays:   cfg.RetentionDays,

@@ -21,17 +21,14 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.CheckIMAPAuth(); err != nil {
+	server, err := imapconn.FromConfig(cfg)
+	if err != nil {
 		return err
 	}
 	if len(accounts) == 0 {
 		if accounts, err = config.ReadAccounts(cfg.Accounts.File); err != nil {
 			return err
 		}
-	}
-	server, err := imapServer(cfg)
-	if err != nil {
-		return err
 	}
 	clk, err := clockFor(env)
 	if err != nil {
@@ -63,26 +60,4 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("%d of %d accounts failed", failed, len(results))
 	}
 	return ctx.Err()
-}
-
-// imapServer is how to reach and log in to the configured IMAP server.
-func imapServer(cfg *config.Config) (imapconn.Server, error) {
-	creds, err := credentials(cfg)
-	if err != nil {
-		return imapconn.Server{}, err
-	}
-	return imapconn.Server{Address: cfg.IMAP.Address, TLS: string(cfg.IMAP.TLS),
-		InsecureSkipVerify: cfg.IMAP.InsecureSkipVerify, Timeout: cfg.IMAP.Timeout, Credentials: creds}, nil
-}
-
-func credentials(cfg *config.Config) (snapshot.Credentials, error) {
-	if cfg.IMAP.MasterUser != "" {
-		return snapshot.MasterUser{User: cfg.IMAP.MasterUser, Password: cfg.IMAP.MasterPassword,
-			Separator: cfg.IMAP.MasterSeparator}, nil
-	}
-	pw, err := config.ReadPasswords(cfg.IMAP.PasswordFile)
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.Passwords(pw), nil
 }

@@ -50,17 +50,13 @@ type app struct {
 	ready func(addr string)
 }
 
-func newApp(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger) (*app, error) {
+func newApp(cfg *config.Config, st *store, server imapconn.Server, clk clock.Clock, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, st: st, clk: clk, log: log}
 	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Outbox: st.cat, Store: st.cat, Clock: clk, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	a.metrics = m
-	server, err := imapServer(cfg)
-	if err != nil {
-		return nil, err
-	}
 	mailer, err := newMailer(cfg, clk, log)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
+	"mtm/internal/imapconn"
 	"mtm/internal/search"
 	"mtm/internal/snapshot"
 	"mtm/internal/testenv/hostile"
@@ -116,8 +117,8 @@ func newWebmailEnv(t *testing.T) *webmailEnv {
 		}
 	})
 	eng := snapshot.New(e.st.cat, e.st.blobs, snapshot.Options{
-		Server: snapshot.Server{Address: cfg.IMAP.Address, TLS: snapshot.TLSNone, Timeout: 10 * time.Second,
-			Credentials: snapshot.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}},
+		Server: imapconn.Server{Address: cfg.IMAP.Address, TLS: imapconn.TLSNone, Timeout: 10 * time.Second,
+			Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}},
 		Clock: e.clk, Logger: slog.New(slog.DiscardHandler),
 	})
 	take := func(addr string) catalog.Snapshot {

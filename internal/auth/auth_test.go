@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mtm/internal/clock"
+	"mtm/internal/imapconn"
 	"mtm/internal/testenv/dovecot"
 )
 
@@ -120,7 +121,7 @@ func TestSessionsAreBounded(t *testing.T) {
 func TestIMAPVerifierUsesTheAccountsOwnPassword(t *testing.T) {
 	dc := dovecot.Start(t)
 	dc.AddUser(t, "alice@example.com", "right horse")
-	v := IMAPVerifier{Address: dc.Addr, TLS: "none", Timeout: 10 * time.Second}
+	v := IMAPVerifier{Server: imapconn.Server{Address: dc.Addr, TLS: "none", Timeout: 10 * time.Second}}
 	ctx := context.Background()
 	if err := v.Verify(ctx, "alice@example.com", "right horse"); err != nil {
 		t.Fatalf("good password: %v", err)
@@ -135,7 +136,7 @@ func TestIMAPVerifierUsesTheAccountsOwnPassword(t *testing.T) {
 			t.Errorf("%s / %q: %v, want ErrBadCredentials", c.user, c.pw, err)
 		}
 	}
-	down := IMAPVerifier{Address: "127.0.0.1:1", TLS: "none", Timeout: time.Second}
+	down := IMAPVerifier{Server: imapconn.Server{Address: "127.0.0.1:1", TLS: "none", Timeout: time.Second}}
 	if err := down.Verify(ctx, "alice@example.com", "right horse"); err == nil || errors.Is(err, ErrBadCredentials) {
 		t.Errorf("unreachable server: %v", err)
 	}

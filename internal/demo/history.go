@@ -13,6 +13,7 @@ import (
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
+	"mtm/internal/imapconn"
 	"mtm/internal/snapshot"
 )
 
@@ -114,7 +115,7 @@ func Build(ctx context.Context, opts BuildOptions) (h *History, err error) {
 		}
 	}()
 	eng := snapshot.New(cat, blobs, snapshot.Options{
-		Server:                snapshot.Server{Address: opts.IMAPAddr, TLS: snapshot.TLSNone, Credentials: snapshot.Passwords(Passwords())},
+		Server:                imapconn.Server{Address: opts.IMAPAddr, TLS: imapconn.TLSNone, Credentials: imapconn.Passwords(Passwords())},
 		ConnectionsPerAccount: 2, ConcurrentAccounts: len(w.accounts), Clock: dc, Logger: opts.Logger,
 	})
 	return w.days(ctx, eng, dc, opts)

@@ -1,9 +1,10 @@
 // Package export writes the messages of a snapshot to a directory as Maildir
 // (byte-exact) or mbox (mboxrd), for reading with ordinary mail tools.
 //
-// It owns the layout of that directory, described below. The caller (cmd/mtm
-// export) reads folders and messages from the catalog and the blob store and
-// hands them to a [Writer]: one [Writer.Folder] call per folder, then
+// It owns the layout of that directory, described below, and the export of
+// a snapshot ([Snapshot]): it reads folders and messages from the catalog and
+// the blob store and hands them to a [Writer] ([Open]): one [Writer.Folder]
+// call per folder, then
 // [FolderWriter.Add] per message, [FolderWriter.Close], and finally
 // [Writer.Close]. The export directory must be absent or empty; nothing that
 // exists is ever overwritten. Messages are streamed, never held in memory.

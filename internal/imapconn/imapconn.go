@@ -33,9 +33,12 @@ type Server struct {
 	Address            string // host:port
 	TLS                string // TLSNone, TLSStartTLS or TLSImplicit
 	InsecureSkipVerify bool
-	Timeout            time.Duration // dialing and each network read or write
+	Timeout            time.Duration // dialing (default 30 s); CheckLogin's whole exchange
 	Credentials        Credentials
 }
+
+// defaultTimeout bounds dialing when Server.Timeout is zero.
+const defaultTimeout = 30 * time.Second
 
 // Credentials give the login for an account.
 type Credentials interface {
@@ -76,8 +79,30 @@ type Conn struct {
 // Dial connects and logs in as address. The connection is closed when ctx
 // is done, which unblocks any command in flight.
 func Dial(ctx context.Context, srv Server, address string) (*Conn, error) {
-	opts := &imapclient.Options{Dialer: &net.Dialer{Timeout: srv.Timeout}}
-	if srv.TLS != TLSNone {
+	c, err := dialClient(srv)
+	if err != nil {
+		return nil, err
+	}
+	cn := &Conn{C: c}
+	cn.stop = context.AfterFunc(ctx, func() { _ = c.Close() })
+	if err := cn.login(srv, address); err != nil {
+		cn.Close()
+		return nil, err
+	}
+	caps := c.Caps()
+	cn.CondStore = caps.Has(imap.CapCondStore) || caps.Has(imap.CapIMAP4rev2)
+	cn.ESearch = caps.Has(imap.CapESearch) || caps.Has(imap.CapIMAP4rev2)
+	return cn, nil
+}
+
+// dialClient connects to the server in its TLS mode, without logging in.
+func dialClient(srv Server) (*imapclient.Client, error) {
+	timeout := srv.Timeout
+	if timeout == 0 {
+		timeout = defaultTimeout
+	}
+	opts := &imapclient.Options{Dialer: &net.Dialer{Timeout: timeout}}
+	if srv.TLS != TLSNone && srv.TLS != "" {
 		host, _, err := net.SplitHostPort(srv.Address)
 		if err != nil {
 			return nil, fmt.Errorf("imap address %q: %w", srv.Address, err)
@@ -99,16 +124,7 @@ func Dial(ctx context.Context, srv Server, address string) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to imap server %s: %w", srv.Address, err)
 	}
-	cn := &Conn{C: c}
-	cn.stop = context.AfterFunc(ctx, func() { _ = c.Close() })
-	if err := cn.login(srv, address); err != nil {
-		cn.Close()
-		return nil, err
-	}
-	caps := c.Caps()
-	cn.CondStore = caps.Has(imap.CapCondStore) || caps.Has(imap.CapIMAP4rev2)
-	cn.ESearch = caps.Has(imap.CapESearch) || caps.Has(imap.CapIMAP4rev2)
-	return cn, nil
+	return c, nil
 }
 
 func (cn *Conn) login(srv Server, address string) error {

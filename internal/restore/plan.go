@@ -37,14 +37,9 @@ type Catalog interface {
 // Request says what to restore.
 type Request struct {
 	Snapshot catalog.Snapshot // committed; its Account is the account restored
+	Address  string           // the account's address, to log in as (Runner)
 	Folders  []string         // folders (with their descendants); empty: all
 	Target   string           // TargetOriginal (default) or TargetSeparate
-	// Settle, when not zero, makes MakePlan wait until the live folders
-	// have not changed for this long before it reads them (at most 30
-	// times as long). A restore that runs, rather than previews, sets it:
-	// when an earlier attempt died, the server may still be storing the
-	// APPENDs it had sent, and a plan read meanwhile would double them.
-	Settle time.Duration
 }
 
 // Message is a message of the backup to append.
@@ -105,11 +100,6 @@ func MakePlan(ctx context.Context, cat Catalog, cn *imapconn.Conn, req Request) 
 	folders = inScope(folders, req.Folders)
 	if len(req.Folders) > 0 && len(folders) == 0 {
 		return nil, fmt.Errorf("folders %q of the snapshot of %s: %w", req.Folders, req.Snapshot.Day, ErrNoSuchFolder)
-	}
-	if req.Settle > 0 {
-		if err := settle(ctx, cn, req.Settle); err != nil {
-			return nil, err
-		}
 	}
 	live, err := buildIndex(ctx, cat, req.Snapshot.Account, cn)
 	if err != nil {

@@ -8,23 +8,20 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"mtm/internal/clock"
 	"mtm/internal/imapconn"
 )
 
 // settle waits until a STATUS of every live folder gives the same message
 // counts and UIDNEXTs twice, quiet apart, or until 30 × quiet have passed.
-func settle(ctx context.Context, cn *imapconn.Conn, quiet time.Duration) error {
+func settle(ctx context.Context, cn *imapconn.Conn, clk clock.Sleeper, quiet time.Duration) error {
 	prev, err := folderStates(cn)
 	if err != nil {
 		return err
 	}
 	for range 30 {
-		t := time.NewTimer(quiet)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := clk.SleepUntil(ctx, clk.Now().Add(quiet)); err != nil {
+			return err
 		}
 		cur, err := folderStates(cn)
 		if err != nil {

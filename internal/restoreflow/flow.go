@@ -33,9 +33,9 @@ var ErrNotFound = errors.New("no such restore request")
 
 // Catalog is what the flow needs of the catalog.
 type Catalog interface {
-	restore.Catalog
+	restore.RunCatalog
+	catalog.SnapshotFinder
 	Snapshot(ctx context.Context, id catalog.SnapshotID) (catalog.Snapshot, error)
-	LookupAccount(ctx context.Context, address string) (catalog.AccountID, error)
 	Admins(ctx context.Context) ([]catalog.AdminRow, error)
 	Restores(ctx context.Context, acct catalog.AccountID, status string) ([]catalog.RestoreRequest, error)
 	RequestRestore(ctx context.Context, r catalog.RestoreRequest, more func(*sql.Tx, catalog.RestoreID) error) (catalog.RestoreID, error)
@@ -71,8 +71,8 @@ type Options struct {
 	// Connections is how many IMAP connections a run APPENDs over
 	// (connections_per_account); default 2.
 	Connections int
-	// Settle is the settle time (restore.Request.Settle) of a resumed
-	// run; default 1 s.
+	// Settle is the settle time of a run that must settle
+	// (restore.Runner.Settle); default 1 s.
 	Settle time.Duration
 	// HeartbeatEvery is how often a run tells it is alive; default 30 s.
 	HeartbeatEvery time.Duration
@@ -89,11 +89,12 @@ type Observer interface {
 
 // Flow runs restore requests.
 type Flow struct {
-	o    Options
-	sem  chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	base context.Context // runs live in it; set by Start
+	o      Options
+	runner *restore.Runner
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	base   context.Context // runs live in it; set by Start
 }
 
 // New returns a flow; call Start before confirming requests.
@@ -119,7 +120,9 @@ func New(o Options) *Flow {
 	if o.Wake == nil {
 		o.Wake = func() {}
 	}
-	return &Flow{o: o, sem: make(chan struct{}, o.Concurrent), base: context.Background()}
+	runner := &restore.Runner{Catalog: o.Catalog, Blobs: o.Blobs, Server: o.Server, Connections: o.Connections,
+		Settle: o.Settle, Clock: o.Clock}
+	return &Flow{o: o, runner: runner, sem: make(chan struct{}, o.Concurrent), base: context.Background()}
 }
 
 // Start takes over the runs that a dead process left and resumes them.
@@ -160,20 +163,11 @@ type RequestInput struct {
 
 // Preview computes what the request would bring back now, per folder.
 func (f *Flow) Preview(ctx context.Context, in RequestInput) (*restore.Plan, error) {
-	acct, err := f.o.Catalog.LookupAccount(ctx, in.Account)
+	snap, err := catalog.FindSnapshotID(ctx, f.o.Catalog, in.Account, in.Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %d: %w", in.Snapshot, catalog.ErrNotFound)
 	}
-	snap, err := f.o.Catalog.Snapshot(ctx, in.Snapshot)
-	if err != nil || snap.Account != acct || snap.State != catalog.StateCommitted {
-		return nil, fmt.Errorf("snapshot %d: %w", in.Snapshot, catalog.ErrNotFound)
-	}
-	cn, err := imapconn.Dial(ctx, f.o.Server, in.Account)
-	if err != nil {
-		return nil, err
-	}
-	defer cn.Close()
-	return restore.MakePlan(ctx, f.o.Catalog, cn, restore.Request{Snapshot: snap, Folders: in.Folders, Target: in.Target})
+	return f.runner.Preview(ctx, restore.Request{Snapshot: snap, Address: in.Account, Folders: in.Folders, Target: in.Target})
 }
 
 // Request records a pending request with its preview and queues an email to

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"mtm/internal/catalog"
-	"mtm/internal/imapconn"
 	"mtm/internal/notify"
 	"mtm/internal/outbox"
 	"mtm/internal/restore"
@@ -100,33 +99,14 @@ func (f *Flow) heartbeat(ctx context.Context, cancel func(), id catalog.RestoreI
 	return done
 }
 
-// execute plans against the live account and carries the plan out.
+// execute runs the request through the restore runner.
 func (f *Flow) execute(ctx context.Context, r catalog.RestoreRequest, resumed bool, progress restore.Progress) (restore.Result, error) {
 	snap, err := f.o.Catalog.Snapshot(ctx, r.Snapshot)
 	if err != nil {
 		return restore.Result{}, fmt.Errorf("the snapshot of %s: %w", r.Day, err)
 	}
-	conns, err := imapconn.DialN(ctx, f.o.Server, r.Address, f.o.Connections)
-	if err != nil {
-		return restore.Result{}, err
-	}
-	defer imapconn.CloseAll(conns)
-	req := restore.Request{Snapshot: snap, Folders: r.Folders, Target: r.Target}
-	if resumed {
-		req.Settle = f.o.Settle
-	}
-	plan, err := restore.MakePlan(ctx, f.o.Catalog, conns[0], req)
-	if err != nil {
-		return restore.Result{}, err
-	}
-	res, err := plan.Execute(ctx, f.o.Catalog, f.o.Blobs, conns, progress)
-	if res == nil {
-		res = &restore.Result{}
-	}
-	if err == nil && res.Failed > 0 {
-		err = fmt.Errorf("the server refused %d messages", res.Failed)
-	}
-	return *res, err
+	req := restore.Request{Snapshot: snap, Address: r.Address, Folders: r.Folders, Target: r.Target}
+	return f.runner.Run(ctx, req, restore.RunOptions{Resumed: resumed, Progress: progress})
 }
 
 // finish records the end of the run with the user's email, in one

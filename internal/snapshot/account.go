@@ -12,6 +12,7 @@ import (
 
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
+	"mtm/internal/imapconn"
 	"mtm/internal/mailsum"
 )
 
@@ -124,11 +125,11 @@ func (a *accountSync) sync(ctx context.Context) (catalog.Snapshot, error) {
 	stopBeat := a.heartbeat(ctx, cancel)
 	defer stopBeat()
 
-	first, err := dial(ctx, a.e.server, a.address)
+	first, err := imapconn.Dial(ctx, a.e.server, a.address)
 	if err != nil {
 		return catalog.Snapshot{}, err
 	}
-	conns := []*conn{first}
+	conns := []*imapconn.Conn{first}
 	defer func() {
 		for _, c := range conns {
 			c.Close()
@@ -146,14 +147,14 @@ func (a *accountSync) sync(ctx context.Context) (catalog.Snapshot, error) {
 	for _, l := range live {
 		prev[l.Name] = l.Mailbox
 	}
-	var selectable []listedFolder
+	var selectable []imapconn.Folder
 	for _, f := range listed {
 		if f.Selectable {
 			selectable = append(selectable, f)
 		}
 	}
 	for len(conns) < a.e.connsPerAccount && len(conns) < len(selectable) {
-		c, err := dial(ctx, a.e.server, a.address)
+		c, err := imapconn.Dial(ctx, a.e.server, a.address)
 		if err != nil {
 			return catalog.Snapshot{}, err
 		}
@@ -169,9 +170,9 @@ func (a *accountSync) sync(ctx context.Context) (catalog.Snapshot, error) {
 // syncFolders shares the selectable folders among the connections and
 // returns, per synced folder, its mailbox identity. Vanished folders are
 // left out.
-func (a *accountSync) syncFolders(ctx context.Context, conns []*conn, folders []listedFolder,
+func (a *accountSync) syncFolders(ctx context.Context, conns []*imapconn.Conn, folders []imapconn.Folder,
 	prev map[string]catalog.Mailbox) (map[string]int64, error) {
-	work := make(chan listedFolder)
+	work := make(chan imapconn.Folder)
 	var mu sync.Mutex
 	out := make(map[string]int64, len(folders))
 	errs := make([]error, len(conns))
@@ -214,7 +215,7 @@ func (a *accountSync) syncFolders(ctx context.Context, conns []*conn, folders []
 	return out, ctx.Err()
 }
 
-func (a *accountSync) commit(ctx context.Context, listed []listedFolder, mailboxes map[string]int64) (catalog.Snapshot, error) {
+func (a *accountSync) commit(ctx context.Context, listed []imapconn.Folder, mailboxes map[string]int64) (catalog.Snapshot, error) {
 	var states []catalog.FolderState
 	for _, f := range listed {
 		id, ok := mailboxes[f.Name]

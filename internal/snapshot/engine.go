@@ -18,6 +18,7 @@ import (
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
+	"mtm/internal/imapconn"
 	"mtm/internal/progress"
 )
 
@@ -48,7 +49,7 @@ type Progress interface {
 
 // Options configure an Engine.
 type Options struct {
-	Server                Server
+	Server                imapconn.Server
 	ConnectionsPerAccount int // default 2
 	ConcurrentAccounts    int // default 4
 	Clock                 clock.Clock
@@ -65,7 +66,7 @@ type Options struct {
 type Engine struct {
 	cat             Catalog
 	blobs           BlobStore
-	server          Server
+	server          imapconn.Server
 	connsPerAccount int
 	concurrent      int
 	clk             clock.Clock

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mtm/internal/catalog"
+	"mtm/internal/imapconn"
 )
 
 // TestBadInputFailsClearlyAndLosesNothing: each failure is reported with a
@@ -26,11 +27,11 @@ func TestBadInputFailsClearlyAndLosesNothing(t *testing.T) {
 		want    string
 	}{
 		{"wrong master password", func() *Engine {
-			return h.engine(MasterUser{User: h.dc.MasterUser, Password: "wrong", Separator: "*"})
+			return h.engine(imapconn.MasterUser{User: h.dc.MasterUser, Password: "wrong", Separator: "*"})
 		}, alice, "wrong master password"},
 		{"account does not exist", func() *Engine { return h.eng }, "nobody@example.com", "account does not exist"},
-		{"wrong own password", func() *Engine { return h.engine(Passwords{alice: "nope"}) }, alice, "refused the account's password"},
-		{"no password for the account", func() *Engine { return h.engine(Passwords{}) }, alice, "no password for alice@example.com"},
+		{"wrong own password", func() *Engine { return h.engine(imapconn.Passwords{alice: "nope"}) }, alice, "refused the account's password"},
+		{"no password for the account", func() *Engine { return h.engine(imapconn.Passwords{}) }, alice, "no password for alice@example.com"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,7 +49,7 @@ func TestBadInputFailsClearlyAndLosesNothing(t *testing.T) {
 	t.Run("folder vanishes during the run", func(t *testing.T) {
 		h.dc.Append(t, alice, "Doomed", message("doomed", "d"), nil, time.Time{})
 		c := h.dc.Dial(t, alice)
-		eng := h.engine(MasterUser{User: h.dc.MasterUser, Password: h.dc.MasterPassword, Separator: "*"})
+		eng := h.engine(imapconn.MasterUser{User: h.dc.MasterUser, Password: h.dc.MasterPassword, Separator: "*"})
 		eng.beforeExamine = func(folder string) {
 			if folder == "Doomed" {
 				if err := c.Delete("Doomed").Wait(); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
+	"mtm/internal/imapconn"
 )
 
 // errVanished: the folder was listed but is gone when examined.
@@ -22,8 +23,8 @@ var errVanished = errors.New("folder vanished during the run")
 // run's staging (design.md, "IMAP sync algorithm").
 type folderSync struct {
 	a      *accountSync
-	cn     *conn
-	folder listedFolder
+	cn     *imapconn.Conn
+	folder imapconn.Folder
 	prev   catalog.Mailbox // identity of the current folder version; ID 0 if none
 	mb     catalog.Mailbox // identity examined now
 	batch  catalog.Batch

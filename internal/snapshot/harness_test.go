@@ -14,6 +14,7 @@ import (
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/checker"
+	"mtm/internal/imapconn"
 	"mtm/internal/testenv/dovecot"
 )
 
@@ -46,13 +47,13 @@ func newHarness(t *testing.T) *harness {
 		}
 	})
 	h := &harness{t: t, dc: dc, cat: cat, blobs: blobs, ctx: ctx}
-	h.eng = h.engine(MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"})
+	h.eng = h.engine(imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"})
 	return h
 }
 
-func (h *harness) engine(creds Credentials) *Engine {
+func (h *harness) engine(creds imapconn.Credentials) *Engine {
 	return New(h.cat, h.blobs, Options{
-		Server:                Server{Address: h.dc.Addr, TLS: TLSNone, Credentials: creds},
+		Server:                imapconn.Server{Address: h.dc.Addr, TLS: imapconn.TLSNone, Credentials: creds},
 		ConnectionsPerAccount: 2,
 		Logger:                slog.New(slog.NewTextHandler(testWriter{h.t}, nil)),
 	})

@@ -155,5 +155,5 @@ func withCatalog(ctx context.Context, env *environment, cfgPath string, fn func(
 	if err != nil {
 		return err
 	}
-	return errors.Join(fn(st.cat), st.close())
+	return errors.Join(fn(st.Catalog), st.Close())
 }

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"mtm/internal/bytesize"
 	"mtm/internal/checker"
-	"mtm/internal/progress"
 )
 
 func runCheck(ctx context.Context, env *environment, args []string) error {
@@ -21,8 +21,8 @@ func runCheck(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer st.close() //nolint:errcheck // read only
-	rep, err := checker.Check(ctx, st.cat, st.blobs, checker.Options{ReadDataPercent: int(readData)})
+	defer st.Close() //nolint:errcheck // read only
+	rep, err := checker.Check(ctx, st.Catalog, st.Blobs, checker.Options{ReadDataPercent: int(readData)})
 	if err != nil {
 		return err
 	}
@@ -30,8 +30,8 @@ func runCheck(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stdout, "problem:", p)
 	}
 	fmt.Fprintf(env.stdout, "checked the catalog's invariants and %d contents (%d referenced, %s; %d unreferenced); "+
-		"read back %d blobs (%s)\n", rep.Contents, rep.Referenced, progress.FormatBytes(rep.BlobBytes), rep.Unreferenced,
-		rep.BlobsRead, progress.FormatBytes(rep.BytesRead))
+		"read back %d blobs (%s)\n", rep.Contents, rep.Referenced, bytesize.Format(rep.BlobBytes), rep.Unreferenced,
+		rep.BlobsRead, bytesize.Format(rep.BytesRead))
 	if !rep.OK() {
 		return fmt.Errorf("%d problems found", len(rep.Problems))
 	}

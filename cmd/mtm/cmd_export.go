@@ -27,8 +27,8 @@ func runExport(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer st.close() //nolint:errcheck // read only
-	snap, err := findSnapshot(ctx, st.cat, *account, *snapArg)
+	defer st.Close() //nolint:errcheck // read only
+	snap, err := findSnapshot(ctx, st.Catalog, *account, *snapArg)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func runExport(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := export.Snapshot(ctx, st.cat, st.blobs, snap, folders, w)
+	n, err := export.Snapshot(ctx, st.Catalog, st.Blobs, snap, folders, w)
 	if err = errors.Join(err, w.Close()); err != nil {
 		return err
 	}

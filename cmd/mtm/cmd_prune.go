@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"mtm/internal/bytesize"
 	"mtm/internal/config"
-	"mtm/internal/progress"
 	"mtm/internal/prune"
 )
 
@@ -38,8 +38,8 @@ func runPrune(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer st.close() //nolint:errcheck // every change was committed or reported before
-	plan, err := prune.MakePlan(ctx, st.cat, st.blobs, pol, clk)
+	defer st.Close() //nolint:errcheck // every change was committed or reported before
+	plan, err := prune.MakePlan(ctx, st.Catalog, st.Blobs, pol, clk)
 	if err != nil {
 		return err
 	}
@@ -50,17 +50,17 @@ func runPrune(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stdout, "dry run: nothing changed")
 		return nil
 	}
-	res, err := plan.Execute(ctx, st.cat, st.blobs, prune.Options{Wait: *wait, Clock: clk, Logger: newLogger(env, cfg)})
+	res, err := plan.Execute(ctx, st.Catalog, st.Blobs, prune.Options{Wait: *wait, Clock: clk, Logger: newLogger(env, cfg)})
 	if err != nil {
 		return err
 	}
 	e := res.Expiry
 	fmt.Fprintf(env.stdout, "pruned: %d snapshots, %d message versions, %d folder versions, %d contents; "+
 		"deleted %d blobs, freed %s\n", e.Snapshots, e.Entries, e.Folders, e.Contents, res.BlobsDeleted,
-		progress.FormatBytes(res.BytesFreed))
+		bytesize.Format(res.BytesFreed))
 	if c := res.Compacted; c.PacksDeleted+c.PacksRewritten > 0 {
 		fmt.Fprintf(env.stdout, "packs: %d deleted, %d rewritten (%d blobs moved), %s freed on disk\n",
-			c.PacksDeleted, c.PacksRewritten, c.BlobsMoved, progress.FormatBytes(c.BytesFreed))
+			c.PacksDeleted, c.PacksRewritten, c.BlobsMoved, bytesize.Format(c.BytesFreed))
 	}
 	if res.Spared > 0 {
 		fmt.Fprintf(env.stdout, "spared %d blobs that a running snapshot stored again\n", res.Spared)

@@ -40,12 +40,12 @@ func runRestore(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer st.close() //nolint:errcheck // appends are recorded as they happen
-	snap, err := findSnapshot(ctx, st.cat, *account, *snapArg)
+	defer st.Close() //nolint:errcheck // appends are recorded as they happen
+	snap, err := findSnapshot(ctx, st.Catalog, *account, *snapArg)
 	if err != nil {
 		return err
 	}
-	runner := &restore.Runner{Catalog: st.cat, Blobs: st.blobs, Server: server,
+	runner := &restore.Runner{Catalog: st.Catalog, Blobs: st.Blobs, Server: server,
 		Connections: cfg.IMAP.ConnectionsPerAccount, Clock: clk}
 	req := restore.Request{Snapshot: snap, Address: *account, Folders: folders, Target: *target}
 	printPlan := func(p *restore.Plan) error { _, err := p.WriteTo(env.stdout); return err }

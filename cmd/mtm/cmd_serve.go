@@ -9,6 +9,7 @@ import (
 	"mtm/internal/clock"
 	"mtm/internal/config"
 	"mtm/internal/imapconn"
+	"mtm/internal/store"
 	"mtm/internal/webmail"
 )
 
@@ -36,7 +37,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer st.close() //nolint:errcheck // every change is committed by the time serve returns
+	defer st.Close() //nolint:errcheck // every change is committed by the time serve returns
 	a, err := newApp(cfg, st, server, clk, newLogger(env, cfg))
 	if err != nil {
 		return err
@@ -48,10 +49,10 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 // newWebmail builds the webmail over an open store. Logins are checked
 // against the IMAP server with the account's own password, never the
 // master user.
-func newWebmail(cfg *config.Config, st *store, clk clock.Clock, log *slog.Logger, more ...func(*webmail.Options)) (*webmail.Server, error) {
+func newWebmail(cfg *config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, more ...func(*webmail.Options)) (*webmail.Server, error) {
 	o := webmail.Options{
-		Catalog:         st.cat.Browser(), // statements prepared once, kept while the catalog is open
-		Blobs:           st.blobs,
+		Catalog:         st.Catalog.Browser(), // statements prepared once, kept while the catalog is open
+		Blobs:           st.Blobs,
 		Verifier:        auth.IMAPVerifier{Server: imapconn.Endpoint(cfg)},
 		Clock:           clk,
 		Location:        cfg.Location,

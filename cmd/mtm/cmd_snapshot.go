@@ -38,10 +38,10 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer st.close() //nolint:errcheck // read-mostly at this point; commit errors are reported per account
+	defer st.Close() //nolint:errcheck // read-mostly at this point; commit errors are reported per account
 	log := newLogger(env, cfg)
 	rep := progress.New(env.stderr, log, clk, len(accounts))
-	eng := snapshot.New(st.cat, st.blobs, snapshot.Options{
+	eng := snapshot.New(st.Catalog, st.Blobs, snapshot.Options{
 		Server:                server,
 		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount,
 		ConcurrentAccounts:    cfg.ConcurrentAccounts,

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"mtm/internal/bytesize"
 	"mtm/internal/catalog"
 )
 
@@ -43,12 +44,12 @@ func runSnapshots(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer st.close() //nolint:errcheck // read only
-	acct, err := st.cat.LookupAccount(ctx, *account)
+	defer st.Close() //nolint:errcheck // read only
+	acct, err := st.Catalog.LookupAccount(ctx, *account)
 	if err != nil {
 		return err
 	}
-	snaps, err := st.cat.Snapshots(ctx, acct)
+	snaps, err := st.Catalog.Snapshots(ctx, acct)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func runSnapshots(ctx context.Context, env *environment, args []string) error {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	for _, s := range shown {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d folders\t%d messages\t%s\t%s\n", s.ID, s.Day,
-			s.TakenAt.In(cfg.Location).Format("15:04:05 MST"), s.State, s.Folders, s.Messages, humanBytes(s.Bytes), s.Error)
+			s.TakenAt.In(cfg.Location).Format("15:04:05 MST"), s.State, s.Folders, s.Messages, bytesize.Format(s.Bytes), s.Error)
 	}
 	return tw.Flush()
 }
@@ -83,17 +84,4 @@ func toJSON(account string, s catalog.Snapshot, loc *time.Location) snapshotJSON
 		j.FinishedAt = s.FinishedAt.In(loc).Format(time.RFC3339)
 	}
 	return j
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -27,6 +27,7 @@ import (
 	"mtm/internal/scheduler"
 	"mtm/internal/search"
 	"mtm/internal/snapshot"
+	"mtm/internal/store"
 	"mtm/internal/webmail"
 )
 
@@ -36,7 +37,7 @@ import (
 // indexer.
 type app struct {
 	cfg      *config.Config
-	st       *store
+	st       *store.Store
 	clk      clock.Clock
 	log      *slog.Logger
 	metrics  *metrics.Metrics
@@ -50,9 +51,9 @@ type app struct {
 	ready func(addr string)
 }
 
-func newApp(cfg *config.Config, st *store, server imapconn.Server, clk clock.Clock, log *slog.Logger) (*app, error) {
+func newApp(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.Clock, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, st: st, clk: clk, log: log}
-	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Outbox: st.cat, Store: st.cat, Clock: clk, Logger: log})
+	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Outbox: st.Catalog, Store: st.Catalog, Clock: clk, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -61,13 +62,13 @@ func newApp(cfg *config.Config, st *store, server imapconn.Server, clk clock.Clo
 	if err != nil {
 		return nil, err
 	}
-	a.sender = outbox.New(st.cat, cfg.SMTP, outbox.Options{Clock: clk, Logger: log})
-	a.flow = restoreflow.New(restoreflow.Options{Catalog: st.cat, Blobs: st.blobs, Server: server, Mailer: mailer,
+	a.sender = outbox.New(st.Catalog, cfg.SMTP, outbox.Options{Clock: clk, Logger: log})
+	a.flow = restoreflow.New(restoreflow.Options{Catalog: st.Catalog, Blobs: st.Blobs, Server: server, Mailer: mailer,
 		Wake: a.sender.Wake, Logger: log, Clock: clk, Observer: m, Connections: cfg.IMAP.ConnectionsPerAccount})
 	if a.sched, err = a.newScheduler(server, mailer); err != nil {
 		return nil, err
 	}
-	a.index = &search.Indexer{Catalog: st.cat, Blobs: st.blobs, Log: log}
+	a.index = &search.Indexer{Catalog: st.Catalog, Blobs: st.Blobs, Log: log}
 	if a.handler, err = a.routes(); err != nil {
 		return nil, err
 	}
@@ -93,15 +94,15 @@ func newMailer(cfg *config.Config, clk clock.Clock, log *slog.Logger) (*notify.R
 
 func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*scheduler.Scheduler, error) {
 	cfg := a.cfg
-	eng := snapshot.New(a.st.cat, a.st.blobs, snapshot.Options{Server: server,
+	eng := snapshot.New(a.st.Catalog, a.st.Blobs, snapshot.Options{Server: server,
 		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount, ConcurrentAccounts: cfg.ConcurrentAccounts,
 		Clock: a.clk, Logger: a.log})
 	return scheduler.New(scheduler.Options{
 		Schedule: scheduler.ScheduleOf(cfg), Clock: a.clk, Logger: a.log,
-		Accounts: scheduler.AccountsFile(cfg.Accounts.File), Engine: eng, Catalog: a.st.cat,
-		Pruner: &scheduler.Prune{Catalog: a.st.cat, Blobs: a.st.blobs, Days: cfg.RetentionDays,
+		Accounts: scheduler.AccountsFile(cfg.Accounts.File), Engine: eng, Catalog: a.st.Catalog,
+		Pruner: &scheduler.Prune{Catalog: a.st.Catalog, Blobs: a.st.Blobs, Days: cfg.RetentionDays,
 			Location: cfg.Location, Clock: a.clk, Logger: a.log},
-		Notifier: &alert.Notifier{Catalog: a.st.cat, Mailer: mailer, Wake: a.sender.Wake},
+		Notifier: &alert.Notifier{Catalog: a.st.Catalog, Mailer: mailer, Wake: a.sender.Wake},
 		Observer: a.metrics,
 	})
 }
@@ -109,12 +110,12 @@ func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*sc
 func (a *app) routes() (http.Handler, error) {
 	proxies := httpx.NewProxies(a.cfg.HTTP.Proxies)
 	web, err := newWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
-		o.Restores, o.ClientIP, o.Audit = a.flow, proxies.ClientAddr, a.st.cat.Audit
+		o.Restores, o.ClientIP, o.Audit = a.flow, proxies.ClientAddr, a.st.Catalog.Audit
 	})
 	if err != nil {
 		return nil, err
 	}
-	adm, err := adminweb.New(adminweb.Options{Catalog: a.st.cat, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
+	adm, err := adminweb.New(adminweb.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
 		BaseURL: a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log})
 	if err != nil {
 		return nil, err
@@ -125,7 +126,7 @@ func (a *app) routes() (http.Handler, error) {
 	}
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("GET /healthz", httpx.Healthz())
-	mux.Handle("GET /readyz", httpx.Readyz(5*time.Second, httpx.CatalogCheck(a.st.cat),
+	mux.Handle("GET /readyz", httpx.Readyz(5*time.Second, httpx.CatalogCheck(a.st.Catalog),
 		httpx.DirWritable("data_dir", a.cfg.DataDir), httpx.Check{Name: "shutdown", Run: func(context.Context) error {
 			if a.stopping.Load() {
 				return errors.New("shutting down")

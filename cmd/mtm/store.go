@@ -2,42 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"mtm/internal/blobstore"
-	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/config"
+	"mtm/internal/store"
 )
 
-// store is the opened data directory.
-type store struct {
-	cat   *catalog.DB
-	blobs *blobstore.Local
+// openStore opens the configured data directory.
+func openStore(ctx context.Context, cfg *config.Config, clk clock.Clock) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location})
 }
-
-func openStore(ctx context.Context, cfg *config.Config, clk clock.Clock) (*store, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
-	}
-	blobs, err := blobstore.OpenLocal(filepath.Join(cfg.DataDir, "blobs"), blobstore.LocalOptions{})
-	if err != nil {
-		return nil, err
-	}
-	cat, err := catalog.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"), catalog.Options{Clock: clk, Location: cfg.Location})
-	if err != nil {
-		return nil, err
-	}
-	return &store{cat: cat, blobs: blobs}, nil
-}
-
-func (s *store) close() error { return errors.Join(s.cat.Close(), s.blobs.Close()) }
 
 func loadConfig(env *environment, path string) (*config.Config, error) {
 	cfg, err := config.Load(path, env.getenv)
@@ -78,7 +56,7 @@ func clockFor(env *environment) (clock.Clock, error) {
 
 // openCommand loads the configuration at cfgPath, makes the command's
 // clock and opens the store: the start of most commands.
-func openCommand(ctx context.Context, env *environment, cfgPath string) (*config.Config, clock.Clock, *store, error) {
+func openCommand(ctx context.Context, env *environment, cfgPath string) (*config.Config, clock.Clock, *store.Store, error) {
 	cfg, err := loadConfig(env, cfgPath)
 	if err != nil {
 		return nil, nil, nil, err

@@ -20,6 +20,7 @@ import (
 	"mtm/internal/imapconn"
 	"mtm/internal/search"
 	"mtm/internal/snapshot"
+	"mtm/internal/store"
 	"mtm/internal/testenv/hostile"
 )
 
@@ -75,7 +76,7 @@ Only in the second backup.
 // alice (one of bob), and mtm's webmail serving them.
 type webmailEnv struct {
 	*e2e
-	st        *store
+	st        *store.Store
 	clk       *clock.Fake
 	days      [2]catalog.Snapshot
 	ts        *httptest.Server
@@ -112,11 +113,11 @@ func newWebmailEnv(t *testing.T) *webmailEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := e.st.close(); err != nil {
+		if err := e.st.Close(); err != nil {
 			t.Error(err)
 		}
 	})
-	eng := snapshot.New(e.st.cat, e.st.blobs, snapshot.Options{
+	eng := snapshot.New(e.st.Catalog, e.st.Blobs, snapshot.Options{
 		Server: imapconn.Server{Address: cfg.IMAP.Address, TLS: imapconn.TLSNone, Timeout: 10 * time.Second,
 			Credentials: imapconn.MasterUser{User: dc.MasterUser, Password: dc.MasterPassword, Separator: "*"}},
 		Clock: e.clk, Logger: slog.New(slog.DiscardHandler),
@@ -133,7 +134,7 @@ func newWebmailEnv(t *testing.T) *webmailEnv {
 	dc.Append(t, "alice@example.com", "INBOX", dayTwoMsg, nil, date.Add(24*time.Hour))
 	e.clk.Advance(24 * time.Hour)
 	e.days[1] = take("alice@example.com")
-	if _, err := (&search.Indexer{Catalog: e.st.cat, Blobs: e.st.blobs}).IndexAll(ctx); err != nil {
+	if _, err := (&search.Indexer{Catalog: e.st.Catalog, Blobs: e.st.Blobs}).IndexAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := newWebmail(cfg, e.st, e.clk, slog.New(slog.DiscardHandler))

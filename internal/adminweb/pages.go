@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"mtm/internal/admin"
+	"mtm/internal/bytesize"
 	"mtm/internal/catalog"
 	"mtm/internal/notify"
-	"mtm/internal/progress"
 	"mtm/internal/restoreflow"
 )
 
@@ -35,7 +35,7 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 		"join":  strings.Join,
 		"when":  func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
 		"whenp": func(t *time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
-		"bytes": progress.FormatBytes,
+		"bytes": bytesize.Format,
 		"scope": func(f []string) string {
 			if len(f) == 0 {
 				return "the whole account"

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"mtm/internal/blobstore"
-	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/imapconn"
 	"mtm/internal/snapshot"
+	"mtm/internal/store"
 )
 
 // BuildOptions say where the history goes and how big it is.
@@ -101,20 +99,16 @@ func Build(ctx context.Context, opts BuildOptions) (h *History, err error) {
 	defer func() { err = errors.Join(err, w.close()) }()
 
 	dc := &dayClock{base: opts.Clock}
-	blobs, err := blobstore.OpenLocal(filepath.Join(opts.DataDir, "blobs"), blobstore.LocalOptions{NoSync: true})
+	st, err := store.Open(ctx, store.Options{DataDir: opts.DataDir, Clock: dc, Location: opts.Location, NoSync: true})
 	if err != nil {
-		return nil, fmt.Errorf("opening the blob store: %w", err)
-	}
-	cat, err := catalog.Open(ctx, filepath.Join(opts.DataDir, "catalog.db"), catalog.Options{Clock: dc, Location: opts.Location})
-	if err != nil {
-		return nil, fmt.Errorf("opening the catalog: %w", err)
+		return nil, fmt.Errorf("opening the data directory: %w", err)
 	}
 	defer func() {
-		if cerr := cat.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("closing the catalog: %w", cerr))
+		if cerr := st.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing the data directory: %w", cerr))
 		}
 	}()
-	eng := snapshot.New(cat, blobs, snapshot.Options{
+	eng := snapshot.New(st.Catalog, st.Blobs, snapshot.Options{
 		Server:                imapconn.Server{Address: opts.IMAPAddr, TLS: imapconn.TLSNone, Credentials: imapconn.Passwords(Passwords())},
 		ConnectionsPerAccount: 2, ConcurrentAccounts: len(w.accounts), Clock: dc, Logger: opts.Logger,
 	})

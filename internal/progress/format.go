@@ -2,9 +2,10 @@ package progress
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
+
+	"mtm/internal/bytesize"
 )
 
 // maxFailedShown is how many failed addresses Summary.String lists.
@@ -32,24 +33,10 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, ", %d not finished", n)
 	}
 	fmt.Fprintf(&b, "; %d folders, %d messages, %s; fetched %d messages, %s (%s)",
-		s.Totals.Folders, s.Totals.Messages, FormatBytes(s.Totals.Bytes),
-		s.Totals.FetchedMessages, FormatBytes(s.Totals.FetchedBytes),
+		s.Totals.Folders, s.Totals.Messages, bytesize.Format(s.Totals.Bytes),
+		s.Totals.FetchedMessages, bytesize.Format(s.Totals.FetchedBytes),
 		formatRates(s.Totals.FetchedMessages, s.Totals.FetchedBytes, s.Elapsed))
 	return b.String()
-}
-
-// FormatBytes writes n in decimal units: 999 B, 1.0 kB, 12.3 MB, ...
-func FormatBytes(n int64) string {
-	if n < 1000 && n > -1000 {
-		return fmt.Sprintf("%d B", n)
-	}
-	units := []string{"kB", "MB", "GB", "TB", "PB"}
-	v, i := float64(n)/1000, 0
-	for math.Abs(v) >= 999.95 && i < len(units)-1 { // 999.95 would print as 1000.0
-		v /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
 }
 
 // formatRates writes the throughput of messages and bytes over elapsed.

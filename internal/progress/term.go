@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"mtm/internal/bytesize"
 )
 
 // clearLine returns the cursor to the start of the line and erases it.
@@ -95,6 +97,6 @@ func statusLine(c Counters, running int, elapsed time.Duration) string {
 	}
 	return fmt.Sprintf("accounts %d/%d (%d running%s) | %d folders | %d messages | %s | %s | %s",
 		c.AccountsDone+c.AccountsFailed, c.AccountsTotal, running, failed,
-		c.Folders, c.Messages, FormatBytes(c.Bytes),
+		c.Folders, c.Messages, bytesize.Format(c.Bytes),
 		formatRates(c.Messages, c.Bytes, elapsed), formatDuration(elapsed))
 }

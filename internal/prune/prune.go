@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"mtm/internal/blobstore"
+	"mtm/internal/bytesize"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
-	"mtm/internal/progress"
 )
 
 // Catalog is what prune needs of the catalog.
@@ -131,7 +131,7 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	}
 	blobs, size := p.Blobs()
 	fmt.Fprintf(&cw, "blobs:   %d to delete, %s (%d freed by this expiry, %d already garbage, %d orphans)\n",
-		blobs, progress.FormatBytes(size), e.Contents, p.Garbage, len(p.Orphans))
+		blobs, bytesize.Format(size), e.Contents, p.Garbage, len(p.Orphans))
 	n, err := w.Write(cw.Bytes())
 	return int64(n), err
 }

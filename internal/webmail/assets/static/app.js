@@ -27,10 +27,13 @@ const fmtTime = (iso) => new Date(iso).toLocaleString(undefined, {dateStyle: "me
 // Backup times are shown as the server gives them, in the provider's zone,
 // since that zone defines the days.
 const snapTime = (iso) => iso.slice(11, 16) + " (UTC" + (iso.length > 19 ? iso.slice(19).replace("Z", "") : "") + ")";
+// Sizes in decimal units, as the server writes them (internal/bytesize).
 function fmtSize(n) {
-  if (n < 1024) return n + " B";
-  if (n < 1048576) return (n / 1024).toFixed(n < 10240 ? 1 : 0) + " KB";
-  return (n / 1048576).toFixed(1) + " MB";
+  if (n < 1000) return n + " B";
+  const units = ["kB", "MB", "GB", "TB", "PB"];
+  let v = n / 1000, i = 0;
+  while (v >= 999.95 && i < units.length - 1) { v /= 1000; i++; }
+  return v.toFixed(1) + " " + units[i];
 }
 
 // ---- days

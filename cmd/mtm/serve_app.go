@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,18 +77,10 @@ func newApp(cfg *config.Config, st *store.Store, server imapconn.Server, clk clo
 // newMailer renders the notification emails. Without an SMTP server they
 // are still queued (and shown as undelivered in the admin panel).
 func newMailer(cfg *config.Config, clk clock.Clock, log *slog.Logger) (*notify.Renderer, error) {
-	c := *cfg
-	if c.SMTP.Address == "" {
+	if cfg.SMTP.Address == "" {
 		log.Warn("smtp.address is empty: notification emails are queued but not sent")
 	}
-	if c.SMTP.From == "" {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "localhost"
-		}
-		c.SMTP.From = "Mail Time Machine <mtm@" + host + ">"
-	}
-	return notify.New(&c, notify.Options{Clock: clk})
+	return notify.New(cfg, notify.Options{Clock: clk, DefaultFrom: true})
 }
 
 func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*scheduler.Scheduler, error) {

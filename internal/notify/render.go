@@ -10,6 +10,7 @@ import (
 	"io"
 	netmail "net/mail"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"text/template"
@@ -53,6 +54,10 @@ type Options struct {
 	Clock clock.Clock
 	// Rand makes Message-IDs and MIME boundaries; defaults to crypto/rand.
 	Rand io.Reader
+	// DefaultFrom sends from "Mail Time Machine <mtm@HOSTNAME>" when
+	// smtp.from is empty (`mtm serve`, which queues mail even without an
+	// SMTP server); without it an empty smtp.from is an error.
+	DefaultFrom bool
 }
 
 // Renderer renders the emails. It is safe for concurrent use when its Rand
@@ -73,6 +78,15 @@ var kinds = []string{KindRestoreRequested, KindRestoreDone, KindRestoreFailed, K
 // New returns a Renderer sending from cfg.SMTP.From, linking to
 // cfg.BaseURL and showing times in cfg.Location (UTC if unset).
 func New(cfg *config.Config, opts Options) (*Renderer, error) {
+	if cfg.SMTP.From == "" && opts.DefaultFrom {
+		c := *cfg
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		c.SMTP.From = "Mail Time Machine <mtm@" + host + ">"
+		cfg = &c
+	}
 	if cfg.SMTP.From == "" {
 		return nil, errors.New("notify: smtp.from is empty")
 	}

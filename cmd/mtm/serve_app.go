@@ -93,7 +93,7 @@ func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*sc
 		Accounts: scheduler.AccountsFile(cfg.Accounts.File), Engine: eng, Catalog: a.st.Catalog,
 		Pruner: &scheduler.Prune{Catalog: a.st.Catalog, Blobs: a.st.Blobs, Days: cfg.RetentionDays,
 			Location: cfg.Location, Clock: a.clk, Logger: a.log},
-		Notifier: &alert.Notifier{Catalog: a.st.Catalog, Mailer: mailer, Wake: a.sender.Wake},
+		Notifier: &alert.Notifier{Catalog: a.st.Catalog, Mailer: mailer, Wake: a.sender.Wake, Logger: a.log},
 		Observer: a.metrics,
 	})
 }

@@ -1,19 +1,18 @@
 // Package alert turns the scheduler's failure streaks into emails: when an
 // account's backups fail on two consecutive nights, every admin
-// responsible for its domain gets one email per streak, queued in the
-// outbox under a key naming the streak, so a repeated call queues nothing
-// new.
+// responsible for its domain (admin.ResponsibleFor) gets one email per
+// streak, queued in the outbox under a key naming the streak, so a repeated
+// call queues nothing new.
 package alert
 
 import (
 	"context"
 	"errors"
-	"fmt"
+	"log/slog"
 
 	"mtm/internal/admin"
 	"mtm/internal/catalog"
 	"mtm/internal/notify"
-	"mtm/internal/outbox"
 	"mtm/internal/scheduler"
 )
 
@@ -34,7 +33,8 @@ type Mailer interface {
 type Notifier struct {
 	Catalog Catalog
 	Mailer  Mailer
-	Wake    func() // the outbox sender's; may be nil
+	Wake    func()       // the outbox sender's; may be nil
+	Logger  *slog.Logger // may be nil
 }
 
 var _ scheduler.Notifier = (*Notifier)(nil)
@@ -44,18 +44,9 @@ func (n *Notifier) AccountFailing(ctx context.Context, account string, nights []
 	if len(nights) == 0 {
 		return errors.New("alert: no failed night")
 	}
-	rows, err := n.Catalog.Admins(ctx)
-	if err != nil {
+	to, err := admin.ResponsibleFor(ctx, n.Catalog, n.Logger, account, "account failing")
+	if err != nil || len(to) == 0 {
 		return err
-	}
-	var to []string
-	for _, r := range rows {
-		if (admin.Admin{Email: r.Email, Domains: r.Domains}).Responsible(account) {
-			to = append(to, r.Email)
-		}
-	}
-	if len(to) == 0 {
-		return fmt.Errorf("alert: no admin is responsible for %s", account)
 	}
 	d := notify.AccountFailing{Account: account,
 		Previous: notify.NightFailure{Day: nights[0].Night, Error: nights[0].Error},
@@ -75,7 +66,7 @@ func (n *Notifier) AccountFailing(ctx context.Context, account string, nights []
 	if err != nil {
 		return err
 	}
-	if _, err := n.Catalog.EnqueueMail(ctx, outbox.Mails(msgs)...); err != nil {
+	if _, err := n.Catalog.EnqueueMail(ctx, msgs...); err != nil {
 		return err
 	}
 	if n.Wake != nil {

@@ -27,8 +27,8 @@ const (
 	MailFailed  = "failed"
 )
 
-// OutboxMail is a rendered email to put in the outbox (notify.Message
-// converts to it with outbox.Mail).
+// OutboxMail is a rendered email to put in the outbox (notify renders
+// them; notify.Message is this type).
 type OutboxMail struct {
 	// Key names the event and the recipient ("restore/42/requested/a@b").
 	// A second mail with a key already in the outbox is dropped, so callers
@@ -81,7 +81,7 @@ func (s OutboxStats) Undelivered() int { return s.Pending + s.Sending + s.Failed
 // EnqueueMail adds mails to the outbox in one transaction of its own and
 // returns how many were new (a mail whose Key is already there is skipped).
 // A state change that causes mail should instead enqueue inside its own
-// transaction with EnqueueMailTx or Enqueuing, so both commit or neither does.
+// transaction with EnqueueMailTx, so both commit or neither does.
 func (c *DB) EnqueueMail(ctx context.Context, mails ...OutboxMail) (int, error) {
 	var n int
 	err := c.tx(ctx, func(tx *sql.Tx) error {
@@ -90,18 +90,6 @@ func (c *DB) EnqueueMail(ctx context.Context, mails ...OutboxMail) (int, error) 
 		return err
 	})
 	return n, err
-}
-
-// Enqueuing returns a function that enqueues mails inside the transaction it
-// is given, for the "more" argument of the catalog's state transitions
-// (ConfirmRestore, RejectRestore, FinishRestore, ...):
-//
-//	err := db.RejectRestore(ctx, id, admin, reason, db.Enqueuing(ctx, mail))
-func (c *DB) Enqueuing(ctx context.Context, mails ...OutboxMail) func(*sql.Tx) error {
-	return func(tx *sql.Tx) error {
-		_, err := c.EnqueueMailTx(ctx, tx, mails...)
-		return err
-	}
 }
 
 // EnqueueMailTx adds mails to the outbox inside tx, the transaction of the

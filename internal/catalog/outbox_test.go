@@ -32,7 +32,7 @@ func TestOutboxEnqueueIsIdempotentAndTransactional(t *testing.T) {
 	// A decision that fails after enqueueing leaves no mail behind.
 	boom := errors.New("boom")
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		if err := db.Enqueuing(ctx, testMail("c"))(tx); err != nil {
+		if _, err := db.EnqueueMailTx(ctx, tx, testMail("c")); err != nil {
 			return err
 		}
 		return boom

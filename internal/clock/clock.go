@@ -2,6 +2,14 @@
 //
 // Everything that needs the time takes a Clock, so tests can run days,
 // time zones and DST changes on a Fake without sleeping.
+//
+// The rule for waiting: a wait for a time or a duration that the product
+// measures (until the next night, a retry's backoff, a deadline, a settle
+// period, a poll before giving up) goes through the injected clock, with
+// Sleep or Sleeper.SleepUntil, so that a Fake moves through it at once. A
+// pace only sets how often background work runs and is never compared with
+// the clock (a heartbeat's period, a progress line's refresh, the search
+// indexer's poll): it may use a time.Ticker in real time.
 package clock
 
 import (

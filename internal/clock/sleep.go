@@ -13,6 +13,14 @@ type Sleeper interface {
 	SleepUntil(ctx context.Context, t time.Time) error
 }
 
+// Sleep waits d as c measures it: in real time on a real or shifted
+// clock, at once (moving it) on a Fake. It returns ctx's error if ctx ends
+// first.
+func Sleep(ctx context.Context, c Clock, d time.Duration) error {
+	s := SleeperOf(c)
+	return s.SleepUntil(ctx, s.Now().Add(d))
+}
+
 // pollStep is the longest a real sleep waits before it reads the clock
 // again, so that a wall clock that jumps (NTP, suspend, a Shifted clock)
 // delays a wake-up by at most this much.

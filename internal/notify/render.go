@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-message/mail"
 
+	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/config"
 )
@@ -35,18 +36,7 @@ const (
 )
 
 // Message is one rendered email for one recipient.
-type Message struct {
-	// Key names the event and the recipient, for the outbox's
-	// once-only enqueueing ("restore/42/done/alice@example.com").
-	Key  string
-	Kind string
-	// MessageID is the Message-ID header's value, without angle brackets.
-	MessageID string
-	// From and To are the bare envelope addresses.
-	From, To string
-	Subject  string // as rendered, before encoding
-	Body     []byte // the complete message, CRLF line endings
-}
+type Message = catalog.OutboxMail
 
 // Options tune a Renderer; the zero value is valid.
 type Options struct {

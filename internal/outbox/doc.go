@@ -3,10 +3,9 @@
 // configuration section, with github.com/emersion/go-smtp.
 //
 // Mail enters the outbox in the catalog transaction of the decision that
-// causes it (catalog.DB.EnqueueMailTx, or catalog.DB.Enqueuing as the "more"
-// argument of a restore transition), so a state change and its emails
-// commit together or not at all. Mail converts a rendered notify.Message
-// into the catalog's row.
+// causes it (catalog.DB.EnqueueMailTx inside the "more" argument of a
+// restore transition), so a state change and its emails commit together or
+// not at all. A rendered notify.Message is the catalog's row.
 //
 // A Sender takes the due mails in order and, for each, over one SMTP
 // session:

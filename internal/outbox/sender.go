@@ -15,7 +15,6 @@ import (
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/config"
-	"mtm/internal/notify"
 )
 
 // Store is the part of the catalog the Sender uses; *catalog.DB is one.
@@ -30,21 +29,6 @@ type Store interface {
 	DeferMail(ctx context.Context, id int64, next time.Time, msg string) error
 	RecoverMail(ctx context.Context) (int, error)
 	DeleteSentMail(ctx context.Context, before time.Time) (int, error)
-}
-
-// Mail converts a rendered notification into an outbox row.
-func Mail(m notify.Message) catalog.OutboxMail {
-	return catalog.OutboxMail{Key: m.Key, Kind: m.Kind, MessageID: m.MessageID, From: m.From, To: m.To,
-		Subject: m.Subject, Body: m.Body}
-}
-
-// Mails converts several notifications.
-func Mails(ms []notify.Message) []catalog.OutboxMail {
-	out := make([]catalog.OutboxMail, len(ms))
-	for i, m := range ms {
-		out[i] = Mail(m)
-	}
-	return out
 }
 
 // Options tune a Sender; the zero value gives the defaults in brackets.
@@ -160,14 +144,8 @@ func (s *Sender) Run(ctx context.Context) error {
 		} else if !res.Next.IsZero() {
 			wait = min(wait, res.Next.Sub(s.opts.Clock.Now()))
 		}
-		t := time.NewTimer(max(wait, 0))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if err := s.sleep(ctx, max(wait, 0)); err != nil {
 			return nil
-		case <-s.wake:
-			t.Stop()
-		case <-t.C:
 		}
 	}
 }
@@ -314,4 +292,22 @@ func (s *Sender) newClient(conn net.Conn) *smtp.Client {
 	c := smtp.NewClient(conn)
 	c.CommandTimeout, c.SubmissionTimeout = s.opts.Timeout, 5*s.opts.Timeout
 	return c
+}
+
+// sleep waits d on the clock, or until Wake is called. It returns an error
+// only when ctx ends.
+func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-s.wake:
+			stop() // the next round runs now
+		case <-wctx.Done():
+		}
+	}()
+	if err := clock.Sleep(wctx, s.opts.Clock, d); err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
 }

@@ -56,8 +56,8 @@ func enqueue(t *testing.T, db *catalog.DB, clk clock.Clock, first, n int) map[st
 		if err != nil {
 			t.Fatal(err)
 		}
-		mails = append(mails, Mail(m))
-		out[m.MessageID] = Mail(m)
+		mails = append(mails, m)
+		out[m.MessageID] = m
 	}
 	if added, err := db.EnqueueMail(context.Background(), mails...); err != nil || added != n {
 		t.Fatalf("enqueue: %d, %v", added, err)

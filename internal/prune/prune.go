@@ -203,12 +203,8 @@ func takeLock(ctx context.Context, cat Catalog, opts Options) (*catalog.BlobLock
 			return lock, err
 		}
 		opts.Logger.Info("waiting for running snapshots before deleting blobs", "err", err)
-		t := time.NewTimer(opts.Poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		if err := clock.Sleep(ctx, opts.Clock, opts.Poll); err != nil {
+			return nil, err
 		}
 	}
 }

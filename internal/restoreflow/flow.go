@@ -24,7 +24,6 @@ import (
 	"mtm/internal/clock"
 	"mtm/internal/imapconn"
 	"mtm/internal/notify"
-	"mtm/internal/outbox"
 	"mtm/internal/restore"
 )
 
@@ -185,7 +184,7 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 	if err != nil {
 		return catalog.RestoreRequest{}, err
 	}
-	admins, err := f.responsible(ctx, in.Account)
+	admins, err := admin.ResponsibleFor(ctx, f.o.Catalog, f.o.Logger, in.Account, "restore request")
 	if err != nil {
 		return catalog.RestoreRequest{}, err
 	}
@@ -199,7 +198,7 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 			if err != nil {
 				return err
 			}
-			if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, outbox.Mails(msgs)...); err != nil {
+			if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, msgs...); err != nil {
 				return err
 			}
 		}
@@ -209,10 +208,6 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 	})
 	if err != nil {
 		return catalog.RestoreRequest{}, err
-	}
-	if len(admins) == 0 {
-		f.o.Logger.Warn("no admin is responsible for the account's domain: nobody was told of the request",
-			"account", in.Account, "restore", int64(id))
 	}
 	f.o.Wake()
 	return f.o.Catalog.Restore(ctx, id)
@@ -228,21 +223,6 @@ func (f *Flow) Mine(ctx context.Context, account string) ([]catalog.RestoreReque
 		return nil, err
 	}
 	return f.o.Catalog.Restores(ctx, acct, "")
-}
-
-// responsible lists the admins responsible for the account.
-func (f *Flow) responsible(ctx context.Context, account string) ([]string, error) {
-	rows, err := f.o.Catalog.Admins(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, r := range rows {
-		if (admin.Admin{Email: r.Email, Domains: r.Domains}).Responsible(account) {
-			out = append(out, r.Email)
-		}
-	}
-	return out, nil
 }
 
 // Get returns a request if the admin is responsible for its account.
@@ -287,7 +267,7 @@ func (f *Flow) Reject(ctx context.Context, a admin.Admin, who Actor, id catalog.
 		return err
 	}
 	err = f.o.Catalog.RejectRestore(ctx, id, who.Email, reason, func(tx *sql.Tx) error {
-		if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, outbox.Mail(msg)); err != nil {
+		if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, msg); err != nil {
 			return err
 		}
 		return f.o.Catalog.Auditing(ctx, catalog.AuditEvent{Actor: who.Email, Role: who.Role, Client: who.Client,

@@ -10,7 +10,6 @@ import (
 
 	"mtm/internal/catalog"
 	"mtm/internal/notify"
-	"mtm/internal/outbox"
 	"mtm/internal/restore"
 )
 
@@ -131,7 +130,7 @@ func (f *Flow) finish(ctx context.Context, r catalog.RestoreRequest, res restore
 		return err
 	}
 	err = f.o.Catalog.FinishRestore(ctx, r.ID, rj, errText, func(tx *sql.Tx) error {
-		if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, outbox.Mail(msg)); err != nil {
+		if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, msg); err != nil {
 			return err
 		}
 		detail := fmt.Sprintf("restore %d: %d restored, %d folders recreated, %d skipped", r.ID, res.Appended,

@@ -109,12 +109,8 @@ func (e *Engine) begin(ctx context.Context, acct catalog.AccountID) (*catalog.Ru
 			return run, err
 		}
 		e.log.Info("waiting for prune to finish deleting blobs", "err", err)
-		t := time.NewTimer(e.prunePoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		if err := clock.Sleep(ctx, e.clk, e.prunePoll); err != nil {
+			return nil, err
 		}
 	}
 }

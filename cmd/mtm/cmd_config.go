@@ -13,7 +13,7 @@ import (
 
 	"mtm/internal/clock"
 	"mtm/internal/config"
-	"mtm/internal/httpx"
+	"mtm/internal/web"
 )
 
 // onMachine marks the problems found by looking at this machine (files,
@@ -126,7 +126,7 @@ func checkDataDir(ctx context.Context, dir string) error {
 	case err == nil && !fi.IsDir():
 		return fmt.Errorf("%s is not a directory", dir)
 	case err == nil:
-		return httpx.DirWritable("data_dir", dir).Run(ctx)
+		return web.DirWritable("data_dir", dir).Run(ctx)
 	case !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
@@ -137,7 +137,7 @@ func checkDataDir(ctx context.Context, dir string) error {
 		}
 		parent = filepath.Dir(parent)
 	}
-	if err := httpx.DirWritable("data_dir", parent).Run(ctx); err != nil {
+	if err := web.DirWritable("data_dir", parent).Run(ctx); err != nil {
 		return fmt.Errorf("%s does not exist and cannot be created: %w", dir, err)
 	}
 	return nil
@@ -167,7 +167,7 @@ func checkPasswords(path string, accounts []string) string {
 func webSummary(cfg *config.Config, clk clock.Clock) (summary, problem string) {
 	summary = cfg.Listen + ", plain HTTP"
 	if cfg.HTTP.TLS() {
-		tc, err := httpx.TLSConfig(cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile, httpx.TLSOptions{Clock: clk})
+		tc, err := web.TLSConfig(cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile, web.TLSOptions{Clock: clk})
 		if err != nil {
 			return cfg.Listen + ", HTTPS", err.Error()
 		}

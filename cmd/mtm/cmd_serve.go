@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"mtm/internal/auth"
+	"mtm/internal/webauth"
 	"mtm/internal/clock"
 	"mtm/internal/config"
 	"mtm/internal/imapconn"
@@ -53,7 +53,7 @@ func newWebmail(cfg *config.Config, st *store.Store, clk clock.Clock, log *slog.
 	o := webmail.Options{
 		Catalog:         st.Catalog.Browser(), // statements prepared once, kept while the catalog is open
 		Blobs:           st.Blobs,
-		Verifier:        auth.IMAPVerifier{Server: imapconn.Endpoint(cfg)},
+		Verifier:        webauth.IMAPVerifier{Server: imapconn.Endpoint(cfg)},
 		Clock:           clk,
 		Location:        cfg.Location,
 		RetentionDays:   cfg.RetentionDays,

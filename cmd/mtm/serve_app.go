@@ -13,11 +13,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"mtm/internal/adminweb"
+	"mtm/internal/webadmin"
 	"mtm/internal/alert"
 	"mtm/internal/clock"
 	"mtm/internal/config"
-	"mtm/internal/httpx"
+	"mtm/internal/web"
 	"mtm/internal/imapconn"
 	"mtm/internal/metrics"
 	"mtm/internal/notify"
@@ -99,14 +99,14 @@ func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*sc
 }
 
 func (a *app) routes() (http.Handler, error) {
-	proxies := httpx.NewProxies(a.cfg.HTTP.Proxies)
-	web, err := newWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
+	proxies := web.NewProxies(a.cfg.HTTP.Proxies)
+	mailUI, err := newWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
 		o.Restores, o.ClientIP, o.Audit = a.flow, proxies.ClientAddr, a.st.Catalog.Audit
 	})
 	if err != nil {
 		return nil, err
 	}
-	adm, err := adminweb.New(adminweb.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
+	adm, err := webadmin.New(webadmin.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
 		BaseURL: a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log})
 	if err != nil {
 		return nil, err
@@ -116,15 +116,15 @@ func (a *app) routes() (http.Handler, error) {
 		mux.Handle(p, adm.Handler())
 	}
 	mux.Handle("GET /metrics", a.metrics.Handler())
-	mux.Handle("GET /healthz", httpx.Healthz())
-	mux.Handle("GET /readyz", httpx.Readyz(5*time.Second, httpx.CatalogCheck(a.st.Catalog),
-		httpx.DirWritable("data_dir", a.cfg.DataDir), httpx.Check{Name: "shutdown", Run: func(context.Context) error {
+	mux.Handle("GET /healthz", web.Healthz())
+	mux.Handle("GET /readyz", web.Readyz(5*time.Second, web.CatalogCheck(a.st.Catalog),
+		web.DirWritable("data_dir", a.cfg.DataDir), web.Check{Name: "shutdown", Run: func(context.Context) error {
 			if a.stopping.Load() {
 				return errors.New("shutting down")
 			}
 			return nil
 		}}))
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", mailUI.Handler())
 	return a.metrics.Middleware(mux), nil
 }
 
@@ -139,8 +139,8 @@ func (a *app) run(ctx context.Context) error {
 	}
 	hs := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if a.cfg.HTTP.TLS() {
-		if hs.TLSConfig, err = httpx.TLSConfig(a.cfg.HTTP.TLSCertFile, a.cfg.HTTP.TLSKeyFile,
-			httpx.TLSOptions{Clock: a.clk, Logger: a.log}); err != nil {
+		if hs.TLSConfig, err = web.TLSConfig(a.cfg.HTTP.TLSCertFile, a.cfg.HTTP.TLSKeyFile,
+			web.TLSOptions{Clock: a.clk, Logger: a.log}); err != nil {
 			return errors.Join(err, ln.Close())
 		}
 	}

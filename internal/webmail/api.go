@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mtm/internal/catalog"
+	"mtm/internal/web"
 )
 
 type snapshotJSON struct {
@@ -41,7 +42,7 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u who) {
 				TakenAt: sn.TakenAt.In(s.opts.Location).Format(time.RFC3339), Messages: sn.Messages, Bytes: sn.Bytes})
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, out)
 }
 
 // withSnapshot resolves {sid} to a committed snapshot of the account.
@@ -49,7 +50,7 @@ func (s *Server) withSnapshot(h func(http.ResponseWriter, *http.Request, who, ca
 	return s.withAccount(func(w http.ResponseWriter, r *http.Request, u who) {
 		id, err := strconv.ParseInt(r.PathValue("sid"), 10, 64)
 		if err != nil || u.acct == 0 {
-			writeError(w, http.StatusNotFound, "not found")
+			web.WriteError(w, http.StatusNotFound, "not found")
 			return
 		}
 		snap, err := s.opts.Catalog.AccountSnapshot(r.Context(), u.acct, catalog.SnapshotID(id))
@@ -94,7 +95,7 @@ func (s *Server) listFolders(w http.ResponseWriter, r *http.Request, _ who, snap
 		out = append(out, folderJSON{Name: f.Name, Delimiter: f.Delimiter, Subscribed: f.Subscribed,
 			SpecialUse: f.SpecialUse, Messages: f.Messages, Bytes: f.Bytes, Selectable: f.MailboxID != 0})
 	}
-	writeJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, out)
 }
 
 type messageJSON struct {
@@ -146,7 +147,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 		sort = "-date"
 	}
 	if err := errors.Join(err1, err2); err != nil || offset < 0 || limit < 1 || limit > maxLimit {
-		writeError(w, http.StatusBadRequest, "bad offset or limit")
+		web.WriteError(w, http.StatusBadRequest, "bad offset or limit")
 		return
 	}
 	fs, err := s.folders(r, snap)
@@ -165,17 +166,17 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 	}
 	switch {
 	case folder == "" && key.query == "":
-		writeError(w, http.StatusBadRequest, "folder or q is required")
+		web.WriteError(w, http.StatusBadRequest, "folder or q is required")
 		return
 	case folder != "" && key.mailbox == 0 && !containerExists(fs, folder):
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return
 	case folder != "" && key.mailbox == 0: // a container holds no messages
 		key.query = ""
 	}
 	ids, more, err := s.messageList(r, snap, key)
 	if errors.Is(err, catalog.ErrBadSort) {
-		writeError(w, http.StatusBadRequest, "unknown sort")
+		web.WriteError(w, http.StatusBadRequest, "unknown sort")
 		return
 	}
 	if err != nil {
@@ -193,7 +194,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 			out.Messages = append(out.Messages, s.messageJSON(m, names[m.MailboxID]))
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, out)
 }
 
 func containerExists(fs []catalog.Folder, name string) bool {

@@ -11,6 +11,7 @@ import (
 
 	"mtm/internal/catalog"
 	"mtm/internal/render"
+	"mtm/internal/web"
 )
 
 // target is the message a content route names: a message of the snapshot,
@@ -29,7 +30,7 @@ func (s *Server) withMessage(h func(http.ResponseWriter, *http.Request, target))
 	return s.withSnapshot(func(w http.ResponseWriter, r *http.Request, u who, snap catalog.Snapshot) {
 		mid, err := strconv.ParseInt(r.PathValue("mid"), 10, 64)
 		if err != nil {
-			writeError(w, http.StatusNotFound, "not found")
+			web.WriteError(w, http.StatusNotFound, "not found")
 			return
 		}
 		m, err := s.opts.Catalog.MessageInView(r.Context(), snap, mid)
@@ -42,7 +43,7 @@ func (s *Server) withMessage(h func(http.ResponseWriter, *http.Request, target))
 			for _, f := range strings.Split(p, ".") {
 				n, err := strconv.Atoi(f)
 				if err != nil || n < 0 || len(t.parts) >= 16 {
-					writeError(w, http.StatusNotFound, "not found")
+					web.WriteError(w, http.StatusNotFound, "not found")
 					return
 				}
 				t.parts = append(t.parts, n)
@@ -150,7 +151,7 @@ func (s *Server) messageDetail(w http.ResponseWriter, r *http.Request, t target)
 	if len(t.parts) > 0 { // an attached message: its headers, not the stored summary
 		d.Subject, d.From, d.To = m.Headers.Subject, m.Headers.From, m.Headers.To
 	}
-	writeJSON(w, http.StatusOK, d)
+	web.WriteJSON(w, http.StatusOK, d)
 }
 
 // base is the URL path of the target's routes.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"mtm/internal/render"
+	"mtm/internal/web"
 )
 
 // bodyCSP is the policy of a message body document: no script at all,
@@ -58,7 +59,7 @@ func (s *Server) attachedRaw(w http.ResponseWriter, r *http.Request, t target) {
 	}
 	a, b, err := m.Part(t.parts[len(t.parts)-1])
 	if err != nil || !a.IsMessage {
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return
 	}
 	sendPart(w, "message/rfc822", render.SafeFileName(a.FileName, "attached", ".eml"), b)
@@ -104,7 +105,7 @@ func (s *Server) messageCID(w http.ResponseWriter, r *http.Request, t target) {
 	a, b, err := m.ByContentID(r.PathValue("cid"))
 	ctype := strings.ToLower(a.ContentType)
 	if err != nil || !rasterImages[ctype] {
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return
 	}
 	h := w.Header()
@@ -123,12 +124,12 @@ func (s *Server) messageAttachment(w http.ResponseWriter, r *http.Request, t tar
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil {
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return
 	}
 	a, b, err := m.Part(n)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return
 	}
 	sendPart(w, "application/octet-stream", render.SafeFileName(a.FileName, "attachment-"+strconv.Itoa(n), ""), b)

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"mtm/internal/auth"
 	"mtm/internal/catalog"
 	"mtm/internal/search"
 	"mtm/internal/testenv/hostile"
 	"mtm/internal/testenv/mailstore"
+	"mtm/internal/webauth"
 )
 
 func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
@@ -81,7 +81,7 @@ func (f *fakeVerifier) Verify(_ context.Context, address, password string) error
 	if pw, ok := f.passwords[address]; ok && pw == password {
 		return nil
 	}
-	return auth.ErrBadCredentials
+	return webauth.ErrBadCredentials
 }
 
 // fixture is a webmail over two accounts: alice with two days of

@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"time"
 
 	"mtm/internal/catalog"
 	"mtm/internal/restore"
 	"mtm/internal/restoreflow"
+	"mtm/internal/web"
 )
 
 // Restores is what the webmail needs of the restore flow.
@@ -29,28 +28,23 @@ type restoreInput struct {
 }
 
 func (s *Server) readRestoreInput(w http.ResponseWriter, r *http.Request, u who) (restoreflow.RequestInput, bool) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "send application/json")
-		return restoreflow.RequestInput{}, false
-	}
 	var in restoreInput
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "bad request")
+	if !web.ReadJSON(w, r, &in, 64<<10) {
 		return restoreflow.RequestInput{}, false
 	}
 	if in.Target == "" {
 		in.Target = restore.TargetOriginal
 	}
 	if in.Target != restore.TargetOriginal && in.Target != restore.TargetSeparate {
-		writeError(w, http.StatusBadRequest, `target must be "original" or "separate"`)
+		web.WriteError(w, http.StatusBadRequest, `target must be "original" or "separate"`)
 		return restoreflow.RequestInput{}, false
 	}
 	if len(in.Folders) > 1000 {
-		writeError(w, http.StatusBadRequest, "too many folders")
+		web.WriteError(w, http.StatusBadRequest, "too many folders")
 		return restoreflow.RequestInput{}, false
 	}
 	if u.acct == 0 {
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return restoreflow.RequestInput{}, false
 	}
 	return restoreflow.RequestInput{Account: u.address, Snapshot: catalog.SnapshotID(in.Snapshot),
@@ -90,7 +84,7 @@ func (s *Server) previewRestore(w http.ResponseWriter, r *http.Request, u who) {
 			Moved: f.Elsewhere, Recreate: f.Create})
 	}
 	out.Total, out.Present, out.Moved, _, out.Bytes = plan.Totals()
-	writeJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) requestRestore(w http.ResponseWriter, r *http.Request, u who) {
@@ -104,7 +98,7 @@ func (s *Server) requestRestore(w http.ResponseWriter, r *http.Request, u who) {
 		s.restoreFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, userRestore(req))
+	web.WriteJSON(w, http.StatusCreated, userRestore(req))
 }
 
 func (s *Server) listRestores(w http.ResponseWriter, r *http.Request, u who) {
@@ -117,7 +111,7 @@ func (s *Server) listRestores(w http.ResponseWriter, r *http.Request, u who) {
 	for _, x := range list {
 		out = append(out, userRestore(x))
 	}
-	writeJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, out)
 }
 
 // restoreFail maps the flow's errors: an open request is a conflict, an
@@ -126,14 +120,14 @@ func (s *Server) listRestores(w http.ResponseWriter, r *http.Request, u who) {
 func (s *Server) restoreFail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, catalog.ErrRestoreOpen):
-		writeError(w, http.StatusConflict, "you already have a restore request waiting or running")
+		web.WriteError(w, http.StatusConflict, "you already have a restore request waiting or running")
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, restore.ErrNoSuchFolder):
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 	default:
 		if r.Context().Err() == nil {
 			s.log.Error("restore request", "err", err)
 		}
-		writeError(w, http.StatusServiceUnavailable, "the mail server cannot be reached; try again later")
+		web.WriteError(w, http.StatusServiceUnavailable, "the mail server cannot be reached; try again later")
 	}
 }
 

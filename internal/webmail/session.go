@@ -2,26 +2,21 @@ package webmail
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"mime"
-	"net"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
-	"mtm/internal/auth"
 	"mtm/internal/catalog"
+	"mtm/internal/web"
+	"mtm/internal/webauth"
 )
 
 const cookieName = "mtm_session"
 
 // who is the account a request acts for.
 type who struct {
-	session auth.Session
+	session webauth.Session
 	address string
 	acct    catalog.AccountID // 0: the account has no backups
 }
@@ -39,48 +34,42 @@ type credentials struct {
 const errLoginFailed = "invalid email or password"
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "send application/json")
-		return
-	}
 	var c credentials
-	if err := json.NewDecoder(io.LimitReader(r.Body, 8<<10)).Decode(&c); err != nil {
-		writeError(w, http.StatusBadRequest, "bad request")
+	if !web.ReadJSON(w, r, &c, 8<<10) {
 		return
 	}
 	address := strings.ToLower(strings.TrimSpace(c.Email))
 	client := s.clientIP(r)
-	if wait := s.throttle.Wait(address, client); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		writeError(w, http.StatusTooManyRequests, "too many failed logins; try again later")
-		return
-	}
-	if !s.plausible(address, c.Password) {
-		s.throttle.Failed(address, client)
-		writeError(w, http.StatusUnauthorized, errLoginFailed)
-		return
-	}
-	err := s.verify(r.Context(), address, c.Password)
+	err := s.gate.Attempt(address, client, func() error {
+		if !s.plausible(address, c.Password) {
+			return webauth.ErrBadCredentials
+		}
+		err := s.verify(r.Context(), address, c.Password)
+		if errors.Is(err, webauth.ErrBadCredentials) {
+			s.log.Info("webmail login failed", "account", address, "client", client)
+			s.audit(r.Context(), catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: client,
+				Action: "login-failed", Account: address})
+		}
+		return err
+	})
+	var th webauth.ThrottledError
 	switch {
-	case errors.Is(err, auth.ErrBadCredentials):
-		s.throttle.Failed(address, client)
-		s.log.Info("webmail login failed", "account", address, "client", client)
-		s.audit(r.Context(), catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: client,
-			Action: "login-failed", Account: address})
-		writeError(w, http.StatusUnauthorized, errLoginFailed)
+	case errors.As(err, &th):
+		web.SetRetryAfter(w, th.Wait)
+		web.WriteError(w, http.StatusTooManyRequests, th.Error())
+		return
+	case errors.Is(err, webauth.ErrBadCredentials):
+		web.WriteError(w, http.StatusUnauthorized, errLoginFailed)
 		return
 	case err != nil:
 		s.log.Error("webmail login: cannot check the password", "account", address, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "the mail server cannot be reached; try again later")
+		web.WriteError(w, http.StatusServiceUnavailable, "the mail server cannot be reached; try again later")
 		return
 	}
-	s.throttle.Succeeded(address)
 	s.audit(r.Context(), catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: client,
 		Action: "login", Account: address})
-	ses := s.sessions.Create(address)
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: ses.ID, Path: "/", HttpOnly: true,
-		Secure: s.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode})
-	writeJSON(w, http.StatusOK, map[string]string{"email": address})
+	s.gate.Start(w, r, address)
+	web.WriteJSON(w, http.StatusOK, map[string]string{"email": address})
 }
 
 func (s *Server) plausible(address, password string) bool {
@@ -112,7 +101,7 @@ func (s *Server) clientIP(r *http.Request) string {
 	if s.opts.ClientIP != nil {
 		return s.opts.ClientIP(r)
 	}
-	return clientAddress(r)
+	return web.Proxies{}.ClientAddr(r)
 }
 
 // audit records an event if the server was given an audit log.
@@ -125,30 +114,14 @@ func (s *Server) audit(ctx context.Context, ev catalog.AuditEvent) {
 	}
 }
 
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(cookieName); err == nil {
-		s.sessions.Delete(c.Value)
-	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: s.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	s.gate.End(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // session returns the request's live session.
-func (s *Server) session(r *http.Request) (auth.Session, bool) {
-	c, err := r.Cookie(cookieName)
-	if err != nil {
-		return auth.Session{}, false
-	}
-	return s.sessions.Get(c.Value)
+func (s *Server) session(r *http.Request) (webauth.Session, bool) {
+	return s.gate.Session(r)
 }
 
 // withAccount resolves the session to its account, or answers 401.
@@ -156,7 +129,7 @@ func (s *Server) withAccount(h func(http.ResponseWriter, *http.Request, who)) ht
 	return func(w http.ResponseWriter, r *http.Request) {
 		ses, ok := s.session(r)
 		if !ok {
-			writeError(w, http.StatusUnauthorized, "not logged in")
+			web.WriteError(w, http.StatusUnauthorized, "not logged in")
 			return
 		}
 		u := who{session: ses, address: ses.Account}
@@ -174,28 +147,18 @@ func (s *Server) withAccount(h func(http.ResponseWriter, *http.Request, who)) ht
 }
 
 func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, u who) {
-	writeJSON(w, http.StatusOK, map[string]string{"email": u.address})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing to do
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	web.WriteJSON(w, http.StatusOK, map[string]string{"email": u.address})
 }
 
 // fail answers 404 for what is not found (or not the account's) and 500
 // for the rest, logging it.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, catalog.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return
 	}
 	if r.Context().Err() == nil {
 		s.log.Error("webmail", "path", r.URL.Path, "err", err)
 	}
-	writeError(w, http.StatusInternalServerError, "internal error")
+	web.WriteError(w, http.StatusInternalServerError, "internal error")
 }

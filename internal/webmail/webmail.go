@@ -15,13 +15,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
-	"mtm/internal/auth"
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
+	"mtm/internal/web"
+	"mtm/internal/webauth"
 )
 
 // Catalog is what the webmail reads of the catalog.
@@ -41,7 +41,7 @@ type Blobs interface {
 	Open(ctx context.Context, h blobstore.Hash) (io.ReadCloser, error)
 }
 
-// Verifier checks an account's own password (auth.IMAPVerifier).
+// Verifier checks an account's own password (webauth.IMAPVerifier).
 type Verifier interface {
 	Verify(ctx context.Context, address, password string) error
 }
@@ -62,8 +62,8 @@ type Options struct {
 	// as "address<sep>master" through the webmail.
 	MasterSeparator string
 	Logger          *slog.Logger
-	Sessions        auth.SessionOptions
-	Throttle        auth.ThrottleOptions
+	Sessions        webauth.SessionOptions
+	Throttle        webauth.ThrottleOptions
 	// LoginTimeout bounds one IMAP login check (20 s).
 	LoginTimeout time.Duration
 	// Restores, if set, serves the user's restore requests
@@ -78,15 +78,13 @@ type Options struct {
 
 // Server is the webmail.
 type Server struct {
-	opts     Options
-	clk      clock.Clock
-	log      *slog.Logger
-	sessions *auth.Sessions
-	throttle *auth.Throttle
-	logins   chan struct{} // at most cap(logins) IMAP checks at once
-	secure   bool          // cookies are Secure whatever the request
-	cache    *caches
-	handler  http.Handler
+	opts    Options
+	clk     clock.Clock
+	log     *slog.Logger
+	gate    *webauth.Gate
+	logins  chan struct{} // at most cap(logins) IMAP checks at once
+	cache   *caches
+	handler http.Handler
 }
 
 // New returns a server; its Handler serves everything.
@@ -106,26 +104,20 @@ func New(opts Options) (*Server, error) {
 	if opts.LoginTimeout <= 0 {
 		opts.LoginTimeout = 20 * time.Second
 	}
-	s := &Server{opts: opts, clk: opts.Clock, log: opts.Logger,
-		sessions: auth.NewSessions(opts.Clock, opts.Sessions),
-		throttle: auth.NewThrottle(opts.Clock, opts.Throttle),
-		logins:   make(chan struct{}, 8), cache: newCaches()}
-	cop := http.NewCrossOriginProtection()
-	if opts.BaseURL != "" {
-		u, err := url.Parse(opts.BaseURL)
-		if err != nil {
-			return nil, err
-		}
-		s.secure = u.Scheme == "https"
-		if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
-			return nil, err
-		}
+	guard, err := web.NewGuard(opts.BaseURL, web.Headers{CSP: appCSP, FrameOptions: "SAMEORIGIN",
+		ReferrerPolicy: "no-referrer"})
+	if err != nil {
+		return nil, err
 	}
+	s := &Server{opts: opts, clk: opts.Clock, log: opts.Logger,
+		gate: webauth.NewGate(webauth.GateOptions{Clock: opts.Clock, Cookie: cookieName, SameSite: http.SameSiteLaxMode,
+			Sessions: opts.Sessions, Throttle: opts.Throttle, Guard: guard}),
+		logins: make(chan struct{}, 8), cache: newCaches()}
 	pages, err := newPages()
 	if err != nil {
 		return nil, err
 	}
-	s.handler = securityHeaders(cop.Handler(s.routes(pages)))
+	s.handler = guard.Wrap(s.routes(pages))
 	return s, nil
 }
 
@@ -157,7 +149,7 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 		mux.HandleFunc("POST /api/v1/restores", s.withAccount(s.requestRestore))
 		mux.HandleFunc("GET /api/v1/restores", s.withAccount(s.listRestores))
 	}
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "not found") })
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { web.WriteError(w, http.StatusNotFound, "not found") })
 	mux.HandleFunc("GET /{$}", s.page(p, "app", true))
 	mux.HandleFunc("GET /login", s.page(p, "login", false))
 	mux.HandleFunc("GET /help", s.page(p, "help", false))
@@ -166,22 +158,6 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 }
 
 // appCSP is the policy of the interface: its own scripts, styles and frames
-// only.
+// only. Handlers of message content replace it with a stricter one.
 const appCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-
-// securityHeaders sets the headers every response carries; handlers of
-// message content replace the CSP with a stricter one.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", appCSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "SAMEORIGIN")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
-}

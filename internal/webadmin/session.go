@@ -1,19 +1,16 @@
-package adminweb
+package webadmin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"mtm/internal/admin"
 	"mtm/internal/catalog"
+	"mtm/internal/web"
+	"mtm/internal/webauth"
 )
 
 // cookieName is the admin session's cookie, distinct from the webmail's.
@@ -22,12 +19,7 @@ const cookieName = "mtm_admin"
 // errLoginFailed is the one message every failed login gets.
 const errLoginFailed = "invalid email or password"
 
-// errThrottled is the answer while an account or client must wait.
-type errThrottled struct{ wait time.Duration }
-
-func (e errThrottled) Error() string { return "too many failed logins; try again later" }
-
-var errBadLogin = errors.New(errLoginFailed)
+var errBadLogin = webauth.ErrBadCredentials
 
 // authenticate checks an admin's email and password, throttled per email
 // and per client, and records the attempt in the audit log.
@@ -36,32 +28,43 @@ func (s *Server) authenticate(ctx context.Context, email, password, client strin
 	if len(email) > 254 || len(password) > 1024 {
 		return admin.Admin{}, errBadLogin
 	}
-	if wait := s.throttle.Wait(email, client); wait > 0 {
-		return admin.Admin{}, errThrottled{wait}
+	var row catalog.AdminRow
+	err := s.gate.Attempt(email, client, func() (err error) {
+		row, err = s.check(ctx, email, password)
+		if errors.Is(err, errBadLogin) {
+			s.audit(ctx, catalog.AuditEvent{Actor: email, Role: catalog.RoleAdmin, Client: client, Action: "admin-login-failed"})
+		}
+		return err
+	})
+	if err != nil {
+		return admin.Admin{}, err
 	}
+	s.audit(ctx, catalog.AuditEvent{Actor: email, Role: catalog.RoleAdmin, Client: client, Action: "admin-login"})
+	return admin.Admin{Email: row.Email, Domains: row.Domains}, nil
+}
+
+// check verifies an admin's password against the catalog's hash (or, for
+// an unknown email, against a dummy hash, to spend the same time).
+func (s *Server) check(ctx context.Context, email, password string) (catalog.AdminRow, error) {
 	row, err := s.o.Catalog.Admin(ctx, email)
 	hash := row.PasswordHash
 	if err != nil {
 		if !errors.Is(err, catalog.ErrNotFound) {
-			return admin.Admin{}, err
+			return catalog.AdminRow{}, err
 		}
 		hash = s.dummy // spend the same time as for a real admin
 	}
 	select {
 	case s.verify <- struct{}{}:
 	case <-ctx.Done():
-		return admin.Admin{}, ctx.Err()
+		return catalog.AdminRow{}, ctx.Err()
 	}
 	ok, verr := admin.Verify(hash, password)
 	<-s.verify
 	if err != nil || !ok || verr != nil {
-		s.throttle.Failed(email, client)
-		s.audit(ctx, catalog.AuditEvent{Actor: email, Role: catalog.RoleAdmin, Client: client, Action: "admin-login-failed"})
-		return admin.Admin{}, errBadLogin
+		return catalog.AdminRow{}, errBadLogin
 	}
-	s.throttle.Succeeded(email)
-	s.audit(ctx, catalog.AuditEvent{Actor: email, Role: catalog.RoleAdmin, Client: client, Action: "admin-login"})
-	return admin.Admin{Email: row.Email, Domains: row.Domains}, nil
+	return row, nil
 }
 
 func (s *Server) audit(ctx context.Context, ev catalog.AuditEvent) {
@@ -71,33 +74,21 @@ func (s *Server) audit(ctx context.Context, ev catalog.AuditEvent) {
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a admin.Admin) {
-	ses := s.sessions.Create(a.Email)
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: ses.ID, Path: "/", HttpOnly: true,
-		Secure: s.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	s.gate.Start(w, r, a.Email)
 }
 
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(cookieName); err == nil {
-		s.sessions.Delete(c.Value)
-	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: s.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
-}
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) { s.gate.End(w, r) }
 
 // current returns the admin of the request's session, if it is live and the
 // admin still exists (a removed admin's sessions end at once).
 func (s *Server) current(r *http.Request) (admin.Admin, bool) {
-	c, err := r.Cookie(cookieName)
-	if err != nil {
-		return admin.Admin{}, false
-	}
-	ses, ok := s.sessions.Get(c.Value)
+	ses, ok := s.gate.Session(r)
 	if !ok {
 		return admin.Admin{}, false
 	}
 	row, err := s.o.Catalog.Admin(r.Context(), ses.Account)
 	if err != nil {
-		s.sessions.Delete(c.Value)
+		s.gate.Drop(ses.ID)
 		return admin.Admin{}, false
 	}
 	return admin.Admin{Email: row.Email, Domains: row.Domains}, true
@@ -109,7 +100,7 @@ func (s *Server) withAdminAPI(h adminHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a, ok := s.current(r)
 		if !ok {
-			writeError(w, http.StatusUnauthorized, "log in first")
+			web.WriteError(w, http.StatusUnauthorized, "log in first")
 			return
 		}
 		h(w, r, a)
@@ -141,13 +132,8 @@ type credentials struct {
 }
 
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "send application/json")
-		return
-	}
 	var c credentials
-	if err := json.NewDecoder(io.LimitReader(r.Body, 8<<10)).Decode(&c); err != nil {
-		writeError(w, http.StatusBadRequest, "bad request")
+	if !web.ReadJSON(w, r, &c, 8<<10) {
 		return
 	}
 	a, err := s.authenticate(r.Context(), c.Email, c.Password, s.o.ClientIP(r))
@@ -155,23 +141,23 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.startSession(w, r, a)
-	writeJSON(w, http.StatusOK, map[string]any{"email": a.Email, "domains": nonNil(a.Domains)})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"email": a.Email, "domains": nonNil(a.Domains)})
 }
 
 // loginError answers a failed login and tells whether it succeeded.
 func (s *Server) loginError(w http.ResponseWriter, err error) bool {
-	var th errThrottled
+	var th webauth.ThrottledError
 	switch {
 	case err == nil:
 		return true
 	case errors.As(err, &th):
-		w.Header().Set("Retry-After", strconv.Itoa(int((th.wait+time.Second-1)/time.Second)))
-		writeError(w, http.StatusTooManyRequests, th.Error())
+		web.SetRetryAfter(w, th.Wait)
+		web.WriteError(w, http.StatusTooManyRequests, th.Error())
 	case errors.Is(err, errBadLogin):
-		writeError(w, http.StatusUnauthorized, errLoginFailed)
+		web.WriteError(w, http.StatusUnauthorized, errLoginFailed)
 	default:
 		s.o.Logger.Error("admin login", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal error")
+		web.WriteError(w, http.StatusInternalServerError, "internal error")
 	}
 	return false
 }
@@ -186,14 +172,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
 }

@@ -1,4 +1,4 @@
-package adminweb
+package webadmin
 
 import (
 	"context"

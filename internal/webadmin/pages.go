@@ -1,4 +1,4 @@
-package adminweb
+package webadmin
 
 import (
 	"errors"
@@ -15,6 +15,8 @@ import (
 	"mtm/internal/catalog"
 	"mtm/internal/notify"
 	"mtm/internal/restoreflow"
+	"mtm/internal/web"
+	"mtm/internal/webauth"
 )
 
 // page is what every page template sees.
@@ -92,10 +94,10 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	next := localPath(r.PostForm.Get("next"))
 	a, err := s.authenticate(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), s.o.ClientIP(r))
-	var th errThrottled
+	var th webauth.ThrottledError
 	switch {
 	case errors.As(err, &th):
-		w.Header().Set("Retry-After", strconv.Itoa(int((th.wait+time.Second-1)/time.Second)))
+		web.SetRetryAfter(w, th.Wait)
 		s.render(w, http.StatusTooManyRequests, "login", page{Title: "Log in", Error: th.Error(), Data: next})
 		return
 	case errors.Is(err, errBadLogin):

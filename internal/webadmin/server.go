@@ -1,6 +1,6 @@
-// Package adminweb owns the admin panel at /admin and its JSON API under
+// Package webadmin owns the admin panel at /admin and its JSON API under
 // /api/v1/admin: the admins' login (argon2id passwords from the catalog,
-// throttled like the webmail's), the restore requests an admin is
+// through the same webauth.Gate as the webmail), the restore requests an admin is
 // responsible for with their confirm and reject actions and the progress
 // of running restores, the Backups page (per account the last good
 // snapshot, failing accounts first), undelivered emails, and the audit log.
@@ -9,23 +9,22 @@
 // of their domains, and anything else answers 404. Pages are rendered on
 // the server with html/template and need no script; state-changing
 // requests are plain POSTs guarded by http.CrossOriginProtection.
-package adminweb
+package webadmin
 
 import (
 	"context"
 	"embed"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"time"
 
 	"mtm/internal/admin"
-	"mtm/internal/auth"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/restoreflow"
+	"mtm/internal/web"
+	"mtm/internal/webauth"
 )
 
 // Catalog is what the panel needs of the catalog.
@@ -59,20 +58,18 @@ type Options struct {
 	// ClientIP returns the client's address; default the connection's.
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
-	Sessions auth.SessionOptions
-	Throttle auth.ThrottleOptions
+	Sessions webauth.SessionOptions
+	Throttle webauth.ThrottleOptions
 }
 
 // Server is the admin panel.
 type Server struct {
-	o        Options
-	sessions *auth.Sessions
-	throttle *auth.Throttle
-	verify   chan struct{} // bounds concurrent argon2id checks (64 MiB each)
-	dummy    string        // a hash to check unknown emails against
-	secure   bool
-	pages    map[string]*template.Template
-	handler  http.Handler
+	o       Options
+	gate    *webauth.Gate
+	verify  chan struct{} // bounds concurrent argon2id checks (64 MiB each)
+	dummy   string        // a hash to check unknown emails against
+	pages   map[string]*template.Template
+	handler http.Handler
 }
 
 //go:embed templates/*.html templates/admin.css
@@ -90,29 +87,23 @@ func New(o Options) (*Server, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.ClientIP == nil {
-		o.ClientIP = remoteIP
+		o.ClientIP = web.Proxies{}.ClientAddr
 	}
 	dummy, err := admin.Hash("no such admin", admin.DefaultParams)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, sessions: auth.NewSessions(o.Clock, o.Sessions), throttle: auth.NewThrottle(o.Clock, o.Throttle),
-		verify: make(chan struct{}, 2), dummy: dummy}
+	guard, err := web.NewGuard(o.BaseURL, web.Headers{CSP: panelCSP, FrameOptions: "DENY", ReferrerPolicy: "same-origin"})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, verify: make(chan struct{}, 2), dummy: dummy,
+		gate: webauth.NewGate(webauth.GateOptions{Clock: o.Clock, Cookie: cookieName, SameSite: http.SameSiteStrictMode,
+			Sessions: o.Sessions, Throttle: o.Throttle, Guard: guard})}
 	if s.pages, err = parsePages(o.Location); err != nil {
 		return nil, err
 	}
-	cop := http.NewCrossOriginProtection()
-	if o.BaseURL != "" {
-		u, err := url.Parse(o.BaseURL)
-		if err != nil {
-			return nil, err
-		}
-		s.secure = u.Scheme == "https"
-		if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
-			return nil, err
-		}
-	}
-	s.handler = headers(cop.Handler(s.routes()))
+	s.handler = guard.Wrap(s.routes())
 	return s, nil
 }
 
@@ -129,7 +120,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST "+api+"/restores/{id}/confirm", s.withAdminAPI(s.apiConfirm))
 	mux.HandleFunc("POST "+api+"/restores/{id}/reject", s.withAdminAPI(s.apiReject))
 	mux.HandleFunc("GET "+api+"/backups", s.withAdminAPI(s.apiBackups))
-	mux.HandleFunc(api+"/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "not found") })
+	mux.HandleFunc(api+"/", func(w http.ResponseWriter, r *http.Request) { web.WriteError(w, http.StatusNotFound, "not found") })
 
 	mux.HandleFunc("GET /admin/login", s.loginPage)
 	mux.HandleFunc("POST /admin/login", s.formLogin)
@@ -152,23 +143,3 @@ func (s *Server) routes() *http.ServeMux {
 // panelCSP: the panel's own stylesheet, no script at all.
 const panelCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; " +
 	"frame-ancestors 'none'"
-
-func headers(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", panelCSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Frame-Options", "DENY")
-		next.ServeHTTP(w, r)
-	})
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}

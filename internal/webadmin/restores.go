@@ -1,4 +1,4 @@
-package adminweb
+package webadmin
 
 import (
 	"encoding/json"
@@ -15,6 +15,7 @@ import (
 	"mtm/internal/notify"
 	"mtm/internal/restore"
 	"mtm/internal/restoreflow"
+	"mtm/internal/web"
 )
 
 // restoreJSON is a request as the API shows it.
@@ -91,7 +92,7 @@ var statuses = []string{"", catalog.RestorePending, catalog.RestoreRunning, cata
 func (s *Server) apiRestores(w http.ResponseWriter, r *http.Request, a admin.Admin) {
 	status := r.URL.Query().Get("status")
 	if !slices.Contains(statuses, status) {
-		writeError(w, http.StatusBadRequest, "unknown status")
+		web.WriteError(w, http.StatusBadRequest, "unknown status")
 		return
 	}
 	list, err := s.visible(r, a, status)
@@ -103,7 +104,7 @@ func (s *Server) apiRestores(w http.ResponseWriter, r *http.Request, a admin.Adm
 	for _, x := range list {
 		out = append(out, toJSON(x))
 	}
-	writeJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, out)
 }
 
 // request finds the {id} of the path among the admin's requests; others
@@ -111,12 +112,12 @@ func (s *Server) apiRestores(w http.ResponseWriter, r *http.Request, a admin.Adm
 func (s *Server) request(w http.ResponseWriter, r *http.Request, a admin.Admin) (catalog.RestoreRequest, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return catalog.RestoreRequest{}, false
 	}
 	req, err := s.o.Flow.Get(r.Context(), a, catalog.RestoreID(id))
 	if errors.Is(err, restoreflow.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not found")
+		web.WriteError(w, http.StatusNotFound, "not found")
 		return req, false
 	}
 	if err != nil {
@@ -128,7 +129,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request, a admin.Admin) 
 
 func (s *Server) apiRestore(w http.ResponseWriter, r *http.Request, a admin.Admin) {
 	if req, ok := s.request(w, r, a); ok {
-		writeJSON(w, http.StatusOK, toJSON(req))
+		web.WriteJSON(w, http.StatusOK, toJSON(req))
 	}
 }
 
@@ -154,13 +155,13 @@ func (s *Server) apiReject(w http.ResponseWriter, r *http.Request, a admin.Admin
 	}
 	if r.ContentLength != 0 {
 		if err := json.NewDecoder(io.LimitReader(r.Body, 16<<10)).Decode(&body); err != nil {
-			writeError(w, http.StatusBadRequest, "bad request")
+			web.WriteError(w, http.StatusBadRequest, "bad request")
 			return
 		}
 	}
 	reason, err := cleanReason(body.Reason)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		web.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	s.decided(w, r, a, req.ID, s.o.Flow.Reject(r.Context(), a, s.actor(r, a), req.ID, reason))
@@ -180,7 +181,7 @@ func cleanReason(s string) (string, error) {
 func (s *Server) decided(w http.ResponseWriter, r *http.Request, a admin.Admin, id catalog.RestoreID, err error) {
 	switch {
 	case errors.Is(err, catalog.ErrRestoreState):
-		writeError(w, http.StatusConflict, "the request is no longer pending")
+		web.WriteError(w, http.StatusConflict, "the request is no longer pending")
 		return
 	case err != nil:
 		s.internal(w, err)
@@ -191,7 +192,7 @@ func (s *Server) decided(w http.ResponseWriter, r *http.Request, a admin.Admin, 
 		s.internal(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(req))
+	web.WriteJSON(w, http.StatusOK, toJSON(req))
 }
 
 func (s *Server) apiBackups(w http.ResponseWriter, r *http.Request, a admin.Admin) {
@@ -200,10 +201,10 @@ func (s *Server) apiBackups(w http.ResponseWriter, r *http.Request, a admin.Admi
 		s.internal(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
+	web.WriteJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) internal(w http.ResponseWriter, err error) {
 	s.o.Logger.Error("admin panel", "err", err)
-	writeError(w, http.StatusInternalServerError, "internal error")
+	web.WriteError(w, http.StatusInternalServerError, "internal error")
 }

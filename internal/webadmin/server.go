@@ -1,8 +1,8 @@
 // Package webadmin owns the admin panel at /admin and its JSON API under
 // /api/v1/admin: the admins' login (argon2id passwords from the catalog,
-// through the same webauth.Gate as the webmail), the restore requests an admin is
-// responsible for with their confirm and reject actions and the progress
-// of running restores, the Backups page (per account the last good
+// through the same webauth.Gate as the webmail), the restore requests an
+// admin is responsible for with their confirm and reject actions and the
+// progress of running restores, the Backups page (per account the last good
 // snapshot, failing accounts first), undelivered emails, and the audit log.
 //
 // Every route checks who is asking: a domain admin sees only the accounts

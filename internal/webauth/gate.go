@@ -101,4 +101,3 @@ func (g *Gate) Session(r *http.Request) (Session, bool) {
 
 // Drop ends a session by id (the admin it belongs to is gone).
 func (g *Gate) Drop(id string) { g.sessions.Delete(id) }
-

@@ -18,10 +18,9 @@ import (
 
 // Catalog is what the alerts need of the catalog.
 type Catalog interface {
-	Admins(ctx context.Context) ([]catalog.AdminRow, error)
-	LookupAccount(ctx context.Context, address string) (catalog.AccountID, error)
-	Snapshots(ctx context.Context, acct catalog.AccountID) ([]catalog.Snapshot, error)
-	EnqueueMail(ctx context.Context, mails ...catalog.OutboxMail) (int, error)
+	catalog.Browsing
+	catalog.Outbox
+	catalog.AdminsAndAudit
 }
 
 // Mailer renders the alert (notify.Renderer).

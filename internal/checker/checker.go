@@ -19,8 +19,7 @@ import (
 
 // Catalog is what the checker needs of the catalog.
 type Catalog interface {
-	Inconsistencies(ctx context.Context) ([]string, error)
-	Contents(ctx context.Context, fn func(catalog.StoredContent) error) error
+	catalog.Maintenance
 }
 
 // Blobs is what the checker needs of the blob store.

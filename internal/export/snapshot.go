@@ -12,8 +12,7 @@ import (
 
 // Catalog is what an export reads of the catalog.
 type Catalog interface {
-	Folders(ctx context.Context, s catalog.Snapshot) ([]catalog.Folder, error)
-	Messages(ctx context.Context, s catalog.Snapshot, mailboxID int64, fn func(catalog.Message) error) error
+	catalog.Browsing
 }
 
 // Blobs opens stored messages.

@@ -19,16 +19,7 @@ import (
 
 // Store is the part of the catalog the Sender uses; *catalog.DB is one.
 type Store interface {
-	DueMail(ctx context.Context, now time.Time, limit int) ([]catalog.OutboxEntry, error)
-	NextMailAt(ctx context.Context) (time.Time, bool, error)
-	ClaimMail(ctx context.Context, id int64, leaseUntil time.Time) (bool, error)
-	MarkMailDot(ctx context.Context, id int64) error
-	MarkMailSent(ctx context.Context, id int64) error
-	RetryMail(ctx context.Context, id int64, next time.Time, msg string, maybeSent bool) error
-	FailMail(ctx context.Context, id int64, msg string) error
-	DeferMail(ctx context.Context, id int64, next time.Time, msg string) error
-	RecoverMail(ctx context.Context) (int, error)
-	DeleteSentMail(ctx context.Context, before time.Time) (int, error)
+	catalog.Outbox
 }
 
 // Options tune a Sender; the zero value gives the defaults in brackets.

@@ -18,12 +18,7 @@ import (
 
 // Catalog is what prune needs of the catalog.
 type Catalog interface {
-	AllSnapshots(ctx context.Context) ([]catalog.SnapshotRef, error)
-	PlanExpiry(ctx context.Context, drop []catalog.SnapshotID) (catalog.Expiry, error)
-	Expire(ctx context.Context, drop []catalog.SnapshotID, appendsBefore time.Time) (catalog.Expiry, error)
-	Garbage(ctx context.Context, fn func(catalog.Garbage) error) error
-	Named(ctx context.Context, h [32]byte) (content, garbage bool, err error)
-	LockBlobDeletion(ctx context.Context) (*catalog.BlobLock, error)
+	catalog.Maintenance
 }
 
 // Blobs is what prune needs of the blob store.

@@ -52,15 +52,10 @@ func (x *liveIndex) add(folder string, h [32]byte) {
 	m[folder]++
 }
 
-// indexCatalog is what the live index needs of the catalog.
-type indexCatalog interface {
-	KnownUIDs(ctx context.Context, acct catalog.AccountID, name string, uidvalidity uint32) (map[uint32]catalog.KnownMessage, error)
-}
-
 // buildIndex lists and examines every live folder, read-only, and hashes
 // every live message: from the catalog where the mailbox identity and UID
 // are known and the size agrees, by downloading it otherwise.
-func buildIndex(ctx context.Context, cat indexCatalog, acct catalog.AccountID, cn *imapconn.Conn) (*liveIndex, error) {
+func buildIndex(ctx context.Context, cat catalog.Restores, acct catalog.AccountID, cn *imapconn.Conn) (*liveIndex, error) {
 	folders, err := cn.ListFolders()
 	if err != nil {
 		return nil, err
@@ -86,7 +81,7 @@ func buildIndex(ctx context.Context, cat indexCatalog, acct catalog.AccountID, c
 	return x, nil
 }
 
-func (x *liveIndex) indexFolder(ctx context.Context, cat indexCatalog, acct catalog.AccountID, cn *imapconn.Conn, name string) error {
+func (x *liveIndex) indexFolder(ctx context.Context, cat catalog.Restores, acct catalog.AccountID, cn *imapconn.Conn, name string) error {
 	sel, err := cn.C.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
 	var ie *imap.Error
 	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeNonExistent {

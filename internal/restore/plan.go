@@ -28,10 +28,8 @@ var ErrNoSuchFolder = errors.New("no such folder in the snapshot")
 
 // Catalog is what a restore needs of the catalog.
 type Catalog interface {
-	indexCatalog
-	Folders(ctx context.Context, s catalog.Snapshot) ([]catalog.Folder, error)
-	Messages(ctx context.Context, s catalog.Snapshot, mailboxID int64, fn func(catalog.Message) error) error
-	RecordAppends(ctx context.Context, acct catalog.AccountID, appended []catalog.Appended) error
+	catalog.Browsing
+	catalog.Restores
 }
 
 // Request says what to restore.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/imapconn"
 )
@@ -15,18 +14,12 @@ import (
 // with APPENDs the server is still storing.
 const SettleWindow = time.Hour
 
-// RunCatalog is what a run needs of the catalog.
-type RunCatalog interface {
-	Catalog
-	RecentAppends(ctx context.Context, acct catalog.AccountID, since time.Time) (bool, error)
-}
-
 // Runner is the one entry point of a restore against the live server:
 // `mtm restore` (the operator's) and the restore flow (a user's request an
 // admin confirmed) both preview and run restores through it, so that they
 // dial, settle, plan, execute and word their failures the same way.
 type Runner struct {
-	Catalog RunCatalog
+	Catalog Catalog
 	Blobs   Blobs
 	Server  imapconn.Server // the live server and the backup's credentials
 	// Connections is how many IMAP connections a run APPENDs over

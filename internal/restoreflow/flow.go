@@ -32,20 +32,10 @@ var ErrNotFound = errors.New("no such restore request")
 
 // Catalog is what the flow needs of the catalog.
 type Catalog interface {
-	restore.RunCatalog
-	catalog.SnapshotFinder
-	Snapshot(ctx context.Context, id catalog.SnapshotID) (catalog.Snapshot, error)
-	Admins(ctx context.Context) ([]catalog.AdminRow, error)
-	Restores(ctx context.Context, acct catalog.AccountID, status string) ([]catalog.RestoreRequest, error)
-	RequestRestore(ctx context.Context, r catalog.RestoreRequest, more func(*sql.Tx, catalog.RestoreID) error) (catalog.RestoreID, error)
-	Restore(ctx context.Context, id catalog.RestoreID) (catalog.RestoreRequest, error)
-	ConfirmRestore(ctx context.Context, id catalog.RestoreID, by string, more func(*sql.Tx) error) error
-	RejectRestore(ctx context.Context, id catalog.RestoreID, by, reason string, more func(*sql.Tx) error) error
-	FinishRestore(ctx context.Context, id catalog.RestoreID, result json.RawMessage, errText string, more func(*sql.Tx) error) error
-	HeartbeatRestore(ctx context.Context, id catalog.RestoreID, progress json.RawMessage) error
-	ClaimStaleRestores(ctx context.Context) ([]catalog.RestoreRequest, error)
-	EnqueueMailTx(ctx context.Context, tx *sql.Tx, mails ...catalog.OutboxMail) (int, error)
-	Auditing(ctx context.Context, ev catalog.AuditEvent) func(*sql.Tx) error
+	catalog.Browsing
+	catalog.Restores
+	catalog.Outbox
+	catalog.AdminsAndAudit
 }
 
 // Mailer renders the flow's emails (notify.Renderer).

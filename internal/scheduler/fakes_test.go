@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -105,16 +106,27 @@ func (e *fakeEngine) callTimes() []time.Time {
 	return out
 }
 
-// fakeCatalog reads last snapshots from the fake engine and keeps failure
-// streaks in memory, like catalog.DB.
+// fakeCatalog is a real SQLite catalog on the test's clock, so that the
+// failure streaks follow the catalog's own rules, except that the last
+// snapshots come from the fake engine. It notes every night recorded.
 type fakeCatalog struct {
-	eng     *fakeEngine
-	streaks map[string]catalog.FailureStreak
-	nights  []string // "night account ok|failure" as recorded
+	*catalog.DB
+	eng    *fakeEngine
+	nights []string // "night account ok|failure" as recorded
 }
 
-func newFakeCatalog(eng *fakeEngine) *fakeCatalog {
-	return &fakeCatalog{eng: eng, streaks: map[string]catalog.FailureStreak{}}
+func newFakeCatalog(t *testing.T, eng *fakeEngine, clk clock.Clock) *fakeCatalog {
+	db, err := catalog.Open(context.Background(), filepath.Join(t.TempDir(), "catalog.db"),
+		catalog.Options{Clock: clk, Owner: "test:1:scheduler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &fakeCatalog{DB: db, eng: eng}
 }
 
 func (c *fakeCatalog) BackupStatus(context.Context) ([]catalog.AccountStatus, error) {
@@ -127,32 +139,19 @@ func (c *fakeCatalog) BackupStatus(context.Context) ([]catalog.AccountStatus, er
 	return out, nil
 }
 
-func (c *fakeCatalog) RecordNight(_ context.Context, address, night, failure string) (catalog.FailureStreak, error) {
+func (c *fakeCatalog) RecordNight(ctx context.Context, address, night, failure string) (catalog.FailureStreak, error) {
 	c.nights = append(c.nights, night+" "+address+" "+map[bool]string{true: "ok", false: failure}[failure == ""])
-	st := c.streaks[address]
-	switch {
-	case failure == "":
-		st = catalog.FailureStreak{}
-	case st.Nights == 0:
-		st = catalog.FailureStreak{Address: address, Nights: 1, FirstNight: night, FirstError: failure,
-			LastNight: night, LastError: failure}
-	case night > st.LastNight:
-		st.Nights++
-		st.LastNight, st.LastError = night, failure
-	default:
-		st.LastError = failure
-	}
-	c.streaks[address] = st
-	return st, nil
+	return c.DB.RecordNight(ctx, address, night, failure)
 }
 
-func (c *fakeCatalog) MarkNotified(_ context.Context, address, firstNight string) error {
-	st := c.streaks[address]
-	if st.Nights > 0 && st.FirstNight == firstNight && st.NotifiedAt.IsZero() {
-		st.NotifiedAt = time.Unix(1, 0)
-		c.streaks[address] = st
+// streak is the account's failure streak as the catalog keeps it.
+func (c *fakeCatalog) streak(t *testing.T, address string) catalog.FailureStreak {
+	t.Helper()
+	st, err := c.FailureStreak(context.Background(), address)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return nil
+	return st
 }
 
 // fakeAccounts is an accounts file whose content can change between nights.
@@ -221,7 +220,7 @@ type rig struct {
 func newRig(t *testing.T, sched Schedule, start, limit time.Time, accounts *fakeAccounts) *rig {
 	fake := clock.NewFake(start)
 	eng := newFakeEngine(fake)
-	r := &rig{t: t, clk: &testClock{Fake: fake, limit: limit}, eng: eng, cat: newFakeCatalog(eng),
+	r := &rig{t: t, clk: &testClock{Fake: fake, limit: limit}, eng: eng, cat: newFakeCatalog(t, eng, fake),
 		accounts: accounts, pruner: &fakePruner{clk: fake}, notifier: &fakeNotifier{}}
 	r.opts = Options{Schedule: sched, Clock: r.clk, Accounts: accounts, Engine: eng, Catalog: r.cat,
 		Pruner: r.pruner, Notifier: r.notifier, Rand: fixedRand(0.5)}

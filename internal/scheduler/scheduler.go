@@ -34,9 +34,7 @@ func (f AccountsFile) List(context.Context) ([]string, error) { return config.Re
 
 // Catalog is what the scheduler needs of the catalog; *catalog.DB is one.
 type Catalog interface {
-	BackupStatus(ctx context.Context) ([]catalog.AccountStatus, error)
-	RecordNight(ctx context.Context, address, night, failure string) (catalog.FailureStreak, error)
-	MarkNotified(ctx context.Context, address, firstNight string) error
+	catalog.Maintenance
 }
 
 // Pruner applies retention after a night's snapshots; Prune (prune.go) is

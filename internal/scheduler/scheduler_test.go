@@ -272,7 +272,7 @@ func TestFailureAlertOncePerStreak(t *testing.T) {
 	if n := len(r.eng.calls); n != 6*3+2 { // 6 failing nights of 3 attempts, nights 4 and 8 of one
 		t.Errorf("%d engine runs, want 20", n)
 	}
-	if st := r.cat.streaks["bad@example.com"]; st.Nights != 0 {
+	if st := r.cat.streak(t, "bad@example.com"); st.Nights != 0 {
 		t.Errorf("streak after a good night = %+v", st)
 	}
 }

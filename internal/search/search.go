@@ -20,8 +20,7 @@ import (
 
 // Catalog is what the indexer needs of the catalog.
 type Catalog interface {
-	Unindexed(ctx context.Context, after int64, limit int) ([]catalog.Unindexed, error)
-	AddSearchDocs(ctx context.Context, docs []catalog.SearchDoc) error
+	catalog.Maintenance
 }
 
 // Blobs opens stored messages.

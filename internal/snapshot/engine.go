@@ -24,8 +24,7 @@ import (
 
 // Catalog is what the engine needs of the catalog.
 type Catalog interface {
-	Account(ctx context.Context, address string) (catalog.AccountID, error)
-	BeginSnapshot(ctx context.Context, acct catalog.AccountID) (*catalog.Run, error)
+	catalog.SnapshotWriter
 }
 
 // BlobStore is what the engine needs of the blob store.

@@ -29,14 +29,10 @@ import (
 
 // Catalog is what the panel needs of the catalog.
 type Catalog interface {
-	Admin(ctx context.Context, email string) (catalog.AdminRow, error)
-	Restores(ctx context.Context, acct catalog.AccountID, status string) ([]catalog.RestoreRequest, error)
-	BackupStatus(ctx context.Context) ([]catalog.AccountStatus, error)
-	UndeliveredMail(ctx context.Context, limit int) ([]catalog.OutboxEntry, error)
-	OutboxMail(ctx context.Context, id int64) (catalog.OutboxEntry, error)
-	RequeueMail(ctx context.Context, id int64) error
-	AuditLog(ctx context.Context, domains []string, limit int) ([]catalog.AuditEvent, error)
-	Audit(ctx context.Context, ev catalog.AuditEvent) error
+	catalog.Restores
+	catalog.Outbox
+	catalog.AdminsAndAudit
+	catalog.Maintenance
 }
 
 // Flow is what the panel needs of the restore flow.

@@ -26,14 +26,7 @@ import (
 
 // Catalog is what the webmail reads of the catalog.
 type Catalog interface {
-	LookupAccount(ctx context.Context, address string) (catalog.AccountID, error)
-	Snapshots(ctx context.Context, acct catalog.AccountID) ([]catalog.Snapshot, error)
-	AccountSnapshot(ctx context.Context, acct catalog.AccountID, id catalog.SnapshotID) (catalog.Snapshot, error)
-	Folders(ctx context.Context, s catalog.Snapshot) ([]catalog.Folder, error)
-	MessageOrder(ctx context.Context, s catalog.Snapshot, mailboxID int64, sort catalog.Sort) ([]int64, error)
-	Search(ctx context.Context, s catalog.Snapshot, mailboxID int64, query string, sort catalog.Sort, max int) ([]int64, bool, error)
-	MessagesByID(ctx context.Context, s catalog.Snapshot, ids []int64) ([]catalog.Message, error)
-	MessageInView(ctx context.Context, s catalog.Snapshot, id int64) (catalog.Message, error)
+	catalog.Browsing
 }
 
 // Blobs opens stored messages.

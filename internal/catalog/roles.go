@@ -1,0 +1,127 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+)
+
+// The catalog's roles. Each method of the catalog belongs to exactly one
+// role, and every part of mtm asks for the roles (or a subset of one) that
+// it uses. A back-end of the catalog implements Catalog, all roles, and
+// passes the contract suite in package catalogtest; DB (SQLite) is the
+// first. docs/design.md, "The catalog's roles", says what each role owns.
+
+// Accounts names the accounts.
+type Accounts interface {
+	// Account returns the id of the account with this address, creating it.
+	Account(ctx context.Context, address string) (AccountID, error)
+	// LookupAccount returns the id of an existing account, or ErrNotFound.
+	LookupAccount(ctx context.Context, address string) (AccountID, error)
+}
+
+// SnapshotWriter is how the snapshot engine writes: one Run per account and
+// snapshot, staging batch by batch, committed in one transaction.
+type SnapshotWriter interface {
+	Accounts
+	BeginSnapshot(ctx context.Context, acct AccountID) (*Run, error)
+}
+
+// Browsing reads the snapshots and their views: the webmail, exports,
+// restores and the commands that list snapshots.
+type Browsing interface {
+	SnapshotFinder
+	Snapshot(ctx context.Context, id SnapshotID) (Snapshot, error)
+	Snapshots(ctx context.Context, acct AccountID) ([]Snapshot, error)
+	Folders(ctx context.Context, s Snapshot) ([]Folder, error)
+	Messages(ctx context.Context, s Snapshot, mailboxID int64, fn func(Message) error) error
+	MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort Sort) ([]int64, error)
+	Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) ([]int64, bool, error)
+	MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error)
+	MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error)
+}
+
+// Restores keeps the restore requests with their compare-and-set
+// transitions, and what restores appended to the live accounts.
+type Restores interface {
+	RequestRestore(ctx context.Context, r RestoreRequest, more func(*sql.Tx, RestoreID) error) (RestoreID, error)
+	Restore(ctx context.Context, id RestoreID) (RestoreRequest, error)
+	Restores(ctx context.Context, acct AccountID, status string) ([]RestoreRequest, error)
+	ConfirmRestore(ctx context.Context, id RestoreID, by string, more func(*sql.Tx) error) error
+	RejectRestore(ctx context.Context, id RestoreID, by, reason string, more func(*sql.Tx) error) error
+	FinishRestore(ctx context.Context, id RestoreID, result json.RawMessage, errText string, more func(*sql.Tx) error) error
+	HeartbeatRestore(ctx context.Context, id RestoreID, progress json.RawMessage) error
+	ClaimStaleRestores(ctx context.Context) ([]RestoreRequest, error)
+	KnownUIDs(ctx context.Context, acct AccountID, name string, uidvalidity uint32) (map[uint32]KnownMessage, error)
+	RecordAppends(ctx context.Context, acct AccountID, appended []Appended) error
+	RecentAppends(ctx context.Context, acct AccountID, since time.Time) (bool, error)
+}
+
+// Outbox holds the notification emails until they are delivered.
+type Outbox interface {
+	EnqueueMail(ctx context.Context, mails ...OutboxMail) (int, error)
+	EnqueueMailTx(ctx context.Context, tx *sql.Tx, mails ...OutboxMail) (int, error)
+	DueMail(ctx context.Context, now time.Time, limit int) ([]OutboxEntry, error)
+	NextMailAt(ctx context.Context) (time.Time, bool, error)
+	ClaimMail(ctx context.Context, id int64, leaseUntil time.Time) (bool, error)
+	MarkMailDot(ctx context.Context, id int64) error
+	MarkMailSent(ctx context.Context, id int64) error
+	RetryMail(ctx context.Context, id int64, next time.Time, msg string, maybeSent bool) error
+	FailMail(ctx context.Context, id int64, msg string) error
+	DeferMail(ctx context.Context, id int64, next time.Time, msg string) error
+	RequeueMail(ctx context.Context, id int64) error
+	RecoverMail(ctx context.Context) (int, error)
+	DeleteSentMail(ctx context.Context, before time.Time) (int, error)
+	OutboxMail(ctx context.Context, id int64) (OutboxEntry, error)
+	UndeliveredMail(ctx context.Context, limit int) ([]OutboxEntry, error)
+	OutboxStats(ctx context.Context) (OutboxStats, error)
+}
+
+// AdminsAndAudit keeps the admin accounts and the audit log.
+type AdminsAndAudit interface {
+	AddAdmin(ctx context.Context, a AdminRow) error
+	RemoveAdmin(ctx context.Context, email string) error
+	Admin(ctx context.Context, email string) (AdminRow, error)
+	Admins(ctx context.Context) ([]AdminRow, error)
+	Audit(ctx context.Context, ev AuditEvent) error
+	Auditing(ctx context.Context, ev AuditEvent) func(*sql.Tx) error
+	AuditLog(ctx context.Context, domains []string, limit int) ([]AuditEvent, error)
+}
+
+// Maintenance is the upkeep around the snapshots: expiry and the garbage
+// of prune, the checker's invariants, the nights and failure streaks of
+// the scheduler with the backup status, and the search index.
+type Maintenance interface {
+	AllSnapshots(ctx context.Context) ([]SnapshotRef, error)
+	PlanExpiry(ctx context.Context, drop []SnapshotID) (Expiry, error)
+	Expire(ctx context.Context, drop []SnapshotID, appendsBefore time.Time) (Expiry, error)
+	Garbage(ctx context.Context, fn func(Garbage) error) error
+	Named(ctx context.Context, h [32]byte) (content, garbage bool, err error)
+	LockBlobDeletion(ctx context.Context) (*BlobLock, error)
+	Inconsistencies(ctx context.Context) ([]string, error)
+	Contents(ctx context.Context, fn func(StoredContent) error) error
+	RecordNight(ctx context.Context, address, night, failure string) (FailureStreak, error)
+	MarkNotified(ctx context.Context, address, firstNight string) error
+	FailureStreak(ctx context.Context, address string) (FailureStreak, error)
+	BackupStatus(ctx context.Context) ([]AccountStatus, error)
+	CountRows(ctx context.Context, table string) (int, error)
+	Unindexed(ctx context.Context, after int64, limit int) ([]Unindexed, error)
+	AddSearchDocs(ctx context.Context, docs []SearchDoc) error
+}
+
+// Catalog is every role: what a back-end implements.
+type Catalog interface {
+	SnapshotWriter
+	Browsing
+	Restores
+	Outbox
+	AdminsAndAudit
+	Maintenance
+	Close() error
+}
+
+var (
+	_ Catalog  = (*DB)(nil)
+	_ Browsing = (*Browser)(nil)
+)

@@ -1,17 +1,26 @@
-// Package catalog owns the SQLite catalog of docs/design.md: accounts,
-// snapshots, the contents of stored blobs with their header summaries,
-// mailbox identities with their sync state, and the folder and message
-// versions whose validity intervals make up every snapshot's view.
+// Package catalog owns the catalog of docs/design.md: everything mtm knows
+// apart from the message bytes. That is accounts and snapshots; the
+// contents of stored blobs with their header summaries and search index;
+// mailbox identities with their sync state; the folder and message versions
+// whose validity intervals make up every snapshot's view; the garbage and
+// the blob-deletion lock of prune; restore requests with their
+// compare-and-set transitions and what restores appended; the outbox of
+// notification emails; admins and the audit log; and the nights and
+// failure streaks of the scheduler.
 //
-// The catalog lives in one SQLite database (WAL mode) in the data
-// directory. All writes go through a single connection, so writers queue in
-// Go instead of failing with SQLITE_BUSY; reads use a separate pool and see
-// the last committed state.
+// Its surface is six roles (roles.go: snapshot writing, browsing,
+// restores, outbox, admins and audit, maintenance), which together make a
+// Catalog; every back-end passes the contract suite in package
+// catalogtest. DB is the SQLite back-end: one database (WAL mode) in the
+// data directory. All writes go through a single connection, so writers
+// queue in Go instead of failing with SQLITE_BUSY; reads use a separate
+// pool and see the last committed state.
 //
 // A snapshot run writes through a Run: it stages what it saw, batch by
 // batch, and Commit applies the staging in one transaction (design.md,
 // "Commit transaction of snapshot S"). Views are read with Snapshots,
-// Folders and Messages.
+// Folders and Messages; FindSnapshot is how a person's "id or day" becomes
+// a snapshot.
 package catalog
 
 import (

@@ -1,4 +1,4 @@
-package catalog
+package catalogtest
 
 import (
 	"context"
@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"mtm/internal/catalog"
 	"mtm/internal/clock"
 )
 
 // oneFolder commits a snapshot of acct with one INBOX holding msgs (uid i+1).
-func oneFolder(t *testing.T, db *DB, acct AccountID, msgs ...Content) (Snapshot, int64) {
+func oneFolder(t *testing.T, db catalog.Catalog, acct catalog.AccountID, msgs ...catalog.Content) (catalog.Snapshot, int64) {
 	t.Helper()
 	ctx := context.Background()
 	r, err := db.BeginSnapshot(ctx, acct)
@@ -24,32 +25,32 @@ func oneFolder(t *testing.T, db *DB, acct AccountID, msgs ...Content) (Snapshot,
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b Batch
+	var b catalog.Batch
 	for i, m := range msgs {
 		b.AddMessage(mb.ID, uint32(i+1), nil, time.Unix(int64(1000+i), 0), m)
 	}
-	b.SetState(Mailbox{ID: mb.ID, LastUID: uint32(len(msgs)), UIDNext: uint32(len(msgs) + 1)})
+	b.SetState(catalog.Mailbox{ID: mb.ID, LastUID: uint32(len(msgs)), UIDNext: uint32(len(msgs) + 1)})
 	if err := r.Flush(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.StageFolders(ctx, []FolderState{{Name: "INBOX", MailboxID: mb.ID, Delimiter: "/"}}); err != nil {
+	if err := r.StageFolders(ctx, []catalog.FolderState{{Name: "INBOX", MailboxID: mb.ID, Delimiter: "/"}}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := r.Commit(ctx, RunStats{})
+	s, err := r.Commit(ctx, catalog.RunStats{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s, mb.ID
 }
 
-func msg(subject, from string, size int64, date int64) Content {
+func msg(subject, from string, size int64, date int64) catalog.Content {
 	c := content(subject + from)
 	c.Subject, c.From, c.Size = subject, from, size
 	c.Date = time.Unix(date, 0)
 	return c
 }
 
-func subjects(t *testing.T, db *DB, s Snapshot, ids []int64) []string {
+func subjects(t *testing.T, db catalog.Catalog, s catalog.Snapshot, ids []int64) []string {
 	t.Helper()
 	ms, err := db.MessagesByID(context.Background(), s, ids)
 	if err != nil {
@@ -62,9 +63,9 @@ func subjects(t *testing.T, db *DB, s Snapshot, ids []int64) []string {
 	return out
 }
 
-func TestBrowseIsScopedToTheAccount(t *testing.T) {
+func (cs suite) testBrowseIsScopedToTheAccount(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
+	db := cs.openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
 	alice, _ := db.Account(ctx, "alice@example.com")
 	bob, _ := db.Account(ctx, "bob@example.com")
 	shared := msg("shared budget", "carol@example.com", 50, 300)
@@ -72,7 +73,7 @@ func TestBrowseIsScopedToTheAccount(t *testing.T) {
 	sb, mbb := oneFolder(t, db, bob, shared, msg("bob only budget", "dan@example.com", 5, 50))
 
 	cases := []struct {
-		sort Sort
+		sort catalog.Sort
 		want []string
 	}{
 		{"date", []string{"apple", "banana", "shared budget"}},
@@ -90,23 +91,23 @@ func TestBrowseIsScopedToTheAccount(t *testing.T) {
 			t.Errorf("sort %s: %v, want %v", c.sort, got, c.want)
 		}
 	}
-	if _, err := db.MessageOrder(ctx, sa, mba, "colour"); !errors.Is(err, ErrBadSort) {
+	if _, err := db.MessageOrder(ctx, sa, mba, "colour"); !errors.Is(err, catalog.ErrBadSort) {
 		t.Errorf("bad sort: %v", err)
 	}
 
 	// Bob's snapshot, mailbox and messages are not Alice's.
-	if _, err := db.AccountSnapshot(ctx, alice, sb.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := db.AccountSnapshot(ctx, alice, sb.ID); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("alice reads bob's snapshot: %v", err)
 	}
-	if ids, err := db.MessageOrder(ctx, sa, mbb, SortDate); err != nil || len(ids) != 0 {
+	if ids, err := db.MessageOrder(ctx, sa, mbb, catalog.SortDate); err != nil || len(ids) != 0 {
 		t.Errorf("alice lists bob's mailbox through her snapshot: %v %v", ids, err)
 	}
-	bobIDs, err := db.MessageOrder(ctx, sb, mbb, SortDate)
+	bobIDs, err := db.MessageOrder(ctx, sb, mbb, catalog.SortDate)
 	if err != nil || len(bobIDs) != 2 {
 		t.Fatalf("bob's ids %v %v", bobIDs, err)
 	}
 	for _, id := range bobIDs {
-		if _, err := db.MessageInView(ctx, sa, id); !errors.Is(err, ErrNotFound) {
+		if _, err := db.MessageInView(ctx, sa, id); !errors.Is(err, catalog.ErrNotFound) {
 			t.Errorf("alice opens bob's message %d: %v", id, err)
 		}
 	}
@@ -131,16 +132,16 @@ func TestBrowseIsScopedToTheAccount(t *testing.T) {
 	}
 }
 
-func indexAll(t *testing.T, db *DB) {
+func indexAll(t *testing.T, db catalog.Catalog) {
 	t.Helper()
 	ctx := context.Background()
 	todo, err := db.Unindexed(ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var docs []SearchDoc
+	var docs []catalog.SearchDoc
 	for _, u := range todo {
-		docs = append(docs, SearchDoc{ContentID: u.ID, Hash: u.Hash, From: u.From, To: u.To, Subject: u.Subject})
+		docs = append(docs, catalog.SearchDoc{ContentID: u.ID, Hash: u.Hash, From: u.From, To: u.To, Subject: u.Subject})
 	}
 	if err := db.AddSearchDocs(ctx, docs); err != nil {
 		t.Fatal(err)
@@ -150,9 +151,9 @@ func indexAll(t *testing.T, db *DB) {
 	}
 }
 
-func TestSearchIndexFollowsContents(t *testing.T) {
+func (cs suite) testSearchIndexFollowsContents(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
+	db := cs.openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
 	alice, _ := db.Account(ctx, "alice@example.com")
 	s, _ := oneFolder(t, db, alice, msg("kiwi", "x@example.com", 1, 1))
 	todo, err := db.Unindexed(ctx, 0, 10)
@@ -160,47 +161,40 @@ func TestSearchIndexFollowsContents(t *testing.T) {
 		t.Fatalf("unindexed %v %v", todo, err)
 	}
 	// A doc for bytes the id no longer names is dropped.
-	stale := SearchDoc{ContentID: todo[0].ID, Hash: sha256.Sum256([]byte("other")), Subject: "kiwi"}
-	if err := db.AddSearchDocs(ctx, []SearchDoc{stale}); err != nil {
+	stale := catalog.SearchDoc{ContentID: todo[0].ID, Hash: sha256.Sum256([]byte("other")), Subject: "kiwi"}
+	if err := db.AddSearchDocs(ctx, []catalog.SearchDoc{stale}); err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := db.Unindexed(ctx, 0, 10); len(left) != 1 {
 		t.Fatalf("a stale doc was indexed")
 	}
 	indexAll(t, db)
-	if hits, _, err := db.Search(ctx, s, 0, "subject:kiwi", SortDate, 100); err != nil || len(hits) != 1 {
+	if hits, _, err := db.Search(ctx, s, 0, "subject:kiwi", catalog.SortDate, 100); err != nil || len(hits) != 1 {
 		t.Fatalf("search kiwi: %v %v", hits, err)
 	}
-	// Deleting the content (as prune does) deletes its index row.
-	if _, err := db.w.ExecContext(ctx, `DELETE FROM entries; DELETE FROM contents`); err != nil {
+	// Prune expiring the content deletes its index row: stored again, the
+	// same message is a new content to index, and only it is found.
+	if _, err := db.Expire(ctx, []catalog.SnapshotID{s.ID}, clock.Real{}.Now()); err != nil {
 		t.Fatal(err)
 	}
-	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM search_text WHERE search_text MATCH 'kiwi'`).Scan(&n); err != nil || n != 0 {
-		t.Errorf("index rows after delete: %d %v", n, err)
+	if n, err := db.CountRows(ctx, "contents"); err != nil || n != 0 {
+		t.Fatalf("%d contents after the expiry, %v", n, err)
+	}
+	s2, _ := oneFolder(t, db, alice, msg("kiwi", "x@example.com", 1, 1))
+	if todo, err := db.Unindexed(ctx, 0, 10); err != nil || len(todo) != 1 {
+		t.Fatalf("the content stored again is not to index: %v %v", todo, err)
+	}
+	indexAll(t, db)
+	if hits, _, err := db.Search(ctx, s2, 0, "subject:kiwi", catalog.SortDate, 100); err != nil || len(hits) != 1 {
+		t.Errorf("search kiwi after storing it again: %v %v", hits, err)
 	}
 }
 
-func TestSearchQuery(t *testing.T) {
-	cases := map[string]string{
-		"":                      "",
-		"hello":                 `"hello"*`,
-		`from:Bob say "hi" )*(`: `from_addr:"Bob"* "say"* """hi"""*`,
-		"SUBJECT:x unknown:y":   `subject:"x"* "unknown:y"*`,
-		"body: -- NEAR(a b)":    `"NEAR(a"* "b)"*`,
-	}
-	for in, want := range cases {
-		if got := SearchQuery(in); got != want {
-			t.Errorf("SearchQuery(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
-func TestSearchStopsAtMax(t *testing.T) {
+func (cs suite) testSearchStopsAtMax(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
+	db := cs.openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:a")
 	alice, _ := db.Account(ctx, "alice@example.com")
-	var msgs []Content
+	var msgs []catalog.Content
 	for i := range 5 {
 		msgs = append(msgs, msg(fmt.Sprintf("common %d", i), "x@example.com", int64(10-i), int64(i)))
 	}

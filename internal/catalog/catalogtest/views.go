@@ -1,41 +1,22 @@
-package catalog
+package catalogtest
 
 import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"mtm/internal/catalog"
 	"mtm/internal/clock"
 )
 
-func openTest(t *testing.T, clk clock.Clock, owner string) *DB {
-	t.Helper()
-	loc, err := time.LoadLocation("Europe/Rome")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "catalog.db"),
-		Options{Clock: clk, Location: loc, Owner: owner})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return db
-}
-
-func content(s string) Content {
-	return Content{Hash: sha256.Sum256([]byte(s)), Size: int64(len(s)), StoredSize: int64(len(s)), Subject: s}
+func content(s string) catalog.Content {
+	return catalog.Content{Hash: sha256.Sum256([]byte(s)), Size: int64(len(s)), StoredSize: int64(len(s)), Subject: s}
 }
 
 // view renders a snapshot as folder -> uid -> "subject flags".
-func view(t *testing.T, db *DB, id SnapshotID) map[string]map[uint32]string {
+func view(t *testing.T, db catalog.Catalog, id catalog.SnapshotID) map[string]map[uint32]string {
 	t.Helper()
 	ctx := context.Background()
 	s, err := db.Snapshot(ctx, id)
@@ -49,8 +30,8 @@ func view(t *testing.T, db *DB, id SnapshotID) map[string]map[uint32]string {
 	out := map[string]map[uint32]string{}
 	for _, f := range folders {
 		msgs := map[uint32]string{}
-		if err := db.Messages(ctx, s, f.MailboxID, func(m Message) error {
-			msgs[m.UID] = m.Subject + " " + JoinFlags(m.Flags)
+		if err := db.Messages(ctx, s, f.MailboxID, func(m catalog.Message) error {
+			msgs[m.UID] = m.Subject + " " + catalog.JoinFlags(m.Flags)
 			return nil
 		}); err != nil {
 			t.Fatal(err)
@@ -63,10 +44,10 @@ func view(t *testing.T, db *DB, id SnapshotID) map[string]map[uint32]string {
 	return out
 }
 
-func TestIntervalsKeepEveryView(t *testing.T) {
+func (cs suite) testIntervalsKeepEveryView(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 3, 28, 23, 0, 0, 0, time.UTC)) // 29 March 00:00 in Rome
-	db := openTest(t, clk, "test:1:a")
+	db := cs.openTest(t, clk, "test:1:a")
 	acct, err := db.Account(ctx, "Alice@Example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -84,20 +65,20 @@ func TestIntervalsKeepEveryView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b Batch
+	var b catalog.Batch
 	b.AddMessage(inbox.ID, 1, []string{`\Seen`, `\Recent`}, clk.Now(), content("one"))
 	b.AddMessage(inbox.ID, 2, nil, clk.Now(), content("two"))
-	b.SetState(Mailbox{ID: inbox.ID, LastUID: 2, UIDNext: 3, HighestModSeq: 5})
+	b.SetState(catalog.Mailbox{ID: inbox.ID, LastUID: 2, UIDNext: 3, HighestModSeq: 5})
 	if err := r1.Flush(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
-	if err := r1.StageFolders(ctx, []FolderState{
+	if err := r1.StageFolders(ctx, []catalog.FolderState{
 		{Name: "INBOX", MailboxID: inbox.ID, Delimiter: "/", Subscribed: true},
 		{Name: "Archive", Delimiter: "/", Attributes: []string{`\Noselect`}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s1, err := r1.Commit(ctx, RunStats{FetchedMessages: 2})
+	s1, err := r1.Commit(ctx, catalog.RunStats{FetchedMessages: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +92,8 @@ func TestIntervalsKeepEveryView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := map[uint32]LiveEntry{}
-	if err := r2.LiveEntries(ctx, inbox.ID, 1, 2, func(e LiveEntry) error { live[e.UID] = e; return nil }); err != nil {
+	live := map[uint32]catalog.LiveEntry{}
+	if err := r2.LiveEntries(ctx, inbox.ID, 1, 2, func(e catalog.LiveEntry) error { live[e.UID] = e; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if live[1].Flags != `\Seen` {
@@ -122,14 +103,14 @@ func TestIntervalsKeepEveryView(t *testing.T) {
 	b.AddVersion(inbox.ID, 1, live[1].ContentID, nil, live[1].InternalDate)
 	b.End(live[2].ID)
 	b.AddMessage(inbox.ID, 3, []string{`\Flagged`}, clk.Now(), content("three"))
-	b.SetState(Mailbox{ID: inbox.ID, LastUID: 3, UIDNext: 4, HighestModSeq: 9})
+	b.SetState(catalog.Mailbox{ID: inbox.ID, LastUID: 3, UIDNext: 4, HighestModSeq: 9})
 	if err := r2.Flush(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
-	if err := r2.StageFolders(ctx, []FolderState{{Name: "INBOX", MailboxID: inbox.ID, Delimiter: "/", Subscribed: true}}); err != nil {
+	if err := r2.StageFolders(ctx, []catalog.FolderState{{Name: "INBOX", MailboxID: inbox.ID, Delimiter: "/", Subscribed: true}}); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := r2.Commit(ctx, RunStats{})
+	s2, err := r2.Commit(ctx, catalog.RunStats{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +121,8 @@ func TestIntervalsKeepEveryView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.BeginSnapshot(ctx, acct); !errors.Is(err, ErrBusy) {
-		t.Errorf("second concurrent run: err = %v, want ErrBusy", err)
+	if _, err := db.BeginSnapshot(ctx, acct); !errors.Is(err, catalog.ErrBusy) {
+		t.Errorf("second concurrent run: err = %v, want catalog.ErrBusy", err)
 	}
 	b.AddMessage(inbox.ID, 4, nil, clk.Now(), content("four"))
 	if err := r3.Flush(ctx, &b); err != nil {
@@ -171,7 +152,7 @@ func TestIntervalsKeepEveryView(t *testing.T) {
 	if err := r4.StageFolders(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	s4, err := r4.Commit(ctx, RunStats{})
+	s4, err := r4.Commit(ctx, catalog.RunStats{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,20 +199,12 @@ func assertView(t *testing.T, got, want map[string]map[uint32]string) {
 	}
 }
 
-func TestStaleRunIsReaped(t *testing.T) {
+func (cs suite) testStaleRunIsReaped(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	path := filepath.Join(t.TempDir(), "catalog.db")
-	a, err := Open(ctx, path, Options{Clock: clk, Owner: "otherhost:1:x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, path, Options{Clock: clk, Owner: "thishost:2:y"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	store := cs.backend(t)
+	a := store(t, catalog.Options{Clock: clk, Owner: "otherhost:1:x"})
+	b := store(t, catalog.Options{Clock: clk, Owner: "thishost:2:y"})
 	acct, err := a.Account(ctx, "x@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -240,29 +213,14 @@ func TestStaleRunIsReaped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.BeginSnapshot(ctx, acct); !errors.Is(err, ErrBusy) {
+	if _, err := b.BeginSnapshot(ctx, acct); !errors.Is(err, catalog.ErrBusy) {
 		t.Fatalf("err = %v, want ErrBusy while the heartbeat is fresh", err)
 	}
 	clk.Advance(3 * time.Minute)
 	if _, err := b.BeginSnapshot(ctx, acct); err != nil {
 		t.Fatalf("stale run not reaped: %v", err)
 	}
-	if _, err := ra.Commit(ctx, RunStats{}); !errors.Is(err, ErrLostOwnership) {
+	if _, err := ra.Commit(ctx, catalog.RunStats{}); !errors.Is(err, catalog.ErrLostOwnership) {
 		t.Fatalf("reaped run committed: err = %v", err)
-	}
-}
-
-func TestJoinFlags(t *testing.T) {
-	for _, tc := range []struct {
-		in   []string
-		want string
-	}{
-		{nil, ""},
-		{[]string{`\Seen`, `\Answered`, `\Seen`}, `\Answered \Seen`},
-		{[]string{`\Recent`, `$Label1`}, `$Label1`},
-	} {
-		if got := JoinFlags(tc.in); got != tc.want {
-			t.Errorf("JoinFlags(%q) = %q, want %q", tc.in, got, tc.want)
-		}
 	}
 }

@@ -1,17 +1,17 @@
-package catalog
+package catalogtest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"mtm/internal/catalog"
 	"mtm/internal/clock"
 )
 
 // commitOne takes a snapshot of address holding one message of body, taking
 // d on the clock.
-func commitOne(t *testing.T, db *DB, clk *clock.Fake, address, body string, d time.Duration) Snapshot {
+func commitOne(t *testing.T, db catalog.Catalog, clk *clock.Fake, address, body string, d time.Duration) catalog.Snapshot {
 	t.Helper()
 	ctx := context.Background()
 	acct, err := db.Account(ctx, address)
@@ -26,16 +26,16 @@ func commitOne(t *testing.T, db *DB, clk *clock.Fake, address, body string, d ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b Batch
+	var b catalog.Batch
 	b.AddMessage(inbox.ID, 1, nil, clk.Now(), content(body))
 	if err := r.Flush(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.StageFolders(ctx, []FolderState{{Name: "INBOX", MailboxID: inbox.ID, Delimiter: "/"}}); err != nil {
+	if err := r.StageFolders(ctx, []catalog.FolderState{{Name: "INBOX", MailboxID: inbox.ID, Delimiter: "/"}}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(d)
-	s, err := r.Commit(ctx, RunStats{})
+	s, err := r.Commit(ctx, catalog.RunStats{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func commitOne(t *testing.T, db *DB, clk *clock.Fake, address, body string, d ti
 }
 
 // failOne records a failed snapshot of address.
-func failOne(t *testing.T, db *DB, address, reason string) {
+func failOne(t *testing.T, db catalog.Catalog, address, reason string) {
 	t.Helper()
 	ctx := context.Background()
 	acct, err := db.Account(ctx, address)
@@ -59,10 +59,10 @@ func failOne(t *testing.T, db *DB, address, reason string) {
 	}
 }
 
-func TestBackupStatus(t *testing.T) {
+func (cs suite) testBackupStatus(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 5, 1, 22, 0, 0, 0, time.UTC))
-	db := openTest(t, clk, "test:1:status")
+	db := cs.openTest(t, clk, "test:1:status")
 
 	// ok: two good snapshots; the newest counts.
 	commitOne(t, db, clk, "ok@example.com", "first", time.Minute)
@@ -98,7 +98,7 @@ func TestBackupStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var order []string
-	byAddr := map[string]AccountStatus{}
+	byAddr := map[string]catalog.AccountStatus{}
 	for _, s := range got {
 		order = append(order, s.Address)
 		byAddr[s.Address] = s
@@ -138,14 +138,11 @@ func TestBackupStatus(t *testing.T) {
 	}
 }
 
-func TestRecordNightStreaks(t *testing.T) {
+func (cs suite) testRecordNightStreaks(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 5, 1, 22, 0, 0, 0, time.UTC))
-	path := filepath.Join(t.TempDir(), "catalog.db")
-	db, err := Open(ctx, path, Options{Clock: clk, Owner: "test:1:streak"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := cs.backend(t)
+	db := store(t, catalog.Options{Clock: clk, Owner: "test:1:streak"})
 	const a = "Alice@Example.com"
 	steps := []struct {
 		night, failure string
@@ -192,15 +189,7 @@ func TestRecordNightStreaks(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = Open(ctx, path, Options{Clock: clk, Owner: "test:2:streak"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	db = store(t, catalog.Options{Clock: clk, Owner: "test:2:streak"})
 	st, err := db.FailureStreak(ctx, a)
 	if err != nil {
 		t.Fatal(err)

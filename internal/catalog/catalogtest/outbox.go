@@ -1,25 +1,24 @@
-package catalog
+package catalogtest
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"testing"
 	"time"
 
+	"mtm/internal/catalog"
 	"mtm/internal/clock"
 )
 
-func testMail(key string) OutboxMail {
-	return OutboxMail{Key: key, Kind: "test", MessageID: key + "@mtm.test", From: "mtm@example.com",
+func testMail(key string) catalog.OutboxMail {
+	return catalog.OutboxMail{Key: key, Kind: "test", MessageID: key + "@mtm.test", From: "mtm@example.com",
 		To: "alice@example.com", Subject: "s " + key, Body: []byte("Subject: s\r\n\r\nhi\r\n")}
 }
 
-func TestOutboxEnqueueIsIdempotentAndTransactional(t *testing.T) {
-	t.Parallel()
+func (cs suite) testOutboxEnqueueIsIdempotentAndTransactional(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	db := openTest(t, clk, "test:1:a")
+	db := cs.openTest(t, clk, "test:1:a")
 
 	if n, err := db.EnqueueMail(ctx, testMail("a"), testMail("b")); err != nil || n != 2 {
 		t.Fatalf("enqueue: %d, %v", n, err)
@@ -30,16 +29,7 @@ func TestOutboxEnqueueIsIdempotentAndTransactional(t *testing.T) {
 		t.Fatalf("enqueue of a known key: %d, %v; want 0, nil", n, err)
 	}
 	// A decision that fails after enqueueing leaves no mail behind.
-	boom := errors.New("boom")
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.EnqueueMailTx(ctx, tx, testMail("c")); err != nil {
-			return err
-		}
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("tx: %v", err)
-	}
+	rejectFailsAfterEnqueueing(t, db, clk, testMail("c"))
 	bad := testMail("d")
 	bad.To = "x@example.com\r\nRCPT TO:<y@example.com>"
 	if _, err := db.EnqueueMail(ctx, bad); err == nil {
@@ -54,11 +44,10 @@ func TestOutboxEnqueueIsIdempotentAndTransactional(t *testing.T) {
 	}
 }
 
-func TestOutboxTransitionsAndRecovery(t *testing.T) {
-	t.Parallel()
+func (cs suite) testOutboxTransitionsAndRecovery(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	db := openTest(t, clk, "test:1:a")
+	db := cs.openTest(t, clk, "test:1:a")
 	if _, err := db.EnqueueMail(ctx, testMail("a"), testMail("b"), testMail("c")); err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +71,8 @@ func TestOutboxTransitionsAndRecovery(t *testing.T) {
 	if err := db.MarkMailSent(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkMailSent(ctx, a); !errors.Is(err, ErrMailNotClaimed) {
-		t.Errorf("second completion: %v, want ErrMailNotClaimed", err)
+	if err := db.MarkMailSent(ctx, a); !errors.Is(err, catalog.ErrMailNotClaimed) {
+		t.Errorf("second completion: %v, want catalog.ErrMailNotClaimed", err)
 	}
 	if err := db.FailMail(ctx, b, "550 no such user"); err != nil {
 		t.Fatal(err)
@@ -101,7 +90,7 @@ func TestOutboxTransitionsAndRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.State != MailPending || !e.MaybeDuplicate || e.Attempts != 1 || e.LastError == "" {
+	if e.State != catalog.MailPending || !e.MaybeDuplicate || e.Attempts != 1 || e.LastError == "" {
 		t.Errorf("recovered mail %+v", e)
 	}
 	und, err := db.UndeliveredMail(ctx, 10)
@@ -114,7 +103,7 @@ func TestOutboxTransitionsAndRecovery(t *testing.T) {
 	if err := db.RequeueMail(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RequeueMail(ctx, b); !errors.Is(err, ErrNotFound) {
+	if err := db.RequeueMail(ctx, b); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("requeue of a pending mail: %v", err)
 	}
 	if n, err := db.DeleteSentMail(ctx, clk.Now()); err != nil || n != 1 {

@@ -5,11 +5,11 @@ import (
 	"log/slog"
 	"time"
 
-	"mtm/internal/webauth"
 	"mtm/internal/clock"
 	"mtm/internal/config"
 	"mtm/internal/imapconn"
 	"mtm/internal/store"
+	"mtm/internal/webauth"
 	"mtm/internal/webmail"
 )
 

@@ -13,11 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"mtm/internal/webadmin"
 	"mtm/internal/alert"
 	"mtm/internal/clock"
 	"mtm/internal/config"
-	"mtm/internal/web"
 	"mtm/internal/imapconn"
 	"mtm/internal/metrics"
 	"mtm/internal/notify"
@@ -27,6 +25,8 @@ import (
 	"mtm/internal/search"
 	"mtm/internal/snapshot"
 	"mtm/internal/store"
+	"mtm/internal/web"
+	"mtm/internal/webadmin"
 	"mtm/internal/webmail"
 )
 

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
-	"time"
 
 	"mtm/internal/bytesize"
 	"mtm/internal/config"
@@ -14,7 +12,7 @@ import (
 func runPrune(ctx context.Context, env *environment, args []string) error {
 	fs, cfgPath := newFlags(env, "prune")
 	dryRun := fs.Bool("dry-run", false, "print the plan (snapshots to drop, rows, blobs and bytes to free) and change nothing")
-	wait := fs.Duration("wait", 5*time.Minute, "how long to wait for running snapshots before deferring blob deletion")
+	wait := fs.Duration("wait", prune.DefaultWait, "how long to wait for running snapshots before deferring blob deletion")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -26,10 +24,7 @@ func runPrune(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("accounts.file (prune keeps the last good snapshot of every listed account): %w", err)
 	}
-	pol := prune.Policy{Days: cfg.RetentionDays, Location: cfg.Location, Listed: map[string]bool{}}
-	for _, a := range listed {
-		pol.Listed[strings.ToLower(a)] = true
-	}
+	pol := prune.NewPolicy(cfg.RetentionDays, cfg.Location, listed)
 	clk, err := clockFor(env)
 	if err != nil {
 		return err

@@ -27,6 +27,16 @@ type Policy struct {
 	Listed map[string]bool
 }
 
+// NewPolicy is the policy of retention_days in the configured timezone, for
+// the accounts of the accounts file (addresses in any case).
+func NewPolicy(days int, loc *time.Location, listed []string) Policy {
+	p := Policy{Days: days, Location: loc, Listed: make(map[string]bool, len(listed))}
+	for _, a := range listed {
+		p.Listed[strings.ToLower(a)] = true
+	}
+	return p
+}
+
 // Cutoff returns the oldest day (YYYY-MM-DD) that is kept at now. It counts
 // calendar days, so a DST change does not move it.
 func (p Policy) Cutoff(now time.Time) string {

@@ -131,10 +131,15 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
+// DefaultWait is how long a prune waits for running snapshots before it
+// defers blob deletion to the next prune, unless told otherwise.
+const DefaultWait = 5 * time.Minute
+
 // Options tune Execute.
 type Options struct {
 	// Wait is how long to keep asking for the blob-deletion lock while
-	// snapshots run; 0 asks once. Poll is the interval; default 1 s.
+	// snapshots run (DefaultWait for `mtm prune` and the nightly prune);
+	// 0 asks once. Poll is the interval; default 1 s.
 	Wait, Poll time.Duration
 	Clock      clock.Clock
 	Logger     *slog.Logger

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"mtm/internal/clock"
@@ -21,7 +20,7 @@ type Prune struct {
 	Location *time.Location // timezone
 	Clock    clock.Clock
 	// Wait is how long blob deletion waits for running snapshots before it
-	// is deferred to the next prune; default 5 minutes.
+	// is deferred to the next prune; default prune.DefaultWait.
 	Wait   time.Duration
 	Logger *slog.Logger
 }
@@ -34,12 +33,9 @@ func (p *Prune) Prune(ctx context.Context, listed []string) error {
 	}
 	wait := p.Wait
 	if wait == 0 {
-		wait = 5 * time.Minute
+		wait = prune.DefaultWait
 	}
-	pol := prune.Policy{Days: p.Days, Location: p.Location, Listed: make(map[string]bool, len(listed))}
-	for _, a := range listed {
-		pol.Listed[strings.ToLower(a)] = true
-	}
+	pol := prune.NewPolicy(p.Days, p.Location, listed)
 	plan, err := prune.MakePlan(ctx, p.Catalog, p.Blobs, pol, p.Clock)
 	if err != nil {
 		return fmt.Errorf("planning prune: %w", err)

@@ -2,27 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
-	"time"
 
-	"mtm/internal/clock"
-	"mtm/internal/config"
-	"mtm/internal/web"
+	"mtm/internal/configcheck"
 )
 
-// onMachine marks the problems found by looking at this machine (files,
-// directories, certificates) rather than at the configuration's values.
-const onMachine = " [checked on this machine]"
-
-// runConfig is `mtm config check`: it loads the configuration file with
-// the environment's overrides, validates it, checks the files it names,
-// and prints "ok" with a summary, or every problem on its own line.
+// runConfig is `mtm config check`: it prints "ok" with a summary, or every
+// problem on its own line.
 func runConfig(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "check" {
 		return fmt.Errorf("%w: want 'mtm config check [--config FILE]'", errUsage)
@@ -35,167 +21,20 @@ func runConfig(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, env.getenv)
-	var problems []string
-	var summary []string
-	if err != nil {
-		problems = splitLines(err)
-	} else {
-		problems = splitLines(cfg.CheckIMAPAuth())
-		s, machine := checkMachine(ctx, cfg, clk)
-		summary, problems = s, append(problems, machine...)
-	}
-	if len(problems) > 0 {
-		for _, p := range problems {
+	rep := configcheck.Check(ctx, *cfgPath, env.getenv, clk)
+	if !rep.OK() {
+		for _, p := range rep.Problems {
 			fmt.Fprintln(env.stdout, p)
 		}
 		noun := "problems"
-		if len(problems) == 1 {
+		if len(rep.Problems) == 1 {
 			noun = "problem"
 		}
-		return fmt.Errorf("%s: %d %s", *cfgPath, len(problems), noun)
+		return fmt.Errorf("%s: %d %s", *cfgPath, len(rep.Problems), noun)
 	}
 	fmt.Fprintf(env.stdout, "ok: %s\n", *cfgPath)
-	for _, line := range summary {
+	for _, line := range rep.Summary {
 		fmt.Fprintln(env.stdout, "  "+line)
 	}
 	return nil
-}
-
-// splitLines returns the lines of a joined error, or nothing for nil.
-func splitLines(err error) []string {
-	if err == nil {
-		return nil
-	}
-	var out []string
-	for line := range strings.SplitSeq(err.Error(), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
-// checkMachine checks what a valid configuration points at: the data
-// directory, the accounts and password files, the TLS files and the
-// SMTP sender. It returns the summary lines and the problems.
-func checkMachine(ctx context.Context, cfg *config.Config, clk clock.Clock) (summary, problems []string) {
-	bad := func(key, format string, args ...any) {
-		problems = append(problems, key+": "+fmt.Sprintf(format, args...)+onMachine)
-	}
-	if err := checkDataDir(ctx, cfg.DataDir); err != nil {
-		bad("data_dir", "%v", err)
-	}
-	summary = append(summary, fmt.Sprintf("data_dir  %s", cfg.DataDir),
-		fmt.Sprintf("schedule  daily at %s %s, %d days kept, %d accounts at a time",
-			cfg.SnapshotAt, cfg.Timezone, cfg.RetentionDays, cfg.ConcurrentAccounts))
-	accounts, err := config.ReadAccounts(cfg.Accounts.File)
-	if err != nil {
-		bad("accounts.file", "%v", err)
-	}
-	summary = append(summary, fmt.Sprintf("accounts  %d in %s", len(accounts), cfg.Accounts.File))
-	login := "master user " + cfg.IMAP.MasterUser
-	if cfg.IMAP.MasterUser == "" {
-		login = "own passwords from " + cfg.IMAP.PasswordFile
-		if p := checkPasswords(cfg.IMAP.PasswordFile, accounts); p != "" {
-			bad("imap.password_file", "%s", p)
-		}
-	}
-	summary = append(summary, fmt.Sprintf("imap      %s (%s), %s", cfg.IMAP.Address, cfg.IMAP.TLS, login))
-	smtp := "off (no notification emails)"
-	if cfg.SMTP.Address != "" {
-		smtp = fmt.Sprintf("%s (%s) from %s", cfg.SMTP.Address, cfg.SMTP.TLS, cfg.SMTP.From)
-		if cfg.SMTP.From == "" {
-			problems = append(problems, "smtp.from: is empty but smtp.address is set; notification emails need a sender")
-		}
-	}
-	summary = append(summary, "smtp      "+smtp)
-	web, p := webSummary(cfg, clk)
-	if p != "" {
-		bad("http.tls_cert_file", "%s", p)
-	}
-	summary = append(summary, "web       "+web, fmt.Sprintf("log       %s, %s", cfg.Log.Format, cfg.Log.Level))
-	return summary, problems
-}
-
-// checkDataDir checks that dir is a writable directory, or that its
-// nearest existing parent is, so that mtm can create it.
-func checkDataDir(ctx context.Context, dir string) error {
-	fi, err := os.Stat(dir)
-	switch {
-	case err == nil && !fi.IsDir():
-		return fmt.Errorf("%s is not a directory", dir)
-	case err == nil:
-		return web.DirWritable("data_dir", dir).Run(ctx)
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
-	}
-	parent := filepath.Dir(filepath.Clean(dir))
-	for {
-		if _, err := os.Stat(parent); err == nil || filepath.Dir(parent) == parent {
-			break
-		}
-		parent = filepath.Dir(parent)
-	}
-	if err := web.DirWritable("data_dir", parent).Run(ctx); err != nil {
-		return fmt.Errorf("%s does not exist and cannot be created: %w", dir, err)
-	}
-	return nil
-}
-
-// checkPasswords reads the password file and says what is wrong with it
-// ("" when nothing is): unreadable, open to others, or missing accounts.
-func checkPasswords(path string, accounts []string) string {
-	pw, err := config.ReadPasswords(path)
-	if err != nil {
-		return err.Error()
-	}
-	var missing []string
-	for _, a := range accounts {
-		if _, ok := pw[a]; !ok {
-			missing = append(missing, a)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Sprintf("%s has no password for %d accounts of accounts.file (first: %s)", path, len(missing), missing[0])
-	}
-	return ""
-}
-
-// webSummary describes how the web UI is served and checks its
-// certificate: it must load, and not be expired.
-func webSummary(cfg *config.Config, clk clock.Clock) (summary, problem string) {
-	summary = cfg.Listen + ", plain HTTP"
-	if cfg.HTTP.TLS() {
-		tc, err := web.TLSConfig(cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile, web.TLSOptions{Clock: clk})
-		if err != nil {
-			return cfg.Listen + ", HTTPS", err.Error()
-		}
-		cert, err := tc.GetCertificate(nil)
-		if err != nil {
-			return cfg.Listen + ", HTTPS", err.Error()
-		}
-		leaf, err := x509.ParseCertificate(cert.Certificate[0])
-		if err != nil {
-			return cfg.Listen + ", HTTPS", fmt.Sprintf("%s: %v", cfg.HTTP.TLSCertFile, err)
-		}
-		names := append(append([]string(nil), leaf.DNSNames...), leaf.Subject.CommonName)
-		summary = fmt.Sprintf("%s, HTTPS (certificate for %s valid until %s)", cfg.Listen,
-			names[0], leaf.NotAfter.UTC().Format(time.DateOnly))
-		if now := clk.Now(); now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
-			problem = fmt.Sprintf("%s is not valid now (valid from %s to %s)", cfg.HTTP.TLSCertFile,
-				leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))
-		}
-	}
-	if len(cfg.HTTP.Proxies) > 0 {
-		var ps []string
-		for _, p := range cfg.HTTP.Proxies {
-			ps = append(ps, p.String())
-		}
-		summary += ", forwarded headers trusted from " + strings.Join(ps, " ")
-	}
-	if cfg.BaseURL != "" {
-		summary += ", public URL " + cfg.BaseURL
-	}
-	return summary, problem
 }

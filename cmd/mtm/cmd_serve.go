@@ -2,19 +2,10 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"time"
 
-	"mtm/internal/clock"
-	"mtm/internal/config"
 	"mtm/internal/imapconn"
-	"mtm/internal/store"
-	"mtm/internal/webauth"
-	"mtm/internal/webmail"
+	"mtm/internal/serve"
 )
-
-// indexEvery is how often serve indexes new snapshots for search.
-const indexEvery = time.Minute
 
 func runServe(ctx context.Context, env *environment, args []string) error {
 	fs, cfgPath := newFlags(env, "serve")
@@ -38,31 +29,10 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer st.Close() //nolint:errcheck // every change is committed by the time serve returns
-	a, err := newApp(cfg, st, server, clk, newLogger(env, cfg))
+	a, err := serve.New(cfg, st, server, clk, newLogger(env, cfg))
 	if err != nil {
 		return err
 	}
-	a.ready = env.ready
-	return a.run(ctx)
-}
-
-// newWebmail builds the webmail over an open store. Logins are checked
-// against the IMAP server with the account's own password, never the
-// master user.
-func newWebmail(cfg *config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, more ...func(*webmail.Options)) (*webmail.Server, error) {
-	o := webmail.Options{
-		Catalog:         st.Catalog.Browser(), // statements prepared once, kept while the catalog is open
-		Blobs:           st.Blobs,
-		Verifier:        webauth.IMAPVerifier{Server: imapconn.Endpoint(cfg)},
-		Clock:           clk,
-		Location:        cfg.Location,
-		RetentionDays:   cfg.RetentionDays,
-		BaseURL:         cfg.BaseURL,
-		MasterSeparator: cfg.IMAP.MasterSeparator,
-		Logger:          log,
-	}
-	for _, f := range more {
-		f(&o)
-	}
-	return webmail.New(o)
+	a.Ready = env.ready
+	return a.Run(ctx)
 }

@@ -34,7 +34,7 @@ func TestRestoreInBrowser(t *testing.T) {
 	if err := e.dc.Dial(t, alice).Delete("Reisen/Japan 日本").Wait(); err != nil {
 		t.Fatal(err)
 	}
-	s := serve(t, e, smtp)
+	s := serveE2E(t, e, smtp)
 
 	do(t, ctx, "user login", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), alice), chromedp.SendKeys(chromedp.ID("password"), "pw-"+alice+"\n"),

@@ -56,8 +56,8 @@ func withSMTP(t *testing.T, e *e2e) *smtpcapture.Server {
 	return s
 }
 
-// serve starts `mtm serve` with listen on a free port.
-func serve(t *testing.T, e *e2e, smtp *smtpcapture.Server) *served {
+// serveE2E starts `mtm serve` with listen on a free port.
+func serveE2E(t *testing.T, e *e2e, smtp *smtpcapture.Server) *served {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
@@ -198,7 +198,7 @@ func TestServeRestoreOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := serve(t, e, smtp)
+	s := serveE2E(t, e, smtp)
 	user := s.client(t)
 	if code := user.do("POST", "/api/v1/session", map[string]string{"email": alice, "password": "pw-" + alice}, nil); code != 200 {
 		t.Fatalf("user login: %d", code)

@@ -19,6 +19,7 @@ import (
 	"mtm/internal/clock"
 	"mtm/internal/imapconn"
 	"mtm/internal/search"
+	"mtm/internal/serve"
 	"mtm/internal/snapshot"
 	"mtm/internal/store"
 	"mtm/internal/testenv/hostile"
@@ -137,7 +138,7 @@ func newWebmailEnv(t *testing.T) *webmailEnv {
 	if _, err := (&search.Indexer{Catalog: e.st.Catalog, Blobs: e.st.Blobs}).IndexAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := newWebmail(cfg, e.st, e.clk, slog.New(slog.DiscardHandler))
+	srv, err := serve.NewWebmail(cfg, e.st, e.clk, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

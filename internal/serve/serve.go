@@ -1,4 +1,10 @@
-package main
+// Package serve owns the process of `mtm serve`: what it runs (the web
+// server with the webmail, the admin panel, /metrics, /healthz and
+// /readyz; the restore flow; the outbox sender; the nightly scheduler; the
+// search indexer), how they are put together over one open store, and how
+// the process starts and stops (a SIGTERM lets requests in flight finish,
+// and leaves snapshots and restores to resume).
+package serve
 
 import (
 	"context"
@@ -27,14 +33,18 @@ import (
 	"mtm/internal/store"
 	"mtm/internal/web"
 	"mtm/internal/webadmin"
+	"mtm/internal/webauth"
 	"mtm/internal/webmail"
 )
 
-// app is everything `mtm serve` runs in one process: the web server (the
+// indexEvery is how often serve indexes new snapshots for search.
+const indexEvery = time.Minute
+
+// App is everything `mtm serve` runs in one process: the web server (the
 // webmail, the admin panel, /metrics, /healthz, /readyz), the restore
 // flow, the email outbox sender, the nightly scheduler and the search
 // indexer.
-type app struct {
+type App struct {
 	cfg      *config.Config
 	st       *store.Store
 	clk      clock.Clock
@@ -46,12 +56,14 @@ type app struct {
 	index    *search.Indexer
 	handler  http.Handler
 	stopping atomic.Bool
-	// ready, if set, is called with the address the server listens on.
-	ready func(addr string)
+	// Ready, if set, is called with the address the server listens on.
+	Ready func(addr string)
 }
 
-func newApp(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.Clock, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, st: st, clk: clk, log: log}
+// New builds the process over an open store: server is the live IMAP
+// server with the backup's credentials (imapconn.FromConfig).
+func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.Clock, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, st: st, clk: clk, log: log}
 	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Outbox: st.Catalog, Store: st.Catalog, Clock: clk, Logger: log})
 	if err != nil {
 		return nil, err
@@ -83,7 +95,7 @@ func newMailer(cfg *config.Config, clk clock.Clock, log *slog.Logger) (*notify.R
 	return notify.New(cfg, notify.Options{Clock: clk, DefaultFrom: true})
 }
 
-func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*scheduler.Scheduler, error) {
+func (a *App) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*scheduler.Scheduler, error) {
 	cfg := a.cfg
 	eng := snapshot.New(a.st.Catalog, a.st.Blobs, snapshot.Options{Server: server,
 		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount, ConcurrentAccounts: cfg.ConcurrentAccounts,
@@ -98,9 +110,9 @@ func (a *app) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*sc
 	})
 }
 
-func (a *app) routes() (http.Handler, error) {
+func (a *App) routes() (http.Handler, error) {
 	proxies := web.NewProxies(a.cfg.HTTP.Proxies)
-	mailUI, err := newWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
+	mailUI, err := NewWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
 		o.Restores, o.ClientIP, o.Audit = a.flow, proxies.ClientAddr, a.st.Catalog.Audit
 	})
 	if err != nil {
@@ -128,11 +140,11 @@ func (a *app) routes() (http.Handler, error) {
 	return a.metrics.Middleware(mux), nil
 }
 
-// run serves until ctx ends, then shuts down: the web server stops taking
+// Run serves until ctx ends, then shuts down: the web server stops taking
 // requests and lets those in flight finish; the workers stop where they
 // are (a running snapshot is recorded as interrupted and resumed by the
 // next night or start; a running restore resumes at the next start).
-func (a *app) run(ctx context.Context) error {
+func (a *App) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.cfg.Listen, err)
@@ -158,8 +170,8 @@ func (a *app) run(ctx context.Context) error {
 		}
 	}()
 	a.log.Info("serving", "address", ln.Addr().String(), "tls", a.cfg.HTTP.TLS())
-	if a.ready != nil {
-		a.ready(ln.Addr().String())
+	if a.Ready != nil {
+		a.Ready(ln.Addr().String())
 	}
 	var serveErr error
 	select {
@@ -180,7 +192,7 @@ func (a *app) run(ctx context.Context) error {
 	return err
 }
 
-func (a *app) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
+func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 	if err := a.flow.Start(ctx); err != nil {
 		a.log.Error("resuming interrupted restores", "err", err)
 	}
@@ -198,4 +210,25 @@ func (a *app) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	run("scheduler", a.sched.Run)
 	run("search indexer", func(ctx context.Context) error { a.index.Run(ctx, indexEvery); return nil })
+}
+
+// NewWebmail builds the webmail over an open store. Logins are checked
+// against the IMAP server with the account's own password, never the
+// master user.
+func NewWebmail(cfg *config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, more ...func(*webmail.Options)) (*webmail.Server, error) {
+	o := webmail.Options{
+		Catalog:         st.Catalog.Browser(), // statements prepared once, kept while the catalog is open
+		Blobs:           st.Blobs,
+		Verifier:        webauth.IMAPVerifier{Server: imapconn.Endpoint(cfg)},
+		Clock:           clk,
+		Location:        cfg.Location,
+		RetentionDays:   cfg.RetentionDays,
+		BaseURL:         cfg.BaseURL,
+		MasterSeparator: cfg.IMAP.MasterSeparator,
+		Logger:          log,
+	}
+	for _, f := range more {
+		f(&o)
+	}
+	return webmail.New(o)
 }

@@ -14,9 +14,6 @@ import (
 	"mtm/internal/catalog"
 )
 
-// minPassword is the shortest admin password accepted.
-const minPassword = 10
-
 func runAdmin(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: admin add|list|remove", errUsage)
@@ -103,10 +100,7 @@ func readPassword(env *environment) (string, error) {
 }
 
 func checkPassword(pw string) (string, error) {
-	if len([]rune(pw)) < minPassword {
-		return "", fmt.Errorf("the password must have at least %d characters", minPassword)
-	}
-	return pw, nil
+	return pw, admin.CheckNewPassword(pw)
 }
 
 func runAdminList(ctx context.Context, env *environment, args []string) error {

@@ -76,3 +76,14 @@ func Verify(hash, password string) (bool, error) {
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
+
+// MinPassword is the fewest characters an admin's new password may have.
+const MinPassword = 10
+
+// CheckNewPassword says what is wrong with a new admin password, or nil.
+func CheckNewPassword(pw string) error {
+	if len([]rune(pw)) < MinPassword {
+		return fmt.Errorf("the password must have at least %d characters", MinPassword)
+	}
+	return nil
+}

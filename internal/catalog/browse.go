@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// This file holds the queries of the webmail (docs/design.md, "Webmail"):
+// This file holds the queries of the webmail (docs/workflows.md, "Webmail"):
 // snapshots, message lists and single messages, always scoped to one
 // account, so that another account's ids answer ErrNotFound.
 

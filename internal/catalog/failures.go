@@ -9,7 +9,7 @@ import (
 )
 
 // FailureStreak is an account's run of consecutive failed nights, as the
-// scheduler records it in account_failures (design.md, "Scheduler"). An
+// scheduler records it in account_failures (docs/workflows.md, "Scheduler"). An
 // account whose last recorded night succeeded has no streak (Nights 0).
 type FailureStreak struct {
 	Address    string

@@ -18,7 +18,7 @@ type KnownMessage struct {
 // seen in the mailbox identity (account, name, uidvalidity), in any
 // snapshot, and of every message a restore appended there. A UID names the
 // same bytes for the life of its UIDVALIDITY, so this tells the content of
-// a live message without downloading it (design.md, "Restore").
+// a live message without downloading it (docs/workflows.md, "Restore").
 func (c *DB) KnownUIDs(ctx context.Context, acct AccountID, name string, uidvalidity uint32) (map[uint32]KnownMessage, error) {
 	rows, err := c.r.QueryContext(ctx, `SELECT DISTINCT e.uid, c.hash, c.size FROM entries e
 		JOIN mailboxes m ON m.id = e.mailbox_id JOIN contents c ON c.id = e.content_id

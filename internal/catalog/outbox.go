@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The outbox (docs/design.md, "Outbox") holds every notification email from
+// The outbox (docs/workflows.md, "Outbox") holds every notification email from
 // the moment the decision that caused it commits until an SMTP server has
 // accepted it. A row is one message to one recipient.
 //

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Restore request states (design.md, "Restore").
+// Restore request states (docs/workflows.md, "Restore").
 const (
 	RestorePending  = "pending"
 	RestoreRejected = "rejected"

@@ -10,7 +10,7 @@ import (
 )
 
 // This file holds the full-text index of contents (table search_text,
-// docs/design.md "Message lists and search"). The catalog stores and queries
+// docs/workflows.md "Message lists and search"). The catalog stores and queries
 // it; internal/search extracts the text.
 
 // Unindexed is a content that has no search_text row yet.

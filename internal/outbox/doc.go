@@ -1,5 +1,5 @@
 // Package outbox delivers the notification emails held in the catalog's
-// outbox table (docs/design.md, "Outbox") to the SMTP server of the [smtp]
+// outbox table (docs/workflows.md, "Outbox") to the SMTP server of the [smtp]
 // configuration section, with github.com/emersion/go-smtp.
 //
 // Mail enters the outbox in the catalog transaction of the decision that

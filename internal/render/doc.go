@@ -1,7 +1,7 @@
 // Package render turns the stored bytes of a message into what the webmail
 // shows: decoded headers, the plain text, the HTML body sanitized with
 // bluemonday and rewritten for a sandboxed frame, and the list of its
-// attachments, inline parts and attached messages (docs/design.md,
+// attachments, inline parts and attached messages (docs/workflows.md,
 // "Rendering a message"). It also extracts the text the search index holds,
 // and makes file names safe for a Content-Disposition header.
 //

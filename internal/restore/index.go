@@ -1,5 +1,5 @@
 // Package restore owns bringing a snapshot's messages back into the live
-// account (docs/design.md, "Restore"): the live index (every live message
+// account (docs/workflows.md, "Restore"): the live index (every live message
 // by the SHA-256 of its bytes, mostly without downloading it), the plan
 // (per target folder, what is missing, what is still present, which
 // folders to recreate), and its execution (CREATE, SUBSCRIBE and pipelined

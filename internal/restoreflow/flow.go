@@ -1,5 +1,5 @@
 // Package restoreflow owns the life of a restore request
-// (docs/design.md, "Restore"): the user's request with its preview, the
+// (docs/workflows.md, "Restore"): the user's request with its preview, the
 // admin's decision, the run that follows a confirmation at once, the
 // resumption of runs a dead process left, and the emails and audit records
 // of every step. Each state change commits in one catalog transaction with

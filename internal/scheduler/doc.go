@@ -1,4 +1,4 @@
-// Package scheduler owns the nightly work of `mtm serve` (docs/design.md,
+// Package scheduler owns the nightly work of `mtm serve` (docs/workflows.md,
 // "Scheduler"): every day at snapshot_at in timezone it snapshots every
 // account of the accounts file (read again each night), retries the
 // accounts that failed with exponential backoff and jitter until the next

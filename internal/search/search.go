@@ -1,5 +1,5 @@
 // Package search fills the catalog's full-text index (table search_text,
-// docs/design.md "Message lists and search"): it finds the contents that are
+// docs/workflows.md "Message lists and search"): it finds the contents that are
 // not indexed yet, reads their blobs and hands the catalog the header
 // summary and the decoded body text of each. The catalog answers the
 // queries.

@@ -1,4 +1,4 @@
-// Package webauth owns who may use mtm's web interfaces (docs/design.md,
+// Package webauth owns who may use mtm's web interfaces (docs/workflows.md,
 // "Sessions and login"), the webmail's users and the admin panel's admins
 // alike: the Gate every interface logs in through (throttled attempts,
 // sessions and their cookies), the throttling of failed logins per account

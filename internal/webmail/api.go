@@ -134,7 +134,7 @@ const (
 	defaultLimit = 50
 	maxLimit     = 500
 	// maxSearchHits is how many matches a search collects, newest stored
-	// first, before it stops (docs/design.md, "Message lists and search").
+	// first, before it stops (docs/workflows.md, "Message lists and search").
 	maxSearchHits = 1000
 )
 

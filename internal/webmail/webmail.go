@@ -5,7 +5,7 @@
 //
 // Every API route but login resolves the session to its account first, and
 // looks every snapshot, folder and message up through that account, so that
-// anything of another account answers 404 (docs/design.md, "Webmail").
+// anything of another account answers 404 (docs/workflows.md, "Webmail").
 // Message bodies are rendered by internal/render and shown in a sandboxed
 // frame under a Content-Security-Policy that allows no script.
 package webmail

@@ -1,8 +1,10 @@
 // Package admin owns the admin accounts of the admin panel: their
-// argon2id password hashes, and which accounts' requests each may see and
-// decide (a global admin all of them, a domain admin those of its
-// domains). The accounts themselves are rows of the catalog's admins
-// table; this package decides what they mean.
+// argon2id password hashes and the rule for a new password, which
+// accounts' requests each may see and decide (a global admin all of them,
+// a domain admin those of its domains), and who is told of an account's
+// event (ResponsibleFor, the one rule for every such email). The accounts
+// themselves are rows of the catalog's admins table; this package decides
+// what they mean.
 package admin
 
 import (

@@ -1,5 +1,7 @@
 // Package demo owns everything `mtm demo` runs besides the product itself:
-// an in-memory IMAP server with a few sample accounts on a loopback port
+// its set-up (the data directory it may clear, the listen address, the
+// time zone, the config file with the accounts and passwords, the demo
+// admin), an in-memory IMAP server with a few sample accounts on a loopback port
 // (go-imap v2's imapmemserver), an SMTP server that captures the product's
 // outgoing emails and a small web page that lists them (the demo's
 // outbox), a deterministic generator of realistic mail (threads, HTML

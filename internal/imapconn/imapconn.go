@@ -1,10 +1,13 @@
-// Package imapconn owns the connection to the live IMAP server: dialing
-// with the configured TLS mode, logging in as an account (through a
-// Dovecot-style master user or the account's own password, with errors
-// that say which part was refused without echoing a password), the
-// server's capabilities, and listing the personal namespace's folders
-// with subscription and special-use state. The snapshot engine and the
-// restore engine both talk to the server through it.
+// Package imapconn owns the connection to the live IMAP server: the
+// server's settings from the [imap] configuration (FromConfig, used by
+// every command and by `mtm serve`), dialing with the configured TLS mode,
+// logging in as an account (through a Dovecot-style master user or the
+// account's own password, with errors that say which part was refused
+// without echoing a password), checking a user's own password for the web
+// login (CheckLogin), the server's capabilities, and listing the personal
+// namespace's folders with subscription and special-use state. The
+// snapshot engine, the restore runner and the web login all talk to the
+// server through it.
 package imapconn
 
 import (

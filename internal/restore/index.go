@@ -1,9 +1,12 @@
 // Package restore owns bringing a snapshot's messages back into the live
-// account (docs/workflows.md, "Restore"): the live index (every live message
-// by the SHA-256 of its bytes, mostly without downloading it), the plan
-// (per target folder, what is missing, what is still present, which
-// folders to recreate), and its execution (CREATE, SUBSCRIBE and pipelined
-// APPENDs of the exact stored bytes, flags and INTERNALDATE).
+// account (docs/workflows.md, "Restore"): the Runner, the one entry point
+// of every restore (`mtm restore` and the restore flow alike: dial, the
+// settle rule, plan, execute, and the wording of a partial failure); the
+// live index (every live message by the SHA-256 of its bytes, mostly
+// without downloading it); the plan (per target folder, what is missing,
+// what is still present, which folders to recreate); and its execution
+// (CREATE, SUBSCRIBE and pipelined APPENDs of the exact stored bytes,
+// flags and INTERNALDATE).
 //
 // Nothing live is changed or deleted. Every execution recomputes the plan
 // from the live mailbox, so a second run appends nothing and a run that

@@ -3,8 +3,8 @@
 // planned first and then executed, of what only they referenced: catalog
 // rows in one transaction, then blobs under the blob-deletion lock.
 //
-// It owns no storage of its own; it works through the small Catalog and
-// Blobs interfaces below.
+// It owns no storage of its own; it works through the catalog's
+// Maintenance role and the small Blobs interface of prune.go.
 package prune
 
 import (

@@ -72,15 +72,7 @@ func (c *DB) Admins(ctx context.Context) ([]AdminRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing admins: %w", err)
 	}
-	var out []AdminRow
-	for rows.Next() {
-		a, err := scanAdmin(rows)
-		if err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
-		out = append(out, a)
-	}
-	return out, errors.Join(rows.Err(), rows.Close())
+	return scanAll(rows, func(r *sql.Rows) (AdminRow, error) { return scanAdmin(r) })
 }
 
 func scanAdmin(row interface{ Scan(...any) error }) (AdminRow, error) {

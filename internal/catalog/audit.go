@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -67,15 +66,11 @@ func (c *DB) AuditLog(ctx context.Context, domains []string, limit int) ([]Audit
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit log: %w", err)
 	}
-	var out []AuditEvent
-	for rows.Next() {
+	return scanAll(rows, func(r *sql.Rows) (AuditEvent, error) {
 		var ev AuditEvent
 		var at int64
-		if err := rows.Scan(&at, &ev.Actor, &ev.Role, &ev.Client, &ev.Action, &ev.Account, &ev.Detail); err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
+		err := r.Scan(&at, &ev.Actor, &ev.Role, &ev.Client, &ev.Action, &ev.Account, &ev.Detail)
 		ev.At = time.UnixMilli(at).UTC()
-		out = append(out, ev)
-	}
-	return out, errors.Join(rows.Err(), rows.Close())
+		return ev, err
+	})
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 )
@@ -105,15 +106,11 @@ func (c *DB) problems(ctx context.Context, q invariant) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checking %s: %w", q.name, err)
 	}
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, errors.Join(fmt.Errorf("checking %s: %w", q.name, err), rows.Close())
-		}
-		out = append(out, s)
+	out, err := scanAll(rows, func(r *sql.Rows) (s string, err error) { return s, r.Scan(&s) })
+	if err != nil {
+		return nil, fmt.Errorf("checking %s: %w", q.name, err)
 	}
-	return out, errors.Join(rows.Err(), rows.Close())
+	return out, nil
 }
 
 // StoredContent is a content row as the checker sees it.

@@ -30,17 +30,13 @@ func (c *DB) AllSnapshots(ctx context.Context) ([]SnapshotRef, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing snapshots: %w", err)
 	}
-	var out []SnapshotRef
-	for rows.Next() {
+	return scanAll(rows, func(r *sql.Rows) (SnapshotRef, error) {
 		var s SnapshotRef
 		var taken int64
-		if err := rows.Scan(&s.ID, &s.Account, &s.Address, &s.State, &s.Day, &taken, &s.Pinned); err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
+		err := r.Scan(&s.ID, &s.Account, &s.Address, &s.State, &s.Day, &taken, &s.Pinned)
 		s.TakenAt = time.UnixMilli(taken).UTC()
-		out = append(out, s)
-	}
-	return out, errors.Join(rows.Err(), rows.Close())
+		return s, err
+	})
 }
 
 // pinned is true for a snapshot s that an open restore request is from.

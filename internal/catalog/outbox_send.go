@@ -15,19 +15,15 @@ var ErrMailNotClaimed = errors.New("outbox mail is not claimed by this sender")
 // execOne runs one UPDATE in its own transaction and reports whether it
 // changed a row.
 func (c *DB) execOne(ctx context.Context, what string, query string, args ...any) (bool, error) {
-	var n int64
-	err := c.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+	var one bool
+	err := c.tx(ctx, func(tx *sql.Tx) (err error) {
+		one, err = affectedOne(tx.ExecContext(ctx, query, args...))
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
-	return n > 0, nil
+	return one, nil
 }
 
 // ClaimMail records an attempt before it is made: a pending mail becomes

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -62,13 +63,7 @@ func holders(ctx context.Context, q querier, query string, args ...any) ([]holde
 	if err != nil {
 		return nil, err
 	}
-	var out []holder
-	for rows.Next() {
-		var h holder
-		if err := rows.Scan(&h.id, &h.acct, &h.owner, &h.heartbeat); err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
-		out = append(out, h)
-	}
-	return out, errors.Join(rows.Err(), rows.Close())
+	return scanAll(rows, func(r *sql.Rows) (h holder, err error) {
+		return h, r.Scan(&h.id, &h.acct, &h.owner, &h.heartbeat)
+	})
 }

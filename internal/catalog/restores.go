@@ -145,15 +145,7 @@ func (c *DB) Restores(ctx context.Context, acct AccountID, status string) ([]Res
 	if err != nil {
 		return nil, fmt.Errorf("listing restores: %w", err)
 	}
-	var out []RestoreRequest
-	for rows.Next() {
-		r, err := scanRestore(rows)
-		if err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
-		out = append(out, r)
-	}
-	return out, errors.Join(rows.Err(), rows.Close())
+	return scanAll(rows, func(r *sql.Rows) (RestoreRequest, error) { return scanRestore(r) })
 }
 
 // transition runs a compare-and-set update of one request in a transaction
@@ -161,15 +153,11 @@ func (c *DB) Restores(ctx context.Context, acct AccountID, status string) ([]Res
 // an email). It fails with ErrRestoreState if no row matched.
 func (c *DB) transition(ctx context.Context, id RestoreID, update string, args []any, more func(*sql.Tx) error) error {
 	return c.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, update, args...)
+		one, err := affectedOne(tx.ExecContext(ctx, update, args...))
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n != 1 {
+		if !one {
 			return fmt.Errorf("restore %d: %w", id, ErrRestoreState)
 		}
 		if more != nil {

@@ -68,16 +68,12 @@ func (c *DB) reapStale(ctx context.Context, tx *sql.Tx, acct AccountID, now time
 // checkOwned fails with ErrLostOwnership unless the run's row is still
 // running and ours, and refreshes its heartbeat.
 func (r *Run) checkOwned(ctx context.Context, tx *sql.Tx) error {
-	res, err := tx.ExecContext(ctx, `UPDATE snapshots SET heartbeat_at = ?
-		WHERE id = ? AND state = 'running' AND owner = ?`, r.c.nowMillis(), r.ID, r.c.owner)
+	one, err := affectedOne(tx.ExecContext(ctx, `UPDATE snapshots SET heartbeat_at = ?
+		WHERE id = ? AND state = 'running' AND owner = ?`, r.c.nowMillis(), r.ID, r.c.owner))
 	if err != nil {
 		return err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n != 1 {
+	if !one {
 		return fmt.Errorf("snapshot %d: %w", r.ID, ErrLostOwnership)
 	}
 	return nil

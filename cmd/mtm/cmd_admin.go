@@ -145,9 +145,10 @@ func runAdminRemove(ctx context.Context, env *environment, args []string) error 
 // withCatalog opens the data directory of the config and runs fn on its
 // catalog.
 func withCatalog(ctx context.Context, env *environment, cfgPath string, fn func(*catalog.DB) error) error {
-	_, _, st, err := openCommand(ctx, env, cfgPath)
+	op, err := openCommand(ctx, env, cfgPath, openOptions{})
 	if err != nil {
 		return err
 	}
+	st := op.st
 	return errors.Join(fn(st.Catalog), st.Close())
 }

@@ -17,10 +17,11 @@ func runCheck(ctx context.Context, env *environment, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	_, _, st, err := openCommand(ctx, env, *cfgPath)
+	op, err := openCommand(ctx, env, *cfgPath, openOptions{})
 	if err != nil {
 		return err
 	}
+	st := op.st
 	defer st.Close() //nolint:errcheck // read only
 	rep, err := checker.Check(ctx, st.Catalog, st.Blobs, checker.Options{ReadDataPercent: int(readData)})
 	if err != nil {

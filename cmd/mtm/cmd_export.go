@@ -23,10 +23,11 @@ func runExport(ctx context.Context, env *environment, args []string) error {
 	if *account == "" || *snapArg == "" || *out == "" {
 		return fmt.Errorf("%w: --account, --snapshot and --out are required", errUsage)
 	}
-	_, _, st, err := openCommand(ctx, env, *cfgPath)
+	op, err := openCommand(ctx, env, *cfgPath, openOptions{})
 	if err != nil {
 		return err
 	}
+	st := op.st
 	defer st.Close() //nolint:errcheck // read only
 	snap, err := findSnapshot(ctx, st.Catalog, *account, *snapArg)
 	if err != nil {

@@ -16,23 +16,19 @@ func runPrune(ctx context.Context, env *environment, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *cfgPath)
+	var pol prune.Policy
+	op, err := openCommand(ctx, env, *cfgPath, openOptions{before: func(cfg *config.Config) error {
+		listed, err := config.ReadAccounts(cfg.Accounts.File)
+		if err != nil {
+			return fmt.Errorf("accounts.file (prune keeps the last good snapshot of every listed account): %w", err)
+		}
+		pol = prune.NewPolicy(cfg.RetentionDays, cfg.Location, listed)
+		return nil
+	}})
 	if err != nil {
 		return err
 	}
-	listed, err := config.ReadAccounts(cfg.Accounts.File)
-	if err != nil {
-		return fmt.Errorf("accounts.file (prune keeps the last good snapshot of every listed account): %w", err)
-	}
-	pol := prune.NewPolicy(cfg.RetentionDays, cfg.Location, listed)
-	clk, err := clockFor(env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, clk)
-	if err != nil {
-		return err
-	}
+	cfg, clk, st := op.cfg, op.clk, op.st
 	defer st.Close() //nolint:errcheck // every change was committed or reported before
 	plan, err := prune.MakePlan(ctx, st.Catalog, st.Blobs, pol, clk)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"mtm/internal/imapconn"
 	"mtm/internal/restore"
 )
 
@@ -24,29 +23,18 @@ func runRestore(ctx context.Context, env *environment, args []string) error {
 	if *account == "" || *snapArg == "" {
 		return fmt.Errorf("%w: --account and --snapshot are required", errUsage)
 	}
-	cfg, err := loadConfig(env, *cfgPath)
+	op, err := openCommand(ctx, env, *cfgPath, openOptions{imap: true})
 	if err != nil {
 		return err
 	}
-	server, err := imapconn.FromConfig(cfg)
-	if err != nil {
-		return err
-	}
-	clk, err := clockFor(env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, clk)
-	if err != nil {
-		return err
-	}
+	st := op.st
 	defer st.Close() //nolint:errcheck // appends are recorded as they happen
 	snap, err := findSnapshot(ctx, st.Catalog, *account, *snapArg)
 	if err != nil {
 		return err
 	}
-	runner := &restore.Runner{Catalog: st.Catalog, Blobs: st.Blobs, Server: server,
-		Connections: cfg.IMAP.ConnectionsPerAccount, Clock: clk}
+	runner := &restore.Runner{Catalog: st.Catalog, Blobs: st.Blobs, Server: op.imap,
+		Connections: op.cfg.IMAP.ConnectionsPerAccount, Clock: op.clk}
 	req := restore.Request{Snapshot: snap, Address: *account, Folders: folders, Target: *target}
 	printPlan := func(p *restore.Plan) error { _, err := p.WriteTo(env.stdout); return err }
 	if *dryRun {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 
-	"mtm/internal/imapconn"
 	"mtm/internal/serve"
 )
 
@@ -12,24 +11,12 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *cfgPath)
+	op, err := openCommand(ctx, env, *cfgPath, openOptions{imap: true})
 	if err != nil {
 		return err
 	}
-	clk, err := clockFor(env)
-	if err != nil {
-		return err
-	}
-	server, err := imapconn.FromConfig(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, clk)
-	if err != nil {
-		return err
-	}
-	defer st.Close() //nolint:errcheck // every change is committed by the time serve returns
-	a, err := serve.New(cfg, st, server, clk, newLogger(env, cfg))
+	defer op.st.Close() //nolint:errcheck // every change is committed by the time serve returns
+	a, err := serve.New(op.cfg, op.st, op.imap, op.clk, newLogger(env, op.cfg))
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"mtm/internal/config"
-	"mtm/internal/imapconn"
 	"mtm/internal/progress"
 	"mtm/internal/snapshot"
 )
@@ -17,32 +16,21 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *cfgPath)
-	if err != nil {
-		return err
-	}
-	server, err := imapconn.FromConfig(cfg)
-	if err != nil {
-		return err
-	}
-	if len(accounts) == 0 {
-		if accounts, err = config.ReadAccounts(cfg.Accounts.File); err != nil {
-			return err
+	op, err := openCommand(ctx, env, *cfgPath, openOptions{imap: true, before: func(cfg *config.Config) (err error) {
+		if len(accounts) == 0 {
+			accounts, err = config.ReadAccounts(cfg.Accounts.File)
 		}
-	}
-	clk, err := clockFor(env)
+		return err
+	}})
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, clk)
-	if err != nil {
-		return err
-	}
+	cfg, clk, st := op.cfg, op.clk, op.st
 	defer st.Close() //nolint:errcheck // read-mostly at this point; commit errors are reported per account
 	log := newLogger(env, cfg)
 	rep := progress.New(env.stderr, log, clk, len(accounts))
 	eng := snapshot.New(st.Catalog, st.Blobs, snapshot.Options{
-		Server:                server,
+		Server:                op.imap,
 		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount,
 		ConcurrentAccounts:    cfg.ConcurrentAccounts,
 		Clock:                 clk, Logger: log, Progress: rep,

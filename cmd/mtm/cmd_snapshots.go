@@ -40,10 +40,11 @@ func runSnapshots(ctx context.Context, env *environment, args []string) error {
 	if *account == "" {
 		return fmt.Errorf("%w: --account is required", errUsage)
 	}
-	cfg, _, st, err := openCommand(ctx, env, *cfgPath)
+	op, err := openCommand(ctx, env, *cfgPath, openOptions{})
 	if err != nil {
 		return err
 	}
+	cfg, st := op.cfg, op.st
 	defer st.Close() //nolint:errcheck // read only
 	acct, err := st.Catalog.LookupAccount(ctx, *account)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"mtm/internal/clock"
 	"mtm/internal/config"
+	"mtm/internal/imapconn"
 	"mtm/internal/store"
 )
 
@@ -54,20 +55,48 @@ func clockFor(env *environment) (clock.Clock, error) {
 	return clock.Real{}, nil
 }
 
+// opened is what most commands start from: the configuration, the
+// command's clock, the open store and, for commands that talk to the live
+// server, its settings.
+type opened struct {
+	cfg  *config.Config
+	clk  clock.Clock
+	st   *store.Store
+	imap imapconn.Server
+}
+
+// openOptions say what a command needs besides its configuration.
+type openOptions struct {
+	imap bool // the live IMAP server's settings (imapconn.FromConfig)
+	// before, if set, runs after the configuration is loaded and before
+	// the store is opened (to read the accounts file, say).
+	before func(*config.Config) error
+}
+
 // openCommand loads the configuration at cfgPath, makes the command's
-// clock and opens the store: the start of most commands.
-func openCommand(ctx context.Context, env *environment, cfgPath string) (*config.Config, clock.Clock, *store.Store, error) {
+// clock and opens the store: the start of most commands. The caller closes
+// the store.
+func openCommand(ctx context.Context, env *environment, cfgPath string, o openOptions) (*opened, error) {
 	cfg, err := loadConfig(env, cfgPath)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	clk, err := clockFor(env)
-	if err != nil {
-		return nil, nil, nil, err
+	op := &opened{cfg: cfg}
+	if o.imap {
+		if op.imap, err = imapconn.FromConfig(cfg); err != nil {
+			return nil, err
+		}
 	}
-	st, err := openStore(ctx, cfg, clk)
-	if err != nil {
-		return nil, nil, nil, err
+	if o.before != nil {
+		if err := o.before(cfg); err != nil {
+			return nil, err
+		}
 	}
-	return cfg, clk, st, nil
+	if op.clk, err = clockFor(env); err != nil {
+		return nil, err
+	}
+	if op.st, err = openStore(ctx, cfg, op.clk); err != nil {
+		return nil, err
+	}
+	return op, nil
 }

@@ -25,18 +25,24 @@ type SnapshotFinder interface {
 // (unknown, another account's, running or failed) is ErrNotFound, so that
 // nobody learns of another account's snapshots by guessing ids.
 func FindSnapshot(ctx context.Context, cat SnapshotFinder, address, ref string) (Snapshot, error) {
+	acct, err := cat.LookupAccount(ctx, address)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return ResolveSnapshot(ctx, cat, acct, ref)
+}
+
+// ResolveSnapshot is FindSnapshot for an account already looked up (the
+// webmail's session has its id).
+func ResolveSnapshot(ctx context.Context, cat SnapshotFinder, acct AccountID, ref string) (Snapshot, error) {
 	if _, err := time.Parse(time.DateOnly, ref); err == nil {
-		acct, err := cat.LookupAccount(ctx, address)
-		if err != nil {
-			return Snapshot{}, err
-		}
 		return cat.SnapshotOfDay(ctx, acct, ref)
 	}
 	id, err := strconv.ParseInt(ref, 10, 64)
 	if err != nil || id <= 0 {
 		return Snapshot{}, fmt.Errorf("snapshot %q: %w", ref, ErrBadSnapshotRef)
 	}
-	return FindSnapshotID(ctx, cat, address, SnapshotID(id))
+	return cat.AccountSnapshot(ctx, acct, SnapshotID(id))
 }
 
 // FindSnapshotID is FindSnapshot of an id.

@@ -48,12 +48,15 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u who) {
 // withSnapshot resolves {sid} to a committed snapshot of the account.
 func (s *Server) withSnapshot(h func(http.ResponseWriter, *http.Request, who, catalog.Snapshot)) http.HandlerFunc {
 	return s.withAccount(func(w http.ResponseWriter, r *http.Request, u who) {
-		id, err := strconv.ParseInt(r.PathValue("sid"), 10, 64)
-		if err != nil || u.acct == 0 {
+		if u.acct == 0 {
 			web.WriteError(w, http.StatusNotFound, "not found")
 			return
 		}
-		snap, err := s.opts.Catalog.AccountSnapshot(r.Context(), u.acct, catalog.SnapshotID(id))
+		snap, err := catalog.ResolveSnapshot(r.Context(), s.opts.Catalog, u.acct, r.PathValue("sid"))
+		if errors.Is(err, catalog.ErrBadSnapshotRef) {
+			web.WriteError(w, http.StatusNotFound, "not found")
+			return
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -237,3 +237,29 @@ func TestSessionsExpireOnTheClock(t *testing.T) {
 		t.Errorf("session older than 12 h: %d", res.StatusCode)
 	}
 }
+
+// TestSnapshotByDay: a snapshot is named by its id or by its day, as
+// everywhere in mtm; a day resolves within the session's own account only.
+func TestSnapshotByDay(t *testing.T) {
+	f := newFixture(t)
+	alice := f.login("alice@example.com", "alice-pw")
+	byID, idBody := alice.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/folders", f.alice[1].ID), "")
+	byDay, dayBody := alice.do("GET", "/api/v1/snapshots/"+f.alice[1].Day+"/folders", "")
+	if byID.StatusCode != 200 || byDay.StatusCode != 200 || idBody != dayBody {
+		t.Errorf("folders by id (%d) and by day %s (%d) differ:\n%s\n%s", byID.StatusCode, f.alice[1].Day,
+			byDay.StatusCode, idBody, dayBody)
+	}
+	for _, p := range []string{"/api/v1/snapshots/1999-01-01/folders", "/api/v1/snapshots/-1/folders",
+		"/api/v1/snapshots/2026-13-01/folders"} {
+		if res, _ := alice.do("GET", p, ""); res.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", p, res.StatusCode)
+		}
+	}
+	if f.bob.Day == f.alice[1].Day {
+		t.Fatal("the fixture's bob has a snapshot on alice's second day")
+	}
+	bob := f.login("bob@example.com", "bob-pw")
+	if res, _ := bob.do("GET", "/api/v1/snapshots/"+f.alice[1].Day+"/folders", ""); res.StatusCode != 404 {
+		t.Errorf("bob, who has no snapshot on %s, reads that day: %d", f.alice[1].Day, res.StatusCode)
+	}
+}

@@ -98,19 +98,29 @@ func (e *RefusedError) Error() string {
 }
 
 func (r *Runner) settleIfNeeded(ctx context.Context, cn *imapconn.Conn, req Request, resumed bool) error {
-	clk := r.Clock
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	if !resumed {
-		recent, err := r.Catalog.RecentAppends(ctx, req.Snapshot.Account, clk.Now().Add(-SettleWindow))
-		if err != nil || !recent {
-			return err
-		}
+	must, err := r.mustSettle(ctx, req, resumed)
+	if err != nil || !must {
+		return err
 	}
 	quiet := r.Settle
 	if quiet <= 0 {
 		quiet = time.Second
 	}
-	return settle(ctx, cn, clock.SleeperOf(clk), quiet)
+	return settle(ctx, cn, clock.SleeperOf(r.clock()), quiet)
+}
+
+// mustSettle is the settle rule: a resumed run, or a restore appended to
+// the account within SettleWindow.
+func (r *Runner) mustSettle(ctx context.Context, req Request, resumed bool) (bool, error) {
+	if resumed {
+		return true, nil
+	}
+	return r.Catalog.RecentAppends(ctx, req.Snapshot.Account, r.clock().Now().Add(-SettleWindow))
+}
+
+func (r *Runner) clock() clock.Clock {
+	if r.Clock == nil {
+		return clock.Real{}
+	}
+	return r.Clock
 }

@@ -18,7 +18,9 @@ func (a admins) Admins(context.Context) ([]catalog.AdminRow, error) { return a, 
 
 type broken struct{}
 
-func (broken) Admins(context.Context) ([]catalog.AdminRow, error) { return nil, errors.New("disk gone") }
+func (broken) Admins(context.Context) ([]catalog.AdminRow, error) {
+	return nil, errors.New("disk gone")
+}
 
 // TestResponsibleFor: global admins and the domain's admins are told; an
 // account nobody is responsible for is a warning, not an error; only a

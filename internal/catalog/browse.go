@@ -210,15 +210,8 @@ func (b *Browser) ids(ctx context.Context, q string, args ...any) ([]int64, erro
 	if err != nil {
 		return nil, fmt.Errorf("listing messages: %w", err)
 	}
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
-		out = append(out, id)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	out, err := scanAll(rows, func(r *sql.Rows) (id int64, err error) { return id, r.Scan(&id) })
+	if err != nil {
 		return nil, fmt.Errorf("listing messages: %w", err)
 	}
 	return out, nil

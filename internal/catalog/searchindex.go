@@ -29,17 +29,14 @@ func (c *DB) Unindexed(ctx context.Context, after int64, limit int) ([]Unindexed
 	if err != nil {
 		return nil, fmt.Errorf("listing unindexed contents: %w", err)
 	}
-	var out []Unindexed
-	for rows.Next() {
+	out, err := scanAll(rows, func(r *sql.Rows) (Unindexed, error) {
 		var u Unindexed
 		var hash []byte
-		if err := rows.Scan(&u.ID, &hash, &u.Size, &u.From, &u.To, &u.Cc, &u.Subject); err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
+		err := r.Scan(&u.ID, &hash, &u.Size, &u.From, &u.To, &u.Cc, &u.Subject)
 		copy(u.Hash[:], hash)
-		out = append(out, u)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return u, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("listing unindexed contents: %w", err)
 	}
 	return out, nil

@@ -3,7 +3,7 @@ package catalog
 import (
 	"cmp"
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -56,15 +56,8 @@ func (c *DB) BackupStatus(ctx context.Context) ([]AccountStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading backup status: %w", err)
 	}
-	var out []AccountStatus
-	for rows.Next() {
-		s, err := scanStatus(rows)
-		if err != nil {
-			return nil, errors.Join(fmt.Errorf("reading backup status: %w", err), rows.Close())
-		}
-		out = append(out, s)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	out, err := scanAll(rows, func(r *sql.Rows) (AccountStatus, error) { return scanStatus(r) })
+	if err != nil {
 		return nil, fmt.Errorf("reading backup status: %w", err)
 	}
 	slices.SortFunc(out, func(a, b AccountStatus) int {

@@ -68,15 +68,7 @@ func (c *DB) Snapshots(ctx context.Context, acct AccountID) ([]Snapshot, error) 
 	if err != nil {
 		return nil, fmt.Errorf("listing snapshots: %w", err)
 	}
-	var out []Snapshot
-	for rows.Next() {
-		s, err := scanSnapshot(rows)
-		if err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
-		out = append(out, s)
-	}
-	return out, errors.Join(rows.Err(), rows.Close())
+	return scanAll(rows, func(r *sql.Rows) (Snapshot, error) { return scanSnapshot(r) })
 }
 
 // SnapshotOfDay returns the last committed snapshot of the account on day

@@ -37,17 +37,11 @@ func runAdminAdd(ctx context.Context, env *environment, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if !strings.Contains(*email, "@") {
-		return fmt.Errorf("%w: --email must be an email address", errUsage)
+	scope, err := admin.NewScope(*email, domains)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	row := catalog.AdminRow{Email: strings.TrimSpace(*email)}
-	for _, d := range domains {
-		n, err := admin.NormalizeDomain(d)
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		row.Domains = append(row.Domains, n)
-	}
+	row := catalog.AdminRow{Email: scope.Email, Domains: scope.Domains}
 	pw, err := readPassword(env)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -56,4 +57,26 @@ func NormalizeDomain(d string) (string, error) {
 		return "", fmt.Errorf("domain %q: not a domain name", d)
 	}
 	return ascii, nil
+}
+
+// ErrBadAdmin: what was given for a new admin cannot make one.
+var ErrBadAdmin = errors.New("bad admin")
+
+// NewScope checks what makes a new admin's scope: the email address (the
+// login and where the emails go) and the domains it decides for (none:
+// every domain), normalized as they are stored.
+func NewScope(email string, domains []string) (Admin, error) {
+	email = strings.TrimSpace(email)
+	if !strings.Contains(email, "@") {
+		return Admin{}, fmt.Errorf("%w: %q must be an email address", ErrBadAdmin, email)
+	}
+	a := Admin{Email: email}
+	for _, d := range domains {
+		n, err := NormalizeDomain(d)
+		if err != nil {
+			return Admin{}, fmt.Errorf("%w: %v", ErrBadAdmin, err)
+		}
+		a.Domains = append(a.Domains, n)
+	}
+	return a, nil
 }

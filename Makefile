@@ -1,5 +1,5 @@
 # Everyday targets. `make test` is the README's test command.
-.PHONY: fmt check test race bench
+.PHONY: fmt check test race bench bench-limits
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -17,3 +17,9 @@ race:
 # The store benchmark, about 30 minutes; see docs/benchmarks.md.
 bench:
 	bash scripts/bench.sh
+
+# mtm against the mail server's own limits (raw IMAP clients on one
+# high-performance Dovecot), a few minutes; see docs/benchmarks.md.
+bench-limits:
+	bash scripts/deps.sh --bench
+	MTMTEST_REQUIRE_INTEGRATION=1 go test -v -run '^$$' -bench BenchmarkLimits -benchtime 1x -timeout 60m ./internal/bench

@@ -31,6 +31,12 @@ type harness struct {
 
 func newHarness(b *testing.B) *harness {
 	b.Helper()
+	return newHarnessWith(b, dovecot.Options{})
+}
+
+// newHarnessWith is newHarness with a Dovecot started with o.
+func newHarnessWith(b *testing.B, o dovecot.Options) *harness {
+	b.Helper()
 	for _, tool := range []string{"mbsync", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			b.Fatalf("%s not found: run bash scripts/deps.sh --bench", tool)
@@ -45,7 +51,7 @@ func newHarness(b *testing.B) *harness {
 	if err != nil {
 		b.Fatalf("go build mtm/cmd/mtm: %v\n%s", err, out)
 	}
-	h.dc = dovecot.Start(b)
+	h.dc = dovecot.StartWith(b, o)
 	return h
 }
 
@@ -372,4 +378,17 @@ func (h *harness) folderCounts(account string) (total int) {
 		total += n
 	}
 	return total
+}
+
+// setConcurrency sets concurrent_accounts in the store's config.
+func (s *mtmStore) setConcurrency(n int) {
+	s.h.b.Helper()
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		s.h.b.Fatal(err)
+	}
+	cfg = append([]byte(fmt.Sprintf("concurrent_accounts = %d\n", n)), cfg...)
+	if err := os.WriteFile(s.config, cfg, 0o600); err != nil {
+		s.h.b.Fatal(err)
+	}
 }

@@ -24,6 +24,7 @@ type configParams struct {
 	Port         int
 	Mail         owner
 	Unprivileged bool // not running as root: everything runs as Mail
+	Performance  bool // high-performance mode, as providers run it
 }
 
 // SpecialUse returns the special-use folders the namespace declares, by
@@ -109,7 +110,20 @@ service imap-login {
 {{- if .Unprivileged}}
   chroot =
 {{- end}}
+{{- if .Performance}}
+  service_count = 0
+  process_min_avail = 2
+{{- end}}
 }
+{{- if .Performance}}
+# High-performance mode, as providers run Dovecot: login and imap processes
+# serve many connections each instead of one process per connection.
+service imap {
+  service_count = 0
+  process_min_avail = 2
+}
+auth_cache_size = 10M
+{{- end}}
 # After a failed login Dovecot delays the next logins from the same IP by
 # 2, 4, 8, then 15 seconds. The auth process cannot open a socket of mode 0,
 # and then it keeps no penalty.

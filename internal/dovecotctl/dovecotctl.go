@@ -49,6 +49,10 @@ var ErrNotInstalled = errors.New("dovecot is not installed")
 type Options struct {
 	Parent  string // the instance directory is made in it; default os.TempDir()
 	KeepDir bool   // Stop leaves the instance directory for the caller to remove
+	// Performance runs Dovecot as providers do (docs: TESTING.md): login
+	// and imap processes are reused across connections. Benchmarks need
+	// it; the defaults spend about 20 ms per login spawning processes.
+	Performance bool
 }
 
 // Instance is one running Dovecot.
@@ -61,6 +65,7 @@ type Instance struct {
 	conf    string // path of dovecot.conf
 	doveadm string // path of the doveadm binary
 	keepDir bool
+	perf    bool
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the master process has been reaped
 
@@ -106,6 +111,7 @@ func Launch(opts Options) (*Instance, error) {
 		conf:           filepath.Join(dir, "dovecot.conf"),
 		doveadm:        doveadmBin,
 		keepDir:        opts.KeepDir,
+		perf:           opts.Performance,
 	}
 	if err := inst.launch(dovecotBin, mailUser); err != nil {
 		if inst.cmd != nil {
@@ -150,7 +156,8 @@ func (i *Instance) start(dovecotBin string, mailUser owner) error {
 		return err
 	}
 	i.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	conf := renderConfig(configParams{Dir: i.Dir, Port: port, Mail: mailUser, Unprivileged: os.Geteuid() != 0})
+	conf := renderConfig(configParams{Dir: i.Dir, Port: port, Mail: mailUser, Unprivileged: os.Geteuid() != 0,
+		Performance: i.perf})
 	if err := os.WriteFile(i.conf, []byte(conf), 0o644); err != nil {
 		return fmt.Errorf("writing config: %w", err)
 	}

@@ -58,6 +58,19 @@ const requireEnv = "MTMTEST_REQUIRE_INTEGRATION"
 // installed, unless MTMTEST_REQUIRE_INTEGRATION=1, then it fails it.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// Options tune a test's Dovecot.
+type Options struct {
+	// Performance runs it in high-performance mode, as providers do
+	// (dovecotctl.Options.Performance): for benchmarks.
+	Performance bool
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
 	if _, _, err := dovecotctl.Find(); err != nil {
 		msg := "dovecot: " + err.Error() + " (run scripts/test-deps.sh)"
 		if os.Getenv(requireEnv) == "1" {
@@ -65,7 +78,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg)
 	}
-	inst, err := dovecotctl.Launch(dovecotctl.Options{KeepDir: true})
+	inst, err := dovecotctl.Launch(dovecotctl.Options{KeepDir: true, Performance: o.Performance})
 	if err != nil {
 		t.Fatalf("dovecot: %v", err)
 	}

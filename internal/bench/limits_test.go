@@ -1,0 +1,266 @@
+package bench
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mtm/internal/testenv/dovecot"
+)
+
+// The sizes of BenchmarkLimits.
+var (
+	flagLimitAccounts = flag.Int("mtm.limits.accounts", 1000, "unchanged small accounts of the nightly comparison")
+	flagLimitPer      = flag.Int("mtm.limits.peraccount", 10, "messages per small account")
+	flagLimitConc     = flag.Int("mtm.limits.concurrency", 4, "accounts at a time, for mtm and the raw client")
+)
+
+// limitFolders are the folders of the corpus account and of each small
+// account: message n goes to limitFolders[n%5].
+var limitFolders = []string{"INBOX", "Archive", "Sent", "Lists", "Junk"}
+
+// BenchmarkLimits measures mtm against the mail server's own limits, side
+// by side in one run on one Dovecot in high-performance mode (the way
+// providers run it):
+//
+//   - first snapshot of the SpamAssassin corpus (6,046 messages in one
+//     account) against a raw client that only FETCHes every BODY.PEEK[]
+//     and throws the bytes away;
+//   - nightly snapshot of many unchanged small accounts against a raw
+//     client that logs in, asks one LIST "" "*" RETURN (STATUS (...)) and
+//     logs out, at the same concurrency.
+//
+// Raw clients and mtm take turns, so that load changes hit both. It prints
+// Markdown like BenchmarkStore. It ignores b.N: run it with -benchtime 1x
+// (make bench-limits).
+func BenchmarkLimits(b *testing.B) {
+	h := newHarnessWith(b, dovecot.Options{Performance: true})
+	r := &report{b: b}
+	r.sections = append(r.sections, fmt.Sprintf("Load average (1, 5, 15 min) at the start: %s.\n", loadAvg()))
+	limitFirst(h, r)
+	limitNightly(h, r)
+	r.dovecotErrors(h)
+	r.sections = append(r.sections, fmt.Sprintf("Load average at the end: %s.\n", loadAvg()))
+	r.print(os.Stdout)
+}
+
+// limitFirst compares a first snapshot of the corpus account with the raw
+// FETCH client.
+func limitFirst(h *harness, r *report) {
+	const address = "corpus@example.com"
+	h.dc.AddUser(h.b, address, "pw")
+	var raw int64
+	for i, m := range h.corpus {
+		h.dc.Deliver(h.b, address, limitFolders[i%len(limitFolders)], m, flagsOf(i), dateOf(i))
+		raw += int64(imapSize(m))
+	}
+	if got := h.folderCounts(address); got != len(h.corpus) {
+		h.b.Fatalf("%s: Dovecot has %d messages, want %d", address, got, len(h.corpus))
+	}
+	h.progressf("corpus account: %d messages, %s", len(h.corpus), mib(raw))
+	var fetch, snap []measured
+	for i := range *flagRuns {
+		m, n, err := h.rawFetch(address)
+		if err != nil || n != len(h.corpus) {
+			h.b.Fatalf("raw FETCH: %d messages, %v", n, err)
+		}
+		fetch = append(fetch, m)
+		st := h.newStore(fmt.Sprintf("limits-first-%d", i), []string{address})
+		snap = append(snap, st.mustRun(time.Time{}, "snapshot"))
+		if got := st.last(address); got.Messages != int64(len(h.corpus)) {
+			h.b.Fatalf("mtm's first snapshot holds %d messages, want %d", got.Messages, len(h.corpus))
+		}
+		st.remove()
+		h.progressf("first: raw FETCH %s, mtm %s (CPU %s)", seconds(m.Wall), seconds(snap[i].Wall), seconds(snap[i].CPU))
+	}
+	rawMed, mtmMed := median(walls(fetch)), median(walls(snap))
+	ratio := mtmMed.Seconds() / rawMed.Seconds()
+	perMsg := median(cpus(snap)).Seconds() * 1000 / float64(len(h.corpus))
+	r.table(fmt.Sprintf("First snapshot of the SpamAssassin corpus (%d messages, %s, 5 folders)", len(h.corpus), mib(raw)),
+		[]string{"tool", "runs", "median wall", "median CPU", "rate"},
+		[][]string{
+			{"raw FETCH BODY.PEEK[] (one connection)", runList(fetch), seconds(rawMed), seconds(median(cpus(fetch))),
+				fmt.Sprintf("%.0f MiB/s", float64(raw)/(1<<20)/rawMed.Seconds())},
+			{"mtm snapshot", runList(snap), seconds(mtmMed), seconds(median(cpus(snap))),
+				fmt.Sprintf("%.0f MiB/s, %.2f ms CPU per message", float64(raw)/(1<<20)/mtmMed.Seconds(), perMsg)},
+		},
+		fmt.Sprintf("mtm takes **%.2f ×** the raw client's time (target ≤ 2.5 ×). The raw client's CPU is this "+
+			"benchmark process's, measured around its runs.", ratio))
+	r.target("first snapshot / raw FETCH", "≤ 2.5 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 2.5))
+	r.metric(ratio, "first/raw")
+}
+
+// limitNightly compares nightly snapshots of unchanged small accounts with
+// the raw LIST-STATUS client, at the same concurrency.
+func limitNightly(h *harness, r *report) {
+	n, per := *flagLimitAccounts, *flagLimitPer
+	addresses := make([]string, n)
+	for i := range n {
+		a := &account{address: fmt.Sprintf("small%04d@example.net", i), tag: fmt.Sprintf("s%d", i),
+			folders: limitFolders, next: i * per}
+		h.dc.AddUser(h.b, a.address, "pw")
+		h.deliver(a, per)
+		addresses[i] = a.address
+	}
+	if got := h.statusAll(addresses, limitFolders); got != n*per {
+		h.b.Fatalf("Dovecot has %d messages in the small accounts, want %d", got, n*per)
+	}
+	h.progressf("%d small accounts of %d folders, %d messages each", n, len(limitFolders), per)
+	st := h.newStore("limits-nightly", addresses)
+	st.setConcurrency(*flagLimitConc)
+	first := st.mustRun(time.Time{}, "snapshot")
+	h.progressf("nightly: first snapshot of the small accounts %s", seconds(first.Wall))
+	var list, night []measured
+	for range *flagRuns {
+		m, err := h.rawListStatus(addresses, *flagLimitConc)
+		if err != nil {
+			h.b.Fatalf("raw LIST-STATUS: %v", err)
+		}
+		list = append(list, m)
+		night = append(night, st.mustRun(time.Time{}, "snapshot"))
+		h.progressf("nightly: raw LIST-STATUS %s, mtm %s (CPU %s)", seconds(m.Wall), seconds(night[len(night)-1].Wall),
+			seconds(night[len(night)-1].CPU))
+	}
+	cat, err := readCatalog(st.data)
+	if err != nil {
+		h.b.Fatal(err)
+	}
+	if want := int64(n * (1 + *flagRuns)); cat.Snapshots != want || cat.Entries != int64(n*per) {
+		h.b.Fatalf("after the nightly runs: %d snapshots, %d entries; want %d, %d", cat.Snapshots, cat.Entries, want, n*per)
+	}
+	st.remove()
+	rawMed, mtmMed := median(walls(list)), median(walls(night))
+	ratio := mtmMed.Seconds() / rawMed.Seconds()
+	rate := func(d time.Duration) string { return fmt.Sprintf("%.0f accounts/s", float64(n)/d.Seconds()) }
+	r.table(fmt.Sprintf("Nightly snapshot of %d unchanged accounts (%d folders, %d messages each), %d at a time",
+		n, len(limitFolders), per, *flagLimitConc),
+		[]string{"tool", "runs", "median wall", "median CPU", "rate"},
+		[][]string{
+			{"raw login + LIST-STATUS + logout", runList(list), seconds(rawMed), seconds(median(cpus(list))), rate(rawMed)},
+			{"mtm snapshot", runList(night), seconds(mtmMed), seconds(median(cpus(night))),
+				fmt.Sprintf("%s, %.1f ms CPU per account", rate(mtmMed), median(cpus(night)).Seconds()*1000/float64(n))},
+		},
+		fmt.Sprintf("mtm takes **%.2f ×** the floor (target ≤ 2 ×). Its first snapshot of the accounts took %s.",
+			ratio, seconds(first.Wall)))
+	r.target("nightly unchanged / raw LIST-STATUS", "≤ 2 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 2))
+	r.metric(ratio, "nightly/raw")
+}
+
+// rawFetch logs in to address through the master user and FETCHes every
+// message's BODY.PEEK[] of every folder on one connection, discarding the
+// bytes. It returns the time and this process's CPU over the run, and the
+// number of messages read.
+func (h *harness) rawFetch(address string) (measured, int, error) {
+	start, cpu0 := time.Now(), selfCPU()
+	c, err := h.rawLogin(address)
+	if err != nil {
+		return measured{}, 0, err
+	}
+	n := 0
+	for _, f := range limitFolders {
+		if _, err := c.Select(f, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			return measured{}, n, fmt.Errorf("examine %s: %w", f, err)
+		}
+		all := imap.UIDSet{}
+		all.AddRange(1, 0)
+		cmd := c.Fetch(all, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				if body, ok := item.(imapclient.FetchItemDataBodySection); ok && body.Literal != nil {
+					if _, err := io.Copy(io.Discard, body.Literal); err != nil {
+						return measured{}, n, errors.Join(err, cmd.Close())
+					}
+					n++
+				}
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			return measured{}, n, fmt.Errorf("fetch %s: %w", f, err)
+		}
+	}
+	if err := c.Logout().Wait(); err != nil {
+		return measured{}, n, err
+	}
+	return measured{Wall: time.Since(start), CPU: selfCPU() - cpu0}, n, c.Close()
+}
+
+// rawListStatus does, for every address, conc at a time: log in through
+// the master user, LIST "" "*" RETURN (STATUS (MESSAGES UIDNEXT
+// UIDVALIDITY HIGHESTMODSEQ)), log out: the least a backup can ask to know
+// that nothing changed.
+func (h *harness) rawListStatus(addresses []string, conc int) (measured, error) {
+	start, cpu0 := time.Now(), selfCPU()
+	work := make(chan string)
+	errs := make(chan error, conc)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range work {
+				if err := h.listStatusOnce(a); err != nil {
+					errs <- fmt.Errorf("%s: %w", a, err)
+					for range work {
+					}
+					return
+				}
+			}
+		}()
+	}
+	for _, a := range addresses {
+		work <- a
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return measured{}, err
+	}
+	return measured{Wall: time.Since(start), CPU: selfCPU() - cpu0}, nil
+}
+
+func (h *harness) listStatusOnce(address string) error {
+	c, err := h.rawLogin(address)
+	if err != nil {
+		return err
+	}
+	list, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{
+		NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: true}}).Collect()
+	if err != nil {
+		return errors.Join(err, c.Close())
+	}
+	if len(list) != len(limitFolders) || list[0].Status == nil {
+		return errors.Join(fmt.Errorf("LIST-STATUS answered %d folders, status %v", len(list), list[0].Status), c.Close())
+	}
+	return errors.Join(c.Logout().Wait(), c.Close())
+}
+
+// rawLogin connects and logs in as address through the master user.
+func (h *harness) rawLogin(address string) (*imapclient.Client, error) {
+	c, err := imapclient.DialInsecure(h.dc.Addr, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Login(address+"*"+h.dc.MasterUser, h.dc.MasterPassword).Wait(); err != nil {
+		return nil, errors.Join(err, c.Close())
+	}
+	return c, nil
+}
+
+// selfCPU is this process's user and system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -60,6 +60,7 @@ type Options struct {
 
 // DB is an open catalog.
 type DB struct {
+	group      groupCommit
 	w, r       *sql.DB
 	clk        clock.Clock
 	loc        *time.Location

@@ -25,6 +25,8 @@ type Accounts interface {
 // snapshot, staging batch by batch, committed in one transaction.
 type SnapshotWriter interface {
 	Accounts
+	AccountState(ctx context.Context, address string) (AccountState, error)
+	QuickCommit(ctx context.Context, acct AccountID, basedOn SnapshotID, takenAt time.Time) (Snapshot, error)
 	BeginSnapshot(ctx context.Context, acct AccountID) (*Run, error)
 }
 

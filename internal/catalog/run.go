@@ -87,8 +87,13 @@ func (r *Run) Heartbeat(ctx context.Context) error {
 // LiveFolder is a folder of the last committed snapshot, with the sync
 // state of its mailbox identity (zero for containers).
 type LiveFolder struct {
-	Name    string
-	Mailbox Mailbox
+	Name       string
+	Mailbox    Mailbox // ID 0 for a folder with no mailbox (\Noselect)
+	Live       int64   // the mailbox's live messages
+	Delimiter  string
+	Attributes []string
+	SpecialUse string
+	Subscribed bool
 }
 
 // Mailbox is a mailbox identity and its sync state as of the last commit.
@@ -103,24 +108,7 @@ type Mailbox struct {
 
 // LiveFolders returns the folders of the account's last committed snapshot.
 func (r *Run) LiveFolders(ctx context.Context) ([]LiveFolder, error) {
-	rows, err := r.c.r.QueryContext(ctx, `SELECT f.name, coalesce(m.id, 0), coalesce(m.uidvalidity, 0),
-		coalesce(m.last_uid, 0), coalesce(m.uidnext, 0), coalesce(m.highest_modseq, 0)
-		FROM folders f LEFT JOIN mailboxes m ON m.id = f.mailbox_id
-		WHERE f.account_id = ? AND f.end_snap IS NULL`, r.Account)
-	if err != nil {
-		return nil, fmt.Errorf("reading live folders: %w", err)
-	}
-	var out []LiveFolder
-	for rows.Next() {
-		var f LiveFolder
-		m := &f.Mailbox
-		if err := rows.Scan(&f.Name, &m.ID, &m.UIDValidity, &m.LastUID, &m.UIDNext, &m.HighestModSeq); err != nil {
-			return nil, errors.Join(err, rows.Close())
-		}
-		m.Name = f.Name
-		out = append(out, f)
-	}
-	return out, errors.Join(rows.Err(), rows.Close())
+	return liveFolders(ctx, r.c.r, r.Account)
 }
 
 // Mailbox returns the identity (name, uidvalidity) of the run's account,
@@ -137,17 +125,6 @@ func (r *Run) Mailbox(ctx context.Context, name string, uidvalidity uint32) (Mai
 		return Mailbox{}, fmt.Errorf("mailbox %q uidvalidity %d: %w", name, uidvalidity, err)
 	}
 	return m, nil
-}
-
-// LiveCount is the number of messages of the mailbox in the last committed
-// snapshot.
-func (r *Run) LiveCount(ctx context.Context, mailboxID int64) (int64, error) {
-	var n int64
-	err := r.c.r.QueryRowContext(ctx, `SELECT count(*) FROM entries WHERE mailbox_id = ? AND end_snap IS NULL`, mailboxID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("counting live messages: %w", err)
-	}
-	return n, nil
 }
 
 // LiveEntry is a message version of the last committed snapshot.

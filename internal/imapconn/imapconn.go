@@ -73,10 +73,11 @@ func (p Passwords) Login(address string) (string, string, error) {
 
 // Conn is one logged-in IMAP connection.
 type Conn struct {
-	C         *imapclient.Client
-	CondStore bool // CONDSTORE (RFC 7162) or IMAP4rev2
-	ESearch   bool // ESEARCH (RFC 4731) or IMAP4rev2
-	stop      func() bool
+	C          *imapclient.Client
+	CondStore  bool // CONDSTORE (RFC 7162) or IMAP4rev2
+	ESearch    bool // ESEARCH (RFC 4731) or IMAP4rev2
+	ListStatus bool // LIST-STATUS (RFC 5819) or IMAP4rev2
+	stop       func() bool
 }
 
 // Dial connects and logs in as address. The connection is closed when ctx
@@ -95,6 +96,7 @@ func Dial(ctx context.Context, srv Server, address string) (*Conn, error) {
 	caps := c.Caps()
 	cn.CondStore = caps.Has(imap.CapCondStore) || caps.Has(imap.CapIMAP4rev2)
 	cn.ESearch = caps.Has(imap.CapESearch) || caps.Has(imap.CapIMAP4rev2)
+	cn.ListStatus = caps.Has(imap.CapListStatus) || caps.Has(imap.CapIMAP4rev2)
 	return cn, nil
 }
 
@@ -141,9 +143,11 @@ func (cn *Conn) login(srv Server, address string) error {
 	if err := cn.C.Login(user, pw).Wait(); err != nil {
 		return loginError(address, srv.Credentials, err)
 	}
-	// Capabilities may change after login; ask again.
-	if _, err := cn.C.Capability().Wait(); err != nil {
-		return fmt.Errorf("capabilities of %s: %w", srv.Address, err)
+	// Capabilities may change after login: go-imap takes them from the
+	// LOGIN answer's CAPABILITY code (Dovecot sends it), or asks with one
+	// CAPABILITY when it is missing.
+	if cn.C.Caps() == nil {
+		return fmt.Errorf("capabilities of %s: the server did not say", srv.Address)
 	}
 	return nil
 }
@@ -182,6 +186,17 @@ type Folder struct {
 	SpecialUse string
 	Subscribed bool
 	Selectable bool
+	// Status is the folder's state as LIST-STATUS gave it; nil without
+	// LIST-STATUS, and for folders that cannot be selected.
+	Status *Status
+}
+
+// Status is a folder's state from a STATUS answer.
+type Status struct {
+	UIDValidity   uint32
+	UIDNext       uint32
+	Messages      uint32
+	HighestModSeq uint64 // 0 without CONDSTORE
 }
 
 var specialUse = []imap.MailboxAttr{
@@ -190,30 +205,42 @@ var specialUse = []imap.MailboxAttr{
 }
 
 // ListFolders lists every folder of the personal namespace, subscribed or
-// not, with special-use and subscription state, sorted by name. Names are
-// UTF-8 (go-imap decodes modified UTF-7).
+// not, with special-use and subscription state and, where the server has
+// LIST-STATUS, each folder's status, sorted by name: one LIST (plus a
+// NAMESPACE sent with it, and an LSUB-style LIST on servers without
+// LIST-EXTENDED; docs/design.md, "IMAP sync algorithm"). Names are UTF-8
+// (go-imap decodes modified UTF-7).
 func (cn *Conn) ListFolders() ([]Folder, error) {
-	var skip []string // prefixes of other users' and shared namespaces
-	if cn.C.Caps().Has(imap.CapNamespace) || cn.C.Caps().Has(imap.CapIMAP4rev2) {
-		ns, err := cn.C.Namespace().Wait()
-		if err != nil {
-			return nil, fmt.Errorf("namespace: %w", err)
+	caps := cn.C.Caps()
+	var ns *imapclient.NamespaceCommand
+	if caps.Has(imap.CapNamespace) || caps.Has(imap.CapIMAP4rev2) {
+		ns = cn.C.Namespace() // pipelined with the LIST
+	}
+	opts := &imap.ListOptions{}
+	extended := caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)
+	if extended {
+		opts.ReturnSubscribed = true
+		if caps.Has(imap.CapSpecialUse) || caps.Has(imap.CapIMAP4rev2) {
+			opts.ReturnSpecialUse = true
 		}
-		for _, d := range slices.Concat(ns.Other, ns.Shared) {
+	}
+	if cn.ListStatus {
+		opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true,
+			HighestModSeq: cn.CondStore}
+	}
+	list, err := cn.C.List("", "*", opts).Collect()
+	var skip []string // prefixes of other users' and shared namespaces
+	if ns != nil {
+		data, nsErr := ns.Wait()
+		if nsErr != nil {
+			return nil, fmt.Errorf("namespace: %w", nsErr)
+		}
+		for _, d := range slices.Concat(data.Other, data.Shared) {
 			if d.Prefix != "" {
 				skip = append(skip, d.Prefix)
 			}
 		}
 	}
-	opts := &imap.ListOptions{}
-	extended := cn.C.Caps().Has(imap.CapListExtended) || cn.C.Caps().Has(imap.CapIMAP4rev2)
-	if extended {
-		opts.ReturnSubscribed = true
-		if cn.C.Caps().Has(imap.CapSpecialUse) || cn.C.Caps().Has(imap.CapIMAP4rev2) {
-			opts.ReturnSpecialUse = true
-		}
-	}
-	list, err := cn.C.List("", "*", opts).Collect()
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
@@ -255,6 +282,10 @@ func toListed(l *imap.ListData, subscribed map[string]bool) Folder {
 	}
 	f.SpecialUse = strings.Join(uses, " ")
 	slices.Sort(f.Attributes)
+	if st := l.Status; st != nil && f.Selectable && st.NumMessages != nil {
+		f.Status = &Status{UIDValidity: st.UIDValidity, UIDNext: uint32(st.UIDNext), Messages: *st.NumMessages,
+			HighestModSeq: st.HighestModSeq}
+	}
 	return f
 }
 

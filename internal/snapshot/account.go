@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,32 +73,73 @@ func (a *accountSync) storeBody(ctx context.Context, body io.Reader) (catalog.Co
 	}, nil
 }
 
-// snapshotAccount takes one snapshot of address. A failure is recorded on
-// the snapshot row with its reason and returned.
+// snapshotAccount takes one snapshot of address (docs/design.md, "IMAP
+// sync algorithm"): the account's catalog state, one login and one LIST;
+// then the quick commit when nothing changed, or a full run over the
+// folders that did. A failure is recorded on a failed snapshot row with its
+// reason and returned.
 func (e *Engine) snapshotAccount(ctx context.Context, address string) (catalog.Snapshot, error) {
-	acct, err := e.cat.Account(ctx, address)
+	state, err := e.cat.AccountState(ctx, address)
 	if err != nil {
-		return catalog.Snapshot{}, err
+		return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, err)
 	}
-	run, err := e.begin(ctx, acct)
+	takenAt := e.clk.Now()
+	first, err := imapconn.Dial(ctx, e.server, address)
+	if err != nil {
+		return e.failBeforeRun(ctx, state.Account, address, err)
+	}
+	conns := &connPool{e: e, address: address, conns: []*imapconn.Conn{first}}
+	defer conns.close()
+	listed, err := first.ListFolders()
+	if err != nil {
+		return e.failBeforeRun(ctx, state.Account, address, err)
+	}
+	if state.LastCommitted.ID != 0 && unchangedAccount(listed, state.Folders, first.CondStore) {
+		snap, err := e.cat.QuickCommit(ctx, state.Account, state.LastCommitted.ID, takenAt)
+		if err == nil {
+			e.progress.Add(len(listed), snap.Messages, 0)
+			return snap, nil
+		}
+		if !errors.Is(err, catalog.ErrStale) && !errors.Is(err, catalog.ErrBusy) && !errors.Is(err, catalog.ErrPruning) {
+			return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, err)
+		}
+		e.log.Debug("unchanged account: taking a full snapshot instead", "account", address, "reason", err)
+	}
+	run, err := e.begin(ctx, state.Account)
 	if err != nil {
 		return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, err)
 	}
 	a := &accountSync{e: e, address: address, run: run, blobs: e.blobs, clk: e.clk,
 		log: e.log.With("account", address, "snapshot", int64(run.ID))}
-	snap, err := a.sync(ctx)
+	snap, err := a.sync(ctx, conns, listed)
 	if err != nil {
-		reason := err.Error()
-		if ctx.Err() != nil {
-			reason = "interrupted: " + reason
-		}
-		// Record the failure even when ctx is cancelled.
-		if ferr := run.Fail(context.WithoutCancel(ctx), reason); ferr != nil {
-			err = errors.Join(err, fmt.Errorf("recording failure: %w", ferr))
-		}
-		return catalog.Snapshot{ID: run.ID, State: catalog.StateFailed, Error: reason}, fmt.Errorf("%s: %w", address, err)
+		return catalog.Snapshot{ID: run.ID, State: catalog.StateFailed}, a.fail(ctx, err)
 	}
 	return snap, nil
+}
+
+// failBeforeRun records a failure that came before the run began (the
+// login, the LIST) on a failed snapshot row, as a run's own failure is.
+func (e *Engine) failBeforeRun(ctx context.Context, acct catalog.AccountID, address string, cause error) (catalog.Snapshot, error) {
+	run, err := e.begin(context.WithoutCancel(ctx), acct)
+	if err != nil {
+		return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, errors.Join(cause, fmt.Errorf("recording failure: %w", err)))
+	}
+	a := &accountSync{e: e, address: address, run: run}
+	return catalog.Snapshot{ID: run.ID, State: catalog.StateFailed}, a.fail(ctx, cause)
+}
+
+// fail records the run as failed with the reason of err, even when ctx is
+// cancelled, and returns err with the account's address.
+func (a *accountSync) fail(ctx context.Context, err error) error {
+	reason := err.Error()
+	if ctx.Err() != nil {
+		reason = "interrupted: " + reason
+	}
+	if ferr := a.run.Fail(context.WithoutCancel(ctx), reason); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("recording failure: %w", ferr))
+	}
+	return fmt.Errorf("%s: %w", a.address, err)
 }
 
 // begin begins the account's snapshot. While prune deletes blobs it waits,
@@ -115,59 +158,110 @@ func (e *Engine) begin(ctx context.Context, acct catalog.AccountID) (*catalog.Ru
 	}
 }
 
-func (a *accountSync) sync(ctx context.Context) (catalog.Snapshot, error) {
+// sync is the full run over the listed folders: the unchanged ones keep
+// their identity, the others are examined, over as many connections as
+// have bodies to download.
+func (a *accountSync) sync(ctx context.Context, conns *connPool, listed []imapconn.Folder) (catalog.Snapshot, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopBeat := a.heartbeat(ctx, cancel)
 	defer stopBeat()
 
-	first, err := imapconn.Dial(ctx, a.e.server, a.address)
-	if err != nil {
-		return catalog.Snapshot{}, err
-	}
-	conns := []*imapconn.Conn{first}
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	listed, err := first.ListFolders()
-	if err != nil {
-		return catalog.Snapshot{}, err
-	}
+	// The live state again, now that the run holds the account.
 	live, err := a.run.LiveFolders(ctx)
 	if err != nil {
 		return catalog.Snapshot{}, err
 	}
-	prev := make(map[string]catalog.Mailbox, len(live))
+	prev := make(map[string]catalog.LiveFolder, len(live))
 	for _, l := range live {
-		prev[l.Name] = l.Mailbox
+		prev[l.Name] = l
 	}
-	var selectable []imapconn.Folder
+	mailboxes := make(map[string]int64, len(listed))
+	var examine []imapconn.Folder
+	bodies := 0
 	for _, f := range listed {
-		if f.Selectable {
-			selectable = append(selectable, f)
+		if !f.Selectable {
+			continue
+		}
+		p, ok := prev[f.Name]
+		if ok && unchangedFolder(f, p, conns.first().CondStore) {
+			mailboxes[f.Name] = p.Mailbox.ID
+			a.add(1, p.Live, 0)
+			continue
+		}
+		examine = append(examine, f)
+		if hasBodies(f, p, ok) {
+			bodies++
 		}
 	}
-	for len(conns) < a.e.connsPerAccount && len(conns) < len(selectable) {
-		c, err := imapconn.Dial(ctx, a.e.server, a.address)
-		if err != nil {
-			return catalog.Snapshot{}, err
-		}
-		conns = append(conns, c)
+	if err := conns.grow(ctx, min(a.e.connsPerAccount, len(examine), bodies)); err != nil {
+		return catalog.Snapshot{}, err
 	}
-	mailboxes, err := a.syncFolders(ctx, conns, selectable, prev)
+	synced, err := a.syncFolders(ctx, conns.conns, examine, prev)
 	if err != nil {
 		return catalog.Snapshot{}, err
 	}
+	maps.Copy(mailboxes, synced)
 	return a.commit(ctx, listed, mailboxes)
 }
 
-// syncFolders shares the selectable folders among the connections and
+// unchangedFolder tells whether a listed folder is as its live version
+// left it (docs/design.md, "IMAP sync algorithm", step 4): same identity,
+// UIDNEXT and message count, and, since only CONDSTORE shows flag changes,
+// the same non-zero HIGHESTMODSEQ.
+func unchangedFolder(f imapconn.Folder, p catalog.LiveFolder, condStore bool) bool {
+	st := f.Status
+	return st != nil && condStore && p.Mailbox.ID != 0 && st.UIDValidity == p.Mailbox.UIDValidity &&
+		st.UIDNext == p.Mailbox.UIDNext && int64(st.Messages) == p.Live &&
+		st.HighestModSeq != 0 && st.HighestModSeq == p.Mailbox.HighestModSeq
+}
+
+// hasBodies tells whether syncing a folder may download bodies: always
+// without its status; otherwise when it is a new identity with messages,
+// or has UIDs past the stored UIDNEXT.
+func hasBodies(f imapconn.Folder, p catalog.LiveFolder, known bool) bool {
+	st := f.Status
+	switch {
+	case st == nil:
+		return true
+	case !known || p.Mailbox.ID == 0 || st.UIDValidity != p.Mailbox.UIDValidity:
+		return st.Messages > 0
+	default:
+		return st.UIDNext > p.Mailbox.UIDNext
+	}
+}
+
+// unchangedAccount tells whether the listed folders are exactly the live
+// folder versions and every selectable one is unchanged (step 5).
+func unchangedAccount(listed []imapconn.Folder, live []catalog.LiveFolder, condStore bool) bool {
+	if len(listed) != len(live) {
+		return false
+	}
+	byName := make(map[string]catalog.LiveFolder, len(live))
+	for _, l := range live {
+		byName[l.Name] = l
+	}
+	for _, f := range listed {
+		p, ok := byName[f.Name]
+		if !ok || f.Delimiter != p.Delimiter || f.SpecialUse != p.SpecialUse || f.Subscribed != p.Subscribed ||
+			!slices.Equal(f.Attributes, p.Attributes) {
+			return false
+		}
+		if f.Selectable && !unchangedFolder(f, p, condStore) {
+			return false
+		}
+		if !f.Selectable && p.Mailbox.ID != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// syncFolders shares the folders to examine among the connections and
 // returns, per synced folder, its mailbox identity. Vanished folders are
 // left out.
 func (a *accountSync) syncFolders(ctx context.Context, conns []*imapconn.Conn, folders []imapconn.Folder,
-	prev map[string]catalog.Mailbox) (map[string]int64, error) {
+	prev map[string]catalog.LiveFolder) (map[string]int64, error) {
 	work := make(chan imapconn.Folder)
 	var mu sync.Mutex
 	out := make(map[string]int64, len(folders))
@@ -181,7 +275,8 @@ func (a *accountSync) syncFolders(ctx context.Context, conns []*imapconn.Conn, f
 				if errs[i] != nil {
 					continue
 				}
-				fs := &folderSync{a: a, cn: cn, folder: f, prev: prev[f.Name]}
+				p := prev[f.Name]
+				fs := &folderSync{a: a, cn: cn, folder: f, prev: p.Mailbox, prevLive: p.Live}
 				id, err := fs.run(ctx)
 				switch {
 				case errors.Is(err, errVanished):
@@ -229,6 +324,30 @@ func (a *accountSync) commit(ctx context.Context, listed []imapconn.Folder, mail
 		NewBlobs: a.newBlobs.Load(), NewBlobBytes: a.newBlobBytes.Load(),
 	})
 }
+
+// connPool is an account's connections: the first, which listed the
+// folders, and those opened when there are bodies to download.
+type connPool struct {
+	e       *Engine
+	address string
+	conns   []*imapconn.Conn
+}
+
+func (p *connPool) first() *imapconn.Conn { return p.conns[0] }
+
+// grow opens connections until there are n.
+func (p *connPool) grow(ctx context.Context, n int) error {
+	for len(p.conns) < n {
+		c, err := imapconn.Dial(ctx, p.e.server, p.address)
+		if err != nil {
+			return err
+		}
+		p.conns = append(p.conns, c)
+	}
+	return nil
+}
+
+func (p *connPool) close() { imapconn.CloseAll(p.conns) }
 
 // heartbeat keeps the run's row alive; a lost row cancels the run.
 func (a *accountSync) heartbeat(ctx context.Context, cancel context.CancelFunc) (stop func()) {

@@ -22,13 +22,14 @@ var errVanished = errors.New("folder vanished during the run")
 // folderSync syncs one folder of one account over one connection into the
 // run's staging (design.md, "IMAP sync algorithm").
 type folderSync struct {
-	a      *accountSync
-	cn     *imapconn.Conn
-	folder imapconn.Folder
-	prev   catalog.Mailbox // identity of the current folder version; ID 0 if none
-	mb     catalog.Mailbox // identity examined now
-	batch  catalog.Batch
-	last   time.Time // last flush
+	a        *accountSync
+	cn       *imapconn.Conn
+	folder   imapconn.Folder
+	prev     catalog.Mailbox // identity of the current folder version; ID 0 if none
+	prevLive int64           // its live messages
+	mb       catalog.Mailbox // identity examined now
+	batch    catalog.Batch
+	last     time.Time // last flush
 }
 
 // run syncs the folder and returns the mailbox identity it examined.
@@ -80,10 +81,7 @@ func (f *folderSync) gone() bool {
 // syncKnown handles a folder whose identity was synced before: the cheap
 // unchanged check, expunges and flag changes. done means nothing is new.
 func (f *folderSync) syncKnown(ctx context.Context, sel *imap.SelectData) (done bool, err error) {
-	live, err := f.a.run.LiveCount(ctx, f.prev.ID)
-	if err != nil {
-		return false, err
-	}
+	live := f.prevLive
 	if f.cn.CondStore && sel.HighestModSeq != 0 && sel.HighestModSeq == f.prev.HighestModSeq &&
 		uint32(sel.UIDNext) == f.prev.UIDNext && int64(sel.NumMessages) == live {
 		f.a.add(0, live, 0)

@@ -13,8 +13,16 @@ func runSnapshot(ctx context.Context, env *environment, args []string) error {
 	fs, cfgPath := newFlags(env, "snapshot")
 	var accounts multiFlag
 	fs.Var(&accounts, "account", "snapshot only this account (repeatable); default: every account of accounts.file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof FILE)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	op, err := openCommand(ctx, env, *cfgPath, openOptions{imap: true, before: func(cfg *config.Config) (err error) {
 		if len(accounts) == 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,7 +23,17 @@ var (
 	flagLimitAccounts = flag.Int("mtm.limits.accounts", 1000, "unchanged small accounts of the nightly comparison")
 	flagLimitPer      = flag.Int("mtm.limits.peraccount", 10, "messages per small account")
 	flagLimitConc     = flag.Int("mtm.limits.concurrency", 4, "accounts at a time, for mtm and the raw client")
+	flagLimitProfile  = flag.String("mtm.limits.profiles", "", "directory for CPU profiles of mtm's first run of each comparison")
 )
+
+// profileArgs returns the arguments that make an mtm run write a CPU
+// profile named name, on the first run only.
+func profileArgs(run int, name string) []string {
+	if *flagLimitProfile == "" || run > 0 {
+		return nil
+	}
+	return []string{"--cpuprofile", filepath.Join(*flagLimitProfile, name+".pprof")}
+}
 
 // limitFolders are the folders of the corpus account and of each small
 // account: message n goes to limitFolders[n%5].
@@ -75,7 +86,7 @@ func limitFirst(h *harness, r *report) {
 		}
 		fetch = append(fetch, m)
 		st := h.newStore(fmt.Sprintf("limits-first-%d", i), []string{address})
-		snap = append(snap, st.mustRun(time.Time{}, "snapshot"))
+		snap = append(snap, st.mustRun(time.Time{}, append([]string{"snapshot"}, profileArgs(i, "first")...)...))
 		if got := st.last(address); got.Messages != int64(len(h.corpus)) {
 			h.b.Fatalf("mtm's first snapshot holds %d messages, want %d", got.Messages, len(h.corpus))
 		}
@@ -120,13 +131,13 @@ func limitNightly(h *harness, r *report) {
 	first := st.mustRun(time.Time{}, "snapshot")
 	h.progressf("nightly: first snapshot of the small accounts %s", seconds(first.Wall))
 	var list, night []measured
-	for range *flagRuns {
+	for i := range *flagRuns {
 		m, err := h.rawListStatus(addresses, *flagLimitConc)
 		if err != nil {
 			h.b.Fatalf("raw LIST-STATUS: %v", err)
 		}
 		list = append(list, m)
-		night = append(night, st.mustRun(time.Time{}, "snapshot"))
+		night = append(night, st.mustRun(time.Time{}, append([]string{"snapshot"}, profileArgs(i, "nightly")...)...))
 		h.progressf("nightly: raw LIST-STATUS %s, mtm %s (CPU %s)", seconds(m.Wall), seconds(night[len(night)-1].Wall),
 			seconds(night[len(night)-1].CPU))
 	}

@@ -33,7 +33,8 @@ type location struct {
 
 // index is the SQLite index of packed blobs.
 type index struct {
-	db *sql.DB
+	db     *sql.DB
+	lookup *sql.Stmt // prepared once: every Put of a small blob asks it
 }
 
 func openIndex(ctx context.Context, path string, noSync bool) (*index, error) {
@@ -45,16 +46,19 @@ func openIndex(ctx context.Context, path string, noSync bool) (*index, error) {
 	if _, err := db.ExecContext(ctx, indexSchema); err != nil {
 		return nil, errors.Join(fmt.Errorf("open blob index %s: %w", path, err), db.Close())
 	}
-	return &index{db: db}, nil
+	st, err := db.PrepareContext(ctx, `SELECT pack, offset, length, size FROM blobs WHERE hash = ?`)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open blob index %s: %w", path, err), db.Close())
+	}
+	return &index{db: db, lookup: st}, nil
 }
 
-func (ix *index) close() error { return ix.db.Close() }
+func (ix *index) close() error { return errors.Join(ix.lookup.Close(), ix.db.Close()) }
 
-// lookup returns the location of packed blob h, or ok false.
-func (ix *index) lookup(ctx context.Context, h Hash) (location, bool, error) {
+// find returns the location of packed blob h, or ok false.
+func (ix *index) find(ctx context.Context, h Hash) (location, bool, error) {
 	var loc location
-	err := ix.db.QueryRowContext(ctx, `SELECT pack, offset, length, size FROM blobs WHERE hash = ?`, h[:]).
-		Scan(&loc.pack, &loc.offset, &loc.length, &loc.size)
+	err := ix.lookup.QueryRowContext(ctx, h[:]).Scan(&loc.pack, &loc.offset, &loc.length, &loc.size)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return location{}, false, nil

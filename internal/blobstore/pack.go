@@ -192,7 +192,7 @@ func (l *Local) locate(ctx context.Context, h Hash) (location, bool, error) {
 	if ok {
 		return loc, true, nil
 	}
-	return l.idx.lookup(ctx, h)
+	return l.idx.find(ctx, h)
 }
 
 // Sync makes every blob that Put has stored so far durable: it fsyncs the

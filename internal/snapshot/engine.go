@@ -12,6 +12,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -75,6 +76,11 @@ type Engine struct {
 	pruneWait       time.Duration
 	prunePoll       time.Duration
 
+	// cpu holds a slot per body being stored by a worker: the CPU-bound
+	// part of a first snapshot (hash, header summary, compression) runs
+	// on every core while the connections read on.
+	cpu chan struct{}
+
 	// beforeExamine, when set by tests, runs before each folder is examined.
 	beforeExamine func(folder string)
 }
@@ -111,6 +117,7 @@ func New(cat Catalog, blobs BlobStore, opts Options) *Engine {
 	if e.server.Timeout == 0 {
 		e.server.Timeout = time.Minute
 	}
+	e.cpu = make(chan struct{}, runtime.GOMAXPROCS(0)+1)
 	return e
 }
 

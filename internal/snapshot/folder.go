@@ -1,11 +1,13 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -28,8 +30,12 @@ type folderSync struct {
 	prev     catalog.Mailbox // identity of the current folder version; ID 0 if none
 	prevLive int64           // its live messages
 	mb       catalog.Mailbox // identity examined now
+	last     time.Time       // last flush
+
+	mu       sync.Mutex // guards batch and storeErr while stores are in flight
 	batch    catalog.Batch
-	last     time.Time // last flush
+	storeErr error          // the first failed store
+	inflight sync.WaitGroup // stores of bodies read whole
 }
 
 // run syncs the folder and returns the mailbox identity it examined.
@@ -280,7 +286,7 @@ func (f *folderSync) fetchBodies(ctx context.Context, set imap.UIDSet, after, ma
 		}
 		uid, err := f.storeMessage(ctx, msg, after)
 		if err != nil {
-			return 0, errors.Join(err, cmd.Close())
+			return 0, errors.Join(err, cmd.Close(), f.drain())
 		}
 		maxUID = max(maxUID, uid)
 		if err := f.maybeFlush(ctx); err != nil {
@@ -288,18 +294,21 @@ func (f *folderSync) fetchBodies(ctx context.Context, set imap.UIDSet, after, ma
 		}
 	}
 	if err := cmd.Close(); err != nil {
-		return 0, fmt.Errorf("fetch: %w", err)
+		return 0, errors.Join(fmt.Errorf("fetch: %w", err), f.drain())
 	}
-	return maxUID, nil
+	return maxUID, f.drain()
 }
 
-// storeMessage reads one FETCH response, streaming its body into the blob
-// store, and stages it.
+// storeMessage reads one FETCH response and stages it. A body of up to
+// wholeBody bytes is read whole and stored by a worker while the
+// connection reads on (bounded by the engine's CPU slots); a larger one
+// is streamed into the blob store here.
 func (f *folderSync) storeMessage(ctx context.Context, msg *imapclient.FetchMessageData, after uint32) (uint32, error) {
 	var uid uint32
 	var flags []string
 	var internal time.Time
 	var content *catalog.Content
+	var whole []byte
 	for {
 		item := msg.Next()
 		if item == nil {
@@ -316,6 +325,13 @@ func (f *folderSync) storeMessage(ctx context.Context, msg *imapclient.FetchMess
 			if it.Literal == nil {
 				continue
 			}
+			if size := it.Literal.Size(); size <= wholeBody {
+				whole = make([]byte, size)
+				if _, err := io.ReadFull(it.Literal, whole); err != nil {
+					return 0, fmt.Errorf("uid %d: reading the message: %w", uid, err)
+				}
+				continue
+			}
 			c, err := f.a.storeBody(ctx, it.Literal)
 			if err != nil {
 				return 0, fmt.Errorf("uid %d: %w", uid, err)
@@ -326,12 +342,54 @@ func (f *folderSync) storeMessage(ctx context.Context, msg *imapclient.FetchMess
 	if uid == 0 || uid <= after {
 		return 0, nil
 	}
+	if whole != nil {
+		return uid, f.storeWhole(ctx, uid, flags, internal, whole)
+	}
 	if content == nil {
 		// The message went away between the listing and the fetch.
 		return uid, nil
 	}
+	f.mu.Lock()
 	f.batch.AddMessage(f.mb.ID, uid, flags, internal, *content)
+	f.mu.Unlock()
 	return uid, nil
+}
+
+// wholeBody is the largest body read whole and stored by a worker: the
+// blob store packs blobs up to this size, in memory anyway.
+const wholeBody = blobstore.PackMaxBlob
+
+// storeWhole stores a body read whole on a worker and stages the message
+// when it is stored. It waits for a free CPU slot of the engine first.
+func (f *folderSync) storeWhole(ctx context.Context, uid uint32, flags []string, internal time.Time, body []byte) error {
+	select {
+	case f.a.e.cpu <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	f.inflight.Add(1)
+	go func() {
+		defer f.inflight.Done()
+		c, err := f.a.storeBody(ctx, bytes.NewReader(body))
+		<-f.a.e.cpu
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch {
+		case err != nil && f.storeErr == nil:
+			f.storeErr = fmt.Errorf("uid %d: %w", uid, err)
+		case err == nil:
+			f.batch.AddMessage(f.mb.ID, uid, flags, internal, c)
+		}
+	}()
+	return nil
+}
+
+// drain waits for the stores in flight and returns the first that failed.
+func (f *folderSync) drain() error {
+	f.inflight.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.storeErr
 }
 
 const (
@@ -340,13 +398,21 @@ const (
 )
 
 func (f *folderSync) maybeFlush(ctx context.Context) error {
-	if f.batch.Len() >= flushItems || (f.batch.Len() > 0 && f.a.clk.Now().Sub(f.last) >= flushEvery) {
+	f.mu.Lock()
+	n := f.batch.Len()
+	f.mu.Unlock()
+	if n >= flushItems || (n > 0 && f.a.clk.Now().Sub(f.last) >= flushEvery) {
 		return f.flush(ctx)
 	}
 	return nil
 }
 
+// flush writes the staged batch, after the stores in flight: every blob it
+// names is stored, then made durable, before the catalog names it.
 func (f *folderSync) flush(ctx context.Context) error {
+	if err := f.drain(); err != nil {
+		return err
+	}
 	f.last = f.a.clk.Now()
 	if f.batch.Len() == 0 {
 		return nil

@@ -84,7 +84,7 @@ func (e *Engine) snapshotAccount(ctx context.Context, address string) (catalog.S
 		return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, err)
 	}
 	takenAt := e.clk.Now()
-	first, err := imapconn.Dial(ctx, e.server, address)
+	first, err := e.dial(ctx, address)
 	if err != nil {
 		return e.failBeforeRun(ctx, state.Account, address, err)
 	}
@@ -338,7 +338,7 @@ func (p *connPool) first() *imapconn.Conn { return p.conns[0] }
 // grow opens connections until there are n.
 func (p *connPool) grow(ctx context.Context, n int) error {
 	for len(p.conns) < n {
-		c, err := imapconn.Dial(ctx, p.e.server, p.address)
+		c, err := p.e.dial(ctx, p.address)
 		if err != nil {
 			return err
 		}
@@ -348,6 +348,14 @@ func (p *connPool) grow(ctx context.Context, n int) error {
 }
 
 func (p *connPool) close() { imapconn.CloseAll(p.conns) }
+
+// dial opens one connection logged in as address.
+func (e *Engine) dial(ctx context.Context, address string) (*imapconn.Conn, error) {
+	if e.beforeDial != nil {
+		e.beforeDial()
+	}
+	return imapconn.Dial(ctx, e.server, address)
+}
 
 // heartbeat keeps the run's row alive; a lost row cancels the run.
 func (a *accountSync) heartbeat(ctx context.Context, cancel context.CancelFunc) (stop func()) {

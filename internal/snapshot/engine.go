@@ -79,10 +79,13 @@ type Engine struct {
 	// cpu holds a slot per body being stored by a worker: the CPU-bound
 	// part of a first snapshot (hash, header summary, compression) runs
 	// on every core while the connections read on.
-	cpu chan struct{}
+	cpu    chan struct{}
+	bodies sync.Pool // *[]byte: bodies read whole
 
 	// beforeExamine, when set by tests, runs before each folder is examined.
 	beforeExamine func(folder string)
+	// beforeDial, when set by tests, runs before each connection is opened.
+	beforeDial func()
 }
 
 // New returns an engine writing to cat and blobs.

@@ -326,8 +326,9 @@ func (f *folderSync) storeMessage(ctx context.Context, msg *imapclient.FetchMess
 				continue
 			}
 			if size := it.Literal.Size(); size <= wholeBody {
-				whole = make([]byte, size)
+				whole = f.a.e.bodyBuf(int(size))
 				if _, err := io.ReadFull(it.Literal, whole); err != nil {
+					f.a.e.freeBodyBuf(whole)
 					return 0, fmt.Errorf("uid %d: reading the message: %w", uid, err)
 				}
 				continue
@@ -340,6 +341,7 @@ func (f *folderSync) storeMessage(ctx context.Context, msg *imapclient.FetchMess
 		}
 	}
 	if uid == 0 || uid <= after {
+		f.a.e.freeBodyBuf(whole)
 		return 0, nil
 	}
 	if whole != nil {
@@ -371,6 +373,7 @@ func (f *folderSync) storeWhole(ctx context.Context, uid uint32, flags []string,
 	go func() {
 		defer f.inflight.Done()
 		c, err := f.a.storeBody(ctx, bytes.NewReader(body))
+		f.a.e.freeBodyBuf(body)
 		<-f.a.e.cpu
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -382,6 +385,21 @@ func (f *folderSync) storeWhole(ctx context.Context, uid uint32, flags []string,
 		}
 	}()
 	return nil
+}
+
+// bodyBuf returns a buffer of n bytes for a body read whole.
+func (e *Engine) bodyBuf(n int) []byte {
+	if b, ok := e.bodies.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n, max(n, 64<<10))
+}
+
+// freeBodyBuf gives a body's buffer back; nil is ignored.
+func (e *Engine) freeBodyBuf(b []byte) {
+	if b != nil {
+		e.bodies.Put(&b)
+	}
 }
 
 // drain waits for the stores in flight and returns the first that failed.

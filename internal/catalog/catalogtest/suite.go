@@ -47,6 +47,7 @@ func Run(t *testing.T, b Backend) {
 		{"RestoreTransitionsAreCompareAndSet", cs.testRestoreTransitionsAreCompareAndSet},
 		{"RestoreTakeover", cs.testRestoreTakeover},
 		{"AdminsAndAudit", cs.testAdminsAndAudit},
+		{"QuickCommit", cs.testQuickCommit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -14,62 +13,32 @@ import (
 // snapshots, message lists and single messages, always scoped to one
 // account, so that another account's ids answer ErrNotFound.
 
-// Browser runs the webmail's queries. The one Browser returns prepares
-// each query text once and keeps the statement as long as the catalog is
-// open, which spares SQLite parsing the SQL on every request.
+// Browser runs the webmail's queries. The one Browser returns keeps each
+// query's prepared statement (the catalog's kept statements) as long as the
+// catalog is open, which spares SQLite parsing the SQL on every request.
 type Browser struct {
 	*DB
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt // nil: nothing is kept
+	keep bool
 }
 
 // Browser returns a Browser that keeps its prepared statements.
-func (c *DB) Browser() *Browser { return &Browser{DB: c, stmts: map[string]*sql.Stmt{}} }
+func (c *DB) Browser() *Browser { return &Browser{DB: c, keep: true} }
 
 // browse returns a Browser that prepares nothing, for one call.
 func (c *DB) browse() *Browser { return &Browser{DB: c} }
 
-func (b *Browser) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if st, ok := b.stmts[q]; ok {
-		return st, nil
-	}
-	st, err := b.r.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	b.stmts[q] = st
-	return st, nil
-}
-
 func (b *Browser) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if b.stmts == nil {
+	if !b.keep {
 		return b.r.QueryContext(ctx, q, args...)
 	}
-	st, err := b.stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
+	return b.readRows(ctx, q, args...)
 }
 
-type rowScanner interface{ Scan(...any) error }
-
-// errRow is a row that fails to scan with the error of its preparation.
-type errRow struct{ err error }
-
-func (e errRow) Scan(...any) error { return e.err }
-
 func (b *Browser) queryRow(ctx context.Context, q string, args ...any) rowScanner {
-	if b.stmts == nil {
+	if !b.keep {
 		return b.r.QueryRowContext(ctx, q, args...)
 	}
-	st, err := b.stmt(ctx, q)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
+	return b.readRow(ctx, q, args...)
 }
 
 // AccountSnapshot is Browser.AccountSnapshot without kept statements.

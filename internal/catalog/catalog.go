@@ -62,6 +62,7 @@ type Options struct {
 type DB struct {
 	group      groupCommit
 	w, r       *sql.DB
+	ws, rs     *stmts // kept statements of w and r
 	clk        clock.Clock
 	loc        *time.Location
 	owner      string
@@ -95,6 +96,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, errors.Join(err, c.w.Close())
 	}
 	c.r.SetMaxOpenConns(8)
+	c.ws, c.rs = newStmts(c.w), newStmts(c.r)
+	if err := c.ws.prepare(ctx, writeQueries...); err != nil {
+		return nil, errors.Join(fmt.Errorf("catalog: %w", err), c.Close())
+	}
 	return c, nil
 }
 
@@ -132,7 +137,7 @@ func (c *DB) migrate(ctx context.Context) error {
 
 // Close closes the catalog.
 func (c *DB) Close() error {
-	return errors.Join(c.r.Close(), c.w.Close())
+	return errors.Join(c.rs.close(), c.ws.close(), c.r.Close(), c.w.Close())
 }
 
 // tx runs fn in a write transaction.
@@ -172,7 +177,7 @@ func (c *DB) Account(ctx context.Context, address string) (AccountID, error) {
 // LookupAccount returns the id of an existing account, or ErrNotFound.
 func (c *DB) LookupAccount(ctx context.Context, address string) (AccountID, error) {
 	var id AccountID
-	err := c.r.QueryRowContext(ctx, `SELECT id FROM accounts WHERE address = ?`, normalizeAddress(address)).Scan(&id)
+	err := c.readRow(ctx, `SELECT id FROM accounts WHERE address = ?`, normalizeAddress(address)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("account %s: %w", address, ErrNotFound)
 	}

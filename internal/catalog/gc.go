@@ -146,11 +146,12 @@ func (l *BlobLock) Release(ctx context.Context) error {
 
 // checkNotPruning fails with ErrPruning while a live process holds the
 // blob-deletion lock.
+const qBlobLock = `SELECT owner, heartbeat_at FROM locks WHERE name = ?`
+
 func (c *DB) checkNotPruning(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	var owner string
 	var heartbeat int64
-	err := tx.QueryRowContext(ctx, `SELECT owner, heartbeat_at FROM locks WHERE name = ?`, blobDeletionLock).
-		Scan(&owner, &heartbeat)
+	err := c.txRow(ctx, tx, qBlobLock, blobDeletionLock).Scan(&owner, &heartbeat)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil

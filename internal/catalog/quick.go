@@ -34,12 +34,12 @@ func (c *DB) AccountState(ctx context.Context, address string) (AccountState, er
 		return AccountState{}, err
 	}
 	st := AccountState{Account: acct}
-	st.LastCommitted, err = scanSnapshot(c.r.QueryRowContext(ctx, `SELECT `+snapshotCols+` FROM snapshots
+	st.LastCommitted, err = scanSnapshot(c.readRow(ctx, `SELECT `+snapshotCols+` FROM snapshots
 		WHERE account_id = ? AND state = 'committed' ORDER BY id DESC LIMIT 1`, acct))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return AccountState{}, fmt.Errorf("reading the last snapshot of %s: %w", address, err)
 	}
-	if st.Folders, err = liveFolders(ctx, c.r, acct); err != nil {
+	if st.Folders, err = c.liveFolders(ctx, acct); err != nil {
 		return AccountState{}, err
 	}
 	return st, nil
@@ -63,9 +63,7 @@ func (c *DB) QuickCommit(ctx context.Context, acct AccountID, basedOn SnapshotID
 		}
 		var running int
 		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE state = 'running'),
-			max(id) FILTER (WHERE state = 'committed') FROM snapshots WHERE account_id = ?`, acct).
-			Scan(&running, &last); err != nil {
+		if err := c.txRow(ctx, tx, qRunsOfAccount, acct).Scan(&running, &last); err != nil {
 			return err
 		}
 		switch {
@@ -75,10 +73,7 @@ func (c *DB) QuickCommit(ctx context.Context, acct AccountID, basedOn SnapshotID
 			return fmt.Errorf("%w (last committed snapshot %d, read %d)", ErrStale, last.Int64, basedOn)
 		}
 		day := takenAt.In(c.loc).Format(time.DateOnly)
-		row := tx.QueryRowContext(ctx, `INSERT INTO snapshots(account_id, state, taken_at, finished_at, day, owner,
-			heartbeat_at, folders, messages, bytes)
-			SELECT account_id, 'committed', ?, ?, ?, ?, ?, folders, messages, bytes FROM snapshots WHERE id = ?
-			RETURNING `+snapshotCols, takenAt.UnixMilli(), now.UnixMilli(), day, c.owner, now.UnixMilli(), basedOn)
+		row := c.txRow(ctx, tx, qQuickSnapshot, takenAt.UnixMilli(), now.UnixMilli(), day, c.owner, now.UnixMilli(), basedOn)
 		var err error
 		s, err = scanSnapshot(row)
 		return err
@@ -89,10 +84,23 @@ func (c *DB) QuickCommit(ctx context.Context, acct AccountID, basedOn SnapshotID
 	return s, nil
 }
 
+// The write queries Open prepares (see stmts.prepare): those of every
+// unchanged account's night.
+var writeQueries = []string{qRunsOfAccount, qQuickSnapshot, qBlobLock}
+
+const (
+	qRunsOfAccount = `SELECT count(*) FILTER (WHERE state = 'running'),
+		max(id) FILTER (WHERE state = 'committed') FROM snapshots WHERE account_id = ?`
+	qQuickSnapshot = `INSERT INTO snapshots(account_id, state, taken_at, finished_at, day, owner, heartbeat_at,
+		folders, messages, bytes)
+		SELECT account_id, 'committed', ?, ?, ?, ?, ?, folders, messages, bytes FROM snapshots WHERE id = ?
+		RETURNING ` + snapshotCols
+)
+
 // liveFolders reads the folder versions of the account's last committed
 // snapshot, with their mailbox identities and live message counts.
-func liveFolders(ctx context.Context, q querier, acct AccountID) ([]LiveFolder, error) {
-	rows, err := q.QueryContext(ctx, `SELECT f.name, f.delimiter, f.attributes, f.special_use, f.subscribed,
+func (c *DB) liveFolders(ctx context.Context, acct AccountID) ([]LiveFolder, error) {
+	rows, err := c.readRows(ctx, `SELECT f.name, f.delimiter, f.attributes, f.special_use, f.subscribed,
 		coalesce(m.id, 0), coalesce(m.uidvalidity, 0), coalesce(m.last_uid, 0), coalesce(m.uidnext, 0),
 		coalesce(m.highest_modseq, 0),
 		CASE WHEN m.id IS NULL THEN 0 ELSE

@@ -108,7 +108,7 @@ type Mailbox struct {
 
 // LiveFolders returns the folders of the account's last committed snapshot.
 func (r *Run) LiveFolders(ctx context.Context) ([]LiveFolder, error) {
-	return liveFolders(ctx, r.c.r, r.Account)
+	return r.c.liveFolders(ctx, r.Account)
 }
 
 // Mailbox returns the identity (name, uidvalidity) of the run's account,

@@ -380,6 +380,19 @@ func (h *harness) folderCounts(account string) (total int) {
 	return total
 }
 
+// setIMAP sets a key of the [imap] section of the store's config.
+func (s *mtmStore) setIMAP(key string, v int) {
+	s.h.b.Helper()
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		s.h.b.Fatal(err)
+	}
+	cfg = bytes.Replace(cfg, []byte("[imap]\n"), []byte(fmt.Sprintf("[imap]\n%s = %d\n", key, v)), 1)
+	if err := os.WriteFile(s.config, cfg, 0o600); err != nil {
+		s.h.b.Fatal(err)
+	}
+}
+
 // setConcurrency sets concurrent_accounts in the store's config.
 func (s *mtmStore) setConcurrency(n int) {
 	s.h.b.Helper()

@@ -23,6 +23,7 @@ var (
 	flagLimitAccounts = flag.Int("mtm.limits.accounts", 1000, "unchanged small accounts of the nightly comparison")
 	flagLimitPer      = flag.Int("mtm.limits.peraccount", 10, "messages per small account")
 	flagLimitConc     = flag.Int("mtm.limits.concurrency", 4, "accounts at a time, for mtm and the raw client")
+	flagLimitConns    = flag.Int("mtm.limits.connections", 2, "mtm's connections_per_account")
 	flagLimitProfile  = flag.String("mtm.limits.profiles", "", "directory for CPU profiles of mtm's first run of each comparison")
 )
 
@@ -86,6 +87,7 @@ func limitFirst(h *harness, r *report) {
 		}
 		fetch = append(fetch, m)
 		st := h.newStore(fmt.Sprintf("limits-first-%d", i), []string{address})
+		st.setIMAP("connections_per_account", *flagLimitConns)
 		snap = append(snap, st.mustRun(time.Time{}, append([]string{"snapshot"}, profileArgs(i, "first")...)...))
 		if got := st.last(address); got.Messages != int64(len(h.corpus)) {
 			h.b.Fatalf("mtm's first snapshot holds %d messages, want %d", got.Messages, len(h.corpus))
@@ -128,6 +130,7 @@ func limitNightly(h *harness, r *report) {
 	h.progressf("%d small accounts of %d folders, %d messages each", n, len(limitFolders), per)
 	st := h.newStore("limits-nightly", addresses)
 	st.setConcurrency(*flagLimitConc)
+	st.setIMAP("connections_per_account", *flagLimitConns)
 	first := st.mustRun(time.Time{}, "snapshot")
 	h.progressf("nightly: first snapshot of the small accounts %s", seconds(first.Wall))
 	var list, night []measured

@@ -17,7 +17,11 @@ import (
 type header []textproto.Header
 
 // parseHeader parses a header block (without the empty line ending it).
+// Only the fields the summary reads (summaryFields) are handed to the
+// parser: a real message's header is mostly Received and X- fields, and
+// parsing them is most of the header's cost.
 func parseHeader(block []byte) header {
+	block = keepFields(block)
 	if len(block) > 0 && block[len(block)-1] != '\n' { // cut off: end the last line
 		block = append(block[:len(block):len(block)], '\n')
 	}
@@ -32,6 +36,40 @@ func parseHeader(block []byte) header {
 			return h
 		}
 	}
+}
+
+// summaryFields are the fields the summary and the attachment rule read,
+// lower case.
+var summaryFields = map[string]bool{
+	"from": true, "to": true, "cc": true, "subject": true, "date": true, "message-id": true,
+	"content-type": true, "content-disposition": true, "content-id": true,
+}
+
+// keepFields returns the lines of block that belong to fields named in
+// summaryFields: a field's first line "Name:" and the continuation lines
+// (starting with a space or a tab) that follow it. Other lines (other
+// fields, and lines that are no field, which the parser would skip) are
+// dropped with their continuations.
+func keepFields(block []byte) []byte {
+	out := make([]byte, 0, 512)
+	keep := false
+	for len(block) > 0 {
+		line := block
+		if i := bytes.IndexByte(block, '\n'); i >= 0 {
+			line, block = block[:i+1], block[i+1:]
+		} else {
+			block = nil
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			name, _, ok := bytes.Cut(line, []byte(":"))
+			name = bytes.TrimRight(name, " \t") // "Subject :" is read as Subject
+			keep = ok && len(name) <= 32 && summaryFields[strings.ToLower(string(name))]
+		}
+		if keep {
+			out = append(out, line...)
+		}
+	}
+	return out
 }
 
 // get returns the unfolded value of the first field k, "" if there is none.

@@ -17,7 +17,11 @@ import (
 // more CPU per 5 KB message. That is small beside the file creation, rename
 // and fsyncs every Put pays anyway, and beside fetching the message over IMAP.
 // SpeedBetterCompression gains under 1% more on messages and costs another
-// 30% of CPU. Attachments (base64) compress the same at every level.
+// 30% of CPU. Attachments (base64) compress the same at every level. On the
+// SpamAssassin corpus (BenchmarkLevelsCorpus) Fastest, Default and Better
+// take 29, 42 and 52 µs per message and store 43.1%, 41.6% and 40.9% of the
+// raw bytes: Default keeps 3.5% of every kept day's bytes for 13 µs per new
+// message (docs/benchmarks.md, "Against the mail server's own limits").
 const DefaultLevel = zstd.SpeedDefault
 
 const (

@@ -56,6 +56,12 @@ type Options struct {
 	// StaleAfter is how old a foreign run's heartbeat must be before it is
 	// taken for dead; defaults to two minutes.
 	StaleAfter time.Duration
+	// ManualMigrate refuses a catalog with pending migrations
+	// (ErrMigrationsPending) instead of applying them: `[catalog]
+	// auto_migrate = false`. Migrate applies them.
+	ManualMigrate bool
+	// migrations replaces the embedded migrations (tests).
+	migrations []Migration
 }
 
 // DB is an open catalog.
@@ -67,6 +73,7 @@ type DB struct {
 	loc        *time.Location
 	owner      string
 	staleAfter time.Duration
+	migrations []Migration // this binary's, in order
 }
 
 // Open opens, creating if needed, the catalog at path.
@@ -83,13 +90,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.StaleAfter == 0 {
 		opts.StaleAfter = 2 * time.Minute
 	}
-	c := &DB{clk: opts.Clock, loc: opts.Location, owner: opts.Owner, staleAfter: opts.StaleAfter}
+	c := &DB{clk: opts.Clock, loc: opts.Location, owner: opts.Owner, staleAfter: opts.StaleAfter,
+		migrations: opts.migrations}
 	var err error
+	if c.migrations == nil {
+		if c.migrations, err = loadMigrations(sqliteMigrations, "migrations/sqlite"); err != nil {
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+	}
 	if c.w, err = openPool(path, false); err != nil {
 		return nil, err
 	}
 	c.w.SetMaxOpenConns(1)
-	if err := c.migrate(ctx); err != nil {
+	if err := c.openSchema(ctx, !opts.ManualMigrate); err != nil {
 		return nil, errors.Join(err, c.w.Close())
 	}
 	if c.r, err = openPool(path, true); err != nil {
@@ -109,30 +122,6 @@ func openPool(path string, readOnly bool) (*sql.DB, error) {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	return db, nil
-}
-
-func (c *DB) migrate(ctx context.Context) error {
-	var n int
-	if err := c.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name='meta'`).Scan(&n); err != nil {
-		return fmt.Errorf("reading catalog schema: %w", err)
-	}
-	if n == 0 {
-		return c.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, schema); err != nil {
-				return fmt.Errorf("creating catalog schema: %w", err)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('schema_version', ?)`, schemaVersion)
-			return err
-		})
-	}
-	var v string
-	if err := c.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='schema_version'`).Scan(&v); err != nil {
-		return fmt.Errorf("reading catalog schema version: %w", err)
-	}
-	if v != schemaVersion {
-		return fmt.Errorf("catalog schema version %s, this mtm knows %s", v, schemaVersion)
-	}
-	return nil
 }
 
 // Close closes the catalog.

@@ -1,11 +1,4 @@
-package catalog
-
-// schemaVersion is stored in meta.schema_version. Bump it, and docs/design.md,
-// whenever the schema below changes.
-const schemaVersion = "1"
-
-// schema is the catalog schema of docs/design.md, applied to a new catalog.
-const schema = `
+-- Migration 1: the schema of the first release (docs/design.md, "Catalog schema").
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 CREATE TABLE accounts (
@@ -234,4 +227,3 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_at ON audit(at);
 CREATE INDEX audit_account ON audit(account, at);
-`

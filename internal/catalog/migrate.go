@@ -1,0 +1,202 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The catalog's schema is a list of numbered migrations (docs/design.md,
+// "Versioned migrations").
+
+//go:embed migrations/sqlite/*.sql
+var sqliteMigrations embed.FS
+
+// Sentinel errors of the schema's version.
+var (
+	// ErrSchemaNewer: the catalog was migrated by a newer mtm.
+	ErrSchemaNewer = errors.New("the catalog's schema is newer than this mtm")
+	// ErrMigrationsPending: the catalog needs migrations that this open
+	// may not apply.
+	ErrMigrationsPending = errors.New("the catalog needs migrations: run mtm migrate")
+)
+
+// Migration is one numbered step of the schema.
+type Migration struct {
+	Version int
+	Name    string // its file name
+	sql     string
+}
+
+// loadMigrations reads the NNNN_name.sql files of dir in fsys, in order;
+// their numbers must run from 1 without a gap.
+func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", e.Name())
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: e.Name(), sql: string(b)})
+	}
+	slices.SortFunc(out, func(a, b Migration) int { return a.Version - b.Version })
+	for i, m := range out {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migration %s: want number %d", m.Name, i+1)
+		}
+	}
+	return out, nil
+}
+
+// migrationsTable records the applied migrations.
+const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+)`
+
+// appliedVersion is the highest migration the catalog has, 0 for an empty
+// database. A catalog of the first release (meta.schema_version '1', no
+// schema_migrations) has version 1, not yet recorded: adopt records it.
+func appliedVersion(ctx context.Context, q querier) (version int, adopt bool, err error) {
+	var tables int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).
+		Scan(&tables); err != nil {
+		return 0, false, fmt.Errorf("reading the catalog's schema version: %w", err)
+	}
+	if tables == 1 {
+		var v sql.NullInt64
+		if err := q.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+			return 0, false, fmt.Errorf("reading the catalog's schema version: %w", err)
+		}
+		return int(v.Int64), false, nil
+	}
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).
+		Scan(&tables); err != nil {
+		return 0, false, fmt.Errorf("reading the catalog's schema version: %w", err)
+	}
+	if tables == 0 {
+		return 0, false, nil
+	}
+	var v string
+	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
+		return 0, false, fmt.Errorf("reading the catalog's schema version: %w", err)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, false, fmt.Errorf("the catalog's schema version %q is not a number", v)
+	}
+	return n, true, nil
+}
+
+// Pending returns the migrations the catalog has not applied.
+func (c *DB) Pending(ctx context.Context) ([]Migration, error) {
+	v, _, err := appliedVersion(ctx, c.w)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkNotNewer(v); err != nil {
+		return nil, err
+	}
+	return slices.Clone(c.migrations[v:]), nil
+}
+
+func (c *DB) checkNotNewer(v int) error {
+	if latest := len(c.migrations); v > latest {
+		return fmt.Errorf("%w: catalog schema version %d, this mtm knows up to %d: upgrade mtm", ErrSchemaNewer, v, latest)
+	}
+	return nil
+}
+
+// Migrate applies the pending migrations, each in a transaction of its own,
+// and returns those it applied. A migration another process applied
+// meanwhile is skipped: each step re-reads the version under the write
+// lock (writers begin IMMEDIATE).
+func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
+	var applied []Migration
+	for {
+		var step *Migration
+		err := c.tx(ctx, func(tx *sql.Tx) error {
+			v, adopt, err := appliedVersion(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := c.checkNotNewer(v); err != nil {
+				return err
+			}
+			if adopt {
+				return c.recordMigration(ctx, tx, c.migrations[v-1], "adopted: ")
+			}
+			if v == len(c.migrations) {
+				return nil
+			}
+			m := c.migrations[v]
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+			step = &m
+			return c.recordMigration(ctx, tx, m, "")
+		})
+		if err != nil {
+			return applied, err
+		}
+		if step == nil {
+			if v, adopt, err := appliedVersion(ctx, c.w); err != nil || v == len(c.migrations) && !adopt {
+				return applied, err
+			}
+			continue // adopted: on to the next step
+		}
+		applied = append(applied, *step)
+	}
+}
+
+// recordMigration records m as applied in tx and sets meta.schema_version,
+// which releases before migrations compare with "1".
+func (c *DB) recordMigration(ctx context.Context, tx *sql.Tx, m Migration, prefix string) error {
+	if _, err := tx.ExecContext(ctx, migrationsTable); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES(?, ?, ?)`,
+		m.Version, prefix+m.Name, c.nowMillis()); err != nil {
+		return fmt.Errorf("recording migration %s: %w", m.Name, err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('schema_version', ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, strconv.Itoa(m.Version))
+	return err
+}
+
+// openSchema brings the catalog's schema to this binary's: it refuses a
+// newer one, and applies pending migrations when auto, or else refuses.
+func (c *DB) openSchema(ctx context.Context, auto bool) error {
+	v, adopt, err := appliedVersion(ctx, c.w)
+	if err != nil {
+		return err
+	}
+	if err := c.checkNotNewer(v); err != nil {
+		return err
+	}
+	if v == len(c.migrations) && !adopt {
+		return nil
+	}
+	if !auto && !(adopt && v == len(c.migrations)) {
+		return fmt.Errorf("%w (schema version %d, this mtm's is %d)", ErrMigrationsPending, v, len(c.migrations))
+	}
+	_, err = c.Migrate(ctx)
+	return err
+}

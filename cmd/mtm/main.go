@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"restore":   {"bring a snapshot's missing messages and folders back into the live account (--dry-run)", runRestore},
 	"prune":     {"drop snapshots older than retention_days and free what only they used (--dry-run)", runPrune},
 	"config":    {"config check: validate the configuration file and the files it names, by key", runConfig},
+	"migrate":   {"apply the catalog's pending schema migrations (--dry-run lists them)", runMigrate},
 }
 
 // environment is what a command may touch of the process.

@@ -10,15 +10,21 @@ import (
 	"strings"
 	"time"
 
+	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/config"
 	"mtm/internal/imapconn"
 	"mtm/internal/store"
 )
 
-// openStore opens the configured data directory.
+// openStore opens the configured data directory, applying the catalog's
+// pending migrations if [catalog] auto_migrate says so.
 func openStore(ctx context.Context, cfg *config.Config, clk clock.Clock) (*store.Store, error) {
-	return store.Open(ctx, store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location})
+	policy := catalog.MigrateOnOpen
+	if !cfg.Catalog.AutoMigrate {
+		policy = catalog.RefusePending
+	}
+	return store.Open(ctx, store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location, Migrate: policy})
 }
 
 func loadConfig(env *environment, path string) (*config.Config, error) {

@@ -56,10 +56,9 @@ type Options struct {
 	// StaleAfter is how old a foreign run's heartbeat must be before it is
 	// taken for dead; defaults to two minutes.
 	StaleAfter time.Duration
-	// ManualMigrate refuses a catalog with pending migrations
-	// (ErrMigrationsPending) instead of applying them: `[catalog]
-	// auto_migrate = false`. Migrate applies them.
-	ManualMigrate bool
+	// Migrate says what opening does with pending migrations: apply them
+	// (the default), refuse the catalog, or leave them to Migrate.
+	Migrate MigratePolicy
 	// migrations replaces the embedded migrations (tests).
 	migrations []Migration
 }
@@ -102,7 +101,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	c.w.SetMaxOpenConns(1)
-	if err := c.openSchema(ctx, !opts.ManualMigrate); err != nil {
+	if err := c.openSchema(ctx, opts.Migrate); err != nil {
 		return nil, errors.Join(err, c.w.Close())
 	}
 	if c.r, err = openPool(path, true); err != nil {
@@ -110,6 +109,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	c.r.SetMaxOpenConns(8)
 	c.ws, c.rs = newStmts(c.w), newStmts(c.r)
+	pending, err := c.Pending(ctx)
+	if err != nil {
+		return nil, errors.Join(err, c.Close())
+	}
+	if len(pending) > 0 {
+		return c, nil // opened for `mtm migrate` (LeavePending): its statements are prepared when used
+	}
 	if err := c.ws.prepare(ctx, writeQueries...); err != nil {
 		return nil, errors.Join(fmt.Errorf("catalog: %w", err), c.Close())
 	}

@@ -28,6 +28,20 @@ var (
 	ErrMigrationsPending = errors.New("the catalog needs migrations: run mtm migrate")
 )
 
+// MigratePolicy is what opening a catalog does with pending migrations.
+type MigratePolicy int
+
+const (
+	// MigrateOnOpen applies them (`[catalog] auto_migrate = true`).
+	MigrateOnOpen MigratePolicy = iota
+	// RefusePending fails with ErrMigrationsPending (`auto_migrate =
+	// false`: every command but `mtm migrate`).
+	RefusePending
+	// LeavePending opens the catalog as it is, for `mtm migrate` to list
+	// and apply them (Pending, Migrate).
+	LeavePending
+)
+
 // Migration is one numbered step of the schema.
 type Migration struct {
 	Version int
@@ -182,8 +196,8 @@ func (c *DB) recordMigration(ctx context.Context, tx *sql.Tx, m Migration, prefi
 }
 
 // openSchema brings the catalog's schema to this binary's: it refuses a
-// newer one, and applies pending migrations when auto, or else refuses.
-func (c *DB) openSchema(ctx context.Context, auto bool) error {
+// newer one, and does with pending migrations what policy says.
+func (c *DB) openSchema(ctx context.Context, policy MigratePolicy) error {
 	v, adopt, err := appliedVersion(ctx, c.w)
 	if err != nil {
 		return err
@@ -194,9 +208,13 @@ func (c *DB) openSchema(ctx context.Context, auto bool) error {
 	if v == len(c.migrations) && !adopt {
 		return nil
 	}
-	if !auto && !(adopt && v == len(c.migrations)) {
+	adoptOnly := adopt && v == len(c.migrations) // records the first release's schema, changes none
+	switch {
+	case policy == MigrateOnOpen || adoptOnly:
+		_, err = c.Migrate(ctx)
+		return err
+	case policy == RefusePending:
 		return fmt.Errorf("%w (schema version %d, this mtm's is %d)", ErrMigrationsPending, v, len(c.migrations))
 	}
-	_, err = c.Migrate(ctx)
-	return err
+	return nil
 }

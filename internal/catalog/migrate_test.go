@@ -51,7 +51,7 @@ func TestFirstReleaseCatalogIsAdopted(t *testing.T) {
 		t.Fatalf("copying the fixture: %v %s", err, out)
 	}
 	// Without auto-migration it opens too: adopting changes no schema.
-	c, err := Open(ctx, filepath.Join(dir, "catalog.db"), Options{ManualMigrate: true})
+	c, err := Open(ctx, filepath.Join(dir, "catalog.db"), Options{Migrate: RefusePending})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +118,12 @@ func TestConcurrentMigrationsApplyEachStepOnce(t *testing.T) {
 	}
 	next := append(first, Migration{Version: len(first) + 1, Name: "0002_once.sql",
 		sql: `CREATE TABLE once (x INTEGER); INSERT INTO once VALUES (1);`})
-	if _, err := Open(ctx, path, Options{ManualMigrate: true, migrations: next}); !errors.Is(err, ErrMigrationsPending) {
+	if _, err := Open(ctx, path, Options{Migrate: RefusePending, migrations: next}); !errors.Is(err, ErrMigrationsPending) {
 		t.Fatalf("opening with a pending migration and no auto-migration: %v", err)
 	}
 	var dbs []*DB
 	for range 4 {
-		db, err := Open(ctx, path, Options{ManualMigrate: true, migrations: next[:len(first)]})
+		db, err := Open(ctx, path, Options{Migrate: RefusePending, migrations: next[:len(first)]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +161,7 @@ func TestConcurrentMigrationsApplyEachStepOnce(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	c, err = Open(ctx, path, Options{ManualMigrate: true, migrations: next})
+	c, err = Open(ctx, path, Options{Migrate: RefusePending, migrations: next})
 	if err != nil {
 		t.Fatalf("opening the migrated catalog: %v", err)
 	}

@@ -70,6 +70,7 @@ type Config struct {
 	// BaseURL is the web UI's public URL (absolute http or https), or "".
 	BaseURL string `toml:"base_url"`
 
+	Catalog  Catalog  `toml:"catalog"`
 	IMAP     IMAP     `toml:"imap"`
 	Accounts Accounts `toml:"accounts"`
 	SMTP     SMTP     `toml:"smtp"`
@@ -96,6 +97,14 @@ type IMAP struct {
 	PasswordFile          string        `toml:"password_file"`
 	ConnectionsPerAccount int           `toml:"connections_per_account"`
 	Timeout               time.Duration `toml:"timeout"` // network timeout
+}
+
+// Catalog is the [catalog] section.
+type Catalog struct {
+	// AutoMigrate applies the catalog's pending migrations when a command
+	// opens it; when false only `mtm migrate` does, and the others refuse
+	// a catalog that needs them.
+	AutoMigrate bool `toml:"auto_migrate"`
 }
 
 // Accounts is the [accounts] section.
@@ -160,6 +169,7 @@ func Default() *Config {
 		SnapshotAt:         "00:00",
 		ConcurrentAccounts: 4,
 		Listen:             "127.0.0.1:8080",
+		Catalog:            Catalog{AutoMigrate: true},
 		IMAP: IMAP{
 			Address:               "127.0.0.1:143",
 			TLS:                   TLSNone,

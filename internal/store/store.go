@@ -28,6 +28,9 @@ type Options struct {
 	Owner string
 	// NoSync skips fsync of blobs (the demo's throw-away history only).
 	NoSync bool
+	// Migrate says what opening does with the catalog's pending
+	// migrations (catalog.Options.Migrate).
+	Migrate catalog.MigratePolicy
 }
 
 // Store is an open data directory.
@@ -47,7 +50,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, err
 	}
 	cat, err := catalog.Open(ctx, filepath.Join(o.DataDir, "catalog.db"),
-		catalog.Options{Clock: o.Clock, Location: o.Location, Owner: o.Owner})
+		catalog.Options{Clock: o.Clock, Location: o.Location, Owner: o.Owner, Migrate: o.Migrate})
 	if err != nil {
 		return nil, errors.Join(err, blobs.Close())
 	}

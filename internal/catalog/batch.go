@@ -138,8 +138,10 @@ func (r *Run) stageEntries(ctx context.Context, tx *sql.Tx, es []stagedEntry, id
 	if len(es) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO staged_entries(snapshot_id, mailbox_id, uid,
-		content_id, flags, internal_date, internal_tz) VALUES(?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO staged_entries(snapshot_id, mailbox_id, uid,
+		content_id, flags, internal_date, internal_tz) VALUES(?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(snapshot_id, mailbox_id, uid) DO UPDATE SET content_id = excluded.content_id,
+		flags = excluded.flags, internal_date = excluded.internal_date, internal_tz = excluded.internal_tz`)
 	if err != nil {
 		return err
 	}
@@ -160,19 +162,21 @@ func (r *Run) stageEntries(ctx context.Context, tx *sql.Tx, es []stagedEntry, id
 
 func (r *Run) stageEnds(ctx context.Context, tx *sql.Tx, b *Batch) error {
 	for _, id := range b.ends {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO staged_ends(snapshot_id, entry_id) VALUES(?, ?)`, r.ID, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_ends(snapshot_id, entry_id) VALUES(?, ?) ON CONFLICT DO NOTHING`, r.ID, id); err != nil {
 			return err
 		}
 	}
 	for _, mb := range b.endAll {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO staged_ends(snapshot_id, entry_id)
-			SELECT ?, id FROM entries WHERE mailbox_id = ? AND end_snap IS NULL`, r.ID, mb); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_ends(snapshot_id, entry_id)
+			SELECT ?, id FROM entries WHERE mailbox_id = ? AND end_snap IS NULL ON CONFLICT DO NOTHING`, r.ID, mb); err != nil {
 			return err
 		}
 	}
 	for _, m := range b.states {
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO staged_mailboxes(snapshot_id, mailbox_id,
-			last_uid, uidnext, highest_modseq) VALUES(?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_mailboxes(snapshot_id, mailbox_id,
+			last_uid, uidnext, highest_modseq) VALUES(?, ?, ?, ?, ?)
+			ON CONFLICT(snapshot_id, mailbox_id) DO UPDATE SET last_uid = excluded.last_uid,
+			uidnext = excluded.uidnext, highest_modseq = excluded.highest_modseq`,
 			r.ID, m.ID, m.LastUID, m.UIDNext, int64(m.HighestModSeq)); err != nil {
 			return err
 		}

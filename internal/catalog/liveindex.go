@@ -57,8 +57,10 @@ func (c *DB) RecordAppends(ctx context.Context, acct AccountID, appended []Appen
 		return nil
 	}
 	err := c.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO restore_appends(account_id, folder, uidvalidity,
-			uid, hash, created_at) VALUES(?, ?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO restore_appends(account_id, folder, uidvalidity,
+			uid, hash, created_at) VALUES(?, ?, ?, ?, ?, ?)
+			ON CONFLICT(account_id, folder, uidvalidity, uid) DO UPDATE SET hash = excluded.hash,
+			created_at = excluded.created_at`)
 		if err != nil {
 			return err
 		}

@@ -94,7 +94,11 @@ func (e *Engine) snapshotAccount(ctx context.Context, address string) (catalog.S
 	if err != nil {
 		return e.failBeforeRun(ctx, state.Account, address, err)
 	}
-	if state.LastCommitted.ID != 0 && unchangedAccount(listed, state.Folders, first.CondStore) {
+	changed := "first snapshot"
+	if state.LastCommitted.ID != 0 {
+		changed = accountChange(listed, state.Folders, first.CondStore)
+	}
+	if changed == "" {
 		snap, err := e.cat.QuickCommit(ctx, state.Account, state.LastCommitted.ID, takenAt)
 		if err == nil {
 			e.progress.Add(len(listed), snap.Messages, 0)
@@ -103,8 +107,9 @@ func (e *Engine) snapshotAccount(ctx context.Context, address string) (catalog.S
 		if !errors.Is(err, catalog.ErrStale) && !errors.Is(err, catalog.ErrBusy) && !errors.Is(err, catalog.ErrPruning) {
 			return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, err)
 		}
-		e.log.Debug("unchanged account: taking a full snapshot instead", "account", address, "reason", err)
+		changed = err.Error()
 	}
+	e.log.Debug("full snapshot", "account", address, "why", changed)
 	run, err := e.begin(ctx, state.Account)
 	if err != nil {
 		return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, err)
@@ -231,11 +236,12 @@ func hasBodies(f imapconn.Folder, p catalog.LiveFolder, known bool) bool {
 	}
 }
 
-// unchangedAccount tells whether the listed folders are exactly the live
-// folder versions and every selectable one is unchanged (step 5).
-func unchangedAccount(listed []imapconn.Folder, live []catalog.LiveFolder, condStore bool) bool {
+// accountChange says why the listed folders are not exactly the live
+// folder versions with every selectable one unchanged (step 5), or returns
+// "" when they are: the account is unchanged.
+func accountChange(listed []imapconn.Folder, live []catalog.LiveFolder, condStore bool) string {
 	if len(listed) != len(live) {
-		return false
+		return fmt.Sprintf("%d folders listed, %d in the last snapshot", len(listed), len(live))
 	}
 	byName := make(map[string]catalog.LiveFolder, len(live))
 	for _, l := range live {
@@ -243,18 +249,20 @@ func unchangedAccount(listed []imapconn.Folder, live []catalog.LiveFolder, condS
 	}
 	for _, f := range listed {
 		p, ok := byName[f.Name]
-		if !ok || f.Delimiter != p.Delimiter || f.SpecialUse != p.SpecialUse || f.Subscribed != p.Subscribed ||
-			!slices.Equal(f.Attributes, p.Attributes) {
-			return false
-		}
-		if f.Selectable && !unchangedFolder(f, p, condStore) {
-			return false
-		}
-		if !f.Selectable && p.Mailbox.ID != 0 {
-			return false
+		switch {
+		case !ok:
+			return fmt.Sprintf("folder %q is new", f.Name)
+		case f.Delimiter != p.Delimiter || f.SpecialUse != p.SpecialUse || f.Subscribed != p.Subscribed ||
+			!slices.Equal(f.Attributes, p.Attributes):
+			return fmt.Sprintf("folder %q: attributes %q %q subscribed %v, were %q %q %v", f.Name, f.Attributes,
+				f.SpecialUse, f.Subscribed, p.Attributes, p.SpecialUse, p.Subscribed)
+		case f.Selectable && !unchangedFolder(f, p, condStore):
+			return fmt.Sprintf("folder %q changed (status %+v)", f.Name, f.Status)
+		case !f.Selectable && p.Mailbox.ID != 0:
+			return fmt.Sprintf("folder %q is no longer selectable", f.Name)
 		}
 	}
-	return true
+	return ""
 }
 
 // syncFolders shares the folders to examine among the connections and

@@ -1,7 +1,10 @@
 package snapshot
 
 import (
+	"bytes"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,11 +18,13 @@ type requests struct {
 	mu       sync.Mutex
 	logins   int
 	examined []string
+	log      bytes.Buffer // the engine's debug log
 }
 
 func (h *harness) counted() (*Engine, *requests) {
 	eng := h.engine(h.eng.server.Credentials)
 	r := &requests{}
+	eng.log = slog.New(slog.NewTextHandler(&r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng.beforeDial = func() {
 		r.mu.Lock()
 		r.logins++
@@ -67,6 +72,9 @@ func TestOnlyChangedFoldersAreExamined(t *testing.T) {
 		}
 		if !slices.Equal(r.examined, wantExamined) {
 			t.Errorf("%s: examined %q, want %q", what, r.examined, wantExamined)
+		}
+		if full := strings.Contains(r.log.String(), "full snapshot"); full != (wantExamined != nil) {
+			t.Errorf("%s: took a full snapshot: %v, want %v\n%s", what, full, wantExamined != nil, r.log.String())
 		}
 		_, msgs := h.view(res.Snapshot)
 		for _, f := range folders {

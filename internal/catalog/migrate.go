@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -217,4 +218,37 @@ func (c *DB) openSchema(ctx context.Context, policy MigratePolicy) error {
 		return fmt.Errorf("%w (schema version %d, this mtm's is %d)", ErrMigrationsPending, v, len(c.migrations))
 	}
 	return nil
+}
+
+// SchemaStatus is where a catalog's schema stands against this binary's.
+type SchemaStatus struct {
+	Exists  bool // the catalog file exists
+	Version int  // the highest migration applied (1 for a first-release catalog)
+	Latest  int  // this binary's last migration
+}
+
+// Pending is how many of this binary's migrations the catalog lacks.
+func (s SchemaStatus) Pending() int { return max(s.Latest-s.Version, 0) }
+
+// Inspect reads the schema version of the catalog at path without
+// changing or creating anything.
+func Inspect(ctx context.Context, path string) (SchemaStatus, error) {
+	ms, err := loadMigrations(sqliteMigrations, "migrations/sqlite")
+	if err != nil {
+		return SchemaStatus{}, err
+	}
+	st := SchemaStatus{Latest: len(ms)}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	} else if err != nil {
+		return st, err
+	}
+	st.Exists = true
+	db, err := openPool(path, true)
+	if err != nil {
+		return st, err
+	}
+	defer db.Close() //nolint:errcheck // read only
+	st.Version, _, err = appliedVersion(ctx, db)
+	return st, err
 }

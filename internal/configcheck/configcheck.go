@@ -15,11 +15,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"mtm/internal/clock"
 	"mtm/internal/config"
+	"mtm/internal/store"
 	"mtm/internal/web"
 )
 
@@ -62,17 +64,24 @@ func splitLines(err error) []string {
 	return out
 }
 
-// checkMachine checks what a valid configuration points at: the data
-// directory, the accounts and password files, the TLS files and the
-// SMTP sender. It returns the summary lines and the problems.
+// machine checks what a valid configuration points at: the data
+// directory and its catalog's schema, the accounts and password files, the
+// TLS files and the SMTP sender. It returns the summary lines and the
+// problems.
 func machine(ctx context.Context, cfg *config.Config, clk clock.Clock) (summary, problems []string) {
 	bad := func(key, format string, args ...any) {
 		problems = append(problems, key+": "+fmt.Sprintf(format, args...)+onMachine)
 	}
+	cat := "not checked"
 	if err := checkDataDir(ctx, cfg.DataDir); err != nil {
 		bad("data_dir", "%v", err)
+	} else {
+		var p string
+		if cat, p = catalogSummary(ctx, cfg); p != "" {
+			bad("data_dir", "%s", p)
+		}
 	}
-	summary = append(summary, fmt.Sprintf("data_dir  %s", cfg.DataDir),
+	summary = append(summary, fmt.Sprintf("data_dir  %s", cfg.DataDir), "catalog   "+cat,
 		fmt.Sprintf("schedule  daily at %s %s, %d days kept, %d accounts at a time",
 			cfg.SnapshotAt, cfg.Timezone, cfg.RetentionDays, cfg.ConcurrentAccounts))
 	accounts, err := config.ReadAccounts(cfg.Accounts.File)
@@ -184,4 +193,27 @@ func webSummary(cfg *config.Config, clk clock.Clock) (summary, problem string) {
 		summary += ", public URL " + cfg.BaseURL
 	}
 	return summary, problem
+}
+
+// catalogSummary says where the catalog's schema stands: none yet, up to
+// date, or with migrations pending (and who applies them); a catalog newer
+// than this mtm is a problem.
+func catalogSummary(ctx context.Context, cfg *config.Config) (summary, problem string) {
+	st, err := store.InspectCatalog(ctx, cfg.DataDir)
+	switch {
+	case err != nil:
+		return "unreadable", fmt.Sprintf("the catalog: %v", err)
+	case !st.Exists:
+		return "none yet (created with schema version " + strconv.Itoa(st.Latest) + " at the first start)", ""
+	case st.Version > st.Latest:
+		return fmt.Sprintf("schema version %d", st.Version),
+			fmt.Sprintf("the catalog's schema version %d is newer than this mtm's %d: upgrade mtm", st.Version, st.Latest)
+	case st.Pending() == 0:
+		return fmt.Sprintf("schema version %d (up to date)", st.Version), ""
+	}
+	who := "mtm migrate must apply them (auto_migrate = false)"
+	if cfg.Catalog.AutoMigrate {
+		who = "the first command applies them (auto_migrate = true)"
+	}
+	return fmt.Sprintf("schema version %d, %d migrations pending: %s", st.Version, st.Pending(), who), ""
 }

@@ -59,3 +59,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 
 // Close closes the catalog and the blob store (sealing its open pack).
 func (s *Store) Close() error { return errors.Join(s.Catalog.Close(), s.Blobs.Close()) }
+
+// InspectCatalog says where the data directory's catalog schema stands,
+// without changing or creating anything (`mtm config check`).
+func InspectCatalog(ctx context.Context, dataDir string) (catalog.SchemaStatus, error) {
+	return catalog.Inspect(ctx, filepath.Join(dataDir, "catalog.db"))
+}

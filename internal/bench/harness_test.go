@@ -393,6 +393,19 @@ func (s *mtmStore) setIMAP(key string, v int) {
 	}
 }
 
+// setLogLevel sets [log] level in the store's config.
+func (s *mtmStore) setLogLevel(level string) {
+	s.h.b.Helper()
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		s.h.b.Fatal(err)
+	}
+	cfg = bytes.Replace(cfg, []byte(`level = "warn"`), []byte(fmt.Sprintf("level = %q", level)), 1)
+	if err := os.WriteFile(s.config, cfg, 0o600); err != nil {
+		s.h.b.Fatal(err)
+	}
+}
+
 // setConcurrency sets concurrent_accounts in the store's config.
 func (s *mtmStore) setConcurrency(n int) {
 	s.h.b.Helper()

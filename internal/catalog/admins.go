@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // ErrAdminExists: an admin with that email exists already.
@@ -31,7 +30,7 @@ func (c *DB) AddAdmin(ctx context.Context, a AdminRow) error {
 	err = c.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO admins(email, password_hash, domains, created_at) VALUES(?, ?, ?, ?)`,
 			normalizeAddress(a.Email), a.PasswordHash, string(domains), c.nowMillis())
-		if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		if isUniqueViolation(err) {
 			return ErrAdminExists
 		}
 		return err

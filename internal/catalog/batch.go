@@ -168,7 +168,7 @@ func (r *Run) stageEnds(ctx context.Context, tx *sql.Tx, b *Batch) error {
 	}
 	for _, mb := range b.endAll {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_ends(snapshot_id, entry_id)
-			SELECT ?, id FROM entries WHERE mailbox_id = ? AND end_snap IS NULL ON CONFLICT DO NOTHING`, r.ID, mb); err != nil {
+			SELECT CAST(? AS BIGINT), id FROM entries WHERE mailbox_id = ? AND end_snap IS NULL ON CONFLICT DO NOTHING`, r.ID, mb); err != nil {
 			return err
 		}
 	}

@@ -28,6 +28,7 @@ func (c *DB) Browser() *Browser { return &Browser{DB: c, keep: true} }
 func (c *DB) browse() *Browser { return &Browser{DB: c} }
 
 func (b *Browser) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	args = argsFor(q, args...)
 	if !b.keep {
 		return b.r.QueryContext(ctx, q, args...)
 	}
@@ -35,6 +36,7 @@ func (b *Browser) query(ctx context.Context, q string, args ...any) (*sql.Rows, 
 }
 
 func (b *Browser) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	args = argsFor(q, args...)
 	if !b.keep {
 		return b.r.QueryRowContext(ctx, q, args...)
 	}
@@ -108,9 +110,9 @@ func (s Sort) orderBy() (string, error) {
 	case SortDate, "":
 		expr = "coalesce(nullif(c.date, 0), e.internal_date)"
 	case SortFrom:
-		expr = "c.from_addr COLLATE NOCASE"
+		expr = "lower(c.from_addr)"
 	case SortSubject:
-		expr = "c.subject COLLATE NOCASE"
+		expr = "lower(c.subject)"
 	case SortSize:
 		expr = "c.size"
 	default:
@@ -152,7 +154,7 @@ func (b *Browser) Search(ctx context.Context, s Snapshot, mailboxID int64, query
 	if err := committed(s); err != nil {
 		return nil, false, err
 	}
-	match := SearchQuery(query)
+	match := b.d.searchQuery(query)
 	if match == "" {
 		return nil, false, nil
 	}
@@ -163,8 +165,8 @@ func (b *Browser) Search(ctx context.Context, s Snapshot, mailboxID int64, query
 		where, args = ` AND e.mailbox_id = ?5`, append(args, mailboxID)
 	}
 	ids, err = b.ids(ctx, `WITH hits AS MATERIALIZED (
-		SELECT e.id AS id FROM (SELECT rowid AS cid FROM search_text WHERE search_text MATCH ?3 ORDER BY rowid DESC) m
-		CROSS JOIN entries e ON e.content_id = m.cid
+		SELECT e.id AS id FROM (SELECT rowid AS cid FROM search_text WHERE `+b.d.searchMatch("?3")+` ORDER BY rowid DESC) m
+		`+b.d.firstJoin()+` entries e ON e.content_id = m.cid
 		WHERE `+inView+where+` ORDER BY m.cid DESC LIMIT ?4)
 		SELECT e.id FROM hits h JOIN entries e ON e.id = h.id JOIN contents c ON c.id = e.content_id
 		ORDER BY `+order, args...)

@@ -66,6 +66,8 @@ type Options struct {
 // DB is an open catalog.
 type DB struct {
 	group      groupCommit
+	d          dialect
+	closePool  func() error // PostgreSQL: closes the pool behind w and r
 	w, r       *sql.DB
 	ws, rs     *stmts // kept statements of w and r
 	clk        clock.Clock
@@ -75,25 +77,12 @@ type DB struct {
 	migrations []Migration // this binary's, in order
 }
 
-// Open opens, creating if needed, the catalog at path.
+// Open opens, creating if needed, the SQLite catalog at path.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
-	if opts.Clock == nil {
-		opts.Clock = clock.Real{}
-	}
-	if opts.Location == nil {
-		opts.Location = time.UTC
-	}
-	if opts.Owner == "" {
-		opts.Owner = DefaultOwner()
-	}
-	if opts.StaleAfter == 0 {
-		opts.StaleAfter = 2 * time.Minute
-	}
-	c := &DB{clk: opts.Clock, loc: opts.Location, owner: opts.Owner, staleAfter: opts.StaleAfter,
-		migrations: opts.migrations}
+	c := newDB(opts)
 	var err error
 	if c.migrations == nil {
-		if c.migrations, err = loadMigrations(sqliteMigrations, "migrations/sqlite"); err != nil {
+		if c.migrations, err = loadMigrations(embeddedMigrations, "migrations/sqlite"); err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
 		}
 	}
@@ -108,13 +97,20 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, errors.Join(err, c.w.Close())
 	}
 	c.r.SetMaxOpenConns(8)
+	return c.keepStatements(ctx)
+}
+
+// keepStatements sets up the kept statements, preparing the writer's,
+// unless migrations are pending (the catalog was opened for `mtm
+// migrate`: its statements are prepared when used).
+func (c *DB) keepStatements(ctx context.Context) (*DB, error) {
 	c.ws, c.rs = newStmts(c.w), newStmts(c.r)
 	pending, err := c.Pending(ctx)
 	if err != nil {
 		return nil, errors.Join(err, c.Close())
 	}
 	if len(pending) > 0 {
-		return c, nil // opened for `mtm migrate` (LeavePending): its statements are prepared when used
+		return c, nil
 	}
 	if err := c.ws.prepare(ctx, writeQueries...); err != nil {
 		return nil, errors.Join(fmt.Errorf("catalog: %w", err), c.Close())
@@ -132,12 +128,35 @@ func openPool(path string, readOnly bool) (*sql.DB, error) {
 
 // Close closes the catalog.
 func (c *DB) Close() error {
+	if c.closePool != nil {
+		return errors.Join(c.rs.close(), c.ws.close(), c.closePool())
+	}
 	return errors.Join(c.rs.close(), c.ws.close(), c.r.Close(), c.w.Close())
 }
 
-// tx runs fn in a write transaction.
+// tx runs fn in a write transaction. On SQLite writers take the database's
+// write lock at BEGIN, one at a time; on PostgreSQL the transaction is
+// serializable, and runs again when PostgreSQL could not serialize it, so
+// both give the outcome of transactions run one after another.
 func (c *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := c.w.BeginTx(ctx, nil)
+	var opts *sql.TxOptions
+	if c.d.pg {
+		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.txOnce(ctx, opts, fn)
+		if err == nil || !c.d.pg || !retryable(err) || attempt == maxTxAttempts {
+			return err
+		}
+	}
+}
+
+// maxTxAttempts bounds the runs of a transaction PostgreSQL could not
+// serialize.
+const maxTxAttempts = 20
+
+func (c *DB) txOnce(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := c.w.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("beginning catalog transaction: %w", err)
 	}

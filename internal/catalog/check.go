@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // invariant is one query that returns a row for each violation of an
@@ -25,7 +26,7 @@ var invariants = []invariant{
 			EXISTS (SELECT 1 FROM staged_folders x WHERE x.snapshot_id = s.id) OR
 			EXISTS (SELECT 1 FROM staged_mailboxes x WHERE x.snapshot_id = s.id))`},
 	{"version opened or closed by an uncommitted snapshot", `
-		SELECT 'entry ' || e.id || ' has first_snap ' || e.first_snap || coalesce(' and end_snap ' || e.end_snap, '') ||
+		SELECT 'entry ' || e.id || ' has first_snap ' || e.first_snap || coalesce(' and end_snap ' || CAST(e.end_snap AS TEXT), '') ||
 			' of a snapshot that is not committed'
 		FROM entries e WHERE EXISTS (SELECT 1 FROM snapshots s WHERE s.state != 'committed'
 			AND (s.id = e.first_snap OR s.id = e.end_snap))
@@ -45,7 +46,7 @@ var invariants = []invariant{
 	// Prune deletes what no kept snapshot sees; a commit only adds rows its
 	// snapshot sees. So every version row is seen by a committed snapshot.
 	{"version row no snapshot sees", `
-		SELECT 'entry ' || e.id || ' [' || e.first_snap || ', ' || coalesce(e.end_snap, '') ||
+		SELECT 'entry ' || e.id || ' [' || e.first_snap || ', ' || coalesce(CAST(e.end_snap AS TEXT), '') ||
 			') is seen by no committed snapshot'
 		FROM entries e JOIN mailboxes m ON m.id = e.mailbox_id
 		WHERE NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.account_id = m.account_id AND s.state = 'committed'
@@ -56,7 +57,7 @@ var invariants = []invariant{
 		WHERE NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.account_id = f.account_id AND s.state = 'committed'
 			AND s.id >= f.first_snap AND (f.end_snap IS NULL OR s.id < f.end_snap))`},
 	{"garbage still named", `
-		SELECT 'blob ' || hex(g.hash) || ' is garbage but a contents row names it'
+		SELECT 'blob ' || {{hex g.hash}} || ' is garbage but a contents row names it'
 		FROM garbage g WHERE EXISTS (SELECT 1 FROM contents c WHERE c.hash = g.hash)`},
 	{"snapshot totals differ from its view", `
 		WITH view AS (
@@ -80,18 +81,16 @@ var invariants = []invariant{
 // account.
 func (c *DB) Inconsistencies(ctx context.Context) ([]string, error) {
 	var out []string
-	for _, q := range []invariant{
-		{"sqlite integrity", `SELECT 'sqlite: ' || integrity_check FROM pragma_integrity_check WHERE integrity_check != 'ok'`},
-		{"sqlite foreign keys", `SELECT 'foreign key: ' || "table" || ' row ' || rowid || ' names a missing ' || parent
-			FROM pragma_foreign_key_check`},
-	} {
-		found, err := c.problems(ctx, q)
-		if err != nil {
-			return nil, err
+	var checks []invariant
+	if !c.d.pg { // PostgreSQL enforces its foreign keys and checks its pages itself
+		checks = []invariant{
+			{"sqlite integrity", `SELECT 'sqlite: ' || integrity_check FROM pragma_integrity_check WHERE integrity_check != 'ok'`},
+			{"sqlite foreign keys", `SELECT 'foreign key: ' || "table" || ' row ' || rowid || ' names a missing ' || parent
+				FROM pragma_foreign_key_check`},
 		}
-		out = append(out, found...)
 	}
-	for _, q := range invariants {
+	for _, q := range append(checks, invariants...) {
+		q.query = strings.ReplaceAll(q.query, "{{hex g.hash}}", c.d.hex("g.hash"))
 		found, err := c.problems(ctx, q)
 		if err != nil {
 			return nil, err

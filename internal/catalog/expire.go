@@ -150,20 +150,21 @@ func computeCuts(ctx context.Context, q querier, drop []SnapshotID, busy map[Acc
 	return x, nil
 }
 
-// The doomed* queries select the ids of the rows an expiry deletes. ?1 is
+// The doomed queries select the ids of the rows an expiry deletes. ?1 is
 // the JSON array of dropped snapshot ids, ?2 the JSON array of [account, K].
 // They give the same rows before the expiry (the plan) as inside it, before
 // each table's deletion.
-const (
-	cutCTE = `WITH cut(account_id, k) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
-		FROM json_each(?2)), dropped(id) AS (SELECT value FROM json_each(?1)) `
-	doomedEntries = cutCTE + `SELECT e.id FROM entries e JOIN mailboxes m ON m.id = e.mailbox_id
+// doomed returns the doomed* queries and stagedOfDropped in the dialect.
+func (d dialect) doomed() (entries, folders, mailboxes, contents, staged string) {
+	cutCTE := `WITH cut(account_id, k) AS (SELECT a, b FROM ` + d.pairs("?2") + ` p),
+		dropped(id) AS (SELECT id FROM ` + d.ids("?1") + ` i) `
+	entries = cutCTE + `SELECT e.id FROM entries e JOIN mailboxes m ON m.id = e.mailbox_id
 		JOIN cut ON cut.account_id = m.account_id WHERE coalesce(e.end_snap, 9223372036854775807) <= cut.k`
-	doomedFolders = cutCTE + `SELECT f.id FROM folders f JOIN cut ON cut.account_id = f.account_id
+	folders = cutCTE + `SELECT f.id FROM folders f JOIN cut ON cut.account_id = f.account_id
 		WHERE coalesce(f.end_snap, 9223372036854775807) <= cut.k`
 	// A mailbox identity survives if a surviving folder version, entry or
 	// staging row of a kept snapshot names it.
-	doomedMailboxes = cutCTE + `SELECT mb.id FROM mailboxes mb JOIN cut ON cut.account_id = mb.account_id
+	mailboxes = cutCTE + `SELECT mb.id FROM mailboxes mb JOIN cut ON cut.account_id = mb.account_id
 		WHERE NOT EXISTS (SELECT 1 FROM folders f WHERE f.mailbox_id = mb.id
 			AND coalesce(f.end_snap, 9223372036854775807) > cut.k)
 		AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.mailbox_id = mb.id
@@ -176,23 +177,26 @@ const (
 			AND x.snapshot_id NOT IN (SELECT id FROM dropped))`
 	// A contents row survives if a surviving entry or a staging row of a
 	// kept snapshot names it. Rows nothing named before are freed too.
-	doomedContents = cutCTE + `SELECT c.id FROM contents c
+	contents = cutCTE + `SELECT c.id FROM contents c
 		WHERE NOT EXISTS (SELECT 1 FROM entries e JOIN mailboxes m ON m.id = e.mailbox_id
 			WHERE e.content_id = c.id AND coalesce(e.end_snap, 9223372036854775807) >
 				coalesce((SELECT k FROM cut WHERE cut.account_id = m.account_id), 0))
 		AND NOT EXISTS (SELECT 1 FROM staged_entries x WHERE x.content_id = c.id
 			AND x.snapshot_id NOT IN (SELECT id FROM dropped))`
-	stagedOfDropped = `SELECT
-		(SELECT count(*) FROM staged_entries WHERE snapshot_id IN (SELECT value FROM json_each(?1))) +
-		(SELECT count(*) FROM staged_ends WHERE snapshot_id IN (SELECT value FROM json_each(?1))) +
-		(SELECT count(*) FROM staged_folders WHERE snapshot_id IN (SELECT value FROM json_each(?1))) +
-		(SELECT count(*) FROM staged_mailboxes WHERE snapshot_id IN (SELECT value FROM json_each(?1)))`
-)
+	ids := d.ids("?1")
+	staged = `SELECT
+		(SELECT count(*) FROM staged_entries WHERE snapshot_id IN (SELECT id FROM ` + ids + ` i)) +
+		(SELECT count(*) FROM staged_ends WHERE snapshot_id IN (SELECT id FROM ` + ids + ` i)) +
+		(SELECT count(*) FROM staged_folders WHERE snapshot_id IN (SELECT id FROM ` + ids + ` i)) +
+		(SELECT count(*) FROM staged_mailboxes WHERE snapshot_id IN (SELECT id FROM ` + ids + ` i))`
+	return entries, folders, mailboxes, contents, staged
+}
 
 // count runs the counting queries of an expiry.
-func count(ctx context.Context, q querier, x *cuts) (Expiry, error) {
+func (d dialect) count(ctx context.Context, q querier, x *cuts) (Expiry, error) {
+	doomedEntries, doomedFolders, doomedMailboxes, doomedContents, stagedOfDropped := d.doomed()
 	e := Expiry{Snapshots: int64(len(x.drop)), Skipped: x.skipped}
-	d, p, err := x.params()
+	dropped, pairs, err := x.params()
 	if err != nil {
 		return e, err
 	}
@@ -200,17 +204,17 @@ func count(ctx context.Context, q querier, x *cuts) (Expiry, error) {
 		n     *int64
 		query string
 	}{
-		{&e.Entries, `SELECT count(*) FROM (` + doomedEntries + `)`},
-		{&e.Folders, `SELECT count(*) FROM (` + doomedFolders + `)`},
-		{&e.Mailboxes, `SELECT count(*) FROM (` + doomedMailboxes + `)`},
+		{&e.Entries, `SELECT count(*) FROM (` + doomedEntries + `) x`},
+		{&e.Folders, `SELECT count(*) FROM (` + doomedFolders + `) x`},
+		{&e.Mailboxes, `SELECT count(*) FROM (` + doomedMailboxes + `) x`},
 		{&e.Staged, stagedOfDropped},
 	} {
-		if err := q.QueryRowContext(ctx, c.query, d, p).Scan(c.n); err != nil {
+		if err := q.QueryRowContext(ctx, c.query, argsFor(c.query, dropped, pairs)...).Scan(c.n); err != nil {
 			return e, fmt.Errorf("counting expired rows: %w", err)
 		}
 	}
 	err = q.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(stored_size), 0) FROM contents
-		WHERE id IN (`+doomedContents+`)`, d, p).Scan(&e.Contents, &e.ContentBytes)
+		WHERE id IN (`+doomedContents+`)`, dropped, pairs).Scan(&e.Contents, &e.ContentBytes)
 	if err != nil {
 		return e, fmt.Errorf("counting freed contents: %w", err)
 	}
@@ -228,7 +232,7 @@ func (c *DB) PlanExpiry(ctx context.Context, drop []SnapshotID) (Expiry, error) 
 	if err != nil {
 		return Expiry{}, fmt.Errorf("planning expiry: %w", err)
 	}
-	return count(ctx, c.r, x)
+	return c.d.count(ctx, c.r, x)
 }
 
 // Expire drops the given snapshots (running ones, and those an open restore
@@ -249,14 +253,14 @@ func (c *DB) Expire(ctx context.Context, drop []SnapshotID, appendsBefore time.T
 		if err != nil {
 			return err
 		}
-		if e, err = count(ctx, tx, x); err != nil {
+		if e, err = c.d.count(ctx, tx, x); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM restore_appends WHERE created_at < ?`,
 			appendsBefore.UnixMilli()); err != nil {
 			return fmt.Errorf("deleting old restore records: %w", err)
 		}
-		return applyExpiry(ctx, tx, x, now)
+		return c.d.applyExpiry(ctx, tx, x, now)
 	})
 	if err != nil {
 		return Expiry{}, fmt.Errorf("expiring snapshots: %w", err)
@@ -264,26 +268,28 @@ func (c *DB) Expire(ctx context.Context, drop []SnapshotID, appendsBefore time.T
 	return e, nil
 }
 
-func applyExpiry(ctx context.Context, tx *sql.Tx, x *cuts, now time.Time) error {
-	d, p, err := x.params()
+func (d dialect) applyExpiry(ctx context.Context, tx *sql.Tx, x *cuts, now time.Time) error {
+	dropped, pairs, err := x.params()
 	if err != nil {
 		return err
 	}
+	doomedEntries, doomedFolders, doomedMailboxes, doomedContents, _ := d.doomed()
+	ids := `(SELECT id FROM ` + d.ids("?1") + ` i)`
 	steps := []struct{ what, query string }{
 		{"message versions", `DELETE FROM entries WHERE id IN (` + doomedEntries + `)`},
 		{"folder versions", `DELETE FROM folders WHERE id IN (` + doomedFolders + `)`},
-		{"staged entries", `DELETE FROM staged_entries WHERE snapshot_id IN (SELECT value FROM json_each(?1))`},
-		{"staged ends", `DELETE FROM staged_ends WHERE snapshot_id IN (SELECT value FROM json_each(?1))`},
-		{"staged folders", `DELETE FROM staged_folders WHERE snapshot_id IN (SELECT value FROM json_each(?1))`},
-		{"staged mailboxes", `DELETE FROM staged_mailboxes WHERE snapshot_id IN (SELECT value FROM json_each(?1))`},
+		{"staged entries", `DELETE FROM staged_entries WHERE snapshot_id IN ` + ids},
+		{"staged ends", `DELETE FROM staged_ends WHERE snapshot_id IN ` + ids},
+		{"staged folders", `DELETE FROM staged_folders WHERE snapshot_id IN ` + ids},
+		{"staged mailboxes", `DELETE FROM staged_mailboxes WHERE snapshot_id IN ` + ids},
 		{"mailboxes", `DELETE FROM mailboxes WHERE id IN (` + doomedMailboxes + `)`},
-		{"snapshots", `DELETE FROM snapshots WHERE id IN (SELECT value FROM json_each(?1))`},
+		{"snapshots", `DELETE FROM snapshots WHERE id IN ` + ids},
 		{"garbage", `INSERT INTO garbage(hash, stored_size, marked_at) SELECT hash, stored_size, ?3 FROM contents
 			WHERE id IN (` + doomedContents + `) ON CONFLICT(hash) DO NOTHING`},
 		{"contents", `DELETE FROM contents WHERE id IN (` + doomedContents + `)`},
 	}
 	for _, s := range steps {
-		if _, err := tx.ExecContext(ctx, s.query, d, p, now.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.query, argsFor(s.query, dropped, pairs, now.UnixMilli())...); err != nil {
 			return fmt.Errorf("deleting %s: %w", s.what, err)
 		}
 	}

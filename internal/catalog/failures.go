@@ -45,9 +45,11 @@ func (c *DB) RecordNight(ctx context.Context, address, night, failure string) (F
 		if _, err := tx.ExecContext(ctx, `INSERT INTO account_failures(account_id, nights, first_night,
 				first_error, last_night, last_error) VALUES(?1, 1, ?2, ?3, ?2, ?3)
 			ON CONFLICT(account_id) DO UPDATE SET
-				nights = nights + (excluded.last_night > last_night),
+				nights = account_failures.nights +
+					CASE WHEN excluded.last_night > account_failures.last_night THEN 1 ELSE 0 END,
 				last_error = excluded.last_error,
-				last_night = max(last_night, excluded.last_night)`, acct, night, failure); err != nil {
+				last_night = CASE WHEN excluded.last_night > account_failures.last_night
+					THEN excluded.last_night ELSE account_failures.last_night END`, acct, night, failure); err != nil {
 			return err
 		}
 		var err error

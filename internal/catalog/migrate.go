@@ -17,8 +17,8 @@ import (
 // The catalog's schema is a list of numbered migrations (docs/design.md,
 // "Versioned migrations").
 
-//go:embed migrations/sqlite/*.sql
-var sqliteMigrations embed.FS
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var embeddedMigrations embed.FS
 
 // Sentinel errors of the schema's version.
 var (
@@ -83,16 +83,15 @@ func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
-  applied_at INTEGER NOT NULL
+  applied_at BIGINT NOT NULL
 )`
 
 // appliedVersion is the highest migration the catalog has, 0 for an empty
 // database. A catalog of the first release (meta.schema_version '1', no
 // schema_migrations) has version 1, not yet recorded: adopt records it.
-func appliedVersion(ctx context.Context, q querier) (version int, adopt bool, err error) {
+func (d dialect) appliedVersion(ctx context.Context, q querier) (version int, adopt bool, err error) {
 	var tables int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).
-		Scan(&tables); err != nil {
+	if err := q.QueryRowContext(ctx, d.tableExists(), "schema_migrations").Scan(&tables); err != nil {
 		return 0, false, fmt.Errorf("reading the catalog's schema version: %w", err)
 	}
 	if tables == 1 {
@@ -102,8 +101,7 @@ func appliedVersion(ctx context.Context, q querier) (version int, adopt bool, er
 		}
 		return int(v.Int64), false, nil
 	}
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).
-		Scan(&tables); err != nil {
+	if err := q.QueryRowContext(ctx, d.tableExists(), "meta").Scan(&tables); err != nil {
 		return 0, false, fmt.Errorf("reading the catalog's schema version: %w", err)
 	}
 	if tables == 0 {
@@ -122,7 +120,7 @@ func appliedVersion(ctx context.Context, q querier) (version int, adopt bool, er
 
 // Pending returns the migrations the catalog has not applied.
 func (c *DB) Pending(ctx context.Context) ([]Migration, error) {
-	v, _, err := appliedVersion(ctx, c.w)
+	v, _, err := c.d.appliedVersion(ctx, c.w)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +145,8 @@ func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
 	var applied []Migration
 	for {
 		var step *Migration
-		err := c.tx(ctx, func(tx *sql.Tx) error {
-			v, adopt, err := appliedVersion(ctx, tx)
+		err := c.migrationTx(ctx, func(tx *sql.Tx) error {
+			v, adopt, err := c.d.appliedVersion(ctx, tx)
 			if err != nil {
 				return err
 			}
@@ -172,13 +170,28 @@ func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
 			return applied, err
 		}
 		if step == nil {
-			if v, adopt, err := appliedVersion(ctx, c.w); err != nil || v == len(c.migrations) && !adopt {
+			if v, adopt, err := c.d.appliedVersion(ctx, c.w); err != nil || v == len(c.migrations) && !adopt {
 				return applied, err
 			}
 			continue // adopted: on to the next step
 		}
 		applied = append(applied, *step)
 	}
+}
+
+// migrationTx runs one migration step. On PostgreSQL nodes starting at
+// once take turns on an advisory lock, in a read-committed transaction, so
+// that the step reads what the node before it committed.
+func (c *DB) migrationTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if !c.d.pg {
+		return c.tx(ctx, fn)
+	}
+	return c.txOnce(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7462010113)`); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // recordMigration records m as applied in tx and sets meta.schema_version,
@@ -199,7 +212,7 @@ func (c *DB) recordMigration(ctx context.Context, tx *sql.Tx, m Migration, prefi
 // openSchema brings the catalog's schema to this binary's: it refuses a
 // newer one, and does with pending migrations what policy says.
 func (c *DB) openSchema(ctx context.Context, policy MigratePolicy) error {
-	v, adopt, err := appliedVersion(ctx, c.w)
+	v, adopt, err := c.d.appliedVersion(ctx, c.w)
 	if err != nil {
 		return err
 	}
@@ -233,7 +246,7 @@ func (s SchemaStatus) Pending() int { return max(s.Latest-s.Version, 0) }
 // Inspect reads the schema version of the catalog at path without
 // changing or creating anything.
 func Inspect(ctx context.Context, path string) (SchemaStatus, error) {
-	ms, err := loadMigrations(sqliteMigrations, "migrations/sqlite")
+	ms, err := loadMigrations(embeddedMigrations, "migrations/sqlite")
 	if err != nil {
 		return SchemaStatus{}, err
 	}
@@ -249,6 +262,6 @@ func Inspect(ctx context.Context, path string) (SchemaStatus, error) {
 		return st, err
 	}
 	defer db.Close() //nolint:errcheck // read only
-	st.Version, _, err = appliedVersion(ctx, db)
+	st.Version, _, err = dialect{}.appliedVersion(ctx, db)
 	return st, err
 }

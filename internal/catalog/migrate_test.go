@@ -105,7 +105,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 func TestConcurrentMigrationsApplyEachStepOnce(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "catalog.db")
-	first, err := loadMigrations(sqliteMigrations, "migrations/sqlite")
+	first, err := loadMigrations(embeddedMigrations, "migrations/sqlite")
 	if err != nil {
 		t.Fatal(err)
 	}

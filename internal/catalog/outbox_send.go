@@ -31,7 +31,7 @@ func (c *DB) execOne(ctx context.Context, what string, query string, args ...any
 // count grows. It reports false when the mail was not pending.
 func (c *DB) ClaimMail(ctx context.Context, id int64, leaseUntil time.Time) (bool, error) {
 	return c.execOne(ctx, fmt.Sprintf("claiming outbox mail %d", id), `UPDATE outbox
-		SET state = 'sending', owner = ?, lease_until = ?, attempts = attempts + 1, dot_sent = 0
+		SET state = 'sending', owner = ?, lease_until = ?, attempts = attempts + 1, dot_sent = FALSE
 		WHERE id = ? AND state = 'pending'`, c.owner, leaseUntil.UnixMilli(), id)
 }
 
@@ -52,7 +52,7 @@ func (c *DB) claimed(ctx context.Context, id int64, what, set string, args ...an
 // MarkMailDot records, just before the final "." of DATA is written, that
 // from now on the server may accept the mail.
 func (c *DB) MarkMailDot(ctx context.Context, id int64) error {
-	return c.claimed(ctx, id, "marking", `dot_sent = 1`)
+	return c.claimed(ctx, id, "marking", `dot_sent = TRUE`)
 }
 
 // MarkMailSent records that the server accepted the mail.

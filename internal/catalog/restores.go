@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -113,7 +112,7 @@ func (c *DB) RequestRestore(ctx context.Context, r RestoreRequest, more func(*sq
 		err = tx.QueryRowContext(ctx, `INSERT INTO restores(account_id, snapshot_id, day, folders, target, status,
 			requested_by, requested_at, preview) VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id`,
 			r.Account, r.Snapshot, day, string(folders), r.Target, r.RequestedBy, c.nowMillis(), string(r.Preview)).Scan(&id)
-		if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		if isUniqueViolation(err) {
 			return ErrRestoreOpen
 		}
 		if err != nil || more == nil {

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode"
 )
 
 // This file holds the full-text index of contents (table search_text,
@@ -58,9 +56,7 @@ type SearchDoc struct {
 // other order.
 func (c *DB) AddSearchDocs(ctx context.Context, docs []SearchDoc) error {
 	err := c.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO search_text(rowid, from_addr, to_addr, subject, body)
-			SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM contents WHERE id = ?1 AND hash = ?6)
-			AND NOT EXISTS (SELECT 1 FROM search_text WHERE rowid = ?1)`)
+		st, err := tx.PrepareContext(ctx, c.d.searchInsert())
 		if err != nil {
 			return err
 		}
@@ -77,34 +73,6 @@ func (c *DB) AddSearchDocs(ctx context.Context, docs []SearchDoc) error {
 	return nil
 }
 
-// searchColumns maps the prefixes a user may put before a word to the
-// search_text column they restrict it to.
-var searchColumns = map[string]string{
-	"from": "from_addr", "to": "to_addr", "cc": "to_addr", "subject": "subject", "body": "body",
-}
-
-// SearchQuery turns what a user typed into an FTS5 query: every word (split
-// on white space) must match, as a prefix; "from:", "to:", "cc:", "subject:"
-// and "body:" restrict a word to that field. Each word is quoted, so the
-// user's text is never FTS5 syntax. It returns "" when nothing is left to
-// search for.
-func SearchQuery(q string) string {
-	var terms []string
-	for _, w := range strings.Fields(q) {
-		col := ""
-		if k, rest, ok := strings.Cut(w, ":"); ok {
-			if c, known := searchColumns[strings.ToLower(k)]; known {
-				col, w = c, rest
-			}
-		}
-		if !strings.ContainsFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
-			continue // only punctuation: the tokenizer would leave an empty phrase
-		}
-		term := `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
-		if col != "" {
-			term = col + ":" + term
-		}
-		terms = append(terms, term)
-	}
-	return strings.Join(terms, " ")
-}
+// SearchQuery turns what a user typed into an FTS5 query (see
+// dialect.searchQuery); "" when nothing is left to search for.
+func SearchQuery(q string) string { return dialect{}.searchQuery(q) }

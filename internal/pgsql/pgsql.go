@@ -81,9 +81,10 @@ func redactErr(err error, rawURL string) string {
 	return msg
 }
 
-// Rebind rewrites the placeholders of q from SQLite's "?" (numbered in
-// order) and "?N" to PostgreSQL's "$N". Quoted strings, quoted identifiers
-// and comments are left as they are.
+// Rebind rewrites the placeholders of q from SQLite's "?N" and "?" to
+// PostgreSQL's "$N", numbered as SQLite numbers them: a bare "?" is the
+// one after the highest so far. Quoted strings, quoted identifiers and
+// comments are left as they are.
 func Rebind(q string) string {
 	if !strings.Contains(q, "?") {
 		return q
@@ -121,6 +122,8 @@ func Rebind(q string) string {
 				j++
 			}
 			if j > i+1 {
+				n, _ := strconv.Atoi(q[i+1 : j])
+				next = max(next, n)
 				b.WriteString("$" + q[i+1:j])
 			} else {
 				next++

@@ -17,6 +17,7 @@ func TestRebind(t *testing.T) {
 		{"SELECT '?', \"a?b\", ? -- why?\n, ?", "SELECT '?', \"a?b\", $1 -- why?\n, $2"},
 		{"SELECT 'it''s ?', ?", "SELECT 'it''s ?', $1"},
 		{"SELECT ?10", "SELECT $10"},
+		{"WHERE a = ?2 AND b IN (?, ?)", "WHERE a = $2 AND b IN ($3, $4)"},
 		{"SELECT 'unterminated ?", "SELECT 'unterminated ?"},
 	} {
 		if got := Rebind(c.in); got != c.want {

@@ -100,7 +100,7 @@ const (
 var ErrBadSort = errors.New("unknown sort")
 
 // orderBy returns the SQL ORDER BY clause of s (entries e, contents c).
-func (s Sort) orderBy() (string, error) {
+func (s Sort) orderBy(d dialect) (string, error) {
 	key, dir := string(s), "ASC"
 	if rest, ok := strings.CutPrefix(key, "-"); ok {
 		key, dir = rest, "DESC"
@@ -110,9 +110,9 @@ func (s Sort) orderBy() (string, error) {
 	case SortDate, "":
 		expr = "coalesce(nullif(c.date, 0), e.internal_date)"
 	case SortFrom:
-		expr = "lower(c.from_addr)"
+		expr = d.caseless("c.from_addr")
 	case SortSubject:
-		expr = "lower(c.subject)"
+		expr = d.caseless("c.subject")
 	case SortSize:
 		expr = "c.size"
 	default:
@@ -130,7 +130,7 @@ const inView = `e.first_snap <= ?1 AND (e.end_snap IS NULL OR e.end_snap > ?1)
 // sorted. The list is the same for as long as s exists (views are
 // immutable), so callers may cache it.
 func (b *Browser) MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort Sort) ([]int64, error) {
-	order, err := sort.orderBy()
+	order, err := sort.orderBy(b.d)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (b *Browser) MessageOrder(ctx context.Context, s Snapshot, mailboxID int64,
 // after max of them, so that a word found in every message costs the same
 // as a rare one; more tells that it stopped there (max matches found). An empty query matches nothing.
 func (b *Browser) Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) (ids []int64, more bool, err error) {
-	order, err := sort.orderBy()
+	order, err := sort.orderBy(b.d)
 	if err != nil {
 		return nil, false, err
 	}

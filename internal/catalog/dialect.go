@@ -57,6 +57,16 @@ func (d dialect) firstJoin() string {
 	return `CROSS JOIN`
 }
 
+// caseless is a text expression to sort on ignoring ASCII case: SQLite's
+// NOCASE collation compares without building a string; PostgreSQL has no
+// such collation built in.
+func (d dialect) caseless(expr string) string {
+	if d.pg {
+		return `lower(` + expr + `)`
+	}
+	return expr + ` COLLATE NOCASE`
+}
+
 // searchInsert indexes a content: parameters ?1 its id, ?2 from, ?3 to
 // and cc, ?4 subject, ?5 body, ?6 its hash, which must still be the
 // content's.

@@ -25,7 +25,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location,
-		Migrate: catalog.LeavePending})
+		Migrate: catalog.LeavePending, CatalogURL: cfg.Catalog.URL, MaxConnections: cfg.Catalog.MaxConnections})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,8 @@ func openStore(ctx context.Context, cfg *config.Config, clk clock.Clock) (*store
 	if !cfg.Catalog.AutoMigrate {
 		policy = catalog.RefusePending
 	}
-	return store.Open(ctx, store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location, Migrate: policy})
+	return store.Open(ctx, store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location, Migrate: policy,
+		CatalogURL: cfg.Catalog.URL, MaxConnections: cfg.Catalog.MaxConnections})
 }
 
 func loadConfig(env *environment, path string) (*config.Config, error) {

@@ -70,3 +70,21 @@ func isUniqueViolation(err error) bool {
 	}
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
+
+// InspectPostgres connects to the catalog at url and reads its schema
+// version, changing nothing.
+func InspectPostgres(ctx context.Context, url string) (SchemaStatus, error) {
+	ms, err := loadMigrations(embeddedMigrations, "migrations/postgres")
+	if err != nil {
+		return SchemaStatus{}, err
+	}
+	st := SchemaStatus{Latest: len(ms)}
+	pg, err := pgsql.Open(ctx, url, 2)
+	if err != nil {
+		return st, err
+	}
+	defer pg.Close() //nolint:errcheck // read only
+	st.Version, _, err = dialect{pg: true}.appliedVersion(ctx, pg.SQL)
+	st.Exists = st.Version > 0
+	return st, err
+}

@@ -101,10 +101,19 @@ type IMAP struct {
 
 // Catalog is the [catalog] section.
 type Catalog struct {
+	// URL is empty for the embedded SQLite catalog in DataDir, or a
+	// PostgreSQL URL ("postgres://user:pw@host:5432/mtm?sslmode=verify-full").
+	// Its password is never printed.
+	URL string `toml:"url"`
+	// MaxConnections bounds the connections to PostgreSQL.
+	MaxConnections int `toml:"max_connections"`
 	// AutoMigrate applies the catalog's pending migrations when a command
 	// opens it; when false only `mtm migrate` does, and the others refuse
-	// a catalog that needs them.
+	// a catalog that needs them. Unless set, it is true for SQLite and
+	// false for PostgreSQL.
 	AutoMigrate bool `toml:"auto_migrate"`
+
+	autoMigrateSet bool // the file or the environment set AutoMigrate
 }
 
 // Accounts is the [accounts] section.
@@ -169,7 +178,7 @@ func Default() *Config {
 		SnapshotAt:         "00:00",
 		ConcurrentAccounts: 4,
 		Listen:             "127.0.0.1:8080",
-		Catalog:            Catalog{AutoMigrate: true},
+		Catalog:            Catalog{AutoMigrate: true, MaxConnections: 16},
 		IMAP: IMAP{
 			Address:               "127.0.0.1:143",
 			TLS:                   TLSNone,
@@ -200,7 +209,14 @@ func Load(path string, env []string) (*Config, error) {
 		}
 		errs = append(errs, err)
 	}
-	errs = append(errs, c.applyEnv(env), c.Validate())
+	errs = append(errs, c.applyEnv(env))
+	if _, ok := c.fromEnv["catalog.auto_migrate"]; ok {
+		c.Catalog.autoMigrateSet = true
+	}
+	if c.Catalog.URL != "" && !c.Catalog.autoMigrateSet {
+		c.Catalog.AutoMigrate = false // a shared database migrates by `mtm migrate`
+	}
+	errs = append(errs, c.Validate())
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -226,6 +242,7 @@ func (c *Config) loadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
+	c.Catalog.autoMigrateSet = md.IsDefined("catalog", "auto_migrate")
 	var errs fileErrors
 	known := knownKeys()
 	for _, k := range md.Keys() {

@@ -105,7 +105,7 @@ level = "debug"
 					DataDir: "/srv/mtm", Timezone: "Europe/Rome", RetentionDays: 30,
 					SnapshotAt: "02:45", SnapshotHour: 2, SnapshotMinute: 45,
 					ConcurrentAccounts: 8, Listen: ":9090", BaseURL: "https://mtm.example.org/",
-					Catalog: Catalog{AutoMigrate: true}, // the default: the file has no [catalog]
+					Catalog: Catalog{AutoMigrate: true, MaxConnections: 16}, // the defaults: the file has no [catalog]
 					IMAP: IMAP{
 						Address: "mail.example.org:993", TLS: TLSImplicit, InsecureSkipVerify: true,
 						MasterUser: "backup", MasterPassword: "secret", MasterSeparator: "%",
@@ -308,8 +308,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 28 {
-		t.Errorf("%d keys, want 28; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 30 {
+		t.Errorf("%d keys, want 30; update this test and mtm.example.toml together", len(seen))
 	}
 }
 

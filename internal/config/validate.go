@@ -41,6 +41,11 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if u := c.Catalog.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		v.errf("catalog.url", "is not a postgres:// URL (empty: the embedded catalog in data_dir)")
+	}
+	v.intRange("catalog.max_connections", c.Catalog.MaxConnections, 2, 1000)
+
 	v.hostPort("imap.address", c.IMAP.Address, true)
 	v.tlsMode("imap.tls", c.IMAP.TLS)
 	if s := c.IMAP.MasterSeparator; s == "" || strings.ContainsFunc(s, unicode.IsSpace) {

@@ -21,6 +21,7 @@ import (
 
 	"mtm/internal/clock"
 	"mtm/internal/config"
+	"mtm/internal/pgsql"
 	"mtm/internal/store"
 	"mtm/internal/web"
 )
@@ -199,21 +200,33 @@ func webSummary(cfg *config.Config, clk clock.Clock) (summary, problem string) {
 // date, or with migrations pending (and who applies them); a catalog newer
 // than this mtm is a problem.
 func catalogSummary(ctx context.Context, cfg *config.Config) (summary, problem string) {
-	st, err := store.InspectCatalog(ctx, cfg.DataDir)
+	st, err := store.InspectCatalog(ctx, cfg.DataDir, cfg.Catalog.URL)
 	switch {
+	case err != nil && cfg.Catalog.URL != "":
+		return "unreachable", fmt.Sprintf("catalog.url: %v", err)
 	case err != nil:
 		return "unreadable", fmt.Sprintf("the catalog: %v", err)
+	case !st.Exists && cfg.Catalog.URL != "":
+		return pgsql.Redact(cfg.Catalog.URL) + ", reachable, no schema yet (mtm migrate creates it)", ""
 	case !st.Exists:
 		return "none yet (created with schema version " + strconv.Itoa(st.Latest) + " at the first start)", ""
 	case st.Version > st.Latest:
 		return fmt.Sprintf("schema version %d", st.Version),
 			fmt.Sprintf("the catalog's schema version %d is newer than this mtm's %d: upgrade mtm", st.Version, st.Latest)
 	case st.Pending() == 0:
-		return fmt.Sprintf("schema version %d (up to date)", st.Version), ""
+		return where(cfg) + fmt.Sprintf("schema version %d (up to date)", st.Version), ""
 	}
 	who := "mtm migrate must apply them (auto_migrate = false)"
 	if cfg.Catalog.AutoMigrate {
 		who = "the first command applies them (auto_migrate = true)"
 	}
-	return fmt.Sprintf("schema version %d, %d migrations pending: %s", st.Version, st.Pending(), who), ""
+	return where(cfg) + fmt.Sprintf("schema version %d, %d migrations pending: %s", st.Version, st.Pending(), who), ""
+}
+
+// where names a PostgreSQL catalog, without its password.
+func where(cfg *config.Config) string {
+	if cfg.Catalog.URL == "" {
+		return ""
+	}
+	return pgsql.Redact(cfg.Catalog.URL) + ", "
 }

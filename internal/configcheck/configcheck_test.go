@@ -11,6 +11,7 @@ import (
 
 	"mtm/internal/config"
 	"mtm/internal/store"
+	"mtm/internal/testenv/postgres"
 )
 
 // TestCatalogSummary: config check says whether the catalog exists, is up
@@ -47,5 +48,35 @@ func TestCatalogSummary(t *testing.T) {
 	}
 	if s, p := catalogSummary(ctx, cfg); s != "schema version 42" || !strings.Contains(p, "newer than this mtm") {
 		t.Errorf("a newer catalog: %q, %q", s, p)
+	}
+}
+
+// TestCatalogSummaryPostgres: with a PostgreSQL url, config check connects
+// and says whether the database is reachable and at which schema version,
+// without the password.
+func TestCatalogSummaryPostgres(t *testing.T) {
+	ctx := context.Background()
+	pg := postgres.Start(t)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Catalog.URL = strings.Replace(pg.Database(t), "postgres@", "postgres:hidden-pw@", 1)
+	if s, p := catalogSummary(ctx, cfg); !strings.Contains(s, "reachable, no schema yet") || p != "" ||
+		strings.Contains(s, "hidden-pw") {
+		t.Errorf("a new database: %q, %q", s, p)
+	}
+	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, CatalogURL: cfg.Catalog.URL, MaxConnections: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, p := catalogSummary(ctx, cfg); !strings.Contains(s, "(up to date)") || p != "" || strings.Contains(s, "hidden-pw") {
+		t.Errorf("a migrated database: %q, %q", s, p)
+	}
+	cfg.Catalog.URL = "postgres://postgres:hidden-pw@127.0.0.1:1/mtm?connect_timeout=5"
+	if s, p := catalogSummary(ctx, cfg); s != "unreachable" || !strings.HasPrefix(p, "catalog.url: ") ||
+		strings.Contains(p, "hidden-pw") {
+		t.Errorf("an unreachable database: %q, %q", s, p)
 	}
 }

@@ -1,8 +1,8 @@
-// Package store opens a data directory: the catalog (catalog.db) and the
-// blob store (blobs/) that every command, `mtm serve` and the demo work on,
-// laid out as docs/design.md, "Data directory layout" specifies. It is the
-// one place that knows where in data_dir each part lives, so that another
-// back-end of either part is chosen here.
+// Package store opens a data directory: the catalog (catalog.db, or a
+// PostgreSQL database) and the blob store (blobs/) that every command,
+// `mtm serve` and the demo work on, laid out as docs/design.md, "Data
+// directory layout" specifies. It is the one place that knows where each
+// part lives, so that another back-end of either part is chosen here.
 package store
 
 import (
@@ -31,6 +31,10 @@ type Options struct {
 	// Migrate says what opening does with the catalog's pending
 	// migrations (catalog.Options.Migrate).
 	Migrate catalog.MigratePolicy
+	// CatalogURL, if set, puts the catalog in that PostgreSQL database
+	// ([catalog] url) instead of DataDir; MaxConnections bounds its pool.
+	CatalogURL     string
+	MaxConnections int
 }
 
 // Store is an open data directory.
@@ -49,8 +53,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := catalog.Open(ctx, filepath.Join(o.DataDir, "catalog.db"),
-		catalog.Options{Clock: o.Clock, Location: o.Location, Owner: o.Owner, Migrate: o.Migrate})
+	copts := catalog.Options{Clock: o.Clock, Location: o.Location, Owner: o.Owner, Migrate: o.Migrate}
+	var cat *catalog.DB
+	if o.CatalogURL != "" {
+		cat, err = catalog.OpenPostgres(ctx, o.CatalogURL, o.MaxConnections, copts)
+	} else {
+		cat, err = catalog.Open(ctx, filepath.Join(o.DataDir, "catalog.db"), copts)
+	}
 	if err != nil {
 		return nil, errors.Join(err, blobs.Close())
 	}
@@ -60,8 +69,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 // Close closes the catalog and the blob store (sealing its open pack).
 func (s *Store) Close() error { return errors.Join(s.Catalog.Close(), s.Blobs.Close()) }
 
-// InspectCatalog says where the data directory's catalog schema stands,
-// without changing or creating anything (`mtm config check`).
-func InspectCatalog(ctx context.Context, dataDir string) (catalog.SchemaStatus, error) {
+// InspectCatalog says where the catalog's schema stands, in the data
+// directory or, with url, in PostgreSQL, without changing or creating
+// anything (`mtm config check`).
+func InspectCatalog(ctx context.Context, dataDir, url string) (catalog.SchemaStatus, error) {
+	if url != "" {
+		return catalog.InspectPostgres(ctx, url)
+	}
 	return catalog.Inspect(ctx, filepath.Join(dataDir, "catalog.db"))
 }

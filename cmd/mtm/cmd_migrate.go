@@ -24,8 +24,9 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location,
-		Migrate: catalog.LeavePending, CatalogURL: cfg.Catalog.URL, MaxConnections: cfg.Catalog.MaxConnections})
+	opts := storeOptions(cfg, clk)
+	opts.Migrate = catalog.LeavePending
+	st, err := store.Open(ctx, opts)
 	if err != nil {
 		return err
 	}

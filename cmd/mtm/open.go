@@ -20,12 +20,17 @@ import (
 // openStore opens the configured data directory, applying the catalog's
 // pending migrations if [catalog] auto_migrate says so.
 func openStore(ctx context.Context, cfg *config.Config, clk clock.Clock) (*store.Store, error) {
+	return store.Open(ctx, storeOptions(cfg, clk))
+}
+
+// storeOptions are the store options of the configuration.
+func storeOptions(cfg *config.Config, clk clock.Clock) store.Options {
 	policy := catalog.MigrateOnOpen
 	if !cfg.Catalog.AutoMigrate {
 		policy = catalog.RefusePending
 	}
-	return store.Open(ctx, store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location, Migrate: policy,
-		CatalogURL: cfg.Catalog.URL, MaxConnections: cfg.Catalog.MaxConnections})
+	return store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location, Migrate: policy,
+		CatalogURL: cfg.Catalog.URL, MaxConnections: cfg.Catalog.MaxConnections}
 }
 
 func loadConfig(env *environment, path string) (*config.Config, error) {

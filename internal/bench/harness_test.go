@@ -380,41 +380,35 @@ func (h *harness) folderCounts(account string) (total int) {
 	return total
 }
 
-// setIMAP sets a key of the [imap] section of the store's config.
-func (s *mtmStore) setIMAP(key string, v int) {
+// editConfig rewrites the store's config with edit.
+func (s *mtmStore) editConfig(edit func([]byte) []byte) {
 	s.h.b.Helper()
 	cfg, err := os.ReadFile(s.config)
 	if err != nil {
 		s.h.b.Fatal(err)
 	}
-	cfg = bytes.Replace(cfg, []byte("[imap]\n"), []byte(fmt.Sprintf("[imap]\n%s = %d\n", key, v)), 1)
-	if err := os.WriteFile(s.config, cfg, 0o600); err != nil {
+	if err := os.WriteFile(s.config, edit(cfg), 0o600); err != nil {
 		s.h.b.Fatal(err)
 	}
+}
+
+// setIMAP sets a key of the [imap] section of the store's config.
+func (s *mtmStore) setIMAP(key string, v int) {
+	s.editConfig(func(cfg []byte) []byte {
+		return bytes.Replace(cfg, []byte("[imap]\n"), []byte(fmt.Sprintf("[imap]\n%s = %d\n", key, v)), 1)
+	})
 }
 
 // setLogLevel sets [log] level in the store's config.
 func (s *mtmStore) setLogLevel(level string) {
-	s.h.b.Helper()
-	cfg, err := os.ReadFile(s.config)
-	if err != nil {
-		s.h.b.Fatal(err)
-	}
-	cfg = bytes.Replace(cfg, []byte(`level = "warn"`), []byte(fmt.Sprintf("level = %q", level)), 1)
-	if err := os.WriteFile(s.config, cfg, 0o600); err != nil {
-		s.h.b.Fatal(err)
-	}
+	s.editConfig(func(cfg []byte) []byte {
+		return bytes.Replace(cfg, []byte(`level = "warn"`), []byte(fmt.Sprintf("level = %q", level)), 1)
+	})
 }
 
 // setConcurrency sets concurrent_accounts in the store's config.
 func (s *mtmStore) setConcurrency(n int) {
-	s.h.b.Helper()
-	cfg, err := os.ReadFile(s.config)
-	if err != nil {
-		s.h.b.Fatal(err)
-	}
-	cfg = append([]byte(fmt.Sprintf("concurrent_accounts = %d\n", n)), cfg...)
-	if err := os.WriteFile(s.config, cfg, 0o600); err != nil {
-		s.h.b.Fatal(err)
-	}
+	s.editConfig(func(cfg []byte) []byte {
+		return append([]byte(fmt.Sprintf("concurrent_accounts = %d\n", n)), cfg...)
+	})
 }

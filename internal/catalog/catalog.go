@@ -90,26 +90,23 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	c.w.SetMaxOpenConns(1)
-	if err := c.openSchema(ctx, opts.Migrate); err != nil {
+	pending, err := c.openSchema(ctx, opts.Migrate)
+	if err != nil {
 		return nil, errors.Join(err, c.w.Close())
 	}
 	if c.r, err = openPool(path, true); err != nil {
 		return nil, errors.Join(err, c.w.Close())
 	}
 	c.r.SetMaxOpenConns(8)
-	return c.keepStatements(ctx)
+	return c.keepStatements(ctx, pending)
 }
 
 // keepStatements sets up the kept statements, preparing the writer's,
 // unless migrations are pending (the catalog was opened for `mtm
 // migrate`: its statements are prepared when used).
-func (c *DB) keepStatements(ctx context.Context) (*DB, error) {
+func (c *DB) keepStatements(ctx context.Context, pending bool) (*DB, error) {
 	c.ws, c.rs = newStmts(c.w), newStmts(c.r)
-	pending, err := c.Pending(ctx)
-	if err != nil {
-		return nil, errors.Join(err, c.Close())
-	}
-	if len(pending) > 0 {
+	if pending {
 		return c, nil
 	}
 	if err := c.ws.prepare(ctx, writeQueries...); err != nil {

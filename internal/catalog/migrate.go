@@ -210,27 +210,28 @@ func (c *DB) recordMigration(ctx context.Context, tx *sql.Tx, m Migration, prefi
 }
 
 // openSchema brings the catalog's schema to this binary's: it refuses a
-// newer one, and does with pending migrations what policy says.
-func (c *DB) openSchema(ctx context.Context, policy MigratePolicy) error {
+// newer one, and does with pending migrations what policy says. left tells
+// that migrations are still pending (LeavePending).
+func (c *DB) openSchema(ctx context.Context, policy MigratePolicy) (left bool, err error) {
 	v, adopt, err := c.d.appliedVersion(ctx, c.w)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := c.checkNotNewer(v); err != nil {
-		return err
+		return false, err
 	}
 	if v == len(c.migrations) && !adopt {
-		return nil
+		return false, nil
 	}
 	adoptOnly := adopt && v == len(c.migrations) // records the first release's schema, changes none
 	switch {
 	case policy == MigrateOnOpen || adoptOnly:
 		_, err = c.Migrate(ctx)
-		return err
+		return false, err
 	case policy == RefusePending:
-		return fmt.Errorf("%w (schema version %d, this mtm's is %d)", ErrMigrationsPending, v, len(c.migrations))
+		return false, fmt.Errorf("%w (schema version %d, this mtm's is %d)", ErrMigrationsPending, v, len(c.migrations))
 	}
-	return nil
+	return true, nil
 }
 
 // SchemaStatus is where a catalog's schema stands against this binary's.

@@ -29,10 +29,11 @@ func OpenPostgres(ctx context.Context, url string, maxConns int, opts Options) (
 			return nil, errors.Join(fmt.Errorf("catalog: %w", err), pg.Close())
 		}
 	}
-	if err := c.openSchema(ctx, opts.Migrate); err != nil {
+	pending, err := c.openSchema(ctx, opts.Migrate)
+	if err != nil {
 		return nil, errors.Join(err, pg.Close())
 	}
-	return c.keepStatements(ctx)
+	return c.keepStatements(ctx, pending)
 }
 
 // retryable tells whether PostgreSQL refused a transaction only because it

@@ -69,10 +69,6 @@ func (g *Gate) Attempt(account, client string, check func() error) error {
 	return err
 }
 
-// Failed counts a failed attempt that was refused before any check (a
-// login name that cannot be an account).
-func (g *Gate) Failed(account, client string) { g.throttle.Failed(account, client) }
-
 // Start begins a session for account and sets its cookie.
 func (g *Gate) Start(w http.ResponseWriter, r *http.Request, account string) Session {
 	ses := g.sessions.Create(account)

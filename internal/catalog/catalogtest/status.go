@@ -9,9 +9,8 @@ import (
 	"mtm/internal/clock"
 )
 
-// commitOne takes a snapshot of address holding one message of body, taking
-// d on the clock.
-func commitOne(t *testing.T, db catalog.Catalog, clk *clock.Fake, address, body string, d time.Duration) catalog.Snapshot {
+// begin starts a snapshot run of address.
+func begin(t *testing.T, db catalog.Catalog, address string) *catalog.Run {
 	t.Helper()
 	ctx := context.Background()
 	acct, err := db.Account(ctx, address)
@@ -22,6 +21,15 @@ func commitOne(t *testing.T, db catalog.Catalog, clk *clock.Fake, address, body 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// commitOne takes a snapshot of address holding one message of body, taking
+// d on the clock.
+func commitOne(t *testing.T, db catalog.Catalog, clk *clock.Fake, address, body string, d time.Duration) catalog.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	r := begin(t, db, address)
 	inbox, err := r.Mailbox(ctx, "INBOX", uint32(clk.Now().Unix())) // a new identity each time
 	if err != nil {
 		t.Fatal(err)
@@ -46,14 +54,7 @@ func commitOne(t *testing.T, db catalog.Catalog, clk *clock.Fake, address, body 
 func failOne(t *testing.T, db catalog.Catalog, address, reason string) {
 	t.Helper()
 	ctx := context.Background()
-	acct, err := db.Account(ctx, address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := db.BeginSnapshot(ctx, acct)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := begin(t, db, address)
 	if err := r.Fail(ctx, reason); err != nil {
 		t.Fatal(err)
 	}

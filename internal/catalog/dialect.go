@@ -1,9 +1,10 @@
 package catalog
 
 import (
-	"strconv"
 	"strings"
 	"unicode"
+
+	"mtm/internal/pgsql"
 )
 
 // dialect is everything the catalog's SQL says differently on PostgreSQL
@@ -135,24 +136,9 @@ func (d dialect) searchQuery(q string) string {
 	return strings.Join(terms, " ")
 }
 
-// argsFor returns the arguments q uses, numbered as SQLite numbers them:
-// "?N" is argument N, and a bare "?" the one after the highest so far.
-// PostgreSQL refuses unused arguments, which SQLite ignores.
+// argsFor returns the arguments q uses, numbered as SQLite numbers them
+// (pgsql.Params): PostgreSQL refuses unused arguments, which SQLite
+// ignores.
 func argsFor(q string, args ...any) []any {
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] != '?' {
-			continue
-		}
-		j := i + 1
-		for j < len(q) && q[j] >= '0' && q[j] <= '9' {
-			j++
-		}
-		if v, err := strconv.Atoi(q[i+1 : j]); err == nil {
-			n = max(n, v)
-		} else {
-			n++
-		}
-	}
-	return args[:min(n, len(args))]
+	return args[:min(pgsql.Params(q), len(args))]
 }

@@ -145,7 +145,9 @@ func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
 	var applied []Migration
 	for {
 		var step *Migration
+		done := false
 		err := c.migrationTx(ctx, func(tx *sql.Tx) error {
+			step, done = nil, false
 			v, adopt, err := c.d.appliedVersion(ctx, tx)
 			if err != nil {
 				return err
@@ -154,9 +156,11 @@ func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
 				return err
 			}
 			if adopt {
+				done = v == len(c.migrations)
 				return c.recordMigration(ctx, tx, c.migrations[v-1], "adopted: ")
 			}
 			if v == len(c.migrations) {
+				done = true
 				return nil
 			}
 			m := c.migrations[v]
@@ -169,13 +173,12 @@ func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
 		if err != nil {
 			return applied, err
 		}
-		if step == nil {
-			if v, adopt, err := c.d.appliedVersion(ctx, c.w); err != nil || v == len(c.migrations) && !adopt {
-				return applied, err
-			}
-			continue // adopted: on to the next step
+		if step != nil {
+			applied = append(applied, *step)
 		}
-		applied = append(applied, *step)
+		if done {
+			return applied, nil
+		}
 	}
 }
 

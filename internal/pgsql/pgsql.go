@@ -86,8 +86,21 @@ func redactErr(err error, rawURL string) string {
 // one after the highest so far. Quoted strings, quoted identifiers and
 // comments are left as they are.
 func Rebind(q string) string {
+	out, _ := rebind(q)
+	return out
+}
+
+// Params is how many arguments q uses, numbered as Rebind numbers them:
+// the highest placeholder's number.
+func Params(q string) int {
+	_, n := rebind(q)
+	return n
+}
+
+// rebind returns q rebound and the highest placeholder number it has.
+func rebind(q string) (string, int) {
 	if !strings.Contains(q, "?") {
-		return q
+		return q, 0
 	}
 	var b strings.Builder
 	b.Grow(len(q) + 8)
@@ -134,7 +147,7 @@ func Rebind(q string) string {
 			b.WriteByte(c)
 		}
 	}
-	return b.String()
+	return b.String(), next
 }
 
 // connector hands out connections that rebind every statement.

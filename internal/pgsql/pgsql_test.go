@@ -10,18 +10,24 @@ import (
 )
 
 func TestRebind(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"SELECT 1", "SELECT 1"},
-		{"SELECT ?, ?", "SELECT $1, $2"},
-		{"WHERE (?1 = 0 OR a = ?1) AND b = ?2", "WHERE ($1 = 0 OR a = $1) AND b = $2"},
-		{"SELECT '?', \"a?b\", ? -- why?\n, ?", "SELECT '?', \"a?b\", $1 -- why?\n, $2"},
-		{"SELECT 'it''s ?', ?", "SELECT 'it''s ?', $1"},
-		{"SELECT ?10", "SELECT $10"},
-		{"WHERE a = ?2 AND b IN (?, ?)", "WHERE a = $2 AND b IN ($3, $4)"},
-		{"SELECT 'unterminated ?", "SELECT 'unterminated ?"},
+	for _, c := range []struct {
+		in, want string
+		params   int
+	}{
+		{"SELECT 1", "SELECT 1", 0},
+		{"SELECT ?, ?", "SELECT $1, $2", 2},
+		{"WHERE (?1 = 0 OR a = ?1) AND b = ?2", "WHERE ($1 = 0 OR a = $1) AND b = $2", 2},
+		{"SELECT '?', \"a?b\", ? -- why?\n, ?", "SELECT '?', \"a?b\", $1 -- why?\n, $2", 2},
+		{"SELECT 'it''s ?', ?", "SELECT 'it''s ?', $1", 1},
+		{"SELECT ?10", "SELECT $10", 10},
+		{"WHERE a = ?2 AND b IN (?, ?)", "WHERE a = $2 AND b IN ($3, $4)", 4},
+		{"SELECT 'unterminated ?", "SELECT 'unterminated ?", 0},
 	} {
 		if got := Rebind(c.in); got != c.want {
 			t.Errorf("Rebind(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if got := Params(c.in); got != c.params {
+			t.Errorf("Params(%q) = %d, want %d", c.in, got, c.params)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -104,10 +103,7 @@ func (e *e2e) killMidSnapshot() int {
 func (e *e2e) countRows(table string) int {
 	e.t.Helper()
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, filepath.Join(e.dir, "data", "catalog.db"), catalog.Options{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	cat := e.openCatalog(ctx, catalog.Options{})
 	n, err := cat.CountRows(ctx, table)
 	if cerr := cat.Close(); err != nil || cerr != nil {
 		e.t.Fatal(err, cerr)

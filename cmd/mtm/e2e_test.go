@@ -14,7 +14,10 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"mtm/internal/catalog"
+
 	"mtm/internal/testenv/dovecot"
+	"mtm/internal/testenv/postgres"
 )
 
 // The end-to-end tests drive the mtm command against a private Dovecot. A
@@ -25,7 +28,12 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if err := postgres.StopShared(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // e2e is one Dovecot, one data directory and a config file naming both.
@@ -39,6 +47,9 @@ type e2e struct {
 	now string
 	// env is more environment for mtm, "KEY=value".
 	env []string
+	// catalogURL is the PostgreSQL catalog of the matrix run, "" for the
+	// embedded SQLite catalog in the data directory.
+	catalogURL string
 }
 
 func newE2E(t *testing.T, accounts ...string) *e2e {
@@ -64,10 +75,36 @@ file = %q
 [log]
 level = "warn"
 `, filepath.Join(e.dir, "data"), e.dc.Addr, e.dc.MasterUser, e.dc.MasterPassword, list)
+	if postgres.Matrix() {
+		// The same tests on a PostgreSQL catalog, a database of their own.
+		e.catalogURL = postgres.Shared(t).Database(t)
+		cfg += fmt.Sprintf("[catalog]\nurl = %q\nauto_migrate = true\n", e.catalogURL)
+		t.Cleanup(func() {
+			if _, err := os.Stat(filepath.Join(e.dir, "data", "catalog.db")); !os.IsNotExist(err) {
+				t.Errorf("the PostgreSQL run made a catalog.db in the data directory (%v)", err)
+			}
+		})
+	}
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// openCatalog opens the test's catalog, wherever the matrix keeps it.
+func (e *e2e) openCatalog(ctx context.Context, opts catalog.Options) *catalog.DB {
+	e.t.Helper()
+	var cat *catalog.DB
+	var err error
+	if e.catalogURL != "" {
+		cat, err = catalog.OpenPostgres(ctx, e.catalogURL, 4, opts)
+	} else {
+		cat, err = catalog.Open(ctx, filepath.Join(e.dir, "data", "catalog.db"), opts)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cat
 }
 
 // mtm runs the command in this process and returns its exit code and output.

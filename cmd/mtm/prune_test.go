@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/jackc/pgx/v5"
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
@@ -199,12 +201,9 @@ func pruneRacesSnapshot(t *testing.T, e *e2e, msgs []corpus.Message) {
 func checkReportsDamage(t *testing.T, e *e2e) {
 	ctx := context.Background()
 	data := filepath.Join(e.dir, "data")
-	cat, err := catalog.Open(ctx, filepath.Join(data, "catalog.db"), catalog.Options{Clock: clock.Real{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := e.openCatalog(ctx, catalog.Options{Clock: clock.Real{}})
 	var hashes [][32]byte
-	err = cat.Contents(ctx, func(c catalog.StoredContent) error {
+	err := cat.Contents(ctx, func(c catalog.StoredContent) error {
 		if len(hashes) < 2 {
 			hashes = append(hashes, c.Hash)
 		}
@@ -235,8 +234,15 @@ func checkReportsDamage(t *testing.T, e *e2e) {
 	if err := os.WriteFile(loc.Path, b, 0o440); err != nil {
 		t.Fatal(err)
 	}
-	sqlExec(t, filepath.Join(data, "catalog.db"), `INSERT INTO entries(mailbox_id, uid, content_id, flags,
-		internal_date, internal_tz, first_snap) VALUES(1, 99999, 987654321, '', 0, 0, 1)`)
+	dangling := `INSERT INTO entries(mailbox_id, uid, content_id, flags,
+		internal_date, internal_tz, first_snap) VALUES(1, 99999, 987654321, '', 0, 0, 1)`
+	if e.catalogURL == "" {
+		sqlExec(t, filepath.Join(data, "catalog.db"), dangling)
+	} else if err := pgExec(ctx, e.catalogURL, dangling); err == nil || !strings.Contains(err.Error(), "foreign key") {
+		// PostgreSQL enforces the catalog's foreign keys: the damage check
+		// names is one the database refuses.
+		t.Errorf("PostgreSQL took a row naming a missing content: %v", err)
+	}
 
 	code, out, _ := e.mtm("check", "--read-data")
 	if code != 1 {
@@ -245,12 +251,24 @@ func checkReportsDamage(t *testing.T, e *e2e) {
 	for _, want := range []string{
 		hex.EncodeToString(hashes[0][:]) + " of content", "is missing",
 		hex.EncodeToString(hashes[1][:]) + " of content",
-		"foreign key: entries row",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check's report lacks %q:\n%s", want, out)
 		}
 	}
+	if e.catalogURL == "" && !strings.Contains(out, "foreign key: entries row") {
+		t.Errorf("check's report lacks the dangling entries row:\n%s", out)
+	}
+}
+
+// pgExec runs one statement on a PostgreSQL catalog directly.
+func pgExec(ctx context.Context, url, query string) error {
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	_, err = c.Exec(ctx, query)
+	return errors.Join(err, c.Close(ctx))
 }
 
 // sqlExec runs one statement on the catalog file directly, as damage would.
@@ -279,11 +297,7 @@ func TestSnapshotWaitsForBlobDeletion(t *testing.T) {
 	e.mustMTM("snapshot")
 
 	ctx := context.Background()
-	other, err := catalog.Open(ctx, filepath.Join(e.dir, "data", "catalog.db"),
-		catalog.Options{Clock: clock.Real{}, Owner: "otherhost:1:prune"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := e.openCatalog(ctx, catalog.Options{Clock: clock.Real{}, Owner: "otherhost:1:prune"})
 	defer other.Close() //nolint:errcheck // test cleanup
 	lock, err := other.LockBlobDeletion(ctx)
 	if err != nil {

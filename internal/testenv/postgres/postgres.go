@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,6 +73,53 @@ func StartWith(t testing.TB, o Options) *Server {
 		}
 	})
 	return s
+}
+
+// CatalogEnv selects the catalog back-end of the end-to-end tests:
+// "postgres" runs them on PostgreSQL (scripts/test.sh runs them once more
+// so), anything else on the embedded SQLite catalog.
+const CatalogEnv = "MTMTEST_CATALOG"
+
+// Matrix reports whether the end-to-end tests run on PostgreSQL
+// (MTMTEST_CATALOG=postgres).
+func Matrix() bool { return os.Getenv(CatalogEnv) == "postgres" }
+
+var shared struct {
+	sync.Mutex
+	s *Server
+}
+
+// Shared returns one cluster for the whole test binary, started on first
+// use, so that a matrix of end-to-end tests does not start one per test;
+// each test still takes its own Database. The binary's TestMain stops it
+// with StopShared.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.s != nil {
+		return shared.s
+	}
+	bin, err := findBin()
+	if err != nil {
+		t.Fatalf("postgres: %v (run bash scripts/deps.sh)", err)
+	}
+	if shared.s, err = start(bin, Options{}); err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	return shared.s
+}
+
+// StopShared stops the cluster Shared started, if any.
+func StopShared() error {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.s == nil {
+		return nil
+	}
+	err := shared.s.stop()
+	shared.s = nil
+	return err
 }
 
 // Database creates a new, empty database in the cluster and returns its

@@ -74,4 +74,9 @@ func TestCorpusIsExportedByteExact(t *testing.T) {
 	if byDay := e.exported(alice, snaps[0].Day, "INBOX"); len(byDay["INBOX"]) != len(live["INBOX"]) {
 		t.Errorf("export by day %s: %d INBOX messages, want %d", snaps[0].Day, len(byDay["INBOX"]), len(live["INBOX"]))
 	}
+	if e.catalogURL == "" {
+		// The corpus's search on PostgreSQL, after `mtm catalog copy`,
+		// finds what it finds on SQLite.
+		checkSearchParity(t, e, alice, msgs)
+	}
 }

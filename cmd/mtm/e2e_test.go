@@ -116,7 +116,7 @@ func (e *e2e) mtm(args ...string) (code int, stdout, stderr string) {
 		env.getenv = []string{nowEnv + "=" + e.now}
 	}
 	env.getenv = append(env.getenv, e.env...)
-	full := append([]string{args[0], "--config", e.config}, args[1:]...)
+	full := append(append([]string{}, args...), "--config", e.config)
 	code = run(context.Background(), env, full)
 	return code, out.String(), errOut.String()
 }

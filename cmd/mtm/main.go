@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"prune":     {"drop snapshots older than retention_days and free what only they used (--dry-run)", runPrune},
 	"config":    {"config check: validate the configuration file and the files it names, by key", runConfig},
 	"migrate":   {"apply the catalog's pending schema migrations (--dry-run lists them)", runMigrate},
+	"catalog":   {"catalog copy --from DATA_DIR --to postgres://...: copy an embedded catalog into an empty PostgreSQL one", runCatalog},
 }
 
 // environment is what a command may touch of the process.

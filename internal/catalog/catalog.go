@@ -30,6 +30,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"mtm/internal/clock"
 	"mtm/internal/sqlitex"
 )
@@ -59,6 +61,10 @@ type Options struct {
 	// Migrate says what opening does with pending migrations: apply them
 	// (the default), refuse the catalog, or leave them to Migrate.
 	Migrate MigratePolicy
+	// CopyTarget opens a PostgreSQL catalog that holds an unfinished
+	// `mtm catalog copy` (to copy into it again); any other open refuses
+	// it with ErrUnfinishedCopy.
+	CopyTarget bool
 	// migrations replaces the embedded migrations (tests).
 	migrations []Migration
 }
@@ -67,7 +73,8 @@ type Options struct {
 type DB struct {
 	group      groupCommit
 	d          dialect
-	closePool  func() error // PostgreSQL: closes the pool behind w and r
+	closePool  func() error  // PostgreSQL: closes the pool behind w and r
+	pool       *pgxpool.Pool // PostgreSQL: pgx's own API over the same pool (COPY)
 	w, r       *sql.DB
 	ws, rs     *stmts // kept statements of w and r
 	clk        clock.Clock

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 
+	"golang.org/x/text/unicode/norm"
+
 	"mtm/internal/pgsql"
 )
 
@@ -86,6 +88,56 @@ func (d dialect) searchInsert() string {
 		AND NOT EXISTS (SELECT 1 FROM search_text WHERE rowid = ?1)`
 }
 
+// searchArgs are the texts searchInsert indexes: as given on SQLite, whose
+// FTS5 tokenizer (unicode61, remove_diacritics 2) splits and folds them;
+// on PostgreSQL split and folded the same way first (searchWords), so that
+// its parser, which keeps an address or a hyphenated word whole, finds the
+// same words.
+func (d dialect) searchArgs(texts ...string) []any {
+	out := make([]any, len(texts))
+	for i, t := range texts {
+		if d.pg {
+			t = strings.Join(searchWords(t), " ")
+		}
+		out[i] = t
+	}
+	return out
+}
+
+// searchWords splits text into words as FTS5's unicode61 tokenizer does
+// (letters, digits and private-use characters make words; everything else
+// separates them), lower-cased, with the diacritics of Latin letters
+// removed (remove_diacritics 2: "García" is "garcia").
+func searchWords(text string) []string {
+	var words []string
+	var w strings.Builder
+	flush := func() {
+		if w.Len() > 0 {
+			words = append(words, w.String())
+			w.Reset()
+		}
+	}
+	for _, r := range text {
+		if !unicode.In(r, unicode.L, unicode.N, unicode.Co) {
+			if !unicode.Is(unicode.Mn, r) { // a combining mark stays inside its word
+				flush()
+			}
+			continue
+		}
+		if r >= 0x80 && unicode.Is(unicode.Latin, r) {
+			for _, p := range norm.NFD.String(string(r)) {
+				if !unicode.Is(unicode.Mn, p) {
+					w.WriteRune(unicode.ToLower(p))
+				}
+			}
+			continue
+		}
+		w.WriteRune(unicode.ToLower(r))
+	}
+	flush()
+	return words
+}
+
 // searchMatch is the condition on search_text that a query (parameter
 // param, made by searchQuery) matches.
 func (d dialect) searchMatch(param string) string {
@@ -121,7 +173,20 @@ func (d dialect) searchQuery(q string) string {
 			continue // only punctuation: the tokenizer would leave an empty phrase
 		}
 		if d.pg {
-			terms = append(terms, `'`+strings.ReplaceAll(strings.ReplaceAll(w, `\`, `\\`), `'`, `''`)+`':*`+weight)
+			// FTS5's "w"* is a phrase of w's tokens, the last a prefix.
+			words := searchWords(w)
+			if len(words) == 0 {
+				continue
+			}
+			for i, t := range words {
+				words[i] = `'` + t + `'`
+				if i == len(words)-1 {
+					words[i] += `:*` + weight
+				} else if weight != "" {
+					words[i] += `:` + weight
+				}
+			}
+			terms = append(terms, "("+strings.Join(words, " <-> ")+")")
 			continue
 		}
 		term := `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`

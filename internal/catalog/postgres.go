@@ -23,13 +23,16 @@ func OpenPostgres(ctx context.Context, url string, maxConns int, opts Options) (
 	}
 	c := newDB(opts)
 	c.d = dialect{pg: true}
-	c.w, c.r, c.closePool = pg.SQL, pg.SQL, pg.Close
+	c.w, c.r, c.closePool, c.pool = pg.SQL, pg.SQL, pg.Close, pg.Pool
 	if c.migrations == nil {
 		if c.migrations, err = loadMigrations(embeddedMigrations, "migrations/postgres"); err != nil {
 			return nil, errors.Join(fmt.Errorf("catalog: %w", err), pg.Close())
 		}
 	}
 	pending, err := c.openSchema(ctx, opts.Migrate)
+	if err == nil && !pending && !opts.CopyTarget {
+		err = c.refuseUnfinishedCopy(ctx)
+	}
 	if err != nil {
 		return nil, errors.Join(err, pg.Close())
 	}

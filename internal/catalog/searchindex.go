@@ -61,7 +61,8 @@ func (c *DB) AddSearchDocs(ctx context.Context, docs []SearchDoc) error {
 			return err
 		}
 		for _, d := range docs {
-			if _, err := st.ExecContext(ctx, d.ContentID, d.From, d.To, d.Subject, d.Body, d.Hash[:]); err != nil {
+			args := append(append([]any{d.ContentID}, c.d.searchArgs(d.From, d.To, d.Subject, d.Body)...), d.Hash[:])
+			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return errors.Join(fmt.Errorf("content %d: %w", d.ContentID, err), st.Close())
 			}
 		}

@@ -1,5 +1,5 @@
 # Everyday targets. `make test` is the README's test command.
-.PHONY: fmt check test race bench bench-limits
+.PHONY: fmt check test race bench bench-limits bench-catalogs
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -23,3 +23,9 @@ bench:
 bench-limits:
 	bash scripts/deps.sh --bench
 	MTMTEST_REQUIRE_INTEGRATION=1 go test -v -run '^$$' -bench BenchmarkLimits -benchtime 1x -timeout 60m ./internal/bench
+
+# The catalog on SQLite against PostgreSQL (loopback, fsync on): first and
+# nightly snapshots of the 50,000-message account; see docs/benchmarks.md.
+bench-catalogs:
+	bash scripts/deps.sh --bench
+	MTMTEST_REQUIRE_INTEGRATION=1 go test -v -run '^$$' -bench BenchmarkCatalogs -benchtime 1x -timeout 60m ./internal/bench

@@ -91,6 +91,22 @@ level = "warn"
 	return e
 }
 
+// setCatalog moves the test's catalog to the PostgreSQL database at url
+// (a new one: migrated by the first command).
+func (e *e2e) setCatalog(url string) {
+	e.t.Helper()
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	base, _, _ := strings.Cut(string(cfg), "[catalog]\n")
+	e.catalogURL = url
+	text := base + fmt.Sprintf("[catalog]\nurl = %q\nauto_migrate = true\n", url)
+	if err := os.WriteFile(e.config, []byte(text), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // openCatalog opens the test's catalog, wherever the matrix keeps it.
 func (e *e2e) openCatalog(ctx context.Context, opts catalog.Options) *catalog.DB {
 	e.t.Helper()

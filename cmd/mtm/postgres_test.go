@@ -5,10 +5,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"mtm/internal/testenv/corpus"
 	"mtm/internal/testenv/postgres"
 )
 
@@ -59,4 +63,78 @@ func TestCatalogOnPostgres(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "catalog.db")); !os.IsNotExist(err) {
 		t.Errorf("a catalog.db was made in data_dir: %v", err)
 	}
+}
+
+// TestCatalogDatabaseGoesDown: with the catalog's PostgreSQL down, `mtm
+// snapshot` fails at once with an error that names the catalog and not
+// its password; PostgreSQL going down in the middle of a snapshot fails
+// that run, and when it is back the next run completes it, the earlier
+// snapshot intact, the store consistent.
+func TestCatalogDatabaseGoesDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the corpus")
+	}
+	t.Parallel()
+	msgs := corpus.SpamAssassin(t)
+	const alice = "alice@example.com"
+	e := newE2E(t, alice)
+	pg := postgres.Start(t)
+	url := strings.Replace(pg.Database(t), "postgres@", "postgres:pw-never-shown@", 1)
+	e.setCatalog(url)
+	for _, m := range msgs[:300] {
+		e.dc.Append(t, alice, "INBOX", m.Bytes, nil, time.Time{})
+	}
+	e.mustMTM("snapshot")
+	before := e.snapshots(alice)
+
+	pg.Down(t)
+	start := time.Now()
+	code, out, errOut := e.mtm("snapshot")
+	if code == 0 || !strings.Contains(errOut, "catalog") || strings.Contains(out+errOut, "pw-never-shown") {
+		t.Errorf("snapshot with the catalog down: exit %d\n%s%s", code, out, errOut)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("snapshot with the catalog down took %v to fail", took)
+	}
+	t.Logf("with the catalog down: %s", strings.TrimSpace(errOut))
+	pg.Up(t)
+
+	rest := msgs[300:2300]
+	for _, m := range rest {
+		e.dc.Append(t, alice, "Archive", m.Bytes, nil, time.Time{})
+	}
+	cmd := exec.Command(os.Args[0], "snapshot", "--config", e.config)
+	cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1")
+	var runOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &runOut, &runOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	e.waitStaged(exited, &runOut)
+	pg.Down(t)
+	select {
+	case err := <-exited:
+		if err == nil {
+			t.Errorf("the snapshot succeeded with its catalog gone:\n%s", runOut.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the snapshot did not end within a minute of its catalog going down:\n%s", runOut.String())
+	}
+	if strings.Contains(runOut.String(), "pw-never-shown") {
+		t.Errorf("the failed run printed the password:\n%s", runOut.String())
+	}
+	pg.Up(t)
+
+	e.mustMTM("snapshot")
+	final := e.snapshots(alice)
+	if len(final) != 3 || final[0] != before[0] || final[1].State != "failed" || final[2].State != "committed" {
+		t.Fatalf("snapshots after the catalog came back: %+v", final)
+	}
+	folders := []string{"INBOX", "Archive"}
+	if d := e.exported(alice, strconv.FormatInt(final[2].ID, 10), folders...).diff(e.live(alice, folders...)); d != "" {
+		t.Errorf("the snapshot after the outage differs from the mailbox:\n%s", d)
+	}
+	e.mustMTM("check", "--read-data")
 }

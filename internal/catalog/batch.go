@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -90,81 +91,157 @@ func (r *Run) Flush(ctx context.Context, b *Batch) error {
 	return nil
 }
 
+// insertContents records the batch's contents (each hash once; a content
+// catalogued before keeps its row) and returns their ids, in the batch's
+// order. Rows go many to a statement, as PostgreSQL wants them: one round
+// trip per chunk, not per message.
 func (r *Run) insertContents(ctx context.Context, tx *sql.Tx, cs []Content) ([]int64, error) {
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO contents(hash, size, stored_size, created_at, from_addr, to_addr,
-		cc_addr, subject, date, message_id, has_attachments) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(hash) DO UPDATE SET hash = excluded.hash RETURNING id`)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close() //nolint:errcheck // closing a prepared statement of a finished tx cannot lose data
-	// design.md, "Deleting blobs", rule 1: a named blob is no garbage. The
-	// garbage table is empty but between a prune's expiry and its blob
-	// deletion; asking once spares a statement per content otherwise.
-	var garbage bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM garbage)`).Scan(&garbage); err != nil {
-		return nil, err
-	}
-	rescue, err := tx.PrepareContext(ctx, `DELETE FROM garbage WHERE hash = ?`)
-	if err != nil {
-		return nil, err
-	}
-	defer rescue.Close() //nolint:errcheck // see above
 	now := r.c.nowMillis()
-	ids := make([]int64, len(cs))
-	for i, c := range cs {
+	byHash := make(map[[32]byte]int64, len(cs))
+	var rows [][]any
+	for _, c := range cs {
+		if _, dup := byHash[c.Hash]; dup {
+			continue
+		}
+		byHash[c.Hash] = 0
 		var date int64
 		if !c.Date.IsZero() {
 			date = c.Date.Unix()
 		}
-		if err := stmt.QueryRowContext(ctx, c.Hash[:], c.Size, c.StoredSize, now, c.From, c.To, c.Cc,
-			c.Subject, date, c.MessageID, c.HasAttachments).Scan(&ids[i]); err != nil {
-			return nil, fmt.Errorf("recording content %x: %w", c.Hash[:8], err)
+		rows = append(rows, []any{c.Hash[:], c.Size, c.StoredSize, now, c.From, c.To, c.Cc, c.Subject, date,
+			c.MessageID, c.HasAttachments})
+	}
+	err := insertRows(ctx, tx, `INSERT INTO contents(hash, size, stored_size, created_at, from_addr, to_addr,
+		cc_addr, subject, date, message_id, has_attachments) VALUES`, rows,
+		`ON CONFLICT(hash) DO UPDATE SET hash = excluded.hash RETURNING id, hash`, func(res *sql.Rows) error {
+			var id int64
+			var hash []byte
+			if err := res.Scan(&id, &hash); err != nil {
+				return err
+			}
+			byHash[[32]byte(hash)] = id
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("recording contents: %w", err)
+	}
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		if ids[i] = byHash[c.Hash]; ids[i] == 0 {
+			return nil, fmt.Errorf("recording content %x: no id returned", c.Hash[:8])
 		}
-		if !garbage {
-			continue
+	}
+	// design.md, "Deleting blobs", rule 1: a named blob is no garbage. The
+	// garbage table is empty but between a prune's expiry and its blob
+	// deletion; asking once spares the delete otherwise.
+	var garbage bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM garbage)`).Scan(&garbage); err != nil {
+		return nil, err
+	}
+	if garbage {
+		hashes := make([][]any, 0, len(byHash))
+		for h := range byHash {
+			hashes = append(hashes, []any{h[:]})
 		}
-		if _, err := rescue.ExecContext(ctx, c.Hash[:]); err != nil {
-			return nil, fmt.Errorf("rescuing content %x: %w", c.Hash[:8], err)
+		for chunk := range slices.Chunk(hashes, maxRowParams) {
+			in := strings.Repeat("?, ", len(chunk)-1) + "?"
+			args := make([]any, len(chunk))
+			for i, h := range chunk {
+				args[i] = h[0]
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM garbage WHERE hash IN (`+in+`)`, args...); err != nil {
+				return nil, fmt.Errorf("rescuing contents: %w", err)
+			}
 		}
 	}
 	return ids, nil
 }
 
-func (r *Run) stageEntries(ctx context.Context, tx *sql.Tx, es []stagedEntry, ids []int64) error {
-	if len(es) == 0 {
+// maxRowParams bounds the parameters of one multi-row statement, below
+// both back-ends' limits (SQLite 32,766, PostgreSQL 65,535).
+const maxRowParams = 8000
+
+// insertRows inserts rows (all of one width) with "head (?, ...), (?, ...)
+// tail", as many rows to a statement as maxRowParams allows. With scan, the
+// statement returns rows (tail has RETURNING) and scan reads each.
+func insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any, tail string, scan func(*sql.Rows) error) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO staged_entries(snapshot_id, mailbox_id, uid,
-		content_id, flags, internal_date, internal_tz) VALUES(?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(snapshot_id, mailbox_id, uid) DO UPDATE SET content_id = excluded.content_id,
-		flags = excluded.flags, internal_date = excluded.internal_date, internal_tz = excluded.internal_tz`)
-	if err != nil {
-		return err
+	width := len(rows[0])
+	tuple := "(" + strings.Repeat("?, ", width-1) + "?)"
+	for chunk := range slices.Chunk(rows, max(maxRowParams/width, 1)) {
+		q := head + " " + strings.Repeat(tuple+", ", len(chunk)-1) + tuple + " " + tail
+		args := make([]any, 0, len(chunk)*width)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		res, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		for res.Next() {
+			if err := scan(res); err != nil {
+				return errors.Join(err, res.Close())
+			}
+		}
+		if err := errors.Join(res.Err(), res.Close()); err != nil {
+			return err
+		}
 	}
-	defer stmt.Close() //nolint:errcheck // see insertContents
+	return nil
+}
+
+// stageEntries stages the batch's message versions, the last one of a
+// mailbox and UID winning, many rows to a statement.
+func (r *Run) stageEntries(ctx context.Context, tx *sql.Tx, es []stagedEntry, ids []int64) error {
+	type key struct {
+		mailbox int64
+		uid     uint32
+	}
+	at := make(map[key]int, len(es))
+	var rows [][]any
 	for _, e := range es {
 		cid := e.contentID
 		if e.content >= 0 {
 			cid = ids[e.content]
 		}
 		_, tz := e.internalDate.Zone()
-		if _, err := stmt.ExecContext(ctx, r.ID, e.mailboxID, e.uid, cid, e.flags,
-			e.internalDate.Unix(), tz/60); err != nil {
-			return fmt.Errorf("staging uid %d: %w", e.uid, err)
+		row := []any{r.ID, e.mailboxID, int64(e.uid), cid, e.flags, e.internalDate.Unix(), int64(tz / 60)}
+		if i, ok := at[key{e.mailboxID, e.uid}]; ok {
+			rows[i] = row
+			continue
 		}
+		at[key{e.mailboxID, e.uid}] = len(rows)
+		rows = append(rows, row)
+	}
+	err := insertRows(ctx, tx, `INSERT INTO staged_entries(snapshot_id, mailbox_id, uid,
+		content_id, flags, internal_date, internal_tz) VALUES`, rows,
+		`ON CONFLICT(snapshot_id, mailbox_id, uid) DO UPDATE SET content_id = excluded.content_id,
+		flags = excluded.flags, internal_date = excluded.internal_date, internal_tz = excluded.internal_tz`, nil)
+	if err != nil {
+		return fmt.Errorf("staging messages: %w", err)
 	}
 	return nil
 }
 
 func (r *Run) stageEnds(ctx context.Context, tx *sql.Tx, b *Batch) error {
-	for _, id := range b.ends {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_ends(snapshot_id, entry_id) VALUES(?, ?) ON CONFLICT DO NOTHING`, r.ID, id); err != nil {
-			return err
-		}
+	ends := make([][]any, 0, len(b.ends))
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(b.ends))) {
+		ends = append(ends, []any{r.ID, id})
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO staged_ends(snapshot_id, entry_id) VALUES`, ends,
+		`ON CONFLICT DO NOTHING`, nil); err != nil {
+		return err
 	}
 	for _, mb := range b.endAll {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_ends(snapshot_id, entry_id)

@@ -113,7 +113,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // migrate`: its statements are prepared when used).
 func (c *DB) keepStatements(ctx context.Context, pending bool) (*DB, error) {
 	c.ws, c.rs = newStmts(c.w), newStmts(c.r)
-	if pending {
+	if pending || c.d.pg { // pgx keeps PostgreSQL's statements itself (readRow)
 		return c, nil
 	}
 	if err := c.ws.prepare(ctx, writeQueries...); err != nil {

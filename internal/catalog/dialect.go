@@ -19,7 +19,7 @@ type dialect struct{ pg bool }
 // the tables of that name.
 func (d dialect) tableExists() string {
 	if d.pg {
-		return `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+		return `SELECT CASE WHEN to_regclass(CAST(? AS text)) IS NULL THEN 0 ELSE 1 END`
 	}
 	return `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
 }

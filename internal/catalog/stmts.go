@@ -51,8 +51,13 @@ type errRow struct{ err error }
 
 func (e errRow) Scan(...any) error { return e.err }
 
-// readRow runs a kept read query that returns one row.
+// readRow runs a kept read query that returns one row. On PostgreSQL,
+// pgx keeps every statement prepared per connection itself: a kept
+// database/sql statement would only add a round trip per connection.
 func (c *DB) readRow(ctx context.Context, q string, args ...any) rowScanner {
+	if c.d.pg {
+		return c.r.QueryRowContext(ctx, q, args...)
+	}
 	st, err := c.rs.get(ctx, q)
 	if err != nil {
 		return errRow{err}
@@ -60,8 +65,11 @@ func (c *DB) readRow(ctx context.Context, q string, args ...any) rowScanner {
 	return st.QueryRowContext(ctx, args...)
 }
 
-// readRows runs a kept read query.
+// readRows runs a kept read query (on PostgreSQL, see readRow).
 func (c *DB) readRows(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if c.d.pg {
+		return c.r.QueryContext(ctx, q, args...)
+	}
 	st, err := c.rs.get(ctx, q)
 	if err != nil {
 		return nil, err

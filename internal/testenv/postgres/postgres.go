@@ -38,6 +38,7 @@ type Server struct {
 	dir  string
 	bin  string
 	as   []string // the command prefix that runs as the cluster's owner
+	opts string   // the server's options, for a restart
 	dbs  atomic.Int64
 }
 
@@ -74,6 +75,9 @@ func StartWith(t testing.TB, o Options) *Server {
 	})
 	return s
 }
+
+// LogFile is the cluster's server log.
+func (s *Server) LogFile() string { return filepath.Join(s.dir, "log") }
 
 // CatalogEnv selects the catalog back-end of the end-to-end tests:
 // "postgres" runs them on PostgreSQL (scripts/test.sh runs them once more
@@ -184,9 +188,8 @@ func start(bin string, o Options) (*Server, error) {
 		if s.Port, err = freePort(); err != nil {
 			return nil, errors.Join(err, os.RemoveAll(dir))
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=%s -c max_connections=200", s.Port, dir, fsync)
-		out, err := s.cmd("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60",
-			"start").CombinedOutput()
+		s.opts = fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=%s -c max_connections=200", s.Port, dir, fsync)
+		out, err := s.pgctlStart()
 		if err == nil {
 			break
 		}
@@ -197,6 +200,30 @@ func start(bin string, o Options) (*Server, error) {
 	}
 	s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port)
 	return s, nil
+}
+
+func (s *Server) pgctlStart() ([]byte, error) {
+	return s.cmd("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-o", s.opts, "-l", filepath.Join(s.dir, "log"),
+		"-w", "-t", "60", "start").CombinedOutput()
+}
+
+// Down stops the server at once, as a crash or a network cut would look
+// to its clients (pg_ctl stop -m immediate); Up starts it again, on the
+// same port with the same data.
+func (s *Server) Down(t testing.TB) {
+	t.Helper()
+	out, err := s.cmd("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
+	}
+}
+
+// Up starts a server that Down stopped.
+func (s *Server) Up(t testing.TB) {
+	t.Helper()
+	if out, err := s.pgctlStart(); err != nil {
+		t.Fatalf("pg_ctl start: %v\n%s", err, out)
+	}
 }
 
 // runAsPostgres lets the postgres user own the cluster's directory and

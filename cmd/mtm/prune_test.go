@@ -234,8 +234,8 @@ func checkReportsDamage(t *testing.T, e *e2e) {
 	if err := os.WriteFile(loc.Path, b, 0o440); err != nil {
 		t.Fatal(err)
 	}
-	dangling := `INSERT INTO entries(mailbox_id, uid, content_id, flags,
-		internal_date, internal_tz, first_snap) VALUES(1, 99999, 987654321, '', 0, 0, 1)`
+	dangling := `INSERT INTO entries(account_id, mailbox_id, uid, content_id, flags,
+		internal_date, internal_tz, first_snap) VALUES(1, 1, 99999, 987654321, '', 0, 0, 1)`
 	if e.catalogURL == "" {
 		sqlExec(t, filepath.Join(data, "catalog.db"), dangling)
 	} else if err := pgExec(ctx, e.catalogURL, dangling); err == nil || !strings.Contains(err.Error(), "foreign key") {

@@ -216,7 +216,7 @@ func (r *Run) stageEntries(ctx context.Context, tx *sql.Tx, es []stagedEntry, id
 			cid = ids[e.content]
 		}
 		_, tz := e.internalDate.Zone()
-		row := []any{r.ID, e.mailboxID, int64(e.uid), cid, e.flags, e.internalDate.Unix(), int64(tz / 60)}
+		row := []any{int64(r.Account), r.ID, e.mailboxID, int64(e.uid), cid, e.flags, e.internalDate.Unix(), int64(tz / 60)}
 		if i, ok := at[key{e.mailboxID, e.uid}]; ok {
 			rows[i] = row
 			continue
@@ -224,9 +224,9 @@ func (r *Run) stageEntries(ctx context.Context, tx *sql.Tx, es []stagedEntry, id
 		at[key{e.mailboxID, e.uid}] = len(rows)
 		rows = append(rows, row)
 	}
-	err := insertRows(ctx, tx, `INSERT INTO staged_entries(snapshot_id, mailbox_id, uid,
+	err := insertRows(ctx, tx, `INSERT INTO staged_entries(account_id, snapshot_id, mailbox_id, uid,
 		content_id, flags, internal_date, internal_tz) VALUES`, rows,
-		`ON CONFLICT(snapshot_id, mailbox_id, uid) DO UPDATE SET content_id = excluded.content_id,
+		`ON CONFLICT(account_id, snapshot_id, mailbox_id, uid) DO UPDATE SET content_id = excluded.content_id,
 		flags = excluded.flags, internal_date = excluded.internal_date, internal_tz = excluded.internal_tz`, nil)
 	if err != nil {
 		return fmt.Errorf("staging messages: %w", err)
@@ -237,24 +237,25 @@ func (r *Run) stageEntries(ctx context.Context, tx *sql.Tx, es []stagedEntry, id
 func (r *Run) stageEnds(ctx context.Context, tx *sql.Tx, b *Batch) error {
 	ends := make([][]any, 0, len(b.ends))
 	for _, id := range slices.Compact(slices.Sorted(slices.Values(b.ends))) {
-		ends = append(ends, []any{r.ID, id})
+		ends = append(ends, []any{int64(r.Account), r.ID, id})
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO staged_ends(snapshot_id, entry_id) VALUES`, ends,
+	if err := insertRows(ctx, tx, `INSERT INTO staged_ends(account_id, snapshot_id, entry_id) VALUES`, ends,
 		`ON CONFLICT DO NOTHING`, nil); err != nil {
 		return err
 	}
 	for _, mb := range b.endAll {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_ends(snapshot_id, entry_id)
-			SELECT CAST(? AS BIGINT), id FROM entries WHERE mailbox_id = ? AND end_snap IS NULL ON CONFLICT DO NOTHING`, r.ID, mb); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_ends(account_id, snapshot_id, entry_id)
+			SELECT account_id, CAST(?1 AS BIGINT), id FROM entries WHERE account_id = ?2 AND mailbox_id = ?3
+			AND end_snap IS NULL ON CONFLICT DO NOTHING`, r.ID, int64(r.Account), mb); err != nil {
 			return err
 		}
 	}
 	for _, m := range b.states {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_mailboxes(snapshot_id, mailbox_id,
-			last_uid, uidnext, highest_modseq) VALUES(?, ?, ?, ?, ?)
-			ON CONFLICT(snapshot_id, mailbox_id) DO UPDATE SET last_uid = excluded.last_uid,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged_mailboxes(account_id, snapshot_id, mailbox_id,
+			last_uid, uidnext, highest_modseq) VALUES(?, ?, ?, ?, ?, ?)
+			ON CONFLICT(account_id, snapshot_id, mailbox_id) DO UPDATE SET last_uid = excluded.last_uid,
 			uidnext = excluded.uidnext, highest_modseq = excluded.highest_modseq`,
-			r.ID, m.ID, m.LastUID, m.UIDNext, int64(m.HighestModSeq)); err != nil {
+			int64(r.Account), r.ID, m.ID, m.LastUID, m.UIDNext, int64(m.HighestModSeq)); err != nil {
 			return err
 		}
 	}

@@ -56,6 +56,19 @@ var invariants = []invariant{
 		FROM folders f
 		WHERE NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.account_id = f.account_id AND s.state = 'committed'
 			AND s.id >= f.first_snap AND (f.end_snap IS NULL OR s.id < f.end_snap))`},
+	{"row of another account", `
+		SELECT 'entry ' || e.id || ' names account ' || e.account_id || ', its mailbox ' || m.id || ' account ' || m.account_id
+		FROM entries e JOIN mailboxes m ON m.id = e.mailbox_id WHERE e.account_id != m.account_id
+		UNION ALL
+		SELECT 'folder version ' || f.id || ' names account ' || f.account_id || ', its mailbox ' || m.id || ' account ' ||
+			m.account_id
+		FROM folders f JOIN mailboxes m ON m.id = f.mailbox_id WHERE f.account_id != m.account_id
+		UNION ALL
+		SELECT 'staging of snapshot ' || s.id || ' names account ' || x.account_id || ', the snapshot ' || s.account_id
+		FROM snapshots s JOIN (SELECT snapshot_id, account_id FROM staged_entries UNION
+			SELECT snapshot_id, account_id FROM staged_ends UNION SELECT snapshot_id, account_id FROM staged_folders UNION
+			SELECT snapshot_id, account_id FROM staged_mailboxes) x ON x.snapshot_id = s.id
+		WHERE x.account_id != s.account_id`},
 	{"garbage still named", `
 		SELECT 'blob ' || {{hex g.hash}} || ' is garbage but a contents row names it'
 		FROM garbage g WHERE EXISTS (SELECT 1 FROM contents c WHERE c.hash = g.hash)`},

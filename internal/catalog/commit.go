@@ -43,9 +43,10 @@ func (r *Run) applyEntries(ctx context.Context, tx *sql.Tx) error {
 		AND id IN (SELECT entry_id FROM staged_ends WHERE snapshot_id = ?1)`, r.ID); err != nil {
 		return fmt.Errorf("ending versions: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO entries(mailbox_id, uid, content_id, flags, internal_date,
-		internal_tz, first_snap) SELECT mailbox_id, uid, content_id, flags, internal_date, internal_tz, ?1
-		FROM staged_entries WHERE snapshot_id = ?1 ORDER BY mailbox_id, uid`, r.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO entries(account_id, mailbox_id, uid, content_id, flags,
+		internal_date, internal_tz, first_snap) SELECT account_id, mailbox_id, uid, content_id, flags, internal_date,
+		internal_tz, ?1 FROM staged_entries WHERE account_id = ?2 AND snapshot_id = ?1 ORDER BY mailbox_id, uid`,
+		r.ID, int64(r.Account)); err != nil {
 		return fmt.Errorf("adding versions: %w", err)
 	}
 	return nil

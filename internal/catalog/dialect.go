@@ -19,7 +19,10 @@ type dialect struct{ pg bool }
 // the tables of that name.
 func (d dialect) tableExists() string {
 	if d.pg {
-		return `SELECT CASE WHEN to_regclass(CAST(? AS text)) IS NULL THEN 0 ELSE 1 END`
+		// pg_tables reads pg_class in the statement's snapshot; to_regclass
+		// would read a cache that a node waiting on the migration lock has
+		// not refreshed, and miss the table the node before it created.
+		return `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?`
 	}
 	return `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -43,21 +44,30 @@ func TestMigrationsOfANewCatalog(t *testing.T) {
 
 // TestFirstReleaseCatalogIsAdopted: a data directory written by the first
 // release (commit b6e5d47, before migrations; testdata/release1) opens:
-// migration 1 is recorded as adopted, and everything in it is intact.
+// migration 1 is recorded as adopted, later ones are applied (migration 2
+// gives its rows their account), and everything in it is intact.
 func TestFirstReleaseCatalogIsAdopted(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	if out, err := exec.Command("cp", "-a", "testdata/release1/.", dir).CombinedOutput(); err != nil {
 		t.Fatalf("copying the fixture: %v %s", err, out)
 	}
-	// Without auto-migration it opens too: adopting changes no schema.
-	c, err := Open(ctx, filepath.Join(dir, "catalog.db"), Options{Migrate: RefusePending})
+	// Without auto-migration it is refused: migration 2 is pending.
+	if _, err := Open(ctx, filepath.Join(dir, "catalog.db"), Options{Migrate: RefusePending}); !errors.Is(err, ErrMigrationsPending) {
+		t.Fatalf("opening without auto-migration: %v", err)
+	}
+	c, err := Open(ctx, filepath.Join(dir, "catalog.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close() //nolint:errcheck // test
-	if got := migrationRows(t, c); len(got) != 1 || got[0] != "1 adopted: 0001_schema.sql" {
+	if got := migrationRows(t, c); len(got) != len(c.migrations) || got[0] != "1 adopted: 0001_schema.sql" ||
+		got[1] != "2 0002_account_keys.sql" {
 		t.Errorf("schema_migrations: %q", got)
+	}
+	var unset int
+	if err := c.r.QueryRowContext(ctx, `SELECT count(*) FROM entries WHERE account_id = 0`).Scan(&unset); err != nil || unset != 0 {
+		t.Errorf("entries without their account after migration 2: %d, %v", unset, err)
 	}
 	if bad, err := c.Inconsistencies(ctx); err != nil || len(bad) != 0 {
 		t.Errorf("the adopted catalog: %q, %v", bad, err)
@@ -116,7 +126,8 @@ func TestConcurrentMigrationsApplyEachStepOnce(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	next := append(first, Migration{Version: len(first) + 1, Name: "0002_once.sql",
+	onceName := fmt.Sprintf("%04d_once.sql", len(first)+1)
+	next := append(first, Migration{Version: len(first) + 1, Name: onceName,
 		sql: `CREATE TABLE once (x INTEGER); INSERT INTO once VALUES (1);`})
 	if _, err := Open(ctx, path, Options{Migrate: RefusePending, migrations: next}); !errors.Is(err, ErrMigrationsPending) {
 		t.Fatalf("opening with a pending migration and no auto-migration: %v", err)
@@ -165,7 +176,7 @@ func TestConcurrentMigrationsApplyEachStepOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("opening the migrated catalog: %v", err)
 	}
-	if got := migrationRows(t, c); len(got) != 2 || got[1] != "2 0002_once.sql" {
+	if got := migrationRows(t, c); len(got) != len(next) || got[len(first)] != fmt.Sprintf("%d %s", len(next), onceName) {
 		t.Errorf("schema_migrations: %q", got)
 	}
 	if err := c.Close(); err != nil {

@@ -214,9 +214,9 @@ func (r *Run) StageFolders(ctx context.Context, folders []FolderState) error {
 			if f.MailboxID != 0 {
 				mb = f.MailboxID
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO staged_folders(snapshot_id, name, mailbox_id, delimiter,
-				attributes, special_use, subscribed) VALUES(?, ?, ?, ?, ?, ?, ?)`,
-				r.ID, f.Name, mb, f.Delimiter, strings.Join(f.Attributes, " "), f.SpecialUse, f.Subscribed); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO staged_folders(account_id, snapshot_id, name, mailbox_id,
+				delimiter, attributes, special_use, subscribed) VALUES(?, ?, ?, ?, ?, ?, ?, ?)`,
+				int64(r.Account), r.ID, f.Name, mb, f.Delimiter, strings.Join(f.Attributes, " "), f.SpecialUse, f.Subscribed); err != nil {
 				return fmt.Errorf("staging folder %q: %w", f.Name, err)
 			}
 		}

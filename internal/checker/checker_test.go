@@ -157,11 +157,11 @@ func TestFindsDamage(t *testing.T) {
 			}
 		}, 100, "blob %s of content 2: "},
 		{"dangling catalog row", func(t *testing.T, s *store) {
-			s.exec(t, `INSERT INTO entries(mailbox_id, uid, content_id, flags, internal_date, internal_tz, first_snap)
-				VALUES(1, 99, 12345, '', 0, 0, 1)`)
+			s.exec(t, `INSERT INTO entries(account_id, mailbox_id, uid, content_id, flags, internal_date, internal_tz,
+				first_snap) VALUES(1, 1, 99, 12345, '', 0, 0, 1)`)
 		}, 0, "foreign key: entries row"},
 		{"half-written committed snapshot", func(t *testing.T, s *store) {
-			s.exec(t, `INSERT INTO staged_ends(snapshot_id, entry_id) VALUES(1, 1)`)
+			s.exec(t, `INSERT INTO staged_ends(account_id, snapshot_id, entry_id) VALUES(1, 1, 1)`)
 		}, 0, "snapshot 1 is committed but still has staging rows"},
 		{"lost message version", func(t *testing.T, s *store) {
 			s.exec(t, `DELETE FROM entries WHERE uid = 3`)

@@ -62,6 +62,11 @@ func (c *DB) commitGroup(batch []*groupReq) {
 				return err
 			}
 			if errs[i] = r.fn(tx); errs[i] != nil {
+				if retryable(errs[i]) {
+					// PostgreSQL could not serialize this part with another
+					// transaction: the whole group runs again (c.tx).
+					return errs[i]
+				}
 				if _, err := tx.ExecContext(ctx, `ROLLBACK TO grp`); err != nil {
 					return err
 				}

@@ -3,6 +3,7 @@ package catalogtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -75,8 +76,18 @@ func (cs suite) testQuickCommit(t *testing.T) {
 	for i := range bases {
 		bases[i] = commitOne(t, db, clk, "user"+string(rune('a'+i))+"@example.com", "mail of "+string(rune('a'+i)), 0)
 	}
+	// Beside them, full commits of other accounts, which PostgreSQL may
+	// not serialize with the group's transaction: every one still lands.
 	var wg sync.WaitGroup
 	errs := make([]error, n)
+	fullErrs := make([]error, 4)
+	for i := range fullErrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fullErrs[i] = commitErr(ctx, db, clk, fmt.Sprintf("full%d@example.com", i))
+		}()
+	}
 	for i := range bases {
 		wg.Add(1)
 		go func() {
@@ -85,10 +96,41 @@ func (cs suite) testQuickCommit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	for i, err := range fullErrs {
+		if err != nil {
+			t.Errorf("full commit %d beside the quick commits: %v", i, err)
+		}
+	}
 	for i, b := range bases {
 		snaps, err := db.Snapshots(ctx, b.Account)
 		if errs[i] != nil || err != nil || len(snaps) != 2 || snaps[1].State != catalog.StateCommitted {
 			t.Errorf("account %d: quick commit %v, snapshots %+v %v", i, errs[i], snaps, err)
 		}
 	}
+}
+
+// commitErr is commitOne for goroutines: it returns its error.
+func commitErr(ctx context.Context, db catalog.Catalog, clk *clock.Fake, address string) error {
+	acct, err := db.Account(ctx, address)
+	if err != nil {
+		return err
+	}
+	r, err := db.BeginSnapshot(ctx, acct)
+	if err != nil {
+		return err
+	}
+	inbox, err := r.Mailbox(ctx, "INBOX", 7)
+	if err != nil {
+		return err
+	}
+	var b catalog.Batch
+	b.AddMessage(inbox.ID, 1, nil, clk.Now(), content("full commit of "+address))
+	if err := r.Flush(ctx, &b); err != nil {
+		return err
+	}
+	if err := r.StageFolders(ctx, []catalog.FolderState{{Name: "INBOX", MailboxID: inbox.ID, Delimiter: "/"}}); err != nil {
+		return err
+	}
+	_, err = r.Commit(ctx, catalog.RunStats{})
+	return err
 }

@@ -17,13 +17,14 @@ import (
 )
 
 // TestCatalogOnPostgres: with [catalog] url (here MTM_CATALOG_URL) the
-// commands keep the catalog in PostgreSQL: a new database needs `mtm
-// migrate` (auto_migrate defaults to false there), then admins are added
-// and listed in it; the password never shows.
+// commands keep the catalog in PostgreSQL, as a role that only owns its
+// database (no superuser): a new database needs `mtm migrate`
+// (auto_migrate defaults to false there), then admins are added and
+// listed in it; the password never shows.
 func TestCatalogOnPostgres(t *testing.T) {
 	t.Parallel()
 	pg := postgres.Start(t)
-	url := strings.Replace(pg.Database(t), "postgres@", "postgres:pw-never-shown@", 1) // trust auth ignores it
+	url := pg.OwnedDatabase(t, "mtm", "pw-never-shown")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "mtm.toml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n", filepath.Join(dir, "data"))), 0o600); err != nil {

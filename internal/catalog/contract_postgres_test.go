@@ -13,11 +13,12 @@ import (
 )
 
 // TestContractPostgres runs the catalog's contract suite against a real
-// PostgreSQL: a cluster for the run, a database for each test.
+// PostgreSQL: a cluster for the run, a database for each test, owned by a
+// role of its own that is no superuser, as in production.
 func TestContractPostgres(t *testing.T) {
 	pg := postgres.Start(t)
 	catalogtest.Run(t, func(t *testing.T) catalogtest.Store {
-		url := pg.Database(t)
+		url := pg.OwnedDatabase(t, "mtm", "secret")
 		return func(t *testing.T, o catalog.Options) catalog.Catalog {
 			t.Helper()
 			db, err := catalog.OpenPostgres(context.Background(), url, 8, o)

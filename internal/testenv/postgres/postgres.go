@@ -144,6 +144,33 @@ func (s *Server) Database(t testing.TB) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.Port, name)
 }
 
+// OwnedDatabase creates a role that may log in with a password, and a new
+// database it owns, and returns the database's URL as that role: what an
+// operator gives mtm (no superuser, no right beyond its own database).
+func (s *Server) OwnedDatabase(t testing.TB, role, password string) string {
+	t.Helper()
+	n := s.dbs.Add(1)
+	name := fmt.Sprintf("mtm_owned_%d", n)
+	role = fmt.Sprintf("%s_%d", role, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, s.URL)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	defer c.Close(ctx) //nolint:errcheck // a test connection
+	for _, q := range []string{
+		fmt.Sprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '%s'", role, password),
+		fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, role),
+		fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", name),
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("postgres: %s: %v", q, err)
+		}
+	}
+	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable", role, password, s.Port, name)
+}
+
 // findBin returns the bin directory of the newest installed PostgreSQL.
 func findBin() (string, error) {
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")

@@ -5,8 +5,17 @@
 #   chromium       the browser the webmail's end-to-end tests drive
 #   postgresql     the catalog's PostgreSQL back-end's tests start a cluster
 #   isync          mbsync, the peer the benchmarks compare against (--bench)
-# Each is checked first; apt-get runs only when something is missing.
+#   versitygw      the S3 server the S3 blob store's tests start (built
+#                  from source with go install, Apache-2.0; Debian has none)
+# Each is checked first; apt-get and go install run only when something is
+# missing.
 set -euo pipefail
+
+versitygw="$(go env GOPATH)/bin/versitygw"
+if [ ! -x "$versitygw" ] && ! command -v versitygw >/dev/null 2>&1; then
+	echo "installing: versitygw (go install, about 2 minutes)" >&2
+	go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
 
 want=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }

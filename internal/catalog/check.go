@@ -69,6 +69,9 @@ var invariants = []invariant{
 			SELECT snapshot_id, account_id FROM staged_ends UNION SELECT snapshot_id, account_id FROM staged_folders UNION
 			SELECT snapshot_id, account_id FROM staged_mailboxes) x ON x.snapshot_id = s.id
 		WHERE x.account_id != s.account_id`},
+	{"blob indexed in a pack that is not live", `
+		SELECT 'blob ' || {{hex b.hash}} || ' is indexed in pack ' || p.id || ', which is ' || p.state
+		FROM blob_index b JOIN blob_packs p ON p.id = b.pack WHERE p.state != 'live'`},
 	{"garbage still named", `
 		SELECT 'blob ' || {{hex g.hash}} || ' is garbage but a contents row names it'
 		FROM garbage g WHERE EXISTS (SELECT 1 FROM contents c WHERE c.hash = g.hash)`},
@@ -103,7 +106,9 @@ func (c *DB) Inconsistencies(ctx context.Context) ([]string, error) {
 		}
 	}
 	for _, q := range append(checks, invariants...) {
-		q.query = strings.ReplaceAll(q.query, "{{hex g.hash}}", c.d.hex("g.hash"))
+		for _, col := range []string{"g.hash", "b.hash"} {
+			q.query = strings.ReplaceAll(q.query, "{{hex "+col+"}}", c.d.hex(col))
+		}
 		found, err := c.problems(ctx, q)
 		if err != nil {
 			return nil, err

@@ -27,7 +27,7 @@ var copyTables = []string{
 	"accounts", "snapshots", "contents", "mailboxes", "folders", "entries",
 	"staged_entries", "staged_ends", "staged_folders", "staged_mailboxes",
 	"garbage", "restores", "restore_appends", "outbox", "account_failures",
-	"admins", "audit", "meta",
+	"admins", "audit", "blob_packs", "blob_index", "meta",
 }
 
 // copyMarker is the meta key of an unfinished copy into a catalog.

@@ -112,6 +112,16 @@ type Maintenance interface {
 	AddSearchDocs(ctx context.Context, docs []SearchDoc) error
 }
 
+// BlobIndex is where the blobs of a store that keeps its objects
+// elsewhere (S3) are: its packs and one row per blob, shared by every node.
+type BlobIndex interface {
+	NewBlobPack(ctx context.Context) (int64, error)
+	CommitBlobs(ctx context.Context, pack, size int64, entries []BlobEntry) error
+	LocateBlob(ctx context.Context, h [32]byte) (BlobEntry, error)
+	DeleteBlob(ctx context.Context, h [32]byte) (bool, error)
+	ListBlobs(ctx context.Context, fn func(BlobEntry) error) error
+}
+
 // Catalog is every role: what a back-end implements.
 type Catalog interface {
 	SnapshotWriter
@@ -120,6 +130,7 @@ type Catalog interface {
 	Outbox
 	AdminsAndAudit
 	Maintenance
+	BlobIndex
 	Close() error
 }
 

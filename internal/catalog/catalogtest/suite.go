@@ -48,6 +48,7 @@ func Run(t *testing.T, b Backend) {
 		{"RestoreTakeover", cs.testRestoreTakeover},
 		{"AdminsAndAudit", cs.testAdminsAndAudit},
 		{"QuickCommit", cs.testQuickCommit},
+		{"BlobIndex", cs.testBlobIndex},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

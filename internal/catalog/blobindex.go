@@ -1,0 +1,134 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// This file is the index of a blob store whose objects live elsewhere (S3),
+// kept in the catalog database that every node shares (docs/design.md,
+// "The blob store on S3"): packs and where each blob is.
+
+// BlobEntry is where one blob is: in pack Pack at Offset, Length bytes of
+// entry; or, with Pack 0, in an object of its own.
+type BlobEntry struct {
+	Hash           [32]byte
+	Pack           int64
+	Offset, Length int64
+	Size           int64 // raw
+}
+
+// NewBlobPack reserves the id of a pack about to be uploaded: its row is
+// "uploading" until CommitBlobs makes it live.
+func (c *DB) NewBlobPack(ctx context.Context) (int64, error) {
+	var id int64
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO blob_packs(state, created_at) VALUES('uploading', ?) RETURNING id`,
+			c.nowMillis()).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reserving a blob pack: %w", err)
+	}
+	return id, nil
+}
+
+// CommitBlobs makes blobs durable in the index, in one transaction: pack
+// (if not 0), uploaded with size bytes, becomes live, and each entry gets
+// its row unless its hash has one already (the first copy wins; a second is
+// dead bytes). Only after this may the catalog name the blobs.
+func (c *DB) CommitBlobs(ctx context.Context, pack, size int64, entries []BlobEntry) error {
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		if pack != 0 {
+			res, err := tx.ExecContext(ctx, `UPDATE blob_packs SET state = 'live', size = ?2 WHERE id = ?1 AND state = 'uploading'`,
+				pack, size)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return errors.Join(fmt.Errorf("pack %d is not uploading", pack), err)
+			}
+		}
+		rows := make([][]any, 0, len(entries))
+		seen := make(map[[32]byte]bool, len(entries))
+		for _, e := range entries {
+			if seen[e.Hash] {
+				continue
+			}
+			seen[e.Hash] = true
+			var p any
+			if e.Pack != 0 {
+				p = e.Pack
+			}
+			rows = append(rows, []any{e.Hash[:], p, e.Offset, e.Length, e.Size})
+		}
+		return insertRows(ctx, tx, `INSERT INTO blob_index(hash, pack, entry_offset, entry_length, raw_size) VALUES`,
+			rows, `ON CONFLICT (hash) DO NOTHING`, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("indexing blobs: %w", err)
+	}
+	return nil
+}
+
+// LocateBlob returns where blob h is, or ErrNotFound.
+func (c *DB) LocateBlob(ctx context.Context, h [32]byte) (BlobEntry, error) {
+	e := BlobEntry{Hash: h}
+	var pack sql.NullInt64
+	err := c.readRow(ctx, `SELECT pack, entry_offset, entry_length, raw_size FROM blob_index WHERE hash = ?`, h[:]).
+		Scan(&pack, &e.Offset, &e.Length, &e.Size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, ErrNotFound
+	}
+	if err != nil {
+		return e, fmt.Errorf("locating blob %x: %w", h[:8], err)
+	}
+	e.Pack = pack.Int64
+	return e, nil
+}
+
+// DeleteBlob deletes blob h's index row and says whether there was one.
+// Only prune, holding the blob-deletion lock, deletes blobs.
+func (c *DB) DeleteBlob(ctx context.Context, h [32]byte) (bool, error) {
+	var n int64
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM blob_index WHERE hash = ?`, h[:])
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("deleting blob %x: %w", h[:8], err)
+	}
+	return n > 0, nil
+}
+
+// ListBlobs calls fn for every indexed blob, in hash order, and stops at
+// fn's first error, which it returns unchanged.
+func (c *DB) ListBlobs(ctx context.Context, fn func(BlobEntry) error) error {
+	rows, err := c.r.QueryContext(ctx, `SELECT hash, pack, entry_offset, entry_length, raw_size FROM blob_index ORDER BY hash`)
+	if err != nil {
+		return fmt.Errorf("listing blobs: %w", err)
+	}
+	defer rows.Close() //nolint:errcheck // read only
+	for rows.Next() {
+		var e BlobEntry
+		var hash []byte
+		var pack sql.NullInt64
+		if err := rows.Scan(&hash, &pack, &e.Offset, &e.Length, &e.Size); err != nil {
+			return fmt.Errorf("listing blobs: %w", err)
+		}
+		copy(e.Hash[:], hash)
+		e.Pack = pack.Int64
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("listing blobs: %w", err)
+	}
+	return nil
+}

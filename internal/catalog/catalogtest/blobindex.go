@@ -1,0 +1,109 @@
+package catalogtest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"mtm/internal/catalog"
+	"mtm/internal/clock"
+)
+
+// testBlobIndex: a pack is reserved, then made live with its entries in
+// one step; the first row of a hash wins; blobs are located, listed in hash
+// order and deleted; a pack is made live once; concurrent writers each get
+// their own pack id and every blob is indexed once.
+func (cs suite) testBlobIndex(t *testing.T) {
+	db := cs.openTest(t, clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)), "test:1:blobs")
+	ctx := context.Background()
+	h := func(b byte) [32]byte { return [32]byte{b, 1, 2, 3} }
+
+	if _, err := db.LocateBlob(ctx, h(1)); !errors.Is(err, catalog.ErrNotFound) {
+		t.Fatalf("locating a blob of an empty index: %v", err)
+	}
+	pack, err := db.NewBlobPack(ctx)
+	if err != nil || pack <= 0 {
+		t.Fatalf("NewBlobPack: %d, %v", pack, err)
+	}
+	entries := []catalog.BlobEntry{
+		{Hash: h(2), Pack: pack, Offset: 0, Length: 100, Size: 180},
+		{Hash: h(1), Pack: pack, Offset: 100, Length: 50, Size: 70},
+		{Hash: h(1), Pack: pack, Offset: 150, Length: 50, Size: 70}, // the same blob twice: the first wins
+		{Hash: h(9), Offset: 0, Length: 4 << 20, Size: 9 << 20},    // its own object
+	}
+	if err := db.CommitBlobs(ctx, pack, 200, entries); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.LocateBlob(ctx, h(1)); err != nil || got != entries[1] {
+		t.Errorf("LocateBlob = %+v, %v; want %+v", got, err, entries[1])
+	}
+	if got, err := db.LocateBlob(ctx, h(9)); err != nil || got != entries[3] {
+		t.Errorf("LocateBlob of its own object = %+v, %v; want %+v", got, err, entries[3])
+	}
+	if err := db.CommitBlobs(ctx, pack, 200, nil); err == nil {
+		t.Error("a pack was made live twice")
+	}
+	// Another copy of a blob in a later pack does not move it.
+	later, err := db.NewBlobPack(ctx)
+	if err != nil || later <= pack {
+		t.Fatalf("a later pack got id %d after %d: %v", later, pack, err)
+	}
+	if err := db.CommitBlobs(ctx, later, 60, []catalog.BlobEntry{{Hash: h(2), Pack: later, Length: 60, Size: 180}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.LocateBlob(ctx, h(2)); got.Pack != pack {
+		t.Errorf("a second copy moved the blob to pack %d", got.Pack)
+	}
+	var listed [][32]byte
+	if err := db.ListBlobs(ctx, func(e catalog.BlobEntry) error { listed = append(listed, e.Hash); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 3 || listed[0] != h(1) || listed[1] != h(2) || listed[2] != h(9) {
+		t.Errorf("ListBlobs: %x", listed)
+	}
+	stop := errors.New("stop")
+	if err := db.ListBlobs(ctx, func(catalog.BlobEntry) error { return stop }); err != stop {
+		t.Errorf("ListBlobs returned %v, want fn's error", err)
+	}
+	if ok, err := db.DeleteBlob(ctx, h(1)); !ok || err != nil {
+		t.Errorf("DeleteBlob: %v, %v", ok, err)
+	}
+	if ok, err := db.DeleteBlob(ctx, h(1)); ok || err != nil {
+		t.Errorf("DeleteBlob again: %v, %v", ok, err)
+	}
+	if _, err := db.LocateBlob(ctx, h(1)); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("a deleted blob is located: %v", err)
+	}
+
+	// Writers at once: distinct packs, one row per blob.
+	const writers = 8
+	var wg sync.WaitGroup
+	ids := make([]int64, writers)
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ids[i], errs[i] = db.NewBlobPack(ctx); errs[i] != nil {
+				return
+			}
+			errs[i] = db.CommitBlobs(ctx, ids[i], 10, []catalog.BlobEntry{
+				{Hash: h(100), Pack: ids[i], Length: 10, Size: 20},
+				{Hash: h(byte(110 + i)), Pack: ids[i], Offset: 10, Length: 10, Size: 20}})
+		}()
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for i := range writers {
+		if errs[i] != nil || seen[ids[i]] {
+			t.Errorf("writer %d: pack %d, %v", i, ids[i], errs[i])
+		}
+		seen[ids[i]] = true
+	}
+	n := 0
+	if err := db.ListBlobs(ctx, func(catalog.BlobEntry) error { n++; return nil }); err != nil || n != 2+1+writers {
+		t.Errorf("after the writers: %d blobs indexed, want %d (%v)", n, 2+1+writers, err)
+	}
+}

@@ -31,7 +31,7 @@ func (cs suite) testBlobIndex(t *testing.T) {
 		{Hash: h(2), Pack: pack, Offset: 0, Length: 100, Size: 180},
 		{Hash: h(1), Pack: pack, Offset: 100, Length: 50, Size: 70},
 		{Hash: h(1), Pack: pack, Offset: 150, Length: 50, Size: 70}, // the same blob twice: the first wins
-		{Hash: h(9), Offset: 0, Length: 4 << 20, Size: 9 << 20},    // its own object
+		{Hash: h(9), Offset: 0, Length: 4 << 20, Size: 9 << 20},     // its own object
 	}
 	if err := db.CommitBlobs(ctx, pack, 200, entries); err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ func (l *Local) Put(ctx context.Context, r io.Reader) (Info, error) {
 	}
 	bufp := l.codec.getSmallBuf()
 	defer l.codec.putSmallBuf(bufp)
-	n, err := l.readSmall(ctx, r, (*bufp)[:l.packMax+1])
+	n, err := readSmall(ctx, r, (*bufp)[:l.packMax+1])
 	if err != nil {
 		return Info{}, fmt.Errorf("put blob: %w", err)
 	}
@@ -40,7 +40,7 @@ func (l *Local) Put(ctx context.Context, r io.Reader) (Info, error) {
 
 // readSmall reads r into buf until EOF or buf is full, checking ctx between
 // reads, and returns the number of bytes read.
-func (l *Local) readSmall(ctx context.Context, r io.Reader, buf []byte) (int, error) {
+func readSmall(ctx context.Context, r io.Reader, buf []byte) (int, error) {
 	n := 0
 	for n < len(buf) {
 		if err := ctx.Err(); err != nil {
@@ -64,7 +64,7 @@ func (l *Local) putLoose(ctx context.Context, r io.Reader) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("put blob: %w", err)
 	}
-	info, err := l.writeTemp(ctx, f, r)
+	info, err := l.codec.writeLoose(ctx, f, r, l.noSync)
 	if cerr := f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close temporary file: %w", cerr)
 	}
@@ -119,22 +119,22 @@ func (l *Local) dropTemp(name string, remove bool) error {
 	return nil
 }
 
-// writeTemp writes the blob file for the bytes of r into f, returning the
+// writeLoose writes the blob file for the bytes of r into f, returning the
 // blob's Hash, Size and StoredSize. The file is then complete, read-only and
-// (unless NoSync) synced; the caller closes it.
-func (l *Local) writeTemp(ctx context.Context, f *os.File, r io.Reader) (Info, error) {
+// (unless noSync) synced; the caller closes it.
+func (c *codec) writeLoose(ctx context.Context, f *os.File, r io.Reader, noSync bool) (Info, error) {
 	var hdr [headerLen]byte
 	putHeader(&hdr, 0) // the raw size is filled in at the end
 	if _, err := f.Write(hdr[:]); err != nil {
 		return Info{}, fmt.Errorf("write temporary file: %w", err)
 	}
-	enc, err := l.codec.getEncoder(f)
+	enc, err := c.getEncoder(f)
 	if err != nil {
 		return Info{}, err
 	}
-	defer l.codec.putEncoder(enc)
+	defer c.putEncoder(enc)
 	hasher := sha256.New()
-	size, err := l.copyInput(ctx, io.MultiWriter(hasher, enc), r)
+	size, err := c.copyInput(ctx, io.MultiWriter(hasher, enc), r)
 	if err != nil {
 		return Info{}, err
 	}
@@ -156,7 +156,7 @@ func (l *Local) writeTemp(ctx context.Context, f *os.File, r io.Reader) (Info, e
 	if err := f.Chmod(blobPerm); err != nil {
 		return Info{}, fmt.Errorf("chmod temporary file: %w", err)
 	}
-	if !l.noSync {
+	if !noSync {
 		if err := f.Sync(); err != nil {
 			return Info{}, fmt.Errorf("sync temporary file: %w", err)
 		}
@@ -166,9 +166,9 @@ func (l *Local) writeTemp(ctx context.Context, f *os.File, r io.Reader) (Info, e
 
 // copyInput copies r to w until EOF, checking ctx between reads, and returns
 // the number of bytes copied. Errors of r are wrapped as input errors.
-func (l *Local) copyInput(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
-	bufp := l.codec.getBuf()
-	defer l.codec.putBuf(bufp)
+func (c *codec) copyInput(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
+	bufp := c.getBuf()
+	defer c.putBuf(bufp)
 	buf := *bufp
 	var n int64
 	for {

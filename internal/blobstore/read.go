@@ -64,7 +64,7 @@ func (l *Local) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 	}
 	return &blobReader{
 		ctx: ctx, codec: l.codec, h: h, size: size,
-		f: f, src: src, d: d, hasher: sha256.New(),
+		body: f, src: src, d: d, hasher: sha256.New(),
 	}, nil
 }
 
@@ -108,8 +108,8 @@ type blobReader struct {
 	ctx    context.Context
 	codec  *codec
 	h      Hash
-	size   int64 // raw size from the header
-	f      *os.File
+	size   int64     // raw size from the header
+	body   io.Closer // the file or the response the compressed bytes come from
 	src    *recordingReader
 	d      *decoder // nil once closed
 	hasher hash.Hash
@@ -172,7 +172,7 @@ func (r *blobReader) Close() error {
 	}
 	r.codec.putDecoder(r.d)
 	r.d = nil
-	if err := r.f.Close(); err != nil {
+	if err := r.body.Close(); err != nil {
 		return fmt.Errorf("close blob %s: %w", r.h, err)
 	}
 	return nil

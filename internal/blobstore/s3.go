@@ -1,0 +1,488 @@
+package blobstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	"github.com/klauspost/compress/zstd"
+)
+
+// S3 is the blob store on S3-compatible object storage (docs/design.md,
+// "The blob store on S3"): packs and large blobs are objects written once,
+// in the pack and loose formats of the local store; where each blob is
+// lives in an index that every node shares (the catalog database,
+// S3Index). A small blob is appended to an in-memory pack that Sync
+// uploads as one new object before it commits the pack's index rows; a
+// large one is uploaded as its own object at once and indexed by the next
+// Sync. Reads are ranged GETs of one entry, checked as the local store
+// checks them.
+type S3 struct {
+	client S3API
+	bucket string
+	prefix string // ends with "/" unless empty
+	index  S3Index
+	tmp    string
+	target int
+	codec  *codec
+
+	mu      sync.Mutex
+	cur     *memPack   // the pack Puts append to
+	sealed  []*memPack // full packs waiting for Sync
+	loose   []S3Entry  // uploaded large blobs waiting for their index rows
+	pending map[Hash]pendingBlob
+
+	syncMu sync.Mutex // one Sync at a time; a Sync that waited finds less to do
+}
+
+// S3API is the part of an S3 client the store uses (aws-sdk-go-v2's
+// *s3.Client has it).
+type S3API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// S3Index is where the S3 store's blobs are: the catalog's BlobIndex role,
+// shared by every node.
+type S3Index interface {
+	// NewPack reserves the id of a pack about to be uploaded.
+	NewPack(ctx context.Context) (int64, error)
+	// Commit makes pack (if not 0, of size bytes) live and indexes the
+	// entries, in one transaction; an entry whose hash is indexed already
+	// is skipped.
+	Commit(ctx context.Context, pack, size int64, entries []S3Entry) error
+	// Locate returns where blob h is, or an error wrapping ErrNotFound.
+	Locate(ctx context.Context, h Hash) (S3Entry, error)
+	// Delete drops blob h's row and says whether there was one.
+	Delete(ctx context.Context, h Hash) (bool, error)
+	// List calls fn for every indexed blob and stops at fn's first error,
+	// which it returns unchanged.
+	List(ctx context.Context, fn func(S3Entry) error) error
+}
+
+// S3Entry is where one blob is: in pack Pack at Offset (Length bytes of
+// entry), or with Pack 0 in an object of its own (Length bytes).
+type S3Entry struct {
+	Hash           Hash
+	Pack           int64
+	Offset, Length int64
+	Size           int64 // raw
+}
+
+// S3Options configure an S3 store.
+type S3Options struct {
+	Client S3API
+	Bucket string
+	Prefix string // the objects' key prefix, "" or ending in "/"
+	Index  S3Index
+	TmpDir string // where large blobs are compressed before upload
+	// Level is the zstd level; zero means DefaultLevel.
+	Level zstd.EncoderLevel
+	// PackTarget is the size at which a pack is sealed; zero means 32 MiB.
+	PackTarget int
+}
+
+// memPack is a pack being gathered in memory: its bytes and its entries
+// (Pack 0 until Sync reserves its id).
+type memPack struct {
+	buf     []byte
+	entries []S3Entry
+}
+
+// pendingBlob is a blob Put has stored and the index does not name yet: an
+// entry of a memPack, or an uploaded object of its own (pack nil).
+type pendingBlob struct {
+	pack  *memPack
+	entry S3Entry
+}
+
+// NewS3 returns an S3 store.
+func NewS3(o S3Options) (*S3, error) {
+	if o.Client == nil || o.Bucket == "" || o.Index == nil || o.TmpDir == "" {
+		return nil, errors.New("s3 blob store: client, bucket, index and tmp dir are required")
+	}
+	if o.Level == 0 {
+		o.Level = DefaultLevel
+	}
+	if o.PackTarget <= 0 {
+		o.PackTarget = packTarget
+	}
+	if err := os.MkdirAll(o.TmpDir, 0o750); err != nil {
+		return nil, fmt.Errorf("s3 blob store: %w", err)
+	}
+	c, err := newCodec(o.Level)
+	if err != nil {
+		return nil, fmt.Errorf("s3 blob store: %w", err)
+	}
+	return &S3{client: o.Client, bucket: o.Bucket, prefix: o.Prefix, index: o.Index, tmp: o.TmpDir,
+		target: o.PackTarget, codec: c, pending: map[Hash]pendingBlob{}}, nil
+}
+
+// PackKey is the object key of pack id; LooseKey that of large blob h.
+func (s *S3) PackKey(id int64) string { return s.prefix + "packs/" + packName(id) }
+
+// LooseKey is the object key of the large blob h.
+func (s *S3) LooseKey(h Hash) string {
+	x := h.String()
+	return s.prefix + path.Join("blobs", x[0:2], x[2:4], x)
+}
+
+// Put stores the bytes of r. A blob of at most PackMaxBlob bytes joins the
+// current pack and is durable after the next Sync; a larger one is
+// compressed into a temporary file, uploaded as its own object, and
+// indexed by the next Sync.
+func (s *S3) Put(ctx context.Context, r io.Reader) (Info, error) {
+	if err := ctx.Err(); err != nil {
+		return Info{}, fmt.Errorf("put blob: %w", err)
+	}
+	bufp := s.codec.getSmallBuf()
+	defer s.codec.putSmallBuf(bufp)
+	n, err := readSmall(ctx, r, (*bufp)[:PackMaxBlob+1])
+	if err != nil {
+		return Info{}, fmt.Errorf("put blob: %w", err)
+	}
+	if n <= PackMaxBlob {
+		return s.putPacked(ctx, (*bufp)[:n])
+	}
+	return s.putLoose(ctx, io.MultiReader(bytes.NewReader((*bufp)[:n]), r))
+}
+
+// existing returns the Info of blob h if it is stored already.
+func (s *S3) existing(ctx context.Context, h Hash) (Info, bool, error) {
+	s.mu.Lock()
+	p, ok := s.pending[h]
+	s.mu.Unlock()
+	if ok {
+		return Info{Hash: h, Size: p.entry.Size, StoredSize: p.entry.Length}, true, nil
+	}
+	e, err := s.index.Locate(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return Info{}, false, nil
+	}
+	if err != nil {
+		return Info{}, false, err
+	}
+	return Info{Hash: h, Size: e.Size, StoredSize: e.Length}, true, nil
+}
+
+func (s *S3) putPacked(ctx context.Context, raw []byte) (Info, error) {
+	h := Hash(sha256.Sum256(raw))
+	if info, ok, err := s.existing(ctx, h); err != nil || ok {
+		if err != nil {
+			err = fmt.Errorf("put blob %s: %w", h, err)
+		}
+		return info, err
+	}
+	bufp := s.codec.getEntryBuf()
+	defer s.codec.putEntryBuf(bufp)
+	entry, err := s.codec.encodeAll(raw, (*bufp)[:packHeaderLen])
+	if err != nil {
+		return Info{}, fmt.Errorf("put blob %s: %w", h, err)
+	}
+	*bufp = entry[:0]
+	putPackHeader(entry, int64(len(raw)), h)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.pending[h]; ok { // stored meanwhile by another goroutine
+		return Info{Hash: h, Size: p.entry.Size, StoredSize: p.entry.Length}, nil
+	}
+	if s.cur == nil {
+		s.cur = &memPack{}
+	}
+	e := S3Entry{Hash: h, Offset: int64(len(s.cur.buf)), Length: int64(len(entry)), Size: int64(len(raw))}
+	s.cur.buf = append(s.cur.buf, entry...)
+	s.cur.entries = append(s.cur.entries, e)
+	s.pending[h] = pendingBlob{pack: s.cur, entry: e}
+	if len(s.cur.buf) >= s.target {
+		s.sealed = append(s.sealed, s.cur)
+		s.cur = nil
+	}
+	return Info{Hash: h, Size: e.Size, StoredSize: e.Length, Created: true}, nil
+}
+
+func (s *S3) putLoose(ctx context.Context, r io.Reader) (Info, error) {
+	f, err := os.CreateTemp(s.tmp, tmpPattern)
+	if err != nil {
+		return Info{}, fmt.Errorf("put blob: %w", err)
+	}
+	defer os.Remove(f.Name()) //nolint:errcheck // a temporary file
+	defer f.Close()           //nolint:errcheck // read only after writeLoose
+	info, err := s.codec.writeLoose(ctx, f, r, true)
+	if err != nil {
+		return Info{}, fmt.Errorf("put blob: %w", err)
+	}
+	if old, ok, err := s.existing(ctx, info.Hash); err != nil || ok {
+		if err != nil {
+			err = fmt.Errorf("put blob %s: %w", info.Hash, err)
+		}
+		return old, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return Info{}, fmt.Errorf("put blob %s: %w", info.Hash, err)
+	}
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.LooseKey(info.Hash)),
+		Body: f, ContentLength: aws.Int64(info.StoredSize)})
+	if err != nil {
+		return Info{}, fmt.Errorf("put blob %s: uploading: %w", info.Hash, err)
+	}
+	e := S3Entry{Hash: info.Hash, Length: info.StoredSize, Size: info.Size}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.pending[info.Hash]; !ok {
+		s.pending[info.Hash] = pendingBlob{entry: e}
+		s.loose = append(s.loose, e)
+	}
+	info.Created = true
+	return info, nil
+}
+
+// Sync makes every blob Put so far durable: it uploads the packs gathered
+// since the last Sync, each as a new object, and commits their index rows
+// and those of the large blobs uploaded meanwhile. If it fails, the blobs
+// stay pending and the next Sync tries again.
+func (s *S3) Sync(ctx context.Context) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.mu.Lock()
+	packs := s.sealed
+	if s.cur != nil && len(s.cur.entries) > 0 {
+		packs = append(packs, s.cur)
+	}
+	loose := s.loose
+	s.cur, s.sealed, s.loose = nil, nil, nil
+	s.mu.Unlock()
+
+	done := 0
+	err := func() error {
+		for _, p := range packs {
+			if err := s.uploadPack(ctx, p); err != nil {
+				return err
+			}
+			done++
+		}
+		if len(loose) > 0 {
+			if err := s.index.Commit(ctx, 0, 0, loose); err != nil {
+				return fmt.Errorf("sync blobs: %w", err)
+			}
+		}
+		return nil
+	}()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range packs[:done] {
+		for _, e := range p.entries {
+			delete(s.pending, e.Hash)
+		}
+	}
+	if err != nil {
+		// What is not durable waits for the next Sync.
+		s.sealed = append(packs[done:], s.sealed...)
+		s.loose = append(loose, s.loose...)
+		return err
+	}
+	for _, e := range loose {
+		delete(s.pending, e.Hash)
+	}
+	return nil
+}
+
+// uploadPack reserves an id for p, uploads it as a new object and commits
+// its index rows.
+func (s *S3) uploadPack(ctx context.Context, p *memPack) error {
+	id, err := s.index.NewPack(ctx)
+	if err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
+	}
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.PackKey(id)),
+		Body: bytes.NewReader(p.buf), ContentLength: aws.Int64(int64(len(p.buf))), IfNoneMatch: aws.String("*")})
+	if err != nil {
+		return fmt.Errorf("sync blobs: uploading pack %s: %w", packName(id), err)
+	}
+	entries := make([]S3Entry, len(p.entries))
+	for i, e := range p.entries {
+		e.Pack = id
+		entries[i] = e
+	}
+	if err := s.index.Commit(ctx, id, int64(len(p.buf)), entries); err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
+	}
+	return nil
+}
+
+// Open returns the exact bytes of blob h, streaming, checked at EOF.
+func (s *S3) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open blob %s: %w", h, err)
+	}
+	for attempt := 0; ; attempt++ {
+		s.mu.Lock()
+		p, pending := s.pending[h]
+		var packed []byte
+		if pending && p.pack != nil {
+			packed = p.pack.buf[p.entry.Offset : p.entry.Offset+p.entry.Length : p.entry.Offset+p.entry.Length]
+		}
+		s.mu.Unlock()
+		e := p.entry
+		if !pending {
+			var err error
+			if e, err = s.index.Locate(ctx, h); err != nil {
+				return nil, fmt.Errorf("open blob %s: %w", h, err)
+			}
+		}
+		var body io.ReadCloser
+		if packed != nil {
+			body = io.NopCloser(bytes.NewReader(packed))
+		} else {
+			var err error
+			if body, err = s.get(ctx, e); err != nil {
+				if isNoSuchKey(err) && attempt < 2 {
+					continue // moved by compaction: look it up again
+				}
+				if isNoSuchKey(err) {
+					err = fmt.Errorf("%w: its object is missing", ErrNotFound)
+				}
+				return nil, fmt.Errorf("open blob %s: %w", h, err)
+			}
+		}
+		r, err := s.reader(ctx, h, e, packed != nil || e.Pack != 0, body)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("open blob %s: %w", h, err), body.Close())
+		}
+		return r, nil
+	}
+}
+
+// get fetches the bytes of entry e: a range of its pack, or its object.
+func (s *S3) get(ctx context.Context, e S3Entry) (io.ReadCloser, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.LooseKey(e.Hash))}
+	if e.Pack != 0 {
+		in.Key = aws.String(s.PackKey(e.Pack))
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", e.Offset, e.Offset+e.Length-1))
+	}
+	out, err := s.client.GetObject(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return out.Body, nil
+}
+
+// reader checks the header of the pack entry (packed) or the object in body
+// and returns a reader of its decompressed, checked bytes.
+func (s *S3) reader(ctx context.Context, h Hash, e S3Entry, packed bool, body io.ReadCloser) (io.ReadCloser, error) {
+	size := e.Size
+	if packed {
+		hdr := make([]byte, packHeaderLen)
+		if _, err := io.ReadFull(body, hdr); err != nil {
+			return nil, fmt.Errorf("%w: reading the entry header: %v", ErrCorrupt, err)
+		}
+		if err := checkPackHeader(hdr, e.Size, h); err != nil {
+			return nil, err
+		}
+	} else {
+		var hdr [headerLen]byte
+		if _, err := io.ReadFull(body, hdr[:]); err != nil {
+			return nil, fmt.Errorf("%w: reading the header: %v", ErrCorrupt, err)
+		}
+		n, err := parseHeader(&hdr)
+		if err != nil {
+			return nil, err
+		}
+		size = n
+	}
+	src := &recordingReader{r: body}
+	d, err := s.codec.getDecoder(src)
+	if err != nil {
+		return nil, err
+	}
+	return &blobReader{ctx: ctx, codec: s.codec, h: h, size: size, body: body, src: src, d: d, hasher: sha256.New()}, nil
+}
+
+func isNoSuchKey(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound")
+}
+
+// Has reports whether blob h exists.
+func (s *S3) Has(ctx context.Context, h Hash) (bool, error) {
+	_, ok, err := s.existing(ctx, h)
+	if err != nil {
+		return false, fmt.Errorf("has blob %s: %w", h, err)
+	}
+	return ok, nil
+}
+
+// Stat returns the Info of blob h.
+func (s *S3) Stat(ctx context.Context, h Hash) (Info, error) {
+	info, ok, err := s.existing(ctx, h)
+	if err != nil {
+		return Info{}, fmt.Errorf("stat blob %s: %w", h, err)
+	}
+	if !ok {
+		return Info{}, fmt.Errorf("stat blob %s: %w", h, ErrNotFound)
+	}
+	return info, nil
+}
+
+// Delete drops blob h from the index; its bytes become dead, and the
+// objects that hold only dead bytes are removed by compaction after the
+// grace period (docs/design.md). Only prune deletes blobs.
+func (s *S3) Delete(ctx context.Context, h Hash) error {
+	s.mu.Lock()
+	_, pending := s.pending[h]
+	s.mu.Unlock()
+	if pending {
+		if err := s.Sync(ctx); err != nil {
+			return fmt.Errorf("delete blob %s: %w", h, err)
+		}
+	}
+	ok, err := s.index.Delete(ctx, h)
+	if err != nil {
+		return fmt.Errorf("delete blob %s: %w", h, err)
+	}
+	if !ok {
+		return fmt.Errorf("delete blob %s: %w", h, ErrNotFound)
+	}
+	return nil
+}
+
+// List calls fn for every blob: those not yet indexed, then the index's.
+func (s *S3) List(ctx context.Context, fn func(Info) error) error {
+	s.mu.Lock()
+	var pending []Info
+	for h, p := range s.pending {
+		pending = append(pending, Info{Hash: h, Size: p.entry.Size, StoredSize: p.entry.Length})
+	}
+	s.mu.Unlock()
+	seen := make(map[Hash]bool, len(pending))
+	for _, info := range pending {
+		seen[info.Hash] = true
+		if err := fn(info); err != nil {
+			return err
+		}
+	}
+	return s.index.List(ctx, func(e S3Entry) error {
+		if seen[e.Hash] {
+			return nil
+		}
+		return fn(Info{Hash: e.Hash, Size: e.Size, StoredSize: e.Length})
+	})
+}
+
+// Seal uploads what is gathered (as Sync does).
+func (s *S3) Seal(ctx context.Context) error { return s.Sync(ctx) }
+
+// Close syncs what is pending.
+func (s *S3) Close() error { return s.Sync(context.Background()) }
+
+var _ Store = (*S3)(nil)

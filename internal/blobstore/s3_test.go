@@ -1,0 +1,145 @@
+package blobstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/klauspost/compress/zstd"
+
+	"mtm/internal/blobstore"
+	"mtm/internal/blobstore/blobstoretest"
+	"mtm/internal/catalog"
+	"mtm/internal/store"
+	"mtm/internal/testenv/s3"
+)
+
+// TestS3Suite runs the shared blob store suite against the S3 store on a
+// real S3 server (versitygw on loopback), a bucket per test, with its index
+// in a catalog.
+func TestS3Suite(t *testing.T) {
+	srv := s3.Start(t)
+	blobstoretest.Run(t, func(t *testing.T) blobstore.Store {
+		dir := t.TempDir()
+		cat, err := catalog.Open(context.Background(), filepath.Join(dir, "catalog.db"), catalog.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: srv.Bucket(t), Prefix: "mtm/",
+			Index: store.BlobIndex(cat), TmpDir: filepath.Join(dir, "tmp")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := st.Close(); err != nil {
+				t.Error(err)
+			}
+			if err := cat.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		return st
+	})
+}
+
+// TestS3Objects: what Sync writes is in the bucket in the local store's
+// formats (a pack decompresses, as with `zstd -dc`, to its messages in
+// order; a large blob is its own object), a second store on the same
+// bucket and index (another node) reads every blob from the bucket, and
+// an object whose bytes rot is reported corrupt.
+func TestS3Objects(t *testing.T) {
+	srv := s3.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close() //nolint:errcheck // test
+	bucket := srv.Bucket(t)
+	open := func(tmp string) *blobstore.S3 {
+		st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Prefix: "p/",
+			Index: store.BlobIndex(cat), TmpDir: filepath.Join(dir, tmp)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	a := open("tmp-a")
+	small := [][]byte{blobstoretest.Mail(1, 3000), blobstoretest.Mail(2, 9000), blobstoretest.Mail(3, 500)}
+	large := blobstoretest.Mail(4, 3<<20)
+	for _, m := range append(small, large) {
+		if _, err := a.Put(ctx, bytes.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	c := srv.Client()
+	list, err := c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range list.Contents {
+		keys = append(keys, *o.Key)
+	}
+	largeKey := a.LooseKey(blobstoretest.HashOf(large))
+	if len(keys) != 2 || !slices.Contains(keys, a.PackKey(1)) || !slices.Contains(keys, largeKey) {
+		t.Fatalf("objects in the bucket: %q, want %s and %s", keys, a.PackKey(1), largeKey)
+	}
+	obj, err := c.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(a.PackKey(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := zstd.NewReader(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(dec)
+	dec.Close()
+	if want := bytes.Join(small, nil); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the pack object decompresses to %d bytes (%v), want the %d of its messages", len(got), err, len(want))
+	}
+
+	b := open("tmp-b") // another node: nothing pending, everything from the bucket
+	for _, m := range append(small, large) {
+		if got := blobstoretest.ReadAll(t, b, blobstoretest.HashOf(m)); !bytes.Equal(got, m) {
+			t.Errorf("the other node read %d bytes, want %d", len(got), len(m))
+		}
+	}
+
+	// Rot one byte of the pack: the blob there reads as corrupt.
+	raw, err := c.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(a.PackKey(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packBytes, err := io.ReadAll(raw.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packBytes[len(packBytes)-10] ^= 0xff
+	if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(a.PackKey(1)),
+		Body: bytes.NewReader(packBytes)}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Open(ctx, blobstoretest.HashOf(small[2]))
+	if err == nil {
+		_, err = io.ReadAll(r)
+		r.Close() //nolint:errcheck // test
+	}
+	if !errors.Is(err, blobstore.ErrCorrupt) {
+		t.Errorf("reading a rotten entry: %v, want ErrCorrupt", err)
+	}
+	if err := errors.Join(a.Close(), b.Close()); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"mtm/internal/blobstore"
+	"mtm/internal/catalog"
+)
+
+// BlobIndex is the index the S3 blob store asks for, kept by the catalog
+// (its BlobIndex role) in the database every node shares.
+func BlobIndex(c catalog.BlobIndex) blobstore.S3Index { return blobIndex{c} }
+
+type blobIndex struct{ c catalog.BlobIndex }
+
+func (b blobIndex) NewPack(ctx context.Context) (int64, error) { return b.c.NewBlobPack(ctx) }
+
+func (b blobIndex) Commit(ctx context.Context, pack, size int64, entries []blobstore.S3Entry) error {
+	rows := make([]catalog.BlobEntry, len(entries))
+	for i, e := range entries {
+		rows[i] = catalog.BlobEntry{Hash: e.Hash, Pack: e.Pack, Offset: e.Offset, Length: e.Length, Size: e.Size}
+	}
+	return b.c.CommitBlobs(ctx, pack, size, rows)
+}
+
+func (b blobIndex) Locate(ctx context.Context, h blobstore.Hash) (blobstore.S3Entry, error) {
+	e, err := b.c.LocateBlob(ctx, h)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return blobstore.S3Entry{}, blobstore.ErrNotFound
+	}
+	return fromCatalog(e), err
+}
+
+func fromCatalog(e catalog.BlobEntry) blobstore.S3Entry {
+	return blobstore.S3Entry{Hash: e.Hash, Pack: e.Pack, Offset: e.Offset, Length: e.Length, Size: e.Size}
+}
+
+func (b blobIndex) Delete(ctx context.Context, h blobstore.Hash) (bool, error) {
+	return b.c.DeleteBlob(ctx, h)
+}
+
+func (b blobIndex) List(ctx context.Context, fn func(blobstore.S3Entry) error) error {
+	return b.c.ListBlobs(ctx, func(e catalog.BlobEntry) error { return fn(fromCatalog(e)) })
+}

@@ -10,11 +10,14 @@ import (
 	"os"
 	"path"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/klauspost/compress/zstd"
+
+	"mtm/internal/clock"
 )
 
 // S3 is the blob store on S3-compatible object storage (docs/design.md,
@@ -34,6 +37,8 @@ type S3 struct {
 	tmp    string
 	target int
 	codec  *codec
+	clk    clock.Clock
+	grace  time.Duration
 
 	mu      sync.Mutex
 	cur     *memPack   // the pack Puts append to
@@ -49,6 +54,8 @@ type S3 struct {
 type S3API interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 }
 
 // S3Index is where the S3 store's blobs are: the catalog's BlobIndex role,
@@ -67,6 +74,13 @@ type S3Index interface {
 	// List calls fn for every indexed blob and stops at fn's first error,
 	// which it returns unchanged.
 	List(ctx context.Context, fn func(S3Entry) error) error
+	// RetirePacks retires the live packs no row names and the packs left
+	// uploading since before staleBefore.
+	RetirePacks(ctx context.Context, staleBefore time.Time) (int, error)
+	// RetiredPacks returns the packs retired before before.
+	RetiredPacks(ctx context.Context, before time.Time) ([]int64, error)
+	// DropPack forgets a retired pack whose object is removed.
+	DropPack(ctx context.Context, id int64) error
 }
 
 // S3Entry is where one blob is: in pack Pack at Offset (Length bytes of
@@ -89,6 +103,12 @@ type S3Options struct {
 	Level zstd.EncoderLevel
 	// PackTarget is the size at which a pack is sealed; zero means 32 MiB.
 	PackTarget int
+	// Clock tells Compact the time; zero means the real clock.
+	Clock clock.Clock
+	// Grace is how long an object outlives the last index row that named
+	// it (a reader on another node may have looked it up just before);
+	// zero means one hour.
+	Grace time.Duration
 }
 
 // memPack is a pack being gathered in memory: its bytes and its entries
@@ -116,6 +136,12 @@ func NewS3(o S3Options) (*S3, error) {
 	if o.PackTarget <= 0 {
 		o.PackTarget = packTarget
 	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Grace <= 0 {
+		o.Grace = time.Hour
+	}
 	if err := os.MkdirAll(o.TmpDir, 0o750); err != nil {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
@@ -124,7 +150,7 @@ func NewS3(o S3Options) (*S3, error) {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
 	return &S3{client: o.Client, bucket: o.Bucket, prefix: o.Prefix, index: o.Index, tmp: o.TmpDir,
-		target: o.PackTarget, codec: c, pending: map[Hash]pendingBlob{}}, nil
+		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, pending: map[Hash]pendingBlob{}}, nil
 }
 
 // PackKey is the object key of pack id; LooseKey that of large blob h.
@@ -477,6 +503,88 @@ func (s *S3) List(ctx context.Context, fn func(Info) error) error {
 		}
 		return fn(Info{Hash: e.Hash, Size: e.Size, StoredSize: e.Length})
 	})
+}
+
+// Compact removes the objects that hold only dead bytes, once they have
+// been dead for the grace period (docs/design.md, "The blob store on
+// S3"): it retires the packs no index row names and those a dead writer
+// left uploading, removes the objects of packs retired longer ago than the
+// grace period and forgets them, and removes the objects of large blobs
+// that no row names and that are older than the grace period. The caller
+// holds the catalog's blob-deletion lock. beat, if not nil, is called after
+// each object removed; its error stops the compaction. Packs whose live
+// entries are few are not yet rewritten.
+func (s *S3) Compact(ctx context.Context, beat func(context.Context) error) (CompactResult, error) {
+	var res CompactResult
+	horizon := s.clk.Now().Add(-s.grace)
+	if _, err := s.index.RetirePacks(ctx, horizon); err != nil {
+		return res, fmt.Errorf("compact: %w", err)
+	}
+	ids, err := s.index.RetiredPacks(ctx, horizon)
+	if err != nil {
+		return res, fmt.Errorf("compact: %w", err)
+	}
+	for _, id := range ids {
+		if err := s.remove(ctx, s.PackKey(id)); err != nil {
+			return res, fmt.Errorf("compact: pack %s: %w", packName(id), err)
+		}
+		if err := s.index.DropPack(ctx, id); err != nil {
+			return res, fmt.Errorf("compact: %w", err)
+		}
+		res.PacksDeleted++
+		if beat != nil {
+			if err := beat(ctx); err != nil {
+				return res, err
+			}
+		}
+	}
+	err = s.listObjects(ctx, s.prefix+"blobs/", func(key string, size int64, modified time.Time) error {
+		h, err := ParseHash(path.Base(key))
+		if err != nil || !modified.Before(horizon) {
+			return nil // not a blob's object, or too young to judge
+		}
+		if _, ok, err := s.existing(ctx, h); err != nil || ok {
+			return err
+		}
+		if err := s.remove(ctx, key); err != nil {
+			return err
+		}
+		res.BytesFreed += size
+		if beat != nil {
+			return beat(ctx)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("compact: %w", err)
+	}
+	return res, nil
+}
+
+// remove deletes one object; one already gone is no error.
+func (s *S3) remove(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil && !isNoSuchKey(err) {
+		return err
+	}
+	return nil
+}
+
+// listObjects calls fn for every object under prefix, page by page.
+func (s *S3) listObjects(ctx context.Context, prefix string, fn func(key string, size int64, modified time.Time) error) error {
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Contents {
+			if err := fn(aws.ToString(o.Key), aws.ToInt64(o.Size), aws.ToTime(o.LastModified)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Seal uploads what is gathered (as Sync does).

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -16,6 +17,7 @@ import (
 	"mtm/internal/blobstore"
 	"mtm/internal/blobstore/blobstoretest"
 	"mtm/internal/catalog"
+	"mtm/internal/clock"
 	"mtm/internal/store"
 	"mtm/internal/testenv/s3"
 )
@@ -141,5 +143,68 @@ func TestS3Objects(t *testing.T) {
 	}
 	if err := errors.Join(a.Close(), b.Close()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestS3Compact: deleted blobs' objects outlive their index rows by the
+// grace period, then go; what is still named stays readable.
+func TestS3Compact(t *testing.T) {
+	srv := s3.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := clock.NewFake(time.Now())
+	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close() //nolint:errcheck // test
+	bucket := srv.Bucket(t)
+	st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Index: store.BlobIndex(cat),
+		TmpDir: filepath.Join(dir, "tmp"), Clock: clk, Grace: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close() //nolint:errcheck // test
+	gone := [][]byte{blobstoretest.Mail(1, 2000), blobstoretest.Mail(2, 2<<20)}
+	kept := blobstoretest.Mail(3, 4000)
+	for _, m := range gone {
+		blobstoretest.Put(t, st, m)
+	}
+	blobstoretest.Put(t, st, kept) // a pack of its own: Put syncs
+	for _, m := range gone {
+		if err := st.Delete(ctx, blobstoretest.HashOf(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objects := func() int {
+		out, err := srv.Client().ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Contents)
+	}
+	if n := objects(); n != 3 {
+		t.Fatalf("%d objects before compaction, want 3", n)
+	}
+	compact := func() blobstore.CompactResult {
+		res, err := st.Compact(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// Within the grace period the emptied pack is only retired.
+	if res := compact(); res.PacksDeleted != 0 || objects() != 3 {
+		t.Errorf("compaction within the grace period removed something: %+v, %d objects", res, objects())
+	}
+	clk.Advance(2 * time.Hour)
+	if res := compact(); res.PacksDeleted != 1 || objects() != 1 {
+		t.Errorf("after the grace period: %+v, %d objects; want the retired pack and the large blob gone", res, objects())
+	}
+	if got := blobstoretest.ReadAll(t, st, blobstoretest.HashOf(kept)); !bytes.Equal(got, kept) {
+		t.Error("the kept blob changed")
+	}
+	if bad, err := cat.Inconsistencies(ctx); err != nil || len(bad) != 0 {
+		t.Errorf("catalog after compaction: %q, %v", bad, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // This file is the index of a blob store whose objects live elsewhere (S3),
@@ -129,6 +130,60 @@ func (c *DB) ListBlobs(ctx context.Context, fn func(BlobEntry) error) error {
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("listing blobs: %w", err)
+	}
+	return nil
+}
+
+// RetireBlobPacks retires the live packs that no index row names any more
+// and the packs left uploading since before staleBefore (their writer is
+// gone), and returns how many it retired. Their objects are removed only
+// after the grace period (RetiredBlobPacks), so a reader that looked a
+// blob up just before still finds its object.
+func (c *DB) RetireBlobPacks(ctx context.Context, staleBefore time.Time) (int, error) {
+	var n int64
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE blob_packs SET state = 'retired', retired_at = ?1
+			WHERE (state = 'live' AND NOT EXISTS (SELECT 1 FROM blob_index b WHERE b.pack = blob_packs.id))
+			OR (state = 'uploading' AND created_at < ?2)`, c.nowMillis(), staleBefore.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retiring blob packs: %w", err)
+	}
+	return int(n), nil
+}
+
+// RetiredBlobPacks returns the packs retired before before: their objects
+// may be removed.
+func (c *DB) RetiredBlobPacks(ctx context.Context, before time.Time) ([]int64, error) {
+	rows, err := c.r.QueryContext(ctx, `SELECT id FROM blob_packs WHERE state = 'retired' AND retired_at < ? ORDER BY id`,
+		before.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("listing retired blob packs: %w", err)
+	}
+	ids, err := scanAll(rows, func(r *sql.Rows) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing retired blob packs: %w", err)
+	}
+	return ids, nil
+}
+
+// DropBlobPack forgets a retired pack whose object is removed.
+func (c *DB) DropBlobPack(ctx context.Context, id int64) error {
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM blob_packs WHERE id = ?1 AND state = 'retired'
+			AND NOT EXISTS (SELECT 1 FROM blob_index WHERE pack = ?1)`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("dropping blob pack %d: %w", id, err)
 	}
 	return nil
 }

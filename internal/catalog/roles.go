@@ -120,6 +120,9 @@ type BlobIndex interface {
 	LocateBlob(ctx context.Context, h [32]byte) (BlobEntry, error)
 	DeleteBlob(ctx context.Context, h [32]byte) (bool, error)
 	ListBlobs(ctx context.Context, fn func(BlobEntry) error) error
+	RetireBlobPacks(ctx context.Context, staleBefore time.Time) (int, error)
+	RetiredBlobPacks(ctx context.Context, before time.Time) ([]int64, error)
+	DropBlobPack(ctx context.Context, id int64) error
 }
 
 // Catalog is every role: what a back-end implements.

@@ -71,6 +71,7 @@ type Config struct {
 	BaseURL string `toml:"base_url"`
 
 	Catalog  Catalog  `toml:"catalog"`
+	Blobs    Blobs    `toml:"blobs"`
 	IMAP     IMAP     `toml:"imap"`
 	Accounts Accounts `toml:"accounts"`
 	SMTP     SMTP     `toml:"smtp"`
@@ -114,6 +115,29 @@ type Catalog struct {
 	AutoMigrate bool `toml:"auto_migrate"`
 
 	autoMigrateSet bool // the file or the environment set AutoMigrate
+}
+
+// Blobs is the [blobs] section: where the message bytes are kept.
+type Blobs struct {
+	// URL is empty for the local store in DataDir/blobs, or
+	// "s3://BUCKET/PREFIX" for S3-compatible object storage.
+	URL string `toml:"url"`
+	// Endpoint is the S3 server's URL ("https://s3.example.com"); empty:
+	// AWS.
+	Endpoint string `toml:"endpoint"`
+	Region   string `toml:"region"`
+	// PathStyle addresses buckets in the path, as most self-hosted servers
+	// want.
+	PathStyle bool `toml:"path_style"`
+	// AccessKeyID and SecretAccessKey are the S3 credentials; empty: the
+	// standard AWS environment variables and shared configuration. The
+	// secret is never printed.
+	AccessKeyID     string `toml:"access_key_id"`
+	SecretAccessKey string `toml:"secret_access_key"`
+	// PackSizeMiB is the size at which a pack object is sealed.
+	PackSizeMiB int `toml:"pack_size_mib"`
+	// UploadConcurrency bounds the uploads in flight.
+	UploadConcurrency int `toml:"upload_concurrency"`
 }
 
 // Accounts is the [accounts] section.
@@ -179,6 +203,7 @@ func Default() *Config {
 		ConcurrentAccounts: 4,
 		Listen:             "127.0.0.1:8080",
 		Catalog:            Catalog{AutoMigrate: true, MaxConnections: 16},
+		Blobs:              Blobs{Region: "us-east-1", PackSizeMiB: 32, UploadConcurrency: 4},
 		IMAP: IMAP{
 			Address:               "127.0.0.1:143",
 			TLS:                   TLSNone,

@@ -106,6 +106,7 @@ level = "debug"
 					SnapshotAt: "02:45", SnapshotHour: 2, SnapshotMinute: 45,
 					ConcurrentAccounts: 8, Listen: ":9090", BaseURL: "https://mtm.example.org/",
 					Catalog: Catalog{AutoMigrate: true, MaxConnections: 16}, // the defaults: the file has no [catalog]
+					Blobs:   Blobs{Region: "us-east-1", PackSizeMiB: 32, UploadConcurrency: 4}, // nor [blobs]
 					IMAP: IMAP{
 						Address: "mail.example.org:993", TLS: TLSImplicit, InsecureSkipVerify: true,
 						MasterUser: "backup", MasterPassword: "secret", MasterSeparator: "%",
@@ -308,8 +309,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 30 {
-		t.Errorf("%d keys, want 30; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 38 {
+		t.Errorf("%d keys, want 38; update this test and mtm.example.toml together", len(seen))
 	}
 }
 

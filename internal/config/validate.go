@@ -45,6 +45,21 @@ func (c *Config) Validate() error {
 		v.errf("catalog.url", "is not a postgres:// URL (empty: the embedded catalog in data_dir)")
 	}
 	v.intRange("catalog.max_connections", c.Catalog.MaxConnections, 2, 1000)
+	if u := c.Blobs.URL; u != "" {
+		if b, _, ok := strings.Cut(strings.TrimPrefix(u, "s3://"), "/"); !strings.HasPrefix(u, "s3://") || !ok && b == "" || b == "" {
+			v.errf("blobs.url", "is not an s3://BUCKET/PREFIX URL (empty: the local store in data_dir)")
+		}
+		if c.Blobs.Endpoint != "" {
+			if e, err := url.Parse(c.Blobs.Endpoint); err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+				v.errf("blobs.endpoint", "%q is not an http or https URL (empty: AWS)", c.Blobs.Endpoint)
+			}
+		}
+		if (c.Blobs.AccessKeyID == "") != (c.Blobs.SecretAccessKey == "") {
+			v.errf("blobs.access_key_id", "and blobs.secret_access_key are set together, or both left empty")
+		}
+	}
+	v.intRange("blobs.pack_size_mib", c.Blobs.PackSizeMiB, 1, 1024)
+	v.intRange("blobs.upload_concurrency", c.Blobs.UploadConcurrency, 1, 64)
 
 	v.hostPort("imap.address", c.IMAP.Address, true)
 	v.tlsMode("imap.tls", c.IMAP.TLS)

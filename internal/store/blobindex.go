@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
@@ -39,6 +40,16 @@ func fromCatalog(e catalog.BlobEntry) blobstore.S3Entry {
 func (b blobIndex) Delete(ctx context.Context, h blobstore.Hash) (bool, error) {
 	return b.c.DeleteBlob(ctx, h)
 }
+
+func (b blobIndex) RetirePacks(ctx context.Context, staleBefore time.Time) (int, error) {
+	return b.c.RetireBlobPacks(ctx, staleBefore)
+}
+
+func (b blobIndex) RetiredPacks(ctx context.Context, before time.Time) ([]int64, error) {
+	return b.c.RetiredBlobPacks(ctx, before)
+}
+
+func (b blobIndex) DropPack(ctx context.Context, id int64) error { return b.c.DropBlobPack(ctx, id) }
 
 func (b blobIndex) List(ctx context.Context, fn func(blobstore.S3Entry) error) error {
 	return b.c.ListBlobs(ctx, func(e catalog.BlobEntry) error { return fn(fromCatalog(e)) })

@@ -107,3 +107,58 @@ func (cs suite) testBlobIndex(t *testing.T) {
 		t.Errorf("after the writers: %d blobs indexed, want %d (%v)", n, 2+1+writers, err)
 	}
 }
+
+// testBlobPackRetirement: a live pack that no row names and a pack left
+// uploading too long are retired; a live pack with rows and a fresh upload
+// are not; retired packs come back only once their grace period is over,
+// and are then dropped.
+func (cs suite) testBlobPackRetirement(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC))
+	db := cs.openTest(t, clk, "test:1:retire")
+	ctx := context.Background()
+	newPack := func(h byte) int64 {
+		id, err := db.NewBlobPack(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h != 0 {
+			if err := db.CommitBlobs(ctx, id, 10, []catalog.BlobEntry{{Hash: [32]byte{h}, Pack: id, Length: 10, Size: 9}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	emptied, kept := newPack(1), newPack(2)
+	stale := newPack(0) // its writer died before committing it
+	if ok, err := db.DeleteBlob(ctx, [32]byte{1}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	clk.Advance(2 * time.Hour)
+	fresh := newPack(0) // uploading now
+	n, err := db.RetireBlobPacks(ctx, clk.Now().Add(-time.Hour))
+	if err != nil || n != 2 {
+		t.Errorf("RetireBlobPacks retired %d (%v), want the emptied %d and the stale %d", n, err, emptied, stale)
+	}
+	if ids, err := db.RetiredBlobPacks(ctx, clk.Now().Add(-time.Hour)); err != nil || len(ids) != 0 {
+		t.Errorf("packs retired just now are past their grace: %v, %v", ids, err)
+	}
+	clk.Advance(2 * time.Hour)
+	ids, err := db.RetiredBlobPacks(ctx, clk.Now().Add(-time.Hour))
+	if err != nil || len(ids) != 2 || ids[0] != emptied || ids[1] != stale {
+		t.Fatalf("RetiredBlobPacks = %v, %v; want [%d %d]", ids, err, emptied, stale)
+	}
+	for _, id := range ids {
+		if err := db.DropBlobPack(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ids, err := db.RetiredBlobPacks(ctx, clk.Now()); err != nil || len(ids) != 0 {
+		t.Errorf("dropped packs are still retired: %v, %v", ids, err)
+	}
+	if got, err := db.LocateBlob(ctx, [32]byte{2}); err != nil || got.Pack != kept {
+		t.Errorf("the blob of the kept pack: %+v, %v", got, err)
+	}
+	if err := db.CommitBlobs(ctx, fresh, 5, nil); err != nil {
+		t.Errorf("the fresh upload was retired: %v", err)
+	}
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T, b Backend) {
 		{"AdminsAndAudit", cs.testAdminsAndAudit},
 		{"QuickCommit", cs.testQuickCommit},
 		{"BlobIndex", cs.testBlobIndex},
+		{"BlobPackRetirement", cs.testBlobPackRetirement},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

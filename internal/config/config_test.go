@@ -105,7 +105,7 @@ level = "debug"
 					DataDir: "/srv/mtm", Timezone: "Europe/Rome", RetentionDays: 30,
 					SnapshotAt: "02:45", SnapshotHour: 2, SnapshotMinute: 45,
 					ConcurrentAccounts: 8, Listen: ":9090", BaseURL: "https://mtm.example.org/",
-					Catalog: Catalog{AutoMigrate: true, MaxConnections: 16}, // the defaults: the file has no [catalog]
+					Catalog: Catalog{AutoMigrate: true, MaxConnections: 16},                    // the defaults: the file has no [catalog]
 					Blobs:   Blobs{Region: "us-east-1", PackSizeMiB: 32, UploadConcurrency: 4}, // nor [blobs]
 					IMAP: IMAP{
 						Address: "mail.example.org:993", TLS: TLSImplicit, InsecureSkipVerify: true,

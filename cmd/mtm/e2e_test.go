@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"mtm/internal/testenv/dovecot"
 	"mtm/internal/testenv/postgres"
+	"mtm/internal/testenv/s3"
 )
 
 // The end-to-end tests drive the mtm command against a private Dovecot. A
@@ -29,7 +31,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	code := m.Run()
-	if err := postgres.StopShared(); err != nil {
+	if err := errors.Join(postgres.StopShared(), s3.StopShared()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
@@ -50,6 +52,8 @@ type e2e struct {
 	// catalogURL is the PostgreSQL catalog of the matrix run, "" for the
 	// embedded SQLite catalog in the data directory.
 	catalogURL string
+	// s3Bucket is the bucket of the S3 matrix run, "" for the local store.
+	s3Bucket string
 }
 
 func newE2E(t *testing.T, accounts ...string) *e2e {
@@ -75,6 +79,13 @@ file = %q
 [log]
 level = "warn"
 `, filepath.Join(e.dir, "data"), e.dc.Addr, e.dc.MasterUser, e.dc.MasterPassword, list)
+	if s3.Matrix() {
+		// The same tests with the blobs in a bucket of their own.
+		srv := s3.Shared(t)
+		e.s3Bucket = srv.Bucket(t)
+		cfg += fmt.Sprintf("[blobs]\nurl = \"s3://%s/mtm\"\nendpoint = %q\npath_style = true\n"+
+			"access_key_id = %q\nsecret_access_key = %q\n", e.s3Bucket, srv.Endpoint, srv.AccessKeyID, srv.SecretAccessKey)
+	}
 	if postgres.Matrix() {
 		// The same tests on a PostgreSQL catalog, a database of their own.
 		e.catalogURL = postgres.Shared(t).Database(t)

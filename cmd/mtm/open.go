@@ -29,8 +29,11 @@ func storeOptions(cfg *config.Config, clk clock.Clock) store.Options {
 	if !cfg.Catalog.AutoMigrate {
 		policy = catalog.RefusePending
 	}
+	b := cfg.Blobs
 	return store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location, Migrate: policy,
-		CatalogURL: cfg.Catalog.URL, MaxConnections: cfg.Catalog.MaxConnections}
+		CatalogURL: cfg.Catalog.URL, MaxConnections: cfg.Catalog.MaxConnections,
+		S3: store.S3Options{URL: b.URL, Endpoint: b.Endpoint, Region: b.Region, PathStyle: b.PathStyle,
+			AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, PackSizeMiB: b.PackSizeMiB}}
 }
 
 func loadConfig(env *environment, path string) (*config.Config, error) {

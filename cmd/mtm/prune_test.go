@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/jackc/pgx/v5"
@@ -23,6 +27,7 @@ import (
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/testenv/corpus"
+	"mtm/internal/testenv/s3"
 )
 
 // expunge deletes the messages with these UIDs from folder: it marks them
@@ -209,29 +214,16 @@ func checkReportsDamage(t *testing.T, e *e2e) {
 		}
 		return nil
 	})
-	if cerr := cat.Close(); err != nil || cerr != nil {
-		t.Fatal(err, cerr)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The blob index loses the first blob; the second's bytes rot.
-	sqlExec(t, filepath.Join(data, "blobs", "index.db"),
-		fmt.Sprintf("DELETE FROM blobs WHERE hash = X'%x'", hashes[0]))
-	bs, err := blobstore.OpenLocal(filepath.Join(data, "blobs"), blobstore.LocalOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if e.s3Bucket != "" {
+		damageS3(t, e, cat, hashes[0], hashes[1])
+	} else {
+		damageLocal(t, filepath.Join(data, "blobs"), hashes[0], hashes[1])
 	}
-	loc, err := bs.Locate(ctx, hashes[1])
-	if cerr := bs.Close(); err != nil || cerr != nil {
-		t.Fatal(err, cerr)
-	}
-	b, err := os.ReadFile(loc.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[loc.Offset+loc.Length-6] ^= 0xff
-	if err := os.Chmod(loc.Path, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(loc.Path, b, 0o440); err != nil {
+	if err := cat.Close(); err != nil {
 		t.Fatal(err)
 	}
 	dangling := `INSERT INTO entries(account_id, mailbox_id, uid, content_id, flags,
@@ -258,6 +250,63 @@ func checkReportsDamage(t *testing.T, e *e2e) {
 	}
 	if e.catalogURL == "" && !strings.Contains(out, "foreign key: entries row") {
 		t.Errorf("check's report lacks the dangling entries row:\n%s", out)
+	}
+}
+
+// damageLocal drops lost's row from the local store's index and flips a
+// byte of rotten's entry.
+func damageLocal(t *testing.T, blobs string, lost, rotten [32]byte) {
+	ctx := context.Background()
+	sqlExec(t, filepath.Join(blobs, "index.db"), fmt.Sprintf("DELETE FROM blobs WHERE hash = X'%x'", lost))
+	bs, err := blobstore.OpenLocal(blobs, blobstore.LocalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := bs.Locate(ctx, rotten)
+	if cerr := bs.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	b, err := os.ReadFile(loc.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[loc.Offset+loc.Length-6] ^= 0xff
+	if err := os.Chmod(loc.Path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loc.Path, b, 0o440); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// damageS3 drops lost's row from the blob index in the catalog and flips
+// a byte of rotten's entry in its object in the bucket.
+func damageS3(t *testing.T, e *e2e, cat *catalog.DB, lost, rotten [32]byte) {
+	ctx := context.Background()
+	if ok, err := cat.DeleteBlob(ctx, lost); !ok || err != nil {
+		t.Fatalf("dropping the index row of %x: %v %v", lost[:4], ok, err)
+	}
+	loc, err := cat.LocateBlob(ctx, rotten)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := fmt.Sprintf("mtm/blobs/%x/%x/%x", rotten[:1], rotten[1:2], rotten[:])
+	if loc.Pack != 0 {
+		key = fmt.Sprintf("mtm/packs/%016x.pack", loc.Pack)
+	}
+	c := s3.Shared(t).Client()
+	obj, err := c.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(e.s3Bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[loc.Offset+loc.Length-6] ^= 0xff
+	if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String(e.s3Bucket), Key: aws.String(key),
+		Body: bytes.NewReader(b)}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -35,12 +35,27 @@ type Options struct {
 	// ([catalog] url) instead of DataDir; MaxConnections bounds its pool.
 	CatalogURL     string
 	MaxConnections int
+	// S3, if its URL is set, puts the blobs in S3-compatible object storage
+	// ([blobs] url) instead of DataDir/blobs; their index is then in the
+	// catalog.
+	S3 S3Options
 }
 
 // Store is an open data directory.
 type Store struct {
 	Catalog *catalog.DB
-	Blobs   *blobstore.Local
+	Blobs   Blobs
+}
+
+// Blobs is what mtm uses of a blob store, whichever back-end keeps it.
+type Blobs interface {
+	blobstore.Store
+	// Seal makes what is gathered durable and lets go of the open pack.
+	Seal(ctx context.Context) error
+	// Compact frees the space of deleted blobs (prune, holding the
+	// catalog's blob-deletion lock).
+	Compact(ctx context.Context, beat func(context.Context) error) (blobstore.CompactResult, error)
+	Close() error
 }
 
 // Open creates the data directory if it is missing and opens its blob
@@ -49,25 +64,31 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	blobs, err := blobstore.OpenLocal(filepath.Join(o.DataDir, "blobs"), blobstore.LocalOptions{NoSync: o.NoSync})
-	if err != nil {
-		return nil, err
-	}
 	copts := catalog.Options{Clock: o.Clock, Location: o.Location, Owner: o.Owner, Migrate: o.Migrate}
 	var cat *catalog.DB
+	var err error
 	if o.CatalogURL != "" {
 		cat, err = catalog.OpenPostgres(ctx, o.CatalogURL, o.MaxConnections, copts)
 	} else {
 		cat, err = catalog.Open(ctx, filepath.Join(o.DataDir, "catalog.db"), copts)
 	}
 	if err != nil {
-		return nil, errors.Join(err, blobs.Close())
+		return nil, err
+	}
+	var blobs Blobs
+	if o.S3.URL != "" {
+		blobs, err = openS3(ctx, o, cat)
+	} else {
+		blobs, err = blobstore.OpenLocal(filepath.Join(o.DataDir, "blobs"), blobstore.LocalOptions{NoSync: o.NoSync})
+	}
+	if err != nil {
+		return nil, errors.Join(err, cat.Close())
 	}
 	return &Store{Catalog: cat, Blobs: blobs}, nil
 }
 
-// Close closes the catalog and the blob store (sealing its open pack).
-func (s *Store) Close() error { return errors.Join(s.Catalog.Close(), s.Blobs.Close()) }
+// Close closes the blob store (sealing its open pack) and the catalog.
+func (s *Store) Close() error { return errors.Join(s.Blobs.Close(), s.Catalog.Close()) }
 
 // InspectCatalog says where the catalog's schema stands, in the data
 // directory or, with url, in PostgreSQL, without changing or creating

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,20 +52,9 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg)
 	}
-	dir := t.TempDir()
-	s := &Server{dir: dir, AccessKeyID: "mtm-test-key", SecretAccessKey: "mtm-test-secret-0123456789",
-		Region: "us-east-1", logFile: filepath.Join(dir, "log"), dataRoot: filepath.Join(dir, "data")}
-	if err := os.MkdirAll(s.dataRoot, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	for attempt := 1; ; attempt++ {
-		err := s.start(bin)
-		if err == nil {
-			break
-		}
-		if attempt == 3 {
-			t.Fatalf("s3: %v", err)
-		}
+	s, err := newServer(bin, t.TempDir())
+	if err != nil {
+		t.Fatalf("s3: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
@@ -72,6 +62,72 @@ func Start(t testing.TB) *Server {
 		}
 	})
 	return s
+}
+
+func newServer(bin, dir string) (*Server, error) {
+	s := &Server{dir: dir, AccessKeyID: "mtm-test-key", SecretAccessKey: "mtm-test-secret-0123456789",
+		Region: "us-east-1", logFile: filepath.Join(dir, "log"), dataRoot: filepath.Join(dir, "data")}
+	if err := os.MkdirAll(s.dataRoot, 0o750); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.start(bin)
+		if err == nil {
+			return s, nil
+		}
+		if attempt == 3 {
+			return nil, err
+		}
+	}
+}
+
+// BlobsEnv selects the blob store of the end-to-end tests: "s3" puts the
+// blobs in a bucket of a shared server (scripts/test.sh runs them once
+// more so), anything else in the local store.
+const BlobsEnv = "MTMTEST_BLOBS"
+
+// Matrix reports whether the end-to-end tests keep their blobs in S3.
+func Matrix() bool { return os.Getenv(BlobsEnv) == "s3" }
+
+var shared struct {
+	sync.Mutex
+	s *Server
+}
+
+// Shared returns one server for the whole test binary, started on first
+// use; each test takes its own Bucket. TestMain stops it with StopShared.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.s != nil {
+		return shared.s
+	}
+	bin, err := findBin()
+	if err != nil {
+		t.Fatalf("s3: %v (run bash scripts/deps.sh)", err)
+	}
+	dir, err := os.MkdirTemp("", "mtm-s3-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shared.s, err = newServer(bin, dir); err != nil {
+		t.Fatalf("s3: %v", err)
+	}
+	return shared.s
+}
+
+// StopShared stops the server Shared started, if any, and removes its
+// directory.
+func StopShared() error {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.s == nil {
+		return nil
+	}
+	err := errors.Join(shared.s.stop(), os.RemoveAll(shared.s.dir))
+	shared.s = nil
+	return err
 }
 
 func findBin() (string, error) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -83,8 +84,7 @@ level = "warn"
 		// The same tests with the blobs in a bucket of their own.
 		srv := s3.Shared(t)
 		e.s3Bucket = srv.Bucket(t)
-		cfg += fmt.Sprintf("[blobs]\nurl = \"s3://%s/mtm\"\nendpoint = %q\npath_style = true\n"+
-			"access_key_id = %q\nsecret_access_key = %q\n", e.s3Bucket, srv.Endpoint, srv.AccessKeyID, srv.SecretAccessKey)
+		cfg += blobsSection(srv, srv.Endpoint, e.s3Bucket)
 	}
 	if postgres.Matrix() {
 		// The same tests on a PostgreSQL catalog, a database of their own.
@@ -100,6 +100,32 @@ level = "warn"
 		t.Fatal(err)
 	}
 	return e
+}
+
+// blobsSection is the [blobs] section that puts the mail in bucket of srv,
+// reached at endpoint (the server's, or a proxy's).
+func blobsSection(srv *s3.Server, endpoint, bucket string) string {
+	return fmt.Sprintf("[blobs]\nurl = \"s3://%s/mtm\"\nendpoint = %q\npath_style = true\n"+
+		"access_key_id = %q\nsecret_access_key = %q\n", bucket, endpoint, srv.AccessKeyID, srv.SecretAccessKey)
+}
+
+// setBlobs moves the test's mail to bucket of srv, reached at endpoint: a
+// new, empty store.
+func (e *e2e) setBlobs(srv *s3.Server, endpoint, bucket string) {
+	e.t.Helper()
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	text := regexp.MustCompile(`(?s)\[blobs\]\n.*?(\n\[|$)`).ReplaceAllString(string(cfg), "$1")
+	text = strings.Replace(text, "\n[catalog]", "\n"+blobsSection(srv, endpoint, bucket)+"[catalog]", 1)
+	if !strings.Contains(text, "[blobs]") {
+		text += blobsSection(srv, endpoint, bucket)
+	}
+	e.s3Bucket = bucket
+	if err := os.WriteFile(e.config, []byte(text), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // setCatalog moves the test's catalog to the PostgreSQL database at url

@@ -1,0 +1,152 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"mtm/internal/testenv/dovecot"
+	"mtm/internal/testenv/s3"
+)
+
+// BenchmarkBlobs compares the two blob stores side by side on one Dovecot
+// in high-performance mode (make bench-blobs): the first snapshot of the
+// large account (50,000 messages by default) into the local store and into
+// S3 (versitygw on loopback, its posix back-end on the same disk), both
+// with the embedded catalog, taking turns. A proxy in front of the S3
+// server counts the requests: uploads per 1,000 messages stored, and
+// downloads per message read back (an export of the snapshot). It prints
+// Markdown like BenchmarkStore and ignores b.N: run it with -benchtime 1x.
+func BenchmarkBlobs(b *testing.B) {
+	h := newHarnessWith(b, dovecot.Options{Performance: true})
+	srv := s3.Start(b)
+	proxy := srv.StartProxy(b)
+	r := &report{b: b}
+	r.sections = append(r.sections, fmt.Sprintf("Load average (1, 5, 15 min) at the start: %s.\n", loadAvg()))
+	a := &account{address: "alice@example.com", tag: "alice", folders: benchFolders}
+	h.dc.AddUser(b, a.address, "pw")
+	h.progressf("delivering %d messages to %s", *flagMessages, a.address)
+	raw := h.deliver(a, *flagMessages)
+	if got := h.folderCounts(a.address); got != *flagMessages {
+		b.Fatalf("%s: Dovecot has %d messages, want %d", a.address, got, *flagMessages)
+	}
+	h.progressf("delivered %s", mib(raw))
+
+	var local, remote []measured
+	var puts, lists []int64
+	var last *mtmStore
+	var lastBucket string
+	for i := 1; i <= *flagRuns; i++ {
+		order := []string{"local", "s3"}
+		if i%2 == 0 {
+			order = []string{"s3", "local"}
+		}
+		for _, kind := range order {
+			st := h.newStore(fmt.Sprintf("blobs-%s-%d", kind, i), []string{a.address})
+			if kind == "s3" {
+				bucket := srv.Bucket(b)
+				st.editConfig(func(cfg []byte) []byte {
+					return append(cfg, []byte(fmt.Sprintf("[blobs]\nurl = \"s3://%s/mtm\"\nendpoint = %q\npath_style = true\n"+
+						"access_key_id = %q\nsecret_access_key = %q\n", bucket, proxy.Endpoint, srv.AccessKeyID,
+						srv.SecretAccessKey))...)
+				})
+				proxy.Counts()
+			}
+			m := st.mustRun(time.Time{}, "snapshot")
+			if snap := st.last(a.address); snap.Messages != int64(*flagMessages) {
+				b.Fatalf("%s: snapshot of %d messages, want %d", kind, snap.Messages, *flagMessages)
+			}
+			h.progressf("%s, first run %d: %s (CPU %s)", kind, i, seconds(m.Wall), seconds(m.CPU))
+			if kind == "local" {
+				local = append(local, m)
+				st.remove()
+				continue
+			}
+			c := proxy.Counts()
+			remote, puts, lists = append(remote, m), append(puts, c["PUT"]), append(lists, c["LIST"]+c["GET"])
+			if last != nil {
+				last.remove()
+			}
+			last, lastBucket = st, bucketOf(string(mustRead(b, st.config)))
+		}
+	}
+	bucketBytes := bucketSize(b, srv, lastBucket)
+
+	// Reading back: an export of the whole snapshot, through the proxy.
+	proxy.Counts()
+	out := filepath.Join(h.work, "export")
+	exp := last.mustRun(time.Time{}, "export", "--account", a.address, "--snapshot",
+		fmt.Sprint(last.last(a.address).ID), "--out", out)
+	reads := proxy.Counts()
+	if err := os.RemoveAll(out); err != nil {
+		b.Fatal(err)
+	}
+
+	ratio := median(walls(remote)).Seconds() / median(walls(local)).Seconds()
+	row := func(name string, ms []measured) []string {
+		return []string{name, seconds(median(walls(ms))), runList(ms), seconds(median(cpus(ms)))}
+	}
+	perK := func(n int64) string { return fmt.Sprintf("%.1f", float64(n)*1000/float64(*flagMessages)) }
+	r.table(fmt.Sprintf("First snapshot of one account: %d messages, %d folders, %s", *flagMessages, len(a.folders), mib(raw)),
+		[]string{"blob store", "median wall", "runs", "mtm CPU (median)"},
+		[][]string{row("local packs (data_dir/blobs)", local), row("S3 (versitygw on loopback)", remote)},
+		fmt.Sprintf("S3 / local = **%.2f**. Each run into a new data directory (and a new bucket); the stores take "+
+			"turns going first. Requests of the S3 runs: PUT %v, LIST and GET %v (the median run: %s PUTs per "+
+			"1,000 messages stored). The bucket after one first snapshot: %s for %s of mail as served by IMAP "+
+			"(%.1f %%).", ratio, puts, lists, perK(median64(puts)), mib(bucketBytes), mib(raw),
+			100*float64(bucketBytes)/float64(raw)))
+	r.table("Reading back: `mtm export` of the snapshot from S3", []string{"messages", "wall", "GET requests",
+		"GETs per message read"}, [][]string{{fmt.Sprint(*flagMessages), seconds(exp.Wall), fmt.Sprint(reads["GET"]),
+		fmt.Sprintf("%.2f", float64(reads["GET"])/float64(*flagMessages))}})
+	r.target("first snapshot, S3 vs local store", "≤ 1.3 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 1.3))
+	r.metric(ratio, "first-s3/local")
+	r.dovecotErrors(h)
+	r.sections = append(r.sections, fmt.Sprintf("Load average at the end: %s.\n", loadAvg()))
+	r.print(os.Stdout)
+}
+
+func mustRead(b *testing.B, path string) []byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// bucketOf returns the bucket named by a config's [blobs] url.
+func bucketOf(cfg string) string {
+	_, rest, _ := strings.Cut(cfg, `url = "s3://`)
+	bucket, _, _ := strings.Cut(rest, "/")
+	return bucket
+}
+
+// bucketSize sums the sizes of the bucket's objects.
+func bucketSize(b *testing.B, srv *s3.Server, bucket string) int64 {
+	var n int64
+	p := awss3.NewListObjectsV2Paginator(srv.Client(), &awss3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			n += aws.ToInt64(o.Size)
+		}
+	}
+	return n
+}
+
+func median64(xs []int64) int64 {
+	ds := make([]time.Duration, len(xs))
+	for i, x := range xs {
+		ds[i] = time.Duration(x)
+	}
+	return int64(median(ds))
+}

@@ -33,6 +33,11 @@ func runCheck(ctx context.Context, env *environment, args []string) error {
 	fmt.Fprintf(env.stdout, "checked the catalog's invariants and %d contents (%d referenced, %s; %d unreferenced); "+
 		"read back %d blobs (%s)\n", rep.Contents, rep.Referenced, bytesize.Format(rep.BlobBytes), rep.Unreferenced,
 		rep.BlobsRead, bytesize.Format(rep.BytesRead))
+	if rep.UnindexedObjects > 0 {
+		fmt.Fprintf(env.stdout, "%d objects in the bucket (%s) are named by no index row: left by a writer that "+
+			"died, or waiting for their grace period; prune removes them: %s\n", rep.UnindexedObjects,
+			bytesize.Format(rep.UnindexedBytes), strings.Join(rep.UnindexedKeys, ", "))
+	}
 	if !rep.OK() {
 		return fmt.Errorf("%d problems found", len(rep.Problems))
 	}

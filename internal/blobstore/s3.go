@@ -81,6 +81,8 @@ type S3Index interface {
 	RetiredPacks(ctx context.Context, before time.Time) ([]int64, error)
 	// DropPack forgets a retired pack whose object is removed.
 	DropPack(ctx context.Context, id int64) error
+	// Packs calls fn for every pack the index knows.
+	Packs(ctx context.Context, fn func(id int64, state string) error) error
 }
 
 // S3Entry is where one blob is: in pack Pack at Offset (Length bytes of
@@ -559,6 +561,38 @@ func (s *S3) Compact(ctx context.Context, beat func(context.Context) error) (Com
 		return res, fmt.Errorf("compact: %w", err)
 	}
 	return res, nil
+}
+
+// Unindexed calls fn for every object in the bucket that no index row
+// names: a pack the index does not know, or a large blob it does not
+// name. Such objects are left by writers that died between an upload and
+// its index transaction, or wait for their grace period after a prune;
+// Compact removes them once they are older than the grace period, which
+// is why fn is told their age.
+func (s *S3) Unindexed(ctx context.Context, fn func(key string, size int64, age time.Duration) error) error {
+	known := map[int64]bool{}
+	if err := s.index.Packs(ctx, func(id int64, _ string) error { known[id] = true; return nil }); err != nil {
+		return err
+	}
+	now := s.clk.Now()
+	err := s.listObjects(ctx, s.prefix+"packs/", func(key string, size int64, modified time.Time) error {
+		if id, ok := parsePackName(path.Base(key)); ok && known[id] {
+			return nil
+		}
+		return fn(key, size, now.Sub(modified))
+	})
+	if err != nil {
+		return err
+	}
+	return s.listObjects(ctx, s.prefix+"blobs/", func(key string, size int64, modified time.Time) error {
+		h, err := ParseHash(path.Base(key))
+		if err == nil {
+			if _, ok, err := s.existing(ctx, h); err != nil || ok {
+				return err
+			}
+		}
+		return fn(key, size, now.Sub(modified))
+	})
 }
 
 // remove deletes one object; one already gone is no error.

@@ -208,3 +208,44 @@ func TestS3Compact(t *testing.T) {
 		t.Errorf("catalog after compaction: %q, %v", bad, err)
 	}
 }
+
+// TestS3Unindexed: the objects no index row names (a pack the index does
+// not know, a large blob it does not name) are reported, and only those.
+func TestS3Unindexed(t *testing.T) {
+	srv := s3.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close() //nolint:errcheck // test
+	bucket := srv.Bucket(t)
+	st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Prefix: "x/",
+		Index: store.BlobIndex(cat), TmpDir: filepath.Join(dir, "tmp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close() //nolint:errcheck // test
+	blobstoretest.Put(t, st, blobstoretest.Mail(1, 3000))
+	blobstoretest.Put(t, st, blobstoretest.Mail(2, 2<<20))
+	stray := []string{st.PackKey(99), st.LooseKey(blobstoretest.HashOf([]byte("never indexed")))}
+	for _, key := range stray {
+		if _, err := srv.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+			Body: bytes.NewReader([]byte("stray"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	if err := st.Unindexed(ctx, func(key string, size int64, _ time.Duration) error {
+		got = append(got, key)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(stray)
+	if !slices.Equal(got, stray) {
+		t.Errorf("Unindexed = %q, want %q", got, stray)
+	}
+}

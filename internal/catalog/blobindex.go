@@ -187,3 +187,27 @@ func (c *DB) DropBlobPack(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// BlobPacks calls fn for every pack the index knows, with its state, in id
+// order, and stops at fn's first error, which it returns unchanged.
+func (c *DB) BlobPacks(ctx context.Context, fn func(id int64, state string) error) error {
+	rows, err := c.r.QueryContext(ctx, `SELECT id, state FROM blob_packs ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("listing blob packs: %w", err)
+	}
+	defer rows.Close() //nolint:errcheck // read only
+	for rows.Next() {
+		var id int64
+		var state string
+		if err := rows.Scan(&id, &state); err != nil {
+			return fmt.Errorf("listing blob packs: %w", err)
+		}
+		if err := fn(id, state); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("listing blob packs: %w", err)
+	}
+	return nil
+}

@@ -123,6 +123,7 @@ type BlobIndex interface {
 	RetireBlobPacks(ctx context.Context, staleBefore time.Time) (int, error)
 	RetiredBlobPacks(ctx context.Context, before time.Time) ([]int64, error)
 	DropBlobPack(ctx context.Context, id int64) error
+	BlobPacks(ctx context.Context, fn func(id int64, state string) error) error
 }
 
 // Catalog is every role: what a back-end implements.

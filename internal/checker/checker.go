@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
@@ -46,6 +47,18 @@ type Report struct {
 	BlobsRead    int64 // blobs read back and re-hashed
 	BytesRead    int64
 	Unreferenced int64 // contents rows no version names (prune frees them)
+	// Objects in the bucket that no index row names (S3 stores only):
+	// left by a writer that died, or waiting for their grace period;
+	// prune removes them. Not problems; the first few keys are listed.
+	UnindexedObjects, UnindexedBytes int64
+	UnindexedKeys                    []string
+}
+
+// Unindexed is what the checker asks of a blob store that keeps its
+// objects where its index does not list them (S3): the objects no index
+// row names.
+type Unindexed interface {
+	Unindexed(ctx context.Context, fn func(key string, size int64, age time.Duration) error) error
 }
 
 // OK tells whether the check found no problem.
@@ -71,6 +84,19 @@ func Check(ctx context.Context, cat Catalog, blobs Blobs, opts Options) (*Report
 	})
 	if err != nil {
 		return nil, fmt.Errorf("checking blobs: %w", err)
+	}
+	if u, ok := blobs.(Unindexed); ok {
+		err := u.Unindexed(ctx, func(key string, size int64, age time.Duration) error {
+			rep.UnindexedObjects++
+			rep.UnindexedBytes += size
+			if len(rep.UnindexedKeys) < 10 {
+				rep.UnindexedKeys = append(rep.UnindexedKeys, fmt.Sprintf("%s (%s old)", key, age.Round(time.Second)))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing the objects of the blob store: %w", err)
+		}
 	}
 	return rep, nil
 }

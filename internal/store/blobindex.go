@@ -51,6 +51,10 @@ func (b blobIndex) RetiredPacks(ctx context.Context, before time.Time) ([]int64,
 
 func (b blobIndex) DropPack(ctx context.Context, id int64) error { return b.c.DropBlobPack(ctx, id) }
 
+func (b blobIndex) Packs(ctx context.Context, fn func(id int64, state string) error) error {
+	return b.c.BlobPacks(ctx, fn)
+}
+
 func (b blobIndex) List(ctx context.Context, fn func(blobstore.S3Entry) error) error {
 	return b.c.ListBlobs(ctx, func(e catalog.BlobEntry) error { return fn(fromCatalog(e)) })
 }

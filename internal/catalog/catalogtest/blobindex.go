@@ -161,4 +161,11 @@ func (cs suite) testBlobPackRetirement(t *testing.T) {
 	if err := db.CommitBlobs(ctx, fresh, 5, nil); err != nil {
 		t.Errorf("the fresh upload was retired: %v", err)
 	}
+	states := map[int64]string{}
+	if err := db.BlobPacks(ctx, func(id int64, state string) error { states[id] = state; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 2 || states[kept] != "live" || states[fresh] != "live" {
+		t.Errorf("BlobPacks: %v, want %d and %d live", states, kept, fresh)
+	}
 }

@@ -33,7 +33,8 @@ func storeOptions(cfg *config.Config, clk clock.Clock) store.Options {
 	return store.Options{DataDir: cfg.DataDir, Clock: clk, Location: cfg.Location, Migrate: policy,
 		CatalogURL: cfg.Catalog.URL, MaxConnections: cfg.Catalog.MaxConnections,
 		S3: store.S3Options{URL: b.URL, Endpoint: b.Endpoint, Region: b.Region, PathStyle: b.PathStyle,
-			AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, PackSizeMiB: b.PackSizeMiB}}
+			AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, PackSizeMiB: b.PackSizeMiB,
+			UploadConcurrency: b.UploadConcurrency}}
 }
 
 func loadConfig(env *environment, path string) (*config.Config, error) {

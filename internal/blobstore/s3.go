@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
 
 	"mtm/internal/clock"
 )
@@ -30,15 +31,16 @@ import (
 // Sync. Reads are ranged GETs of one entry, checked as the local store
 // checks them.
 type S3 struct {
-	client S3API
-	bucket string
-	prefix string // ends with "/" unless empty
-	index  S3Index
-	tmp    string
-	target int
-	codec  *codec
-	clk    clock.Clock
-	grace  time.Duration
+	client  S3API
+	bucket  string
+	prefix  string // ends with "/" unless empty
+	index   S3Index
+	tmp     string
+	target  int
+	codec   *codec
+	clk     clock.Clock
+	grace   time.Duration
+	uploads int
 
 	mu      sync.Mutex
 	cur     *memPack   // the pack Puts append to
@@ -105,6 +107,8 @@ type S3Options struct {
 	Level zstd.EncoderLevel
 	// PackTarget is the size at which a pack is sealed; zero means 32 MiB.
 	PackTarget int
+	// Uploads bounds the packs a Sync uploads at once; zero means 4.
+	Uploads int
 	// Clock tells Compact the time; zero means the real clock.
 	Clock clock.Clock
 	// Grace is how long an object outlives the last index row that named
@@ -144,6 +148,9 @@ func NewS3(o S3Options) (*S3, error) {
 	if o.Grace <= 0 {
 		o.Grace = time.Hour
 	}
+	if o.Uploads <= 0 {
+		o.Uploads = 4
+	}
 	if err := os.MkdirAll(o.TmpDir, 0o750); err != nil {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
@@ -152,7 +159,7 @@ func NewS3(o S3Options) (*S3, error) {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
 	return &S3{client: o.Client, bucket: o.Bucket, prefix: o.Prefix, index: o.Index, tmp: o.TmpDir,
-		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, pending: map[Hash]pendingBlob{}}, nil
+		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, uploads: o.Uploads, pending: map[Hash]pendingBlob{}}, nil
 }
 
 // PackKey is the object key of pack id; LooseKey that of large blob h.
@@ -290,32 +297,41 @@ func (s *S3) Sync(ctx context.Context) error {
 	s.cur, s.sealed, s.loose = nil, nil, nil
 	s.mu.Unlock()
 
-	done := 0
-	err := func() error {
-		for _, p := range packs {
-			if err := s.uploadPack(ctx, p); err != nil {
+	// The packs go up to uploads at a time, each indexed once it is up.
+	uploaded := make([]bool, len(packs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.uploads)
+	for i, p := range packs {
+		g.Go(func() error {
+			if err := s.uploadPack(gctx, p); err != nil {
 				return err
 			}
-			done++
+			uploaded[i] = true
+			return nil
+		})
+	}
+	err := g.Wait()
+	if err == nil && len(loose) > 0 {
+		if cerr := s.index.Commit(ctx, 0, 0, loose); cerr != nil {
+			err = fmt.Errorf("sync blobs: %w", cerr)
 		}
-		if len(loose) > 0 {
-			if err := s.index.Commit(ctx, 0, 0, loose); err != nil {
-				return fmt.Errorf("sync blobs: %w", err)
-			}
-		}
-		return nil
-	}()
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range packs[:done] {
+	var left []*memPack
+	for i, p := range packs {
+		if !uploaded[i] {
+			left = append(left, p)
+			continue
+		}
 		for _, e := range p.entries {
 			delete(s.pending, e.Hash)
 		}
 	}
 	if err != nil {
 		// What is not durable waits for the next Sync.
-		s.sealed = append(packs[done:], s.sealed...)
+		s.sealed = append(left, s.sealed...)
 		s.loose = append(loose, s.loose...)
 		return err
 	}

@@ -249,3 +249,50 @@ func TestS3Unindexed(t *testing.T) {
 		t.Errorf("Unindexed = %q, want %q", got, stray)
 	}
 }
+
+// TestS3ManyPacks: with small packs, one Sync uploads several at once
+// (Uploads at a time), and every blob is then readable by another store.
+func TestS3ManyPacks(t *testing.T) {
+	srv := s3.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close() //nolint:errcheck // test
+	bucket := srv.Bucket(t)
+	open := func(tmp string) *blobstore.S3 {
+		st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Index: store.BlobIndex(cat),
+			TmpDir: filepath.Join(dir, tmp), PackTarget: 8 << 10, Uploads: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	a := open("a")
+	var msgs [][]byte
+	for i := range 40 {
+		m := blobstoretest.Mail(uint64(i), 3000)
+		msgs = append(msgs, m)
+		if _, err := a.Put(ctx, bytes.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	packs := 0
+	if err := cat.BlobPacks(ctx, func(int64, string) error { packs++; return nil }); err != nil || packs < 5 {
+		t.Errorf("%d packs after one Sync of 40 blobs with 8 KiB packs, want several (%v)", packs, err)
+	}
+	b := open("b")
+	for _, m := range msgs {
+		if got := blobstoretest.ReadAll(t, b, blobstoretest.HashOf(m)); !bytes.Equal(got, m) {
+			t.Fatalf("read %d bytes, want %d", len(got), len(m))
+		}
+	}
+	if err := errors.Join(a.Close(), b.Close()); err != nil {
+		t.Error(err)
+	}
+}

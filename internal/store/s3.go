@@ -27,6 +27,7 @@ type S3Options struct {
 	// AWS environment variables and shared configuration.
 	AccessKeyID, SecretAccessKey string
 	PackSizeMiB                  int
+	UploadConcurrency            int // packs uploaded at once by a Sync
 }
 
 // ParseS3URL splits "s3://BUCKET/PREFIX" into the bucket and the key
@@ -80,5 +81,5 @@ func openS3(ctx context.Context, o Options, cat *catalog.DB) (*blobstore.S3, err
 		return nil, err
 	}
 	return blobstore.NewS3(blobstore.S3Options{Client: client, Bucket: bucket, Prefix: prefix, Index: BlobIndex(cat),
-		TmpDir: filepath.Join(o.DataDir, "tmp"), PackTarget: o.S3.PackSizeMiB << 20, Clock: o.Clock})
+		TmpDir: filepath.Join(o.DataDir, "tmp"), PackTarget: o.S3.PackSizeMiB << 20, Uploads: o.S3.UploadConcurrency, Clock: o.Clock})
 }

@@ -20,10 +20,11 @@ type Proxy struct {
 	// Endpoint is the proxy's URL, to give mtm instead of the server's.
 	Endpoint string
 
-	mu     sync.Mutex
-	counts map[string]int64 // "PUT", "GET", "DELETE", "LIST", "HEAD", "POST"
-	faults Faults
-	seen   atomic.Int64
+	mu       sync.Mutex
+	counts   map[string]int64 // "PUT", "GET", "DELETE", "LIST", "HEAD", "POST"
+	inFlight map[string]int64 // requests being answered, by kind
+	faults   Faults
+	seen     atomic.Int64
 }
 
 // Faults is what the proxy does to the requests whose kind is in Kinds
@@ -43,7 +44,7 @@ func (s *Server) StartProxy(t testing.TB) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{counts: map[string]int64{}}
+	p := &Proxy{counts: map[string]int64{}, inFlight: map[string]int64{}}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -53,8 +54,14 @@ func (s *Server) StartProxy(t testing.TB) *Proxy {
 		kind := kindOf(r)
 		p.mu.Lock()
 		p.counts[kind]++
+		p.inFlight[kind]++
 		f := p.faults
 		p.mu.Unlock()
+		defer func() {
+			p.mu.Lock()
+			p.inFlight[kind]--
+			p.mu.Unlock()
+		}()
 		if f.applies(kind) {
 			if f.Delay > 0 {
 				time.Sleep(f.Delay)
@@ -116,6 +123,13 @@ func (p *Proxy) SetFaults(f Faults) {
 	defer p.mu.Unlock()
 	p.faults = f
 	p.seen.Store(0)
+}
+
+// InFlight returns how many requests of kind are being answered now.
+func (p *Proxy) InFlight(kind string) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inFlight[kind]
 }
 
 // Counts returns the requests seen so far, by kind, and resets them.

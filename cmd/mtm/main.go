@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"config":    {"config check: validate the configuration file and the files it names, by key", runConfig},
 	"migrate":   {"apply the catalog's pending schema migrations (--dry-run lists them)", runMigrate},
 	"catalog":   {"catalog copy --from DATA_DIR --to postgres://...: copy an embedded catalog into an empty PostgreSQL one", runCatalog},
+	"blobs":     {"blobs copy [--to s3://BUCKET/PREFIX]: copy the local blob store into S3 (resumable)", runBlobs},
 }
 
 // environment is what a command may touch of the process.

@@ -85,6 +85,14 @@ type S3Index interface {
 	DropPack(ctx context.Context, id int64) error
 	// Packs calls fn for every pack the index knows.
 	Packs(ctx context.Context, fn func(id int64, state string) error) error
+	// Usage calls fn for every live pack: its size, and the bytes and
+	// number of the entries the index names in it.
+	Usage(ctx context.Context, fn func(id, size, live, entries int64) error) error
+	// PackEntries returns the entries the index names in pack id.
+	PackEntries(ctx context.Context, id int64) ([]S3Entry, error)
+	// Move makes the uploaded pack live and points the moved blobs at it,
+	// in one transaction.
+	Move(ctx context.Context, pack, size int64, moved []S3Entry) error
 }
 
 // S3Entry is where one blob is: in pack Pack at Offset (Length bytes of
@@ -348,10 +356,8 @@ func (s *S3) uploadPack(ctx context.Context, p *memPack) error {
 	if err != nil {
 		return fmt.Errorf("sync blobs: %w", err)
 	}
-	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.PackKey(id)),
-		Body: bytes.NewReader(p.buf), ContentLength: aws.Int64(int64(len(p.buf))), IfNoneMatch: aws.String("*")})
-	if err != nil {
-		return fmt.Errorf("sync blobs: uploading pack %s: %w", packName(id), err)
+	if err := s.putPackObject(ctx, id, p.buf); err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
 	}
 	entries := make([]S3Entry, len(p.entries))
 	for i, e := range p.entries {
@@ -534,6 +540,10 @@ func (s *S3) List(ctx context.Context, fn func(Info) error) error {
 // entries are few are not yet rewritten.
 func (s *S3) Compact(ctx context.Context, beat func(context.Context) error) (CompactResult, error) {
 	var res CompactResult
+	rerr := s.rewrite(ctx, beat, &res)
+	if rerr != nil && !errors.Is(rerr, ErrCorrupt) {
+		return res, fmt.Errorf("compact: %w", rerr)
+	}
 	horizon := s.clk.Now().Add(-s.grace)
 	if _, err := s.index.RetirePacks(ctx, horizon); err != nil {
 		return res, fmt.Errorf("compact: %w", err)
@@ -576,7 +586,143 @@ func (s *S3) Compact(ctx context.Context, beat func(context.Context) error) (Com
 	if err != nil {
 		return res, fmt.Errorf("compact: %w", err)
 	}
+	if rerr != nil {
+		return res, fmt.Errorf("compact: %w", rerr)
+	}
 	return res, nil
+}
+
+// rewrite copies the live entries of the packs worth rewriting into new
+// packs: those whose dead bytes reach 1/compactDeadShare of them, and the
+// small ones (under a quarter of the pack size: a night's packs) when there
+// are two or more to merge; a merged pack that is still small is merged
+// again with the next ones, so a byte is rewritten a few times at most. Each entry is checked
+// (header, size, SHA-256) on the way; a pack with a corrupt entry is left
+// as it is and reported (an error wrapping ErrCorrupt, after the others are
+// done). Each new pack is uploaded, then its rows moved in one transaction;
+// the emptied packs are retired by Compact after.
+func (s *S3) rewrite(ctx context.Context, beat func(context.Context) error, res *CompactResult) error {
+	var dead, small []int64
+	err := s.index.Usage(ctx, func(id, size, live, n int64) error {
+		switch {
+		case n == 0:
+			// nothing to move: Compact retires it
+		case (size-live)*compactDeadShare >= size:
+			dead = append(dead, id)
+		case size < int64(s.target)/4:
+			small = append(small, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	todo := dead
+	if len(small) >= 2 {
+		todo = append(todo, small...)
+	}
+	out := &memPack{}
+	flush := func() error {
+		if len(out.entries) == 0 {
+			return nil
+		}
+		id, err := s.index.NewPack(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.putPackObject(ctx, id, out.buf); err != nil {
+			return err
+		}
+		moved := make([]S3Entry, len(out.entries))
+		for i, e := range out.entries {
+			e.Pack = id
+			moved[i] = e
+		}
+		if err := s.index.Move(ctx, id, int64(len(out.buf)), moved); err != nil {
+			return err
+		}
+		res.BlobsMoved += int64(len(moved))
+		out = &memPack{}
+		return nil
+	}
+	var corrupt []error
+	for _, id := range todo {
+		entries, err := s.index.PackEntries(ctx, id)
+		if err != nil {
+			return err
+		}
+		obj, err := s.getObject(ctx, s.PackKey(id))
+		if err != nil {
+			return fmt.Errorf("pack %s: %w", packName(id), err)
+		}
+		var bad error
+		for _, e := range entries {
+			if e.Offset+e.Length > int64(len(obj)) {
+				bad = fmt.Errorf("%w: pack %s ends before the entry of %s", ErrCorrupt, packName(id), e.Hash)
+				break
+			}
+			if err := s.checkEntry(ctx, e, obj[e.Offset:e.Offset+e.Length]); err != nil {
+				bad = fmt.Errorf("pack %s: %w", packName(id), err)
+				break
+			}
+		}
+		if bad != nil {
+			corrupt = append(corrupt, bad)
+			continue
+		}
+		for _, e := range entries {
+			moved := e
+			moved.Offset = int64(len(out.buf))
+			out.buf = append(out.buf, obj[e.Offset:e.Offset+e.Length]...)
+			out.entries = append(out.entries, moved)
+			if len(out.buf) >= s.target {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		res.PacksRewritten++
+		if beat != nil {
+			if err := beat(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return errors.Join(corrupt...)
+}
+
+// checkEntry decompresses the pack entry b of e and checks its header,
+// size and hash.
+func (s *S3) checkEntry(ctx context.Context, e S3Entry, b []byte) error {
+	r, err := s.reader(ctx, e.Hash, e, true, io.NopCloser(bytes.NewReader(b)))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, r)
+	return errors.Join(err, r.Close())
+}
+
+// getObject returns the whole of an object.
+func (s *S3) getObject(ctx context.Context, key string) ([]byte, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(out.Body)
+	return b, errors.Join(err, out.Body.Close())
+}
+
+// putPackObject uploads a new pack object, never replacing one.
+func (s *S3) putPackObject(ctx context.Context, id int64, buf []byte) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.PackKey(id)),
+		Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))), IfNoneMatch: aws.String("*")})
+	if err != nil {
+		return fmt.Errorf("uploading pack %s: %w", packName(id), err)
+	}
+	return nil
 }
 
 // Unindexed calls fn for every object in the bucket that no index row

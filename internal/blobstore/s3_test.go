@@ -296,3 +296,140 @@ func TestS3ManyPacks(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestS3CompactRewrites: packs with many dead bytes and small packs are
+// rewritten into new ones, each entry checked on the way; every blob still
+// named reads the same from another store, the deleted ones are gone, and
+// once the grace period is over the bucket holds the new packs only. A pack
+// with a rotten entry is left as it is and reported.
+func TestS3CompactRewrites(t *testing.T) {
+	srv := s3.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := clock.NewFake(time.Now())
+	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close() //nolint:errcheck // test
+	bucket := srv.Bucket(t)
+	open := func(tmp string) *blobstore.S3 {
+		st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Index: store.BlobIndex(cat),
+			TmpDir: filepath.Join(dir, tmp), PackTarget: 16 << 10, Clock: clk, Grace: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	st := open("a")
+	defer st.Close() //nolint:errcheck // test
+	var kept, gone [][]byte
+	for i := range 60 {
+		m := blobstoretest.Mail(uint64(100+i), 6000)
+		if _, err := st.Put(ctx, bytes.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			gone = append(gone, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	blobstoretest.Sync(t, st)
+	for _, m := range gone {
+		if err := st.Delete(ctx, blobstoretest.HashOf(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	packsBefore := 0
+	if err := cat.BlobPacks(ctx, func(int64, string) error { packsBefore++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Compact(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PacksRewritten != packsBefore || res.BlobsMoved != int64(len(kept)) {
+		t.Errorf("compaction: %+v; want the %d packs rewritten and %d blobs moved", res, packsBefore, len(kept))
+	}
+	other := open("b")
+	defer other.Close() //nolint:errcheck // test
+	for _, m := range kept {
+		if got := blobstoretest.ReadAll(t, other, blobstoretest.HashOf(m)); !bytes.Equal(got, m) {
+			t.Fatal("a kept blob changed in the rewrite")
+		}
+	}
+	for _, m := range gone {
+		if ok, err := other.Has(ctx, blobstoretest.HashOf(m)); ok || err != nil {
+			t.Errorf("a deleted blob is back: %v %v", ok, err)
+		}
+	}
+	clk.Advance(2 * time.Hour)
+	if _, err := st.Compact(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var live, bucketBytes, liveBytes int64
+	if err := cat.BlobPackUsage(ctx, func(_, size, used, _ int64) error {
+		live++
+		liveBytes += used
+		bucketBytes += size
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := srv.Client().ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objBytes int64
+	for _, o := range list.Contents {
+		objBytes += aws.ToInt64(o.Size)
+	}
+	if int64(len(list.Contents)) != live || objBytes != liveBytes {
+		t.Errorf("the bucket holds %d objects of %d bytes; the live packs are %d of %d live bytes",
+			len(list.Contents), objBytes, live, liveBytes)
+	}
+	if bad, err := cat.Inconsistencies(ctx); err != nil || len(bad) != 0 {
+		t.Errorf("catalog after compaction: %q, %v", bad, err)
+	}
+
+	// A rotten entry: its pack is left as it was, and reported. The other
+	// blobs of its pack are deleted, so that the pack is worth rewriting.
+	rotten := blobstoretest.HashOf(kept[len(kept)-1])
+	loc, err := cat.LocateBlob(ctx, rotten)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := loc.Pack
+	mates, err := cat.PackBlobs(ctx, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range mates {
+		if e.Hash != rotten {
+			if err := st.Delete(ctx, e.Hash); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	key := st.PackKey(victim)
+	obj, err := srv.Client().GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[loc.Offset+loc.Length-5] ^= 0xff
+	if _, err := srv.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		Body: bytes.NewReader(b)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Compact(ctx, nil); !errors.Is(err, blobstore.ErrCorrupt) {
+		t.Errorf("compacting a pack with a rotten entry: %v, want ErrCorrupt", err)
+	}
+	if n, err := cat.PackBlobs(ctx, victim); err != nil || len(n) == 0 {
+		t.Errorf("the rotten pack's rows moved: %d left, %v", len(n), err)
+	}
+}

@@ -211,3 +211,81 @@ func (c *DB) BlobPacks(ctx context.Context, fn func(id int64, state string) erro
 	}
 	return nil
 }
+
+// BlobPackUsage calls fn for every live pack with its size and the bytes
+// and number of the entries the index still names in it (compaction picks
+// the packs to rewrite from these), in id order.
+func (c *DB) BlobPackUsage(ctx context.Context, fn func(id, size, live, entries int64) error) error {
+	rows, err := c.r.QueryContext(ctx, `SELECT p.id, p.size, coalesce(sum(b.entry_length), 0), count(b.hash)
+		FROM blob_packs p LEFT JOIN blob_index b ON b.pack = p.id WHERE p.state = 'live'
+		GROUP BY p.id, p.size ORDER BY p.id`)
+	if err != nil {
+		return fmt.Errorf("measuring blob packs: %w", err)
+	}
+	defer rows.Close() //nolint:errcheck // read only
+	for rows.Next() {
+		var id, size, live, n int64
+		if err := rows.Scan(&id, &size, &live, &n); err != nil {
+			return fmt.Errorf("measuring blob packs: %w", err)
+		}
+		if err := fn(id, size, live, n); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("measuring blob packs: %w", err)
+	}
+	return nil
+}
+
+// PackBlobs returns the entries the index names in pack id, by offset.
+func (c *DB) PackBlobs(ctx context.Context, id int64) ([]BlobEntry, error) {
+	rows, err := c.r.QueryContext(ctx, `SELECT hash, entry_offset, entry_length, raw_size FROM blob_index
+		WHERE pack = ? ORDER BY entry_offset`, id)
+	if err != nil {
+		return nil, fmt.Errorf("listing the blobs of pack %d: %w", id, err)
+	}
+	out, err := scanAll(rows, func(r *sql.Rows) (BlobEntry, error) {
+		e := BlobEntry{Pack: id}
+		var hash []byte
+		err := r.Scan(&hash, &e.Offset, &e.Length, &e.Size)
+		copy(e.Hash[:], hash)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the blobs of pack %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// MoveBlobs makes the uploaded pack (reserved by NewBlobPack, size bytes)
+// live and points the rows of the moved blobs at their copies in it, in
+// one transaction: a reader finds each blob complete at every moment. A
+// blob whose row is gone meanwhile is not indexed again.
+func (c *DB) MoveBlobs(ctx context.Context, pack, size int64, moved []BlobEntry) error {
+	err := c.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE blob_packs SET state = 'live', size = ?2 WHERE id = ?1 AND state = 'uploading'`,
+			pack, size)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errors.Join(fmt.Errorf("pack %d is not uploading", pack), err)
+		}
+		st, err := tx.PrepareContext(ctx, `UPDATE blob_index SET pack = ?1, entry_offset = ?2, entry_length = ?3
+			WHERE hash = ?4`)
+		if err != nil {
+			return err
+		}
+		for _, e := range moved {
+			if _, err := st.ExecContext(ctx, pack, e.Offset, e.Length, e.Hash[:]); err != nil {
+				return errors.Join(err, st.Close())
+			}
+		}
+		return st.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("moving blobs to pack %d: %w", pack, err)
+	}
+	return nil
+}

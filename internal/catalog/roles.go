@@ -124,6 +124,9 @@ type BlobIndex interface {
 	RetiredBlobPacks(ctx context.Context, before time.Time) ([]int64, error)
 	DropBlobPack(ctx context.Context, id int64) error
 	BlobPacks(ctx context.Context, fn func(id int64, state string) error) error
+	BlobPackUsage(ctx context.Context, fn func(id, size, live, entries int64) error) error
+	PackBlobs(ctx context.Context, id int64) ([]BlobEntry, error)
+	MoveBlobs(ctx context.Context, pack, size int64, moved []BlobEntry) error
 }
 
 // Catalog is every role: what a back-end implements.

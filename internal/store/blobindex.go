@@ -18,11 +18,15 @@ type blobIndex struct{ c catalog.BlobIndex }
 func (b blobIndex) NewPack(ctx context.Context) (int64, error) { return b.c.NewBlobPack(ctx) }
 
 func (b blobIndex) Commit(ctx context.Context, pack, size int64, entries []blobstore.S3Entry) error {
-	rows := make([]catalog.BlobEntry, len(entries))
-	for i, e := range entries {
+	return b.c.CommitBlobs(ctx, pack, size, toCatalog(entries))
+}
+
+func toCatalog(es []blobstore.S3Entry) []catalog.BlobEntry {
+	rows := make([]catalog.BlobEntry, len(es))
+	for i, e := range es {
 		rows[i] = catalog.BlobEntry{Hash: e.Hash, Pack: e.Pack, Offset: e.Offset, Length: e.Length, Size: e.Size}
 	}
-	return b.c.CommitBlobs(ctx, pack, size, rows)
+	return rows
 }
 
 func (b blobIndex) Locate(ctx context.Context, h blobstore.Hash) (blobstore.S3Entry, error) {
@@ -50,6 +54,23 @@ func (b blobIndex) RetiredPacks(ctx context.Context, before time.Time) ([]int64,
 }
 
 func (b blobIndex) DropPack(ctx context.Context, id int64) error { return b.c.DropBlobPack(ctx, id) }
+
+func (b blobIndex) Usage(ctx context.Context, fn func(id, size, live, entries int64) error) error {
+	return b.c.BlobPackUsage(ctx, fn)
+}
+
+func (b blobIndex) PackEntries(ctx context.Context, id int64) ([]blobstore.S3Entry, error) {
+	es, err := b.c.PackBlobs(ctx, id)
+	out := make([]blobstore.S3Entry, len(es))
+	for i, e := range es {
+		out[i] = fromCatalog(e)
+	}
+	return out, err
+}
+
+func (b blobIndex) Move(ctx context.Context, pack, size int64, moved []blobstore.S3Entry) error {
+	return b.c.MoveBlobs(ctx, pack, size, toCatalog(moved))
+}
 
 func (b blobIndex) Packs(ctx context.Context, fn func(id int64, state string) error) error {
 	return b.c.BlobPacks(ctx, fn)

@@ -161,11 +161,41 @@ func (cs suite) testBlobPackRetirement(t *testing.T) {
 	if err := db.CommitBlobs(ctx, fresh, 5, nil); err != nil {
 		t.Errorf("the fresh upload was retired: %v", err)
 	}
+	// Usage and moves: the kept pack's blob goes to a new pack in one step.
+	type usage struct{ size, live, n int64 }
+	got := map[int64]usage{}
+	if err := db.BlobPackUsage(ctx, func(id, size, live, n int64) error {
+		got[id] = usage{size, live, n}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got[kept] != (usage{10, 10, 1}) || got[fresh] != (usage{5, 0, 0}) || len(got) != 2 {
+		t.Errorf("BlobPackUsage = %v", got)
+	}
+	entries, err := db.PackBlobs(ctx, kept)
+	if err != nil || len(entries) != 1 || entries[0].Hash != [32]byte{2} {
+		t.Fatalf("PackBlobs(%d) = %+v, %v", kept, entries, err)
+	}
+	moved, err := db.NewBlobPack(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries[0].Offset, entries[0].Pack = 100, moved
+	if err := db.MoveBlobs(ctx, moved, 200, entries); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := db.LocateBlob(ctx, [32]byte{2}); err != nil || e.Pack != moved || e.Offset != 100 {
+		t.Errorf("after the move: %+v, %v", e, err)
+	}
+	if n, err := db.RetireBlobPacks(ctx, clk.Now().Add(-time.Hour)); err != nil || n != 2 {
+		t.Errorf("retiring the emptied packs: %d, %v; want the old pack and the fresh one", n, err)
+	}
 	states := map[int64]string{}
 	if err := db.BlobPacks(ctx, func(id int64, state string) error { states[id] = state; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(states) != 2 || states[kept] != "live" || states[fresh] != "live" {
-		t.Errorf("BlobPacks: %v, want %d and %d live", states, kept, fresh)
+	if len(states) != 3 || states[kept] != "retired" || states[fresh] != "retired" || states[moved] != "live" {
+		t.Errorf("BlobPacks: %v, want %d and %d retired, %d live", states, kept, fresh, moved)
 	}
 }

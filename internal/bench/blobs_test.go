@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,7 @@ func BenchmarkBlobs(b *testing.B) {
 			last, lastBucket = st, bucketOf(string(mustRead(b, st.config)))
 		}
 	}
-	bucketBytes := bucketSize(b, srv, lastBucket)
+	bucketBytes, _ := bucketStats(b, srv, lastBucket)
 
 	// Reading back: an export of the whole snapshot, through the proxy.
 	proxy.Counts()
@@ -88,6 +89,8 @@ func BenchmarkBlobs(b *testing.B) {
 	if err := os.RemoveAll(out); err != nil {
 		b.Fatal(err)
 	}
+
+	churn := blobsChurn(h, a, last, lastBucket, srv, proxy)
 
 	ratio := median(walls(remote)).Seconds() / median(walls(local)).Seconds()
 	row := func(name string, ms []measured) []string {
@@ -105,7 +108,21 @@ func BenchmarkBlobs(b *testing.B) {
 	r.table("Reading back: `mtm export` of the snapshot from S3", []string{"messages", "wall", "GET requests",
 		"GETs per message read"}, [][]string{{fmt.Sprint(*flagMessages), seconds(exp.Wall), fmt.Sprint(reads["GET"]),
 		fmt.Sprintf("%.2f", float64(reads["GET"])/float64(*flagMessages))}})
+	r.table(fmt.Sprintf("%d days of churn (+%d %% new, -%d %% deleted, %d %% reflagged a day), then prune", *flagDays,
+		newPct, delPct, flagPct), []string{"state", "objects", "bucket", "× one copy"},
+		[][]string{
+			{"after the last day, before prune", fmt.Sprint(churn.beforeObjects), mib(churn.before), fmt.Sprintf("%.2f", float64(churn.before)/float64(churn.raw))},
+			{"after prune (compaction, then the grace period, then prune again)", fmt.Sprint(churn.afterObjects), mib(churn.after), fmt.Sprintf("%.2f", float64(churn.after)/float64(churn.raw))},
+		},
+		fmt.Sprintf("One copy is the last snapshot's size as served by IMAP: %s. Requests of the days' snapshots: "+
+			"PUT %d (%.1f per 1,000 new messages), GET %d, LIST %d; of the prunes: PUT %d, GET %d, DELETE %d, LIST %d. "+
+			"`mtm check --read-data` after prune: %s", mib(churn.raw), churn.days["PUT"],
+			float64(churn.days["PUT"])*1000/float64(max(churn.newMessages, 1)), churn.days["GET"], churn.days["LIST"],
+			churn.prune["PUT"], churn.prune["GET"], churn.prune["DELETE"], churn.prune["LIST"], churn.check))
 	r.target("first snapshot, S3 vs local store", "≤ 1.3 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 1.3))
+	storeRatio := float64(churn.after) / float64(churn.raw)
+	r.target("bucket after churn and prune", "≤ 1.0 × one copy", fmt.Sprintf("%.2f × (%s vs %s)", storeRatio,
+		mib(churn.after), mib(churn.raw)), verdict(storeRatio <= 1.0 && churn.check != "failed"))
 	r.metric(ratio, "first-s3/local")
 	r.dovecotErrors(h)
 	r.sections = append(r.sections, fmt.Sprintf("Load average at the end: %s.\n", loadAvg()))
@@ -127,9 +144,62 @@ func bucketOf(cfg string) string {
 	return bucket
 }
 
-// bucketSize sums the sizes of the bucket's objects.
-func bucketSize(b *testing.B, srv *s3.Server, bucket string) int64 {
+func median64(xs []int64) int64 {
+	ds := make([]time.Duration, len(xs))
+	for i, x := range xs {
+		ds[i] = time.Duration(x)
+	}
+	return int64(median(ds))
+}
+
+// churnResult is what the days of churn on S3 measured.
+type churnResult struct {
+	raw, before, after          int64 // one copy; bucket bytes before and after prune
+	beforeObjects, afterObjects int
+	newMessages                 int
+	days, prune                 map[string]int64 // requests by kind
+	check                       string
+}
+
+// blobsChurn runs the days of churn on the account with st (its blobs in
+// bucket), one snapshot a day under the test clock, then prunes as the
+// scheduler would after the last night, and again once the grace period of
+// the objects prune retired is over.
+func blobsChurn(h *harness, a *account, st *mtmStore, bucket string, srv *s3.Server, proxy *s3.Proxy) churnResult {
+	h.b.Helper()
+	rng := rand.New(rand.NewPCG(20250101, 15))
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	dayTime := func(d int) time.Time { return today.AddDate(0, 0, d).Add(2 * time.Hour) }
+	var res churnResult
+	proxy.Counts()
+	for d := 1; d <= *flagDays; d++ {
+		c := h.churn(a, rng, newPct, delPct, flagPct)
+		res.newMessages += c.New
+		m := st.mustRun(dayTime(d), "snapshot")
+		h.progressf("S3 day %d: +%d -%d ~%d; mtm %s", d, c.New, c.Deleted, c.Reflagged, seconds(m.Wall))
+	}
+	res.days = proxy.Counts()
+	res.raw = st.last(a.address).Bytes
+	res.before, res.beforeObjects = bucketStats(h.b, srv, bucket)
+	end := dayTime(*flagDays)
+	st.mustRun(end.Add(time.Hour), "prune")
+	st.mustRun(end.Add(3*time.Hour), "prune") // the retired objects' hour is over
+	res.prune = proxy.Counts()
+	res.after, res.afterObjects = bucketStats(h.b, srv, bucket)
+	res.check = "clean"
+	if m, err := st.run(end.Add(3*time.Hour), "check", "--read-data"); err != nil {
+		res.check = "failed"
+		h.progressf("check after prune: %v", err)
+	} else {
+		res.check = lastLine(m.Output)
+	}
+	return res
+}
+
+// bucketStats returns the bytes and the number of the bucket's objects.
+func bucketStats(b *testing.B, srv *s3.Server, bucket string) (int64, int) {
 	var n int64
+	objects := 0
 	p := awss3.NewListObjectsV2Paginator(srv.Client(), &awss3.ListObjectsV2Input{Bucket: aws.String(bucket)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
@@ -138,15 +208,8 @@ func bucketSize(b *testing.B, srv *s3.Server, bucket string) int64 {
 		}
 		for _, o := range page.Contents {
 			n += aws.ToInt64(o.Size)
+			objects++
 		}
 	}
-	return n
-}
-
-func median64(xs []int64) int64 {
-	ds := make([]time.Duration, len(xs))
-	for i, x := range xs {
-		ds[i] = time.Duration(x)
-	}
-	return int64(median(ds))
+	return n, objects
 }

@@ -2,9 +2,16 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,6 +98,10 @@ func BenchmarkBlobs(b *testing.B) {
 	}
 
 	churn := blobsChurn(h, a, last, lastBucket, srv, proxy)
+	opened, webGETs, err := webmailGETs(h, srv, proxy)
+	if err != nil {
+		b.Fatalf("webmail on S3: %v", err)
+	}
 
 	ratio := median(walls(remote)).Seconds() / median(walls(local)).Seconds()
 	row := func(name string, ms []measured) []string {
@@ -119,6 +130,10 @@ func BenchmarkBlobs(b *testing.B) {
 			"`mtm check --read-data` after prune: %s", mib(churn.raw), churn.days["PUT"],
 			float64(churn.days["PUT"])*1000/float64(max(churn.newMessages, 1)), churn.days["GET"], churn.days["LIST"],
 			churn.prune["PUT"], churn.prune["GET"], churn.prune["DELETE"], churn.prune["LIST"], churn.check))
+	r.table("The webmail on S3: messages opened", []string{"messages opened", "GET requests", "GETs per message opened"},
+		[][]string{{fmt.Sprint(opened), fmt.Sprint(webGETs), fmt.Sprintf("%.2f", float64(webGETs)/float64(max(opened, 1)))}},
+		"A second account of 200 messages in its own bucket, served by `mtm serve` through the proxy; each message "+
+			"opened as the page opens it: the message, and its HTML body in the sandboxed frame when it has one.")
 	r.target("first snapshot, S3 vs local store", "≤ 1.3 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 1.3))
 	storeRatio := float64(churn.after) / float64(churn.raw)
 	r.target("bucket after churn and prune", "≤ 1.0 × one copy", fmt.Sprintf("%.2f × (%s vs %s)", storeRatio,
@@ -212,4 +227,110 @@ func bucketStats(b *testing.B, srv *s3.Server, bucket string) (int64, int) {
 		}
 	}
 	return n, objects
+}
+
+// webmailGETs measures the object store's GETs per message opened in the
+// webmail: a small account snapshotted into a bucket through the proxy,
+// `mtm serve` on it, the search indexer's reads let settle, then messages
+// opened as the webmail's page opens them (the message, and its HTML body
+// when it has one).
+func webmailGETs(h *harness, srv *s3.Server, proxy *s3.Proxy) (opened int, gets int64, err error) {
+	h.b.Helper()
+	const bob = "bob@example.com"
+	h.dc.AddUser(h.b, bob, "pw")
+	a := &account{address: bob, tag: "bob", folders: []string{"INBOX"}}
+	h.deliver(a, 200)
+	st := h.newStore("webmail-s3", []string{bob})
+	bucket := srv.Bucket(h.b)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		return 0, 0, err
+	}
+	st.editConfig(func(cfg []byte) []byte {
+		cfg = append([]byte(fmt.Sprintf("listen = %q\n", addr)), cfg...)
+		return append(cfg, []byte(fmt.Sprintf("[blobs]\nurl = \"s3://%s/mtm\"\nendpoint = %q\npath_style = true\n"+
+			"access_key_id = %q\nsecret_access_key = %q\n", bucket, proxy.Endpoint, srv.AccessKeyID, srv.SecretAccessKey))...)
+	})
+	st.mustRun(time.Time{}, "snapshot")
+	cmd := exec.Command(h.mtm, "serve", "--config", st.config)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	base := "http://" + addr
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		if res, err := c.Get(base + "/api/v1/session"); err == nil {
+			_ = res.Body.Close()
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			return 0, 0, errors.New("mtm serve did not answer within 30 s")
+		}
+	}
+	// The search indexer reads every new message once at start: wait until
+	// the GETs stop.
+	for last := int64(-1); ; time.Sleep(time.Second) {
+		n := proxy.Counts()["GET"]
+		if n == 0 && last == 0 {
+			break
+		}
+		last = n
+	}
+	getJSON := func(path string, v any) error {
+		res, err := c.Get(base + path)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close() //nolint:errcheck // read below
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", path, res.Status)
+		}
+		if v == nil {
+			_, err = io.Copy(io.Discard, res.Body)
+			return err
+		}
+		return json.NewDecoder(res.Body).Decode(v)
+	}
+	res, err := c.Post(base+"/api/v1/session", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"email": %q, "password": "pw"}`, bob)))
+	if err != nil {
+		return 0, 0, err
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("login: %s", res.Status)
+	}
+	var snaps []struct{ ID int64 }
+	if err := getJSON("/api/v1/snapshots", &snaps); err != nil || len(snaps) == 0 {
+		return 0, 0, fmt.Errorf("snapshots: %v (%d)", err, len(snaps))
+	}
+	var list struct{ Messages []struct{ ID int64 } }
+	sid := fmt.Sprint(snaps[0].ID)
+	if err := getJSON("/api/v1/snapshots/"+sid+"/messages?folder=INBOX&limit=50", &list); err != nil {
+		return 0, 0, err
+	}
+	proxy.Counts()
+	for _, m := range list.Messages {
+		var msg struct {
+			HasHTML bool   `json:"has_html"`
+			Base    string `json:"base"`
+		}
+		if err := getJSON(fmt.Sprintf("/api/v1/snapshots/%s/messages/%d", sid, m.ID), &msg); err != nil {
+			return 0, 0, err
+		}
+		if msg.HasHTML {
+			if err := getJSON(msg.Base+"/body", nil); err != nil {
+				return 0, 0, err
+			}
+		}
+		opened++
+	}
+	return opened, proxy.Counts()["GET"], nil
 }

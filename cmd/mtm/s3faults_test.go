@@ -14,9 +14,9 @@ import (
 )
 
 // TestS3Faults puts a proxy that misbehaves as object stores do between
-// mtm and the S3 server: with every third upload answered 503 SlowDown and
-// every second download cut, snapshots and checks still finish (retried
-// with backoff); with every upload refused, the snapshot fails with its
+// mtm and the S3 server: with every upload delayed, every third answered
+// 503 SlowDown, and every second download cut, snapshots and checks still
+// finish (retried with backoff); with every upload refused, the snapshot fails with its
 // reason, the earlier snapshot stays whole and the store consistent; once
 // the store answers again, the next snapshot completes it.
 func TestS3Faults(t *testing.T) {
@@ -35,7 +35,7 @@ func TestS3Faults(t *testing.T) {
 		e.dc.Append(t, alice, "INBOX", m.Bytes, nil, time.Time{})
 	}
 
-	proxy.SetFaults(s3.Faults{Kinds: []string{"PUT"}, Every: 3})
+	proxy.SetFaults(s3.Faults{Kinds: []string{"PUT"}, Every: 3, Delay: 200 * time.Millisecond})
 	e.mustMTM("snapshot")
 	proxy.SetFaults(s3.Faults{Kinds: []string{"GET"}, Every: 2, Reset: true})
 	e.mustMTM("check", "--read-data")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
@@ -31,16 +32,17 @@ import (
 // Sync. Reads are ranged GETs of one entry, checked as the local store
 // checks them.
 type S3 struct {
-	client  S3API
-	bucket  string
-	prefix  string // ends with "/" unless empty
-	index   S3Index
-	tmp     string
-	target  int
-	codec   *codec
-	clk     clock.Clock
-	grace   time.Duration
-	uploads int
+	client   S3API
+	bucket   string
+	prefix   string // ends with "/" unless empty
+	index    S3Index
+	tmp      string
+	target   int
+	codec    *codec
+	clk      clock.Clock
+	grace    time.Duration
+	uploads  int
+	partSize int64
 
 	mu      sync.Mutex
 	cur     *memPack   // the pack Puts append to
@@ -57,6 +59,10 @@ type S3API interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+	UploadPart(ctx context.Context, in *s3.UploadPartInput, opts ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, opts ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
 	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 }
 
@@ -117,6 +123,10 @@ type S3Options struct {
 	PackTarget int
 	// Uploads bounds the packs a Sync uploads at once; zero means 4.
 	Uploads int
+	// PartSize is the size of the parts of a multipart upload, and the
+	// largest object uploaded in one PUT; zero means 8 MiB (S3 wants 5 MiB
+	// at least).
+	PartSize int64
 	// Clock tells Compact the time; zero means the real clock.
 	Clock clock.Clock
 	// Grace is how long an object outlives the last index row that named
@@ -159,6 +169,9 @@ func NewS3(o S3Options) (*S3, error) {
 	if o.Uploads <= 0 {
 		o.Uploads = 4
 	}
+	if o.PartSize <= 0 {
+		o.PartSize = 8 << 20
+	}
 	if err := os.MkdirAll(o.TmpDir, 0o750); err != nil {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
@@ -167,7 +180,7 @@ func NewS3(o S3Options) (*S3, error) {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
 	return &S3{client: o.Client, bucket: o.Bucket, prefix: o.Prefix, index: o.Index, tmp: o.TmpDir,
-		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, uploads: o.Uploads, pending: map[Hash]pendingBlob{}}, nil
+		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, uploads: o.Uploads, partSize: o.PartSize, pending: map[Hash]pendingBlob{}}, nil
 }
 
 // PackKey is the object key of pack id; LooseKey that of large blob h.
@@ -270,12 +283,7 @@ func (s *S3) putLoose(ctx context.Context, r io.Reader) (Info, error) {
 		}
 		return old, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return Info{}, fmt.Errorf("put blob %s: %w", info.Hash, err)
-	}
-	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.LooseKey(info.Hash)),
-		Body: f, ContentLength: aws.Int64(info.StoredSize)})
-	if err != nil {
+	if err := s.upload(ctx, s.LooseKey(info.Hash), f, info.StoredSize); err != nil {
 		return Info{}, fmt.Errorf("put blob %s: uploading: %w", info.Hash, err)
 	}
 	e := S3Entry{Hash: info.Hash, Length: info.StoredSize, Size: info.Size}
@@ -287,6 +295,45 @@ func (s *S3) putLoose(ctx context.Context, r io.Reader) (Info, error) {
 	}
 	info.Created = true
 	return info, nil
+}
+
+// upload sends the size bytes of f as the object key: in one PUT up to the
+// part size, else as a multipart upload of part-size pieces read from the
+// file one at a time (memory stays bounded by one part), aborted if a part
+// fails.
+func (s *S3) upload(ctx context.Context, key string, f *os.File, size int64) error {
+	if size <= s.partSize {
+		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
+			Body: io.NewSectionReader(f, 0, size), ContentLength: aws.Int64(size)})
+		return err
+	}
+	mu, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(s.bucket),
+		Key: aws.String(key)})
+	if err != nil {
+		return err
+	}
+	var parts []types.CompletedPart
+	err = func() error {
+		for n, off := int32(1), int64(0); off < size; n, off = n+1, off+s.partSize {
+			length := min(s.partSize, size-off)
+			out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
+				UploadId: mu.UploadId, PartNumber: aws.Int32(n), Body: io.NewSectionReader(f, off, length),
+				ContentLength: aws.Int64(length)})
+			if err != nil {
+				return fmt.Errorf("part %d: %w", n, err)
+			}
+			parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
+		}
+		_, err := s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(s.bucket),
+			Key: aws.String(key), UploadId: mu.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+		return err
+	}()
+	if err != nil {
+		_, aerr := s.client.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{
+			Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: mu.UploadId})
+		return errors.Join(err, aerr)
+	}
+	return nil
 }
 
 // Sync makes every blob Put so far durable: it uploads the packs gathered

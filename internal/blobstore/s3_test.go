@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/zstd"
 
@@ -432,4 +434,52 @@ func TestS3CompactRewrites(t *testing.T) {
 	if n, err := cat.PackBlobs(ctx, victim); err != nil || len(n) == 0 {
 		t.Errorf("the rotten pack's rows moved: %d left, %v", len(n), err)
 	}
+}
+
+// TestS3Multipart: a large blob that does not compress is uploaded in
+// parts (5 MiB here) and reads back whole from another store.
+func TestS3Multipart(t *testing.T) {
+	srv := s3.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close() //nolint:errcheck // test
+	bucket := srv.Bucket(t)
+	proxy := srv.StartProxy(t)
+	client := s3client(srv, proxy.Endpoint)
+	open := func(tmp string) *blobstore.S3 {
+		st, err := blobstore.NewS3(blobstore.S3Options{Client: client, Bucket: bucket, Index: store.BlobIndex(cat),
+			TmpDir: filepath.Join(dir, tmp), PartSize: 5 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	big := make([]byte, 13<<20)
+	if _, err := rand.NewChaCha8([32]byte{7}).Read(big); err != nil { // random bytes do not compress
+		t.Fatal(err)
+	}
+	a := open("a")
+	blobstoretest.Put(t, a, big)
+	if c := proxy.Counts(); c["PUT"] < 3 || c["POST"] < 2 {
+		t.Errorf("requests of a 13 MiB blob in 5 MiB parts: %v, want 3 part PUTs and the POSTs that begin and end it", c)
+	}
+	b := open("b")
+	if got := blobstoretest.ReadAll(t, b, blobstoretest.HashOf(big)); !bytes.Equal(got, big) {
+		t.Error("the blob uploaded in parts reads back different")
+	}
+	if err := errors.Join(a.Close(), b.Close()); err != nil {
+		t.Error(err)
+	}
+}
+
+// s3client is a client of srv through endpoint.
+func s3client(srv *s3.Server, endpoint string) *awss3.Client {
+	return awss3.New(awss3.Options{BaseEndpoint: aws.String(endpoint), Region: srv.Region, UsePathStyle: true,
+		Credentials:                credentials.NewStaticCredentialsProvider(srv.AccessKeyID, srv.SecretAccessKey, ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
 }

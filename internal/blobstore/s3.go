@@ -26,7 +26,7 @@ import (
 // "The blob store on S3"): packs and large blobs are objects written once,
 // in the pack and loose formats of the local store; where each blob is
 // lives in an index that every node shares (the catalog database,
-// S3Index). A small blob is appended to an in-memory pack that Sync
+// S3Index). A small blob is appended to a pack file in tmp/ that Sync
 // uploads as one new object before it commits the pack's index rows; a
 // large one is uploaded as its own object at once and indexed by the next
 // Sync. Reads are ranged GETs of one entry, checked as the local store
@@ -135,11 +135,57 @@ type S3Options struct {
 	Grace time.Duration
 }
 
-// memPack is a pack being gathered in memory: its bytes and its entries
-// (Pack 0 until Sync reserves its id).
+// memPack is a pack being gathered before its upload: in a file of tmp/
+// (a writer's pack, so memory stays small whatever is put before a Sync)
+// or in memory (compaction's, up to the pack size), with its entries (Pack
+// 0 until its id is reserved).
 type memPack struct {
+	f       *os.File // nil: in buf
 	buf     []byte
+	size    int64
 	entries []S3Entry
+}
+
+// add appends entry e's bytes b and returns e at its offset.
+func (p *memPack) add(e S3Entry, b []byte) (S3Entry, error) {
+	e.Offset = p.size
+	if p.f != nil {
+		if _, err := p.f.WriteAt(b, p.size); err != nil {
+			return e, err
+		}
+	} else {
+		p.buf = append(p.buf, b...)
+	}
+	p.size += int64(len(b))
+	p.entries = append(p.entries, e)
+	return e, nil
+}
+
+// body reads the whole pack.
+func (p *memPack) body() io.ReadSeeker {
+	if p.f != nil {
+		return io.NewSectionReader(p.f, 0, p.size)
+	}
+	return bytes.NewReader(p.buf)
+}
+
+// entry returns a copy of the bytes of e.
+func (p *memPack) entry(e S3Entry) ([]byte, error) {
+	b := make([]byte, e.Length)
+	if p.f != nil {
+		_, err := p.f.ReadAt(b, e.Offset)
+		return b, err
+	}
+	copy(b, p.buf[e.Offset:e.Offset+e.Length])
+	return b, nil
+}
+
+// discard removes the pack's file, once it is uploaded and indexed.
+func (p *memPack) discard() error {
+	if p.f == nil {
+		return nil
+	}
+	return errors.Join(p.f.Close(), os.Remove(p.f.Name()))
 }
 
 // pendingBlob is a blob Put has stored and the index does not name yet: an
@@ -253,13 +299,22 @@ func (s *S3) putPacked(ctx context.Context, raw []byte) (Info, error) {
 		return Info{Hash: h, Size: p.entry.Size, StoredSize: p.entry.Length}, nil
 	}
 	if s.cur == nil {
-		s.cur = &memPack{}
+		f, err := os.CreateTemp(s.tmp, packTmpPattern)
+		if err != nil {
+			return Info{}, fmt.Errorf("put blob %s: %w", h, err)
+		}
+		s.cur = &memPack{f: f}
 	}
-	e := S3Entry{Hash: h, Offset: int64(len(s.cur.buf)), Length: int64(len(entry)), Size: int64(len(raw))}
-	s.cur.buf = append(s.cur.buf, entry...)
-	s.cur.entries = append(s.cur.entries, e)
+	e, err := s.cur.add(S3Entry{Hash: h, Length: int64(len(entry)), Size: int64(len(raw))}, entry)
+	if err != nil {
+		// What the pack holds is still good: it goes up at the next Sync,
+		// and the next blob starts another.
+		s.sealed = append(s.sealed, s.cur)
+		s.cur = nil
+		return Info{}, fmt.Errorf("put blob %s: writing the pack: %w", h, err)
+	}
 	s.pending[h] = pendingBlob{pack: s.cur, entry: e}
-	if len(s.cur.buf) >= s.target {
+	if s.cur.size >= int64(s.target) {
 		s.sealed = append(s.sealed, s.cur)
 		s.cur = nil
 	}
@@ -383,6 +438,9 @@ func (s *S3) Sync(ctx context.Context) error {
 		for _, e := range p.entries {
 			delete(s.pending, e.Hash)
 		}
+		if derr := p.discard(); derr != nil && err == nil {
+			err = fmt.Errorf("sync blobs: removing an uploaded pack's file: %w", derr)
+		}
 	}
 	if err != nil {
 		// What is not durable waits for the next Sync.
@@ -403,7 +461,7 @@ func (s *S3) uploadPack(ctx context.Context, p *memPack) error {
 	if err != nil {
 		return fmt.Errorf("sync blobs: %w", err)
 	}
-	if err := s.putPackObject(ctx, id, p.buf); err != nil {
+	if err := s.putPackObject(ctx, id, p.body(), p.size); err != nil {
 		return fmt.Errorf("sync blobs: %w", err)
 	}
 	entries := make([]S3Entry, len(p.entries))
@@ -411,7 +469,7 @@ func (s *S3) uploadPack(ctx context.Context, p *memPack) error {
 		e.Pack = id
 		entries[i] = e
 	}
-	if err := s.index.Commit(ctx, id, int64(len(p.buf)), entries); err != nil {
+	if err := s.index.Commit(ctx, id, p.size, entries); err != nil {
 		return fmt.Errorf("sync blobs: %w", err)
 	}
 	return nil
@@ -426,10 +484,14 @@ func (s *S3) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 		s.mu.Lock()
 		p, pending := s.pending[h]
 		var packed []byte
+		var perr error
 		if pending && p.pack != nil {
-			packed = p.pack.buf[p.entry.Offset : p.entry.Offset+p.entry.Length : p.entry.Offset+p.entry.Length]
+			packed, perr = p.pack.entry(p.entry)
 		}
 		s.mu.Unlock()
+		if perr != nil {
+			return nil, fmt.Errorf("open blob %s: reading its pack: %w", h, perr)
+		}
 		e := p.entry
 		if !pending {
 			var err error
@@ -677,7 +739,7 @@ func (s *S3) rewrite(ctx context.Context, beat func(context.Context) error, res 
 		if err != nil {
 			return err
 		}
-		if err := s.putPackObject(ctx, id, out.buf); err != nil {
+		if err := s.putPackObject(ctx, id, out.body(), out.size); err != nil {
 			return err
 		}
 		moved := make([]S3Entry, len(out.entries))
@@ -685,7 +747,7 @@ func (s *S3) rewrite(ctx context.Context, beat func(context.Context) error, res 
 			e.Pack = id
 			moved[i] = e
 		}
-		if err := s.index.Move(ctx, id, int64(len(out.buf)), moved); err != nil {
+		if err := s.index.Move(ctx, id, out.size, moved); err != nil {
 			return err
 		}
 		res.BlobsMoved += int64(len(moved))
@@ -718,11 +780,10 @@ func (s *S3) rewrite(ctx context.Context, beat func(context.Context) error, res 
 			continue
 		}
 		for _, e := range entries {
-			moved := e
-			moved.Offset = int64(len(out.buf))
-			out.buf = append(out.buf, obj[e.Offset:e.Offset+e.Length]...)
-			out.entries = append(out.entries, moved)
-			if len(out.buf) >= s.target {
+			if _, err := out.add(e, obj[e.Offset:e.Offset+e.Length]); err != nil {
+				return err
+			}
+			if out.size >= int64(s.target) {
 				if err := flush(); err != nil {
 					return err
 				}
@@ -762,10 +823,11 @@ func (s *S3) getObject(ctx context.Context, key string) ([]byte, error) {
 	return b, errors.Join(err, out.Body.Close())
 }
 
-// putPackObject uploads a new pack object, never replacing one.
-func (s *S3) putPackObject(ctx context.Context, id int64, buf []byte) error {
+// putPackObject uploads a new pack object of size bytes, never replacing
+// one.
+func (s *S3) putPackObject(ctx context.Context, id int64, body io.ReadSeeker, size int64) error {
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.PackKey(id)),
-		Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))), IfNoneMatch: aws.String("*")})
+		Body: body, ContentLength: aws.Int64(size), IfNoneMatch: aws.String("*")})
 	if err != nil {
 		return fmt.Errorf("uploading pack %s: %w", packName(id), err)
 	}

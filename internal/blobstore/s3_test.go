@@ -47,6 +47,9 @@ func TestS3Suite(t *testing.T) {
 			if err := cat.Close(); err != nil {
 				t.Error(err)
 			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "tmp", "*")); len(left) != 0 {
+				t.Errorf("temporary files left after Close: %q", left)
+			}
 		})
 		return st
 	})

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The catalog's schema is a list of numbered migrations (docs/design.md,
@@ -48,6 +50,9 @@ type Migration struct {
 	Version int
 	Name    string // its file name
 	sql     string
+	// goStep names a step written in Go (a "-- mtm:go NAME" line in its
+	// file): "river", River's own migrator.
+	goStep string
 }
 
 // loadMigrations reads the NNNN_name.sql files of dir in fsys, in order;
@@ -68,7 +73,13 @@ func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: v, Name: e.Name(), sql: string(b)})
+		m := Migration{Version: v, Name: e.Name(), sql: string(b)}
+		for _, line := range strings.Split(m.sql, "\n") {
+			if name, ok := strings.CutPrefix(strings.TrimSpace(line), "-- mtm:go "); ok {
+				m.goStep = strings.TrimSpace(name)
+			}
+		}
+		out = append(out, m)
 	}
 	slices.SortFunc(out, func(a, b Migration) int { return a.Version - b.Version })
 	for i, m := range out {
@@ -144,6 +155,18 @@ func (c *DB) checkNotNewer(v int) error {
 func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
 	var applied []Migration
 	for {
+		if m, ok, err := c.nextGoStep(ctx); err != nil {
+			return applied, err
+		} else if ok {
+			ran, err := c.runGoStep(ctx, m)
+			if err != nil {
+				return applied, err
+			}
+			if ran {
+				applied = append(applied, m)
+			}
+			continue
+		}
 		var step *Migration
 		done := false
 		err := c.migrationTx(ctx, func(tx *sql.Tx) error {
@@ -164,6 +187,9 @@ func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
 				return nil
 			}
 			m := c.migrations[v]
+			if m.goStep != "" {
+				return nil // nextGoStep runs it, next time round
+			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
@@ -180,6 +206,65 @@ func (c *DB) Migrate(ctx context.Context) ([]Migration, error) {
 			return applied, nil
 		}
 	}
+}
+
+// nextGoStep returns the next pending migration if it is a Go step.
+func (c *DB) nextGoStep(ctx context.Context) (Migration, bool, error) {
+	v, adopt, err := c.d.appliedVersion(ctx, c.w)
+	if err != nil || adopt || v >= len(c.migrations) {
+		return Migration{}, false, err
+	}
+	m := c.migrations[v]
+	return m, m.goStep != "", nil
+}
+
+// runGoStep runs the Go migration m under the migration lock, unless
+// another process applied it meanwhile, and records it. It reports whether
+// it ran it.
+func (c *DB) runGoStep(ctx context.Context, m Migration) (bool, error) {
+	if !c.d.pg || c.pool == nil {
+		return false, fmt.Errorf("migration %s: a Go step on SQLite", m.Name)
+	}
+	// A pool of its own: the lock holds one connection for the whole step,
+	// and the catalog's pool may have no other free (database/sql keeps its
+	// idle connections).
+	cfg := c.pool.Config().Copy()
+	cfg.MinConns, cfg.MaxConns = 0, 2
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
+	}
+	defer pool.Close()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
+	}
+	defer conn.Release()
+	// The session form of the lock the SQL steps take in their transactions.
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(7462010113)`); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7462010113)`) //nolint:errcheck // the session ends with it otherwise
+	v, _, err := c.d.appliedVersion(ctx, c.w)
+	if err != nil {
+		return false, err
+	}
+	if v >= m.Version {
+		return false, nil // another node applied it while this one waited
+	}
+	switch m.goStep {
+	case "river":
+		err = migrateRiver(ctx, pool)
+	default:
+		err = fmt.Errorf("unknown Go step %q", m.goStep)
+	}
+	if err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
+	}
+	err = c.txOnce(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sql.Tx) error {
+		return c.recordMigration(ctx, tx, m, "")
+	})
+	return err == nil, err
 }
 
 // migrationTx runs one migration step. On PostgreSQL nodes starting at

@@ -1,0 +1,5 @@
+-- Migration 4 on PostgreSQL: the job queue's tables (docs/design.md, "Jobs and
+-- nodes"), created by River's own migrator up to the River schema version this
+-- binary pins (riverSchemaVersion in internal/catalog/river.go): River's steps
+-- cannot share one transaction, so this step is Go, run under the migration lock.
+-- mtm:go river

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/demo"
-	"mtm/internal/search"
 	"mtm/internal/store"
 	"mtm/internal/testenv/postgres"
 )
@@ -180,39 +178,12 @@ func exportTree(t *testing.T, export func(out string)) []string {
 // account in both catalogs and wants the same messages.
 func compareSearch(t *testing.T, ctx context.Context, data, url string) {
 	t.Helper()
-	open := func(catalogURL string) *store.Store {
-		st, err := store.Open(ctx, store.Options{DataDir: data, CatalogURL: catalogURL, Migrate: catalog.RefusePending})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := st.Close(); err != nil {
-				t.Error(err)
-			}
-		})
-		return st
-	}
-	lite, pg := open(""), open(url)
-	// The embedded catalog indexed as `mtm serve` would have.
-	if _, err := (&search.Indexer{Catalog: lite.Catalog, Blobs: lite.Blobs}).IndexAll(ctx); err != nil {
-		t.Fatal(err)
-	}
+	lite, pg := indexedPair(t, ctx, data, url)
 	queries := []string{"quarterly", "lunch friday", "from:garcia", "subject:report", "invoice", "Rückmeldung",
 		"réunion", "München", "budget 2026", "to:bob", "body:numbers", "photos", "Смирнова", "nothing-matches-this"}
 	found := 0
 	for _, acct := range demo.Accounts() {
-		last := func(st *store.Store) catalog.Snapshot {
-			id, err := st.Catalog.Account(ctx, acct.Addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			snaps, err := st.Catalog.Snapshots(ctx, id)
-			if err != nil || len(snaps) == 0 {
-				t.Fatal(errors.Join(err, errors.New("no snapshots")))
-			}
-			return snaps[len(snaps)-1]
-		}
-		sa, sb := last(lite), last(pg)
+		sa, sb := lastSnapshot(t, ctx, lite, acct.Addr), lastSnapshot(t, ctx, pg, acct.Addr)
 		for _, q := range queries {
 			a, _, errA := lite.Catalog.Search(ctx, sa, 0, q, catalog.SortDate, 1000)
 			b, _, errB := pg.Catalog.Search(ctx, sb, 0, q, catalog.SortDate, 1000)

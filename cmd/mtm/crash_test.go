@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,17 +75,8 @@ func TestSIGKILLDuringSnapshot(t *testing.T) {
 // messages it had staged.
 func (e *e2e) killMidSnapshot() int {
 	e.t.Helper()
-	cmd := exec.Command(os.Args[0], "snapshot", "--config", e.config)
-	cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-
-	e.waitStaged(exited, &out)
+	cmd, exited, out := e.startMTM("snapshot")
+	e.waitStaged(exited, out)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		e.t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -158,6 +159,26 @@ func (e *e2e) openCatalog(ctx context.Context, opts catalog.Options) *catalog.DB
 		e.t.Fatal(err)
 	}
 	return cat
+}
+
+// startMTM starts mtm with args as a separate process (this test binary run
+// as mtm, under MTMTEST_NOW when e.now is set) and returns it, a channel
+// that receives its end, and its output.
+func (e *e2e) startMTM(args ...string) (*exec.Cmd, <-chan error, *strings.Builder) {
+	e.t.Helper()
+	cmd := exec.Command(os.Args[0], append(args, "--config", e.config)...)
+	cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1")
+	if e.now != "" {
+		cmd.Env = append(cmd.Env, nowEnv+"="+e.now)
+	}
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	return cmd, exited, out
 }
 
 // mtm runs the command in this process and returns its exit code and output.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -104,16 +103,8 @@ func TestCatalogDatabaseGoesDown(t *testing.T) {
 	for _, m := range rest {
 		e.dc.Append(t, alice, "Archive", m.Bytes, nil, time.Time{})
 	}
-	cmd := exec.Command(os.Args[0], "snapshot", "--config", e.config)
-	cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1")
-	var runOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &runOut, &runOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	e.waitStaged(exited, &runOut)
+	_, exited, runOut := e.startMTM("snapshot")
+	e.waitStaged(exited, runOut)
 	pg.Down(t)
 	select {
 	case err := <-exited:

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -158,16 +157,8 @@ func pruneRacesSnapshot(t *testing.T, e *e2e, msgs []corpus.Message) {
 		e.dc.Append(t, alice, "Again", m.Bytes, nil, time.Time{})
 	}
 	e.now = time.Date(2026, 11, 3, 0, 0, 30, 0, time.UTC).Format(time.RFC3339)
-	cmd := exec.Command(os.Args[0], "snapshot", "--account", alice, "--config", e.config)
-	cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1", nowEnv+"="+e.now)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	e.waitStaged(exited, &out)
+	_, exited, out := e.startMTM("snapshot", "--account", alice)
+	e.waitStaged(exited, out)
 	e.env = []string{"MTM_RETENTION_DAYS=1"}
 	defer func() { e.env = nil }()
 	prunes, deferred := 0, 0

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -104,15 +102,7 @@ func TestSIGKILLDuringUpload(t *testing.T) {
 	}
 
 	proxy.SetFaults(s3.Faults{Kinds: []string{"PUT"}, Delay: 3 * time.Second})
-	cmd := exec.Command(os.Args[0], "snapshot", "--config", e.config)
-	cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	cmd, exited, out := e.startMTM("snapshot")
 	deadline := time.Now().Add(60 * time.Second)
 	for proxy.InFlight("PUT") == 0 {
 		select {

@@ -28,35 +28,8 @@ func checkSearchParity(t *testing.T, e *e2e, account string, msgs []corpus.Messa
 	data := e.dir + "/data"
 	url := postgres.Shared(t).Database(t)
 	e.mustMTM("catalog", "copy", "--to", url)
-	open := func(catalogURL string) *store.Store {
-		st, err := store.Open(ctx, store.Options{DataDir: data, CatalogURL: catalogURL, Migrate: catalog.RefusePending})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := st.Close(); err != nil {
-				t.Error(err)
-			}
-		})
-		return st
-	}
-	lite, pg := open(""), open(url)
-
-	if _, err := (&search.Indexer{Catalog: lite.Catalog, Blobs: lite.Blobs}).IndexAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	last := func(st *store.Store) catalog.Snapshot {
-		id, err := st.Catalog.Account(ctx, account)
-		if err != nil {
-			t.Fatal(err)
-		}
-		snaps, err := st.Catalog.Snapshots(ctx, id)
-		if err != nil || len(snaps) == 0 {
-			t.Fatalf("snapshots: %v %d", err, len(snaps))
-		}
-		return snaps[len(snaps)-1]
-	}
-	sa, sb := last(lite), last(pg)
+	lite, pg := indexedPair(t, ctx, data, url)
+	sa, sb := lastSnapshot(t, ctx, lite, account), lastSnapshot(t, ctx, pg, account)
 
 	queries := parityQueries(ctx, t, lite.Catalog, sa, msgs)
 	differ, found := 0, 0
@@ -88,6 +61,44 @@ func checkSearchParity(t *testing.T, e *e2e, account string, msgs []corpus.Messa
 	if found < len(queries)/2 {
 		t.Errorf("only %d of %d queries found anything: the comparison proves little", found, len(queries))
 	}
+}
+
+// indexedPair opens the data directory twice, its catalog embedded and at
+// url (the blobs the same), and indexes the embedded catalog as `mtm serve`
+// would have.
+func indexedPair(t *testing.T, ctx context.Context, data, url string) (lite, pg *store.Store) {
+	t.Helper()
+	open := func(catalogURL string) *store.Store {
+		st, err := store.Open(ctx, store.Options{DataDir: data, CatalogURL: catalogURL, Migrate: catalog.RefusePending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := st.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		return st
+	}
+	lite, pg = open(""), open(url)
+	if _, err := (&search.Indexer{Catalog: lite.Catalog, Blobs: lite.Blobs}).IndexAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return lite, pg
+}
+
+// lastSnapshot returns the account's newest snapshot in st.
+func lastSnapshot(t *testing.T, ctx context.Context, st *store.Store, account string) catalog.Snapshot {
+	t.Helper()
+	id, err := st.Catalog.Account(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps, err := st.Catalog.Snapshots(ctx, id)
+	if err != nil || len(snaps) == 0 {
+		t.Fatalf("snapshots of %s: %v %d", account, err, len(snaps))
+	}
+	return snaps[len(snaps)-1]
 }
 
 // parityQueries draws searches from the snapshot's messages: a word of

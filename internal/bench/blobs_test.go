@@ -61,9 +61,7 @@ func BenchmarkBlobs(b *testing.B) {
 			if kind == "s3" {
 				bucket := srv.Bucket(b)
 				st.editConfig(func(cfg []byte) []byte {
-					return append(cfg, []byte(fmt.Sprintf("[blobs]\nurl = \"s3://%s/mtm\"\nendpoint = %q\npath_style = true\n"+
-						"access_key_id = %q\nsecret_access_key = %q\n", bucket, proxy.Endpoint, srv.AccessKeyID,
-						srv.SecretAccessKey))...)
+					return append(cfg, s3Section(srv, proxy.Endpoint, bucket)...)
 				})
 				proxy.Counts()
 			}
@@ -142,6 +140,13 @@ func BenchmarkBlobs(b *testing.B) {
 	r.dovecotErrors(h)
 	r.sections = append(r.sections, fmt.Sprintf("Load average at the end: %s.\n", loadAvg()))
 	r.print(os.Stdout)
+}
+
+// s3Section is the [blobs] section that puts a store's mail in bucket of
+// srv, reached at endpoint.
+func s3Section(srv *s3.Server, endpoint, bucket string) []byte {
+	return []byte(fmt.Sprintf("[blobs]\nurl = \"s3://%s/mtm\"\nendpoint = %q\npath_style = true\n"+
+		"access_key_id = %q\nsecret_access_key = %q\n", bucket, endpoint, srv.AccessKeyID, srv.SecretAccessKey))
 }
 
 func mustRead(b *testing.B, path string) []byte {
@@ -252,8 +257,7 @@ func webmailGETs(h *harness, srv *s3.Server, proxy *s3.Proxy) (opened int, gets 
 	}
 	st.editConfig(func(cfg []byte) []byte {
 		cfg = append([]byte(fmt.Sprintf("listen = %q\n", addr)), cfg...)
-		return append(cfg, []byte(fmt.Sprintf("[blobs]\nurl = \"s3://%s/mtm\"\nendpoint = %q\npath_style = true\n"+
-			"access_key_id = %q\nsecret_access_key = %q\n", bucket, proxy.Endpoint, srv.AccessKeyID, srv.SecretAccessKey))...)
+		return append(cfg, s3Section(srv, proxy.Endpoint, bucket)...)
 	})
 	st.mustRun(time.Time{}, "snapshot")
 	cmd := exec.Command(h.mtm, "serve", "--config", st.config)

@@ -61,23 +61,10 @@ func TestS3Suite(t *testing.T) {
 // bucket and index (another node) reads every blob from the bucket, and
 // an object whose bytes rot is reported corrupt.
 func TestS3Objects(t *testing.T) {
-	srv := s3.Start(t)
+	f := newS3Fixture(t, nil)
+	srv, bucket := f.srv, f.bucket
 	ctx := context.Background()
-	dir := t.TempDir()
-	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close() //nolint:errcheck // test
-	bucket := srv.Bucket(t)
-	open := func(tmp string) *blobstore.S3 {
-		st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Prefix: "p/",
-			Index: store.BlobIndex(cat), TmpDir: filepath.Join(dir, tmp)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	open := func(tmp string) *blobstore.S3 { return f.open(tmp, blobstore.S3Options{Prefix: "p/"}) }
 	a := open("tmp-a")
 	small := [][]byte{blobstoretest.Mail(1, 3000), blobstoretest.Mail(2, 9000), blobstoretest.Mail(3, 500)}
 	large := blobstoretest.Mail(4, 3<<20)
@@ -154,21 +141,11 @@ func TestS3Objects(t *testing.T) {
 // TestS3Compact: deleted blobs' objects outlive their index rows by the
 // grace period, then go; what is still named stays readable.
 func TestS3Compact(t *testing.T) {
-	srv := s3.Start(t)
-	ctx := context.Background()
-	dir := t.TempDir()
 	clk := clock.NewFake(time.Now())
-	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close() //nolint:errcheck // test
-	bucket := srv.Bucket(t)
-	st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Index: store.BlobIndex(cat),
-		TmpDir: filepath.Join(dir, "tmp"), Clock: clk, Grace: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newS3Fixture(t, clk)
+	srv, cat, bucket := f.srv, f.cat, f.bucket
+	ctx := context.Background()
+	st := f.open("tmp", blobstore.S3Options{Clock: clk, Grace: time.Hour})
 	defer st.Close() //nolint:errcheck // test
 	gone := [][]byte{blobstoretest.Mail(1, 2000), blobstoretest.Mail(2, 2<<20)}
 	kept := blobstoretest.Mail(3, 4000)
@@ -217,20 +194,10 @@ func TestS3Compact(t *testing.T) {
 // TestS3Unindexed: the objects no index row names (a pack the index does
 // not know, a large blob it does not name) are reported, and only those.
 func TestS3Unindexed(t *testing.T) {
-	srv := s3.Start(t)
+	f := newS3Fixture(t, nil)
+	srv, bucket := f.srv, f.bucket
 	ctx := context.Background()
-	dir := t.TempDir()
-	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close() //nolint:errcheck // test
-	bucket := srv.Bucket(t)
-	st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Prefix: "x/",
-		Index: store.BlobIndex(cat), TmpDir: filepath.Join(dir, "tmp")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := f.open("tmp", blobstore.S3Options{Prefix: "x/"})
 	defer st.Close() //nolint:errcheck // test
 	blobstoretest.Put(t, st, blobstoretest.Mail(1, 3000))
 	blobstoretest.Put(t, st, blobstoretest.Mail(2, 2<<20))
@@ -258,22 +225,11 @@ func TestS3Unindexed(t *testing.T) {
 // TestS3ManyPacks: with small packs, one Sync uploads several at once
 // (Uploads at a time), and every blob is then readable by another store.
 func TestS3ManyPacks(t *testing.T) {
-	srv := s3.Start(t)
+	f := newS3Fixture(t, nil)
+	cat := f.cat
 	ctx := context.Background()
-	dir := t.TempDir()
-	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close() //nolint:errcheck // test
-	bucket := srv.Bucket(t)
 	open := func(tmp string) *blobstore.S3 {
-		st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Index: store.BlobIndex(cat),
-			TmpDir: filepath.Join(dir, tmp), PackTarget: 8 << 10, Uploads: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
+		return f.open(tmp, blobstore.S3Options{PackTarget: 8 << 10, Uploads: 3})
 	}
 	a := open("a")
 	var msgs [][]byte
@@ -308,23 +264,12 @@ func TestS3ManyPacks(t *testing.T) {
 // once the grace period is over the bucket holds the new packs only. A pack
 // with a rotten entry is left as it is and reported.
 func TestS3CompactRewrites(t *testing.T) {
-	srv := s3.Start(t)
-	ctx := context.Background()
-	dir := t.TempDir()
 	clk := clock.NewFake(time.Now())
-	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close() //nolint:errcheck // test
-	bucket := srv.Bucket(t)
+	f := newS3Fixture(t, clk)
+	srv, cat, bucket := f.srv, f.cat, f.bucket
+	ctx := context.Background()
 	open := func(tmp string) *blobstore.S3 {
-		st, err := blobstore.NewS3(blobstore.S3Options{Client: srv.Client(), Bucket: bucket, Index: store.BlobIndex(cat),
-			TmpDir: filepath.Join(dir, tmp), PackTarget: 16 << 10, Clock: clk, Grace: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
+		return f.open(tmp, blobstore.S3Options{PackTarget: 16 << 10, Clock: clk, Grace: time.Hour})
 	}
 	st := open("a")
 	defer st.Close() //nolint:errcheck // test
@@ -442,24 +387,12 @@ func TestS3CompactRewrites(t *testing.T) {
 // TestS3Multipart: a large blob that does not compress is uploaded in
 // parts (5 MiB here) and reads back whole from another store.
 func TestS3Multipart(t *testing.T) {
-	srv := s3.Start(t)
-	ctx := context.Background()
-	dir := t.TempDir()
-	cat, err := catalog.Open(ctx, filepath.Join(dir, "catalog.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close() //nolint:errcheck // test
-	bucket := srv.Bucket(t)
+	f := newS3Fixture(t, nil)
+	srv := f.srv
 	proxy := srv.StartProxy(t)
 	client := s3client(srv, proxy.Endpoint)
 	open := func(tmp string) *blobstore.S3 {
-		st, err := blobstore.NewS3(blobstore.S3Options{Client: client, Bucket: bucket, Index: store.BlobIndex(cat),
-			TmpDir: filepath.Join(dir, tmp), PartSize: 5 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
+		return f.open(tmp, blobstore.S3Options{Client: client, PartSize: 5 << 20})
 	}
 	big := make([]byte, 13<<20)
 	if _, err := rand.NewChaCha8([32]byte{7}).Read(big); err != nil { // random bytes do not compress
@@ -477,6 +410,50 @@ func TestS3Multipart(t *testing.T) {
 	if err := errors.Join(a.Close(), b.Close()); err != nil {
 		t.Error(err)
 	}
+}
+
+// s3Fixture is what a test of the S3 store stands on: a real server, a
+// bucket of its own, and a catalog holding the index.
+type s3Fixture struct {
+	t      *testing.T
+	srv    *s3.Server
+	dir    string
+	cat    *catalog.DB
+	bucket string
+}
+
+// newS3Fixture starts a server and opens the catalog, on clk (nil: the
+// real clock).
+func newS3Fixture(t *testing.T, clk clock.Clock) *s3Fixture {
+	t.Helper()
+	srv := s3.Start(t)
+	dir := t.TempDir()
+	cat, err := catalog.Open(context.Background(), filepath.Join(dir, "catalog.db"), catalog.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cat.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &s3Fixture{t: t, srv: srv, dir: dir, cat: cat, bucket: srv.Bucket(t)}
+}
+
+// open returns a store on the fixture's bucket and index with o's other
+// settings (its client by default the server's) and tmp as its temporary
+// directory: a store with another tmp is another node.
+func (f *s3Fixture) open(tmp string, o blobstore.S3Options) *blobstore.S3 {
+	f.t.Helper()
+	if o.Client == nil {
+		o.Client = f.srv.Client()
+	}
+	o.Bucket, o.Index, o.TmpDir = f.bucket, store.BlobIndex(f.cat), filepath.Join(f.dir, tmp)
+	st, err := blobstore.NewS3(o)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st
 }
 
 // s3client is a client of srv through endpoint.

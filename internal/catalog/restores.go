@@ -202,6 +202,19 @@ func (c *DB) HeartbeatRestore(ctx context.Context, id RestoreID, progress json.R
 		WHERE id = ? AND status = 'running' AND owner = ?`, []any{c.nowMillis(), string(progress), id, c.owner}, nil)
 }
 
+// TakeRestore makes this process the owner of a running restore and
+// returns it: the job queue runs each confirmed restore as one job at a
+// time (docs/design.md, "Jobs and nodes"), so the job that runs it takes
+// it from the node that confirmed it, or from a node that died running
+// it. A restore no longer running fails with ErrRestoreState.
+func (c *DB) TakeRestore(ctx context.Context, id RestoreID) (RestoreRequest, error) {
+	if err := c.transition(ctx, id, `UPDATE restores SET owner = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'`,
+		[]any{c.owner, c.nowMillis(), id}, nil); err != nil {
+		return RestoreRequest{}, err
+	}
+	return c.Restore(ctx, id)
+}
+
 // ClaimStaleRestores takes over the running restores whose worker is gone
 // and returns them, to be resumed.
 func (c *DB) ClaimStaleRestores(ctx context.Context) ([]RestoreRequest, error) {

@@ -55,6 +55,7 @@ type Restores interface {
 	FinishRestore(ctx context.Context, id RestoreID, result json.RawMessage, errText string, more func(*sql.Tx) error) error
 	HeartbeatRestore(ctx context.Context, id RestoreID, progress json.RawMessage) error
 	ClaimStaleRestores(ctx context.Context) ([]RestoreRequest, error)
+	TakeRestore(ctx context.Context, id RestoreID) (RestoreRequest, error)
 	KnownUIDs(ctx context.Context, acct AccountID, name string, uidvalidity uint32) (map[uint32]KnownMessage, error)
 	RecordAppends(ctx context.Context, acct AccountID, appended []Appended) error
 	RecentAppends(ctx context.Context, acct AccountID, since time.Time) (bool, error)
@@ -129,9 +130,21 @@ type BlobIndex interface {
 	MoveBlobs(ctx context.Context, pack, size int64, moved []BlobEntry) error
 }
 
+// Nodes keeps the nodes of a cluster: each `mtm serve` registers itself
+// and beats, so that another can tell when it died.
+type Nodes interface {
+	Owner() string
+	RegisterNode(ctx context.Context, roles []string) error
+	HeartbeatNode(ctx context.Context) error
+	StopNode(ctx context.Context) error
+	ForgetNode(ctx context.Context, id string) error
+	Nodes(ctx context.Context) ([]Node, error)
+}
+
 // Catalog is every role: what a back-end implements.
 type Catalog interface {
 	SnapshotWriter
+	Nodes
 	Browsing
 	Restores
 	Outbox

@@ -77,6 +77,7 @@ type Config struct {
 	SMTP     SMTP     `toml:"smtp"`
 	HTTP     HTTP     `toml:"http"`
 	Log      Log      `toml:"log"`
+	Cluster  Cluster  `toml:"cluster"`
 
 	// fromEnv maps the keys set from the environment to their variable,
 	// so errors about them name the variable too.
@@ -175,6 +176,46 @@ type HTTP struct {
 // TLS tells whether the web UI serves HTTPS itself.
 func (h HTTP) TLS() bool { return h.TLSCertFile != "" }
 
+// Cluster is the [cluster] section: what this node runs. It matters only
+// with the catalog on PostgreSQL, where the work is jobs that any number of
+// nodes share (docs/design.md, "Jobs and nodes"); the embedded catalog runs
+// everything in its one process.
+type Cluster struct {
+	// Roles is what this node runs: "web" (the webmail, the admin panel
+	// and the API), "worker" (jobs) and "scheduler" (the night's jobs and
+	// the alerts). Default: all three.
+	Roles []string `toml:"roles"`
+	// WorkerConcurrency is how many jobs this node works at a time.
+	WorkerConcurrency int `toml:"worker_concurrency"`
+	// NightWindow is how long after snapshot_at the night's work should be
+	// done; the operators are told when it is projected to miss it.
+	NightWindow time.Duration `toml:"night_window"`
+	// IMAPConnections caps the IMAP connections the whole cluster holds to
+	// the mail server at once, whatever the number of nodes; 0: no cap
+	// beyond each node's own.
+	IMAPConnections int `toml:"imap_connections"`
+	// Operators are the addresses told when the night is projected to miss
+	// its window or a job has failed for good; empty: only logged.
+	Operators []string `toml:"operators"`
+}
+
+// Role names of [cluster] roles.
+const (
+	RoleWeb       = "web"
+	RoleWorker    = "worker"
+	RoleScheduler = "scheduler"
+)
+
+// Has tells whether the node runs role.
+func (c Cluster) Has(role string) bool {
+	for _, r := range c.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
 // Log is the [log] section.
 type Log struct {
 	Format string `toml:"format"` // "text" or "json"
@@ -214,6 +255,8 @@ func Default() *Config {
 		Accounts: Accounts{File: "/etc/mtm/accounts.txt"},
 		SMTP:     SMTP{TLS: TLSNone},
 		Log:      Log{Format: "text", Level: "info"},
+		Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
+			NightWindow: 6 * time.Hour},
 	}
 }
 

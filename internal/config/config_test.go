@@ -118,6 +118,8 @@ level = "debug"
 						Username: "mtm", Password: "pw", From: "MTM <mtm@example.org>",
 					},
 					Log: Log{Format: "json", Level: "debug"},
+					Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
+						NightWindow: 6 * time.Hour}, // nor [cluster]
 				}
 				if c.Location == nil || c.Location.String() != "Europe/Rome" {
 					t.Errorf("Location = %v, want Europe/Rome", c.Location)
@@ -309,8 +311,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 38 {
-		t.Errorf("%d keys, want 38; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 43 {
+		t.Errorf("%d keys, want 43; update this test and mtm.example.toml together", len(seen))
 	}
 }
 
@@ -321,6 +323,13 @@ func TestValidate(t *testing.T) {
 		wantErr []string
 	}{
 		{"defaults", func(c *Config) {}, nil},
+		{"no roles", func(c *Config) { c.Cluster.Roles = nil }, []string{"cluster.roles: is empty"}},
+		{"unknown role", func(c *Config) { c.Cluster.Roles = []string{"web", "cook"} }, []string{`cluster.roles: "cook" is not a role`}},
+		{"role twice", func(c *Config) { c.Cluster.Roles = []string{"web", "web"} }, []string{`cluster.roles: "web" is not a role, or is given twice`}},
+		{"worker only", func(c *Config) { c.Cluster.Roles = []string{"worker"} }, nil},
+		{"worker_concurrency 0", func(c *Config) { c.Cluster.WorkerConcurrency = 0 }, []string{"cluster.worker_concurrency: 0 is not between 1 and 1024"}},
+		{"night_window 30s", func(c *Config) { c.Cluster.NightWindow = 30 * time.Second }, []string{"cluster.night_window: 30s is not between 1m and 24h"}},
+		{"bad operator", func(c *Config) { c.Cluster.Operators = []string{"ops"} }, []string{`cluster.operators: "ops" is not an email address`}},
 		{"empty data_dir", func(c *Config) { c.DataDir = "" }, []string{"data_dir: must not be empty"}},
 		{"bad timezone", func(c *Config) { c.Timezone = "Mars/Olympus" }, []string{`timezone: "Mars/Olympus" is not a known time zone`}},
 		{"empty timezone", func(c *Config) { c.Timezone = "" }, []string{`timezone: "" is not a known time zone`}},

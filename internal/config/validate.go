@@ -88,6 +88,7 @@ func (c *Config) Validate() error {
 	}
 
 	proxies := v.httpSection(c.HTTP)
+	v.clusterSection(c.Cluster)
 
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -98,6 +99,31 @@ func (c *Config) Validate() error {
 	c.Location, c.SnapshotHour, c.SnapshotMinute = loc, hour, minute
 	c.HTTP.Proxies = proxies
 	return nil
+}
+
+// clusterSection checks the [cluster] keys.
+func (v *validator) clusterSection(cl Cluster) {
+	if len(cl.Roles) == 0 {
+		v.errf("cluster.roles", "is empty: give at least one of %q, %q and %q", RoleWeb, RoleWorker, RoleScheduler)
+	}
+	seen := map[string]bool{}
+	for _, r := range cl.Roles {
+		if r != RoleWeb && r != RoleWorker && r != RoleScheduler || seen[r] {
+			v.errf("cluster.roles", "%q is not a role, or is given twice (roles: %q, %q, %q)", r,
+				RoleWeb, RoleWorker, RoleScheduler)
+		}
+		seen[r] = true
+	}
+	v.intRange("cluster.worker_concurrency", cl.WorkerConcurrency, 1, 1024)
+	if cl.NightWindow < time.Minute || cl.NightWindow > 24*time.Hour {
+		v.errf("cluster.night_window", "%s is not between 1m and 24h (write a Go duration such as \"6h\")", cl.NightWindow)
+	}
+	v.intRange("cluster.imap_connections", cl.IMAPConnections, 0, 100000)
+	for _, a := range cl.Operators {
+		if _, err := mail.ParseAddress(a); err != nil {
+			v.errf("cluster.operators", "%q is not an email address", a)
+		}
+	}
 }
 
 // httpSection checks the [http] keys and returns the trusted proxies

@@ -68,6 +68,18 @@ type Options struct {
 	Clock          clock.Clock
 	// Observer, if set, counts outcomes (metrics).
 	Observer Observer
+	// Queue, if set, runs confirmed restores as jobs (the job queue of a
+	// PostgreSQL catalog): Confirm inserts the job in its transaction, a
+	// worker of any node calls RunJob. Nil: this process runs them, and
+	// Start resumes the runs of a dead process.
+	Queue Queue
+}
+
+// Queue runs confirmed restores as jobs (jobs.Queue is one).
+type Queue interface {
+	// EnqueueRestore inserts the restore's job in tx, the transaction that
+	// confirms it: both commit, or neither.
+	EnqueueRestore(ctx context.Context, tx *sql.Tx, id catalog.RestoreID) error
 }
 
 // Observer is told how requests end.
@@ -121,6 +133,9 @@ func (f *Flow) Start(ctx context.Context) error {
 	f.mu.Lock()
 	f.base = ctx
 	f.mu.Unlock()
+	if f.o.Queue != nil {
+		return nil // a dead node's restore job is handed on by the queue
+	}
 	stale, err := f.o.Catalog.ClaimStaleRestores(ctx)
 	if err != nil {
 		return err
@@ -232,10 +247,16 @@ func (f *Flow) Confirm(ctx context.Context, a admin.Admin, who Actor, id catalog
 	if err != nil {
 		return err
 	}
-	err = f.o.Catalog.ConfirmRestore(ctx, id, who.Email, f.o.Catalog.Auditing(ctx, catalog.AuditEvent{
+	audit := f.o.Catalog.Auditing(ctx, catalog.AuditEvent{
 		Actor: who.Email, Role: who.Role, Client: who.Client, Action: "restore-confirm", Account: r.Address,
-		Detail: fmt.Sprintf("restore %d", id)}))
-	if err != nil {
+		Detail: fmt.Sprintf("restore %d", id)})
+	err = f.o.Catalog.ConfirmRestore(ctx, id, who.Email, func(tx *sql.Tx) error {
+		if err := audit(tx); err != nil || f.o.Queue == nil {
+			return err
+		}
+		return f.o.Queue.EnqueueRestore(ctx, tx, id)
+	})
+	if err != nil || f.o.Queue != nil {
 		return err
 	}
 	if r, err = f.o.Catalog.Restore(ctx, id); err != nil {

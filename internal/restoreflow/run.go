@@ -32,9 +32,34 @@ func (f *Flow) launch(r catalog.RestoreRequest, resumed bool) {
 	}()
 }
 
-// run executes one request and records how it ended. If ctx ends first the
-// request stays running, for the next Start to resume.
-func (f *Flow) run(ctx context.Context, r catalog.RestoreRequest, resumed bool) {
+// ErrStopped: a restore job stopped before its run ended (the node is
+// stopping, or another took the run over); the request stays running, and
+// the job's next attempt resumes it.
+var ErrStopped = errors.New("restore stopped before its end; it resumes")
+
+// RunJob runs a confirmed request as the job queue's restore job: it takes
+// the request over (catalog TakeRestore), runs it here and records how it
+// ended, with the user's email. A request no longer running (a job run
+// again after its end) is left as it is. resumed says that an earlier
+// attempt may have sent APPENDs.
+func (f *Flow) RunJob(ctx context.Context, id catalog.RestoreID, resumed bool) error {
+	r, err := f.o.Catalog.TakeRestore(ctx, id)
+	if errors.Is(err, catalog.ErrRestoreState) {
+		f.o.Logger.Info("restore job: the request is no longer running", "restore", int64(id))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !f.run(ctx, r, resumed || len(r.Result) > 0) {
+		return ErrStopped
+	}
+	return nil
+}
+
+// run executes one request and records how it ended, and says whether it
+// did. If ctx ends first the request stays running, to be resumed.
+func (f *Flow) run(ctx context.Context, r catalog.RestoreRequest, resumed bool) (ended bool) {
 	log := f.o.Logger.With("restore", int64(r.ID), "account", r.Address)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -54,18 +79,19 @@ func (f *Flow) run(ctx context.Context, r catalog.RestoreRequest, resumed bool) 
 	cancel()
 	<-beat
 	if stopped {
-		log.Info("restore stopped; it resumes at the next start", "err", err)
-		return
+		log.Info("restore stopped; it resumes", "err", err)
+		return false
 	}
 	res = withEarlier(r, res)
 	if ferr := f.finish(context.WithoutCancel(ctx), r, res, err); ferr != nil {
 		log.Error("recording the end of a restore", "err", ferr)
-		return
+		return false
 	}
 	if f.o.Observer != nil {
 		f.o.Observer.RestoreFinished(err)
 	}
 	log.Info("restore finished", "appended", res.Appended, "skipped", res.Skipped, "failed", res.Failed, "err", err)
+	return true
 }
 
 // heartbeat refreshes the run's row with its progress until ctx ends; if

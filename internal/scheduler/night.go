@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -125,48 +124,9 @@ func (s *Scheduler) snapshotAll(ctx context.Context, accounts []string, deadline
 	}
 }
 
-// record stores every account's outcome of the night and tells the admins
-// of an account whose streak has just reached the alert threshold, or
-// whose earlier notification failed.
+// record stores every account's outcome of the night (Outcomes.Record).
 func (s *Scheduler) record(ctx context.Context, night string, accounts []string, failed map[string]error) {
 	for _, a := range accounts {
-		reason := ""
-		if err := failed[a]; err != nil {
-			reason = err.Error()
-		}
-		st, err := s.cat.RecordNight(ctx, a, night, reason)
-		if err != nil {
-			s.log.Error("recording the night", "account", a, "err", err)
-			continue
-		}
-		if st.Nights < s.alertAfter || !st.NotifiedAt.IsZero() {
-			continue
-		}
-		nights := []NightResult{{Night: st.FirstNight, Error: st.FirstError}}
-		if st.LastNight != st.FirstNight {
-			nights = append(nights, NightResult{Night: st.LastNight, Error: st.LastError})
-		}
-		if err := s.notify(ctx, a, nights); err != nil {
-			s.log.Error("telling admins of a failing account; trying again after the next failed night",
-				"account", a, "nights", st.Nights, "err", err)
-			continue
-		}
-		if err := s.cat.MarkNotified(ctx, a, st.FirstNight); err != nil {
-			s.log.Error("recording the failure notification", "account", a, "err", err)
-		}
+		s.outcomes.Record(ctx, night, a, failed[a])
 	}
-}
-
-var errNoNotifier = errors.New("no notifier configured")
-
-func (s *Scheduler) notify(ctx context.Context, account string, nights []NightResult) error {
-	if s.notifier == nil {
-		return errNoNotifier
-	}
-	s.log.Warn("account failing on consecutive nights; telling its admins", "account", account,
-		"since", nights[0].Night)
-	if err := s.notifier.AccountFailing(ctx, account, nights); err != nil {
-		return fmt.Errorf("notifying %s: %w", account, err)
-	}
-	return nil
 }

@@ -105,19 +105,18 @@ type Options struct {
 
 // Scheduler runs the nights. Build it with New.
 type Scheduler struct {
-	sched      Schedule
-	clk        clock.Sleeper
-	accounts   Accounts
-	engine     Engine
-	cat        Catalog
-	pruner     Pruner
-	notifier   Notifier
-	obs        Observer
-	log        *slog.Logger
-	retry      Retry
-	rand       Rand
-	alertAfter int
-	running    atomic.Bool
+	sched    Schedule
+	clk      clock.Sleeper
+	accounts Accounts
+	engine   Engine
+	cat      Catalog
+	pruner   Pruner
+	outcomes *Outcomes
+	obs      Observer
+	log      *slog.Logger
+	retry    Retry
+	rand     Rand
+	running  atomic.Bool
 }
 
 // New checks opts and returns a scheduler.
@@ -134,9 +133,8 @@ func New(opts Options) (*Scheduler, error) {
 		return nil, err
 	}
 	s := &Scheduler{sched: opts.Schedule, clk: clock.SleeperOf(opts.Clock), accounts: opts.Accounts,
-		engine: opts.Engine, cat: opts.Catalog, pruner: opts.Pruner, notifier: opts.Notifier,
-		obs: opts.Observer, log: opts.Logger, retry: opts.Retry.withDefaults(), rand: opts.Rand,
-		alertAfter: opts.AlertAfter}
+		engine: opts.Engine, cat: opts.Catalog, pruner: opts.Pruner,
+		obs: opts.Observer, log: opts.Logger, retry: opts.Retry.withDefaults(), rand: opts.Rand}
 	if s.obs == nil {
 		s.obs = nopObserver{}
 	}
@@ -144,11 +142,9 @@ func New(opts Options) (*Scheduler, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.rand == nil {
-		s.rand = globalRand{}
+		s.rand = GlobalRand{}
 	}
-	if s.alertAfter < 1 {
-		s.alertAfter = 2
-	}
+	s.outcomes = &Outcomes{Catalog: opts.Catalog, Notifier: opts.Notifier, AlertAfter: opts.AlertAfter, Logger: s.log}
 	return s, nil
 }
 
@@ -189,9 +185,11 @@ type nopObserver struct{}
 func (nopObserver) Snapshot(snapshot.Result, int) {}
 func (nopObserver) Night(NightReport)             {}
 
-type globalRand struct{}
+// GlobalRand is math/rand/v2's global source, safe for concurrent use.
+type GlobalRand struct{}
 
-func (globalRand) Int64N(n int64) int64 { return rand.Int64N(n) }
+// Int64N is rand.Int64N.
+func (GlobalRand) Int64N(n int64) int64 { return rand.Int64N(n) }
 
 // Retry is the policy for accounts that fail within a night.
 type Retry struct {

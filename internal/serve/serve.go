@@ -20,9 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mtm/internal/alert"
+	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/config"
 	"mtm/internal/imapconn"
+	"mtm/internal/jobs"
 	"mtm/internal/metrics"
 	"mtm/internal/notify"
 	"mtm/internal/outbox"
@@ -52,7 +54,8 @@ type App struct {
 	metrics  *metrics.Metrics
 	flow     *restoreflow.Flow
 	sender   *outbox.Sender
-	sched    *scheduler.Scheduler
+	sched    *scheduler.Scheduler // the embedded catalog's nights
+	jobs     *jobs.Queue          // a PostgreSQL catalog's work
 	index    *search.Indexer
 	handler  http.Handler
 	stopping atomic.Bool
@@ -61,7 +64,10 @@ type App struct {
 }
 
 // New builds the process over an open store: server is the live IMAP
-// server with the backup's credentials (imapconn.FromConfig).
+// server with the backup's credentials (imapconn.FromConfig). On a
+// PostgreSQL catalog the work is jobs (internal/jobs) and the node runs
+// what its [cluster] roles say; on the embedded catalog this one process
+// runs everything in process.
 func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.Clock, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, st: st, clk: clk, log: log}
 	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Outbox: st.Catalog, Store: st.Catalog, Clock: clk, Logger: log})
@@ -74,11 +80,23 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 		return nil, err
 	}
 	a.sender = outbox.New(st.Catalog, cfg.SMTP, outbox.Options{Clock: clk, Logger: log})
-	a.flow = restoreflow.New(restoreflow.Options{Catalog: st.Catalog, Blobs: st.Blobs, Server: server, Mailer: mailer,
-		Wake: a.sender.Wake, Logger: log, Clock: clk, Observer: m, Connections: cfg.IMAP.ConnectionsPerAccount})
-	if a.sched, err = a.newScheduler(server, mailer); err != nil {
+	wake := a.sender.Wake
+	eng := snapshot.New(st.Catalog, st.Blobs, snapshot.Options{Server: server,
+		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount, ConcurrentAccounts: cfg.ConcurrentAccounts,
+		Clock: clk, Logger: log})
+	notifier := &alert.Notifier{Catalog: st.Catalog, Mailer: mailer, Logger: log}
+	flowOpts := restoreflow.Options{Catalog: st.Catalog, Blobs: st.Blobs, Server: server, Mailer: mailer,
+		Logger: log, Clock: clk, Observer: m, Connections: cfg.IMAP.ConnectionsPerAccount}
+	if st.Catalog.Pool() != nil {
+		if a.jobs, err = a.newJobs(eng, notifier); err != nil {
+			return nil, err
+		}
+		wake, flowOpts.Queue = a.jobs.WakeOutbox, a.jobs
+	} else if a.sched, err = a.newScheduler(eng, notifier); err != nil {
 		return nil, err
 	}
+	flowOpts.Wake, notifier.Wake = wake, wake
+	a.flow = restoreflow.New(flowOpts)
 	a.index = &search.Indexer{Catalog: st.Catalog, Blobs: st.Blobs, Log: log}
 	if a.handler, err = a.routes(); err != nil {
 		return nil, err
@@ -95,20 +113,38 @@ func newMailer(cfg *config.Config, clk clock.Clock, log *slog.Logger) (*notify.R
 	return notify.New(cfg, notify.Options{Clock: clk, DefaultFrom: true})
 }
 
-func (a *App) newScheduler(server imapconn.Server, mailer *notify.Renderer) (*scheduler.Scheduler, error) {
-	cfg := a.cfg
-	eng := snapshot.New(a.st.Catalog, a.st.Blobs, snapshot.Options{Server: server,
-		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount, ConcurrentAccounts: cfg.ConcurrentAccounts,
-		Clock: a.clk, Logger: a.log})
+func (a *App) pruner() *scheduler.Prune {
+	return &scheduler.Prune{Catalog: a.st.Catalog, Blobs: a.st.Blobs, Days: a.cfg.RetentionDays,
+		Location: a.cfg.Location, Clock: a.clk, Logger: a.log}
+}
+
+func (a *App) newScheduler(eng *snapshot.Engine, notifier *alert.Notifier) (*scheduler.Scheduler, error) {
 	return scheduler.New(scheduler.Options{
-		Schedule: scheduler.ScheduleOf(cfg), Clock: a.clk, Logger: a.log,
-		Accounts: scheduler.AccountsFile(cfg.Accounts.File), Engine: eng, Catalog: a.st.Catalog,
-		Pruner: &scheduler.Prune{Catalog: a.st.Catalog, Blobs: a.st.Blobs, Days: cfg.RetentionDays,
-			Location: cfg.Location, Clock: a.clk, Logger: a.log},
-		Notifier: &alert.Notifier{Catalog: a.st.Catalog, Mailer: mailer, Wake: a.sender.Wake, Logger: a.log},
-		Observer: a.metrics,
+		Schedule: scheduler.ScheduleOf(a.cfg), Clock: a.clk, Logger: a.log,
+		Accounts: scheduler.AccountsFile(a.cfg.Accounts.File), Engine: eng, Catalog: a.st.Catalog,
+		Pruner: a.pruner(), Notifier: notifier, Observer: a.metrics,
 	})
 }
+
+// newJobs builds this node's part of the cluster's job queue.
+func (a *App) newJobs(eng *snapshot.Engine, notifier *alert.Notifier) (*jobs.Queue, error) {
+	return jobs.New(jobs.Options{
+		Pool: a.st.Catalog.Pool(), Nodes: a.st.Catalog, Cluster: a.cfg.Cluster,
+		Schedule: scheduler.ScheduleOf(a.cfg), Clock: a.clk, Logger: a.log,
+		Accounts: scheduler.AccountsFile(a.cfg.Accounts.File), Engine: eng,
+		Outcomes: &scheduler.Outcomes{Catalog: a.st.Catalog, Notifier: notifier, Logger: a.log},
+		Observer: a.metrics, Pruner: a.pruner(),
+		Restores: jobs.RestoresFunc(func(ctx context.Context, id catalog.RestoreID, resumed bool) error {
+			return a.flow.RunJob(ctx, id, resumed)
+		}),
+		Outbox: a.sender,
+	})
+}
+
+// web tells whether this node serves the webmail, the admin panel and the
+// API: always on the embedded catalog; by its roles in a cluster (a node
+// without the web role serves only /metrics and the health checks).
+func (a *App) web() bool { return a.jobs == nil || a.cfg.Cluster.Has(config.RoleWeb) }
 
 func (a *App) routes() (http.Handler, error) {
 	proxies := web.NewProxies(a.cfg.HTTP.Proxies)
@@ -124,8 +160,10 @@ func (a *App) routes() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	for _, p := range []string{"/admin", "/admin/", "/api/v1/admin/"} {
-		mux.Handle(p, adm.Handler())
+	if a.web() {
+		for _, p := range []string{"/admin", "/admin/", "/api/v1/admin/"} {
+			mux.Handle(p, adm.Handler())
+		}
 	}
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("GET /healthz", web.Healthz())
@@ -136,7 +174,9 @@ func (a *App) routes() (http.Handler, error) {
 			}
 			return nil
 		}}))
-	mux.Handle("/", mailUI.Handler())
+	if a.web() {
+		mux.Handle("/", mailUI.Handler())
+	}
 	return a.metrics.Middleware(mux), nil
 }
 
@@ -204,6 +244,13 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 				a.log.Error(name+" stopped", "err", err)
 			}
 		}()
+	}
+	if a.jobs != nil {
+		run("job queue", a.jobs.Run)
+		if a.cfg.Cluster.Has(config.RoleScheduler) {
+			run("search indexer", func(ctx context.Context) error { a.index.Run(ctx, indexEvery); return nil })
+		}
+		return
 	}
 	if a.cfg.SMTP.Address != "" {
 		run("outbox sender", a.sender.Run)

@@ -78,10 +78,13 @@ func (a *accountSync) storeBody(ctx context.Context, body io.Reader) (catalog.Co
 // then the quick commit when nothing changed, or a full run over the
 // folders that did. A failure is recorded on a failed snapshot row with its
 // reason and returned.
-func (e *Engine) snapshotAccount(ctx context.Context, address string) (catalog.Snapshot, error) {
+func (e *Engine) snapshotAccount(ctx context.Context, address string, since time.Time) (catalog.Snapshot, error) {
 	state, err := e.cat.AccountState(ctx, address)
 	if err != nil {
 		return catalog.Snapshot{}, fmt.Errorf("%s: %w", address, err)
+	}
+	if last := state.LastCommitted; !since.IsZero() && last.ID != 0 && !last.TakenAt.Before(since) {
+		return last, nil
 	}
 	takenAt := e.clk.Now()
 	first, err := e.dial(ctx, address)

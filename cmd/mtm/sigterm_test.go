@@ -32,12 +32,18 @@ type process struct {
 
 var servingRE = regexp.MustCompile(`msg=serving address=(\S+)`)
 
-func startServe(t *testing.T, e *e2e) *process {
+// startServe starts `mtm serve` as a child process, with more environment
+// ("KEY=value") after the test's own, and waits until it listens.
+func startServe(t *testing.T, e *e2e, env ...string) *process {
 	t.Helper()
 	p := &process{t: t, done: make(chan error, 1)}
 	p.cmd = exec.Command(os.Args[0], "serve", "--config", e.config)
 	p.cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1", "MTM_LISTEN=127.0.0.1:0", "MTM_LOG_LEVEL=info",
 		"MTM_BASE_URL=https://mtm.example.com")
+	if e.now != "" {
+		p.cmd.Env = append(p.cmd.Env, nowEnv+"="+e.now)
+	}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -180,13 +180,21 @@ func (q *Queue) periodic() []*river.PeriodicJob {
 	sched := q.o.Schedule
 	night := river.NewPeriodicJob(nightSchedule{sched}, func() (river.JobArgs, *river.InsertOpts) {
 		f := sched.Prev(q.o.Clock.Now())
-		return NightArgs{Night: sched.Night(f), Fire: f}, nil
+		return NightArgs{Night: sched.Night(f), Fire: f}, dueNow()
 	}, &river.PeriodicJobOpts{ID: "night", RunOnStart: true})
 	round := river.NewPeriodicJob(river.PeriodicInterval(q.o.OutboxEvery), func() (river.JobArgs, *river.InsertOpts) {
-		return OutboxArgs{}, nil
+		return OutboxArgs{}, dueNow()
 	}, &river.PeriodicJobOpts{ID: "outbox", RunOnStart: true})
 	return []*river.PeriodicJob{night, round}
 }
+
+// dueNow makes a periodic job due at once. River would schedule it at the
+// fire time of the node's clock, but a job's scheduled time is compared
+// with the database's clock, and the node's may run elsewhere (a clock
+// moved for tests, or one a little ahead): a time long past is due on
+// every clock. Jobs are fetched oldest scheduled first, so these two go
+// before the others of their queue, which suits a night and a mail round.
+func dueNow() *river.InsertOpts { return &river.InsertOpts{ScheduledAt: time.Unix(1, 0).UTC()} }
 
 // nightSchedule is the nightly schedule as River asks for it.
 type nightSchedule struct{ s scheduler.Schedule }

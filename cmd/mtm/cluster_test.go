@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mtm/internal/testenv/postgres"
+	"mtm/internal/testenv/s3"
+)
+
+// cluster is three `mtm serve` nodes on one PostgreSQL catalog and one S3
+// bucket: separate processes with separate data (tmp) directories and the
+// same config otherwise.
+type cluster struct {
+	e     *e2e
+	db    *pgxpool.Pool
+	nodes []*process
+	env   [][]string
+}
+
+func (c *cluster) start(i int) {
+	c.e.t.Helper()
+	c.nodes[i] = startServe(c.e.t, c.e, c.env[i]...)
+}
+
+// nodeID is the node id (host:pid:random) of a process.
+func (c *cluster) nodeOf(id string) int {
+	parts := strings.Split(id, ":")
+	for i, p := range c.nodes {
+		if p != nil && len(parts) == 3 && parts[1] == strconv.Itoa(p.cmd.Process.Pid) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *cluster) kill(i int) {
+	c.e.t.Helper()
+	if err := c.nodes[i].cmd.Process.Kill(); err != nil {
+		c.e.t.Fatal(err)
+	}
+	<-c.nodes[i].done
+}
+
+// scalar runs a query that returns one integer.
+func (c *cluster) scalar(q string, args ...any) int {
+	c.e.t.Helper()
+	var n int
+	if err := c.db.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		c.e.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// waitFor polls cond until it holds, for at most d.
+func (c *cluster) waitFor(what string, d time.Duration, cond func() bool) {
+	c.e.t.Helper()
+	start := time.Now()
+	defer func() { c.e.t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond)) }()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			var logs strings.Builder
+			for i, p := range c.nodes {
+				if p != nil {
+					fmt.Fprintf(&logs, "--- node %d:\n%s", i, lastLines(p.output(), 30))
+				}
+			}
+			c.e.t.Fatalf("%s: not within %s\n%s%s", what, d, logs.String(), c.jobsText())
+		}
+	}
+}
+
+// jobsText is the nights, prunes and leader, for a failure's message.
+func (c *cluster) jobsText() string {
+	var b strings.Builder
+	rows, err := c.db.Query(context.Background(), `SELECT id, kind, state::text, args::text, attempted_by::text,
+		errors::text FROM river_job WHERE kind IN ('night', 'prune') ORDER BY id`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var kind, state, args string
+		var by, errs *string
+		if err := rows.Scan(&id, &kind, &state, &args, &by, &errs); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "job %d %s %s %s by %v errors %v\n", id, kind, state, args, deref(by), deref(errs))
+	}
+	var leader string
+	_ = c.db.QueryRow(context.Background(), `SELECT leader_id || ' until ' || expires_at::text FROM river_leader`).Scan(&leader)
+	fmt.Fprintf(&b, "leader: %s\n", leader)
+	return b.String()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n") + "\n"
+}
+
+// committedSince counts the accounts with exactly one committed snapshot
+// taken at or after fire, and all the committed snapshots since.
+func (c *cluster) committedSince(fire time.Time) (accounts, snapshots int) {
+	c.e.t.Helper()
+	rows, err := c.db.Query(context.Background(), `SELECT count(*) FROM snapshots
+		WHERE state = 'committed' AND taken_at >= $1 GROUP BY account_id`, fire.UnixMilli())
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			c.e.t.Fatal(err)
+		}
+		snapshots += n
+		if n == 1 {
+			accounts++
+		}
+	}
+	return accounts, snapshots
+}
+
+// TestClusterOfThreeNodes runs the night on three nodes: one worker is
+// killed in the middle of its snapshots and started again, and every
+// account still has exactly one committed snapshot of the night; a restore
+// requested through one node and confirmed through another runs once and
+// emails the user once; the scheduler's leader is killed before the next
+// night, and another node schedules it.
+func TestClusterOfThreeNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster")
+	}
+	t.Parallel()
+	const n = 200
+	accounts := make([]string, n)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("user%03d@example.com", i)
+	}
+	e := newE2E(t, accounts...)
+	body := strings.Repeat("a line of a message in the cluster's mailboxes\r\n", 200)
+	for i, a := range accounts {
+		for m := range 10 {
+			folder := "INBOX"
+			if m >= 7 {
+				folder = "Archive"
+			}
+			e.dc.Deliver(t, a, folder, []byte(fmt.Sprintf("Subject: %d-%d\r\nMessage-ID: <%d.%d@cluster>\r\n\r\n%s",
+				i, m, i, m, body)), nil, time.Date(2026, 11, 20, 10, m, 0, 0, time.UTC))
+		}
+	}
+	srv := s3.Shared(t)
+	e.setBlobs(srv, srv.Endpoint, srv.Bucket(t))
+	e.setCatalog(postgres.Shared(t).Database(t))
+	smtp := withSMTP(t, e) // after the catalog: the admin is created in it
+	e.mustMTM("migrate")
+	db, err := pgxpool.New(context.Background(), e.catalogURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	c := &cluster{e: e, db: db, nodes: make([]*process, 3), env: make([][]string, 3)}
+	for i := range c.env {
+		c.env[i] = []string{"MTM_DATA_DIR=" + filepath.Join(e.dir, fmt.Sprintf("node%d", i)),
+			"MTM_SNAPSHOT_AT=03:00", "MTM_CLUSTER_WORKER_CONCURRENCY=3"}
+	}
+
+	// Night 1: the nodes start after its fire time and catch it up.
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fire1 := time.Date(2026, 12, 2, 3, 0, 0, 0, rome)
+	e.now = fire1.Add(20 * time.Second).Format(time.RFC3339)
+	for i := range c.nodes {
+		c.start(i)
+	}
+	victim := 2
+	victimID := ""
+	c.waitFor("node 2 in the middle of its snapshots", 90*time.Second, func() bool {
+		var id string
+		err := db.QueryRow(context.Background(), `SELECT attempted_by[array_length(attempted_by, 1)] FROM river_job
+			WHERE kind = 'snapshot' AND state = 'running' AND attempted_by[array_length(attempted_by, 1)] LIKE $1 LIMIT 1`,
+			fmt.Sprintf("%%:%d:%%", c.nodes[victim].cmd.Process.Pid)).Scan(&id)
+		if err == nil {
+			victimID = id
+		}
+		done, _ := c.committedSince(fire1)
+		return err == nil && done >= 20
+	})
+	c.kill(victim)
+	killedAt, _ := c.committedSince(fire1)
+	t.Logf("node %s killed with %d accounts done", victimID, killedAt)
+	time.Sleep(3 * time.Second)
+	c.start(victim)
+	c.waitFor("every account snapshotted for night 1", 3*time.Minute, func() bool {
+		done, _ := c.committedSince(fire1)
+		return done == n
+	})
+	c.waitFor("night 1's jobs finished, its prune done", 2*time.Minute, func() bool {
+		return c.scalar(`SELECT count(*) FROM river_job WHERE kind IN ('snapshot', 'prune', 'night')
+			AND state NOT IN ('completed')`) == 0
+	})
+	if done, all := c.committedSince(fire1); done != n || all != n {
+		t.Errorf("night 1: %d accounts with one committed snapshot, %d committed snapshots; want %d and %d", done, all, n, n)
+	}
+	if k := c.scalar(`SELECT count(*) FROM river_job WHERE kind = 'snapshot' AND $1 = ANY(attempted_by)`, victimID); k == 0 {
+		t.Errorf("no snapshot job was ever worked by the killed node")
+	}
+	if k := c.scalar(`SELECT count(*) FROM river_job WHERE kind = 'snapshot' AND array_length(attempted_by, 1) > 1
+		AND attempted_by[1] = $1`, victimID); k == 0 {
+		t.Errorf("no job of the killed node was handed on to another")
+	}
+	if r := c.scalar(`SELECT count(*) FROM snapshots WHERE state = 'running'`); r != 0 {
+		t.Errorf("%d snapshot rows left running", r)
+	}
+
+	// A restore requested through node 0, confirmed through node 1.
+	alice := accounts[7]
+	before := e.liveMeta(alice, "INBOX", "Archive")
+	snapID := c.scalar(`SELECT s.id FROM snapshots s JOIN accounts a ON a.id = s.account_id
+		WHERE a.address = $1 AND s.state = 'committed'`, alice)
+	live := e.dc.Dial(t, alice)
+	expunge(t, live, "INBOX", 1, 2, 3)
+	if err := live.Logout().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	user := c.nodes[0].client()
+	if code := user.do("POST", "/api/v1/session", map[string]string{"email": alice, "password": "pw-" + alice}, nil); code != 200 {
+		t.Fatalf("user login on node 0: %d", code)
+	}
+	var req struct{ ID int64 }
+	in := map[string]any{"snapshot": snapID, "folders": []string{}, "target": "original"}
+	if code := user.do("POST", "/api/v1/restores", in, &req); code != 201 {
+		t.Fatalf("request on node 0: %d", code)
+	}
+	adm := c.nodes[1].client()
+	if code := adm.do("POST", "/api/v1/admin/session", map[string]string{"email": "boss@example.com", "password": adminPassword}, nil); code != 200 {
+		t.Fatalf("admin login on node 1: %d", code)
+	}
+	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), nil, nil); code != 200 {
+		t.Fatalf("confirm on node 1: %d", code)
+	}
+	var status struct{ Status, Error string }
+	c.waitFor("the restore ends", time.Minute, func() bool {
+		adm.do("GET", fmt.Sprintf("/api/v1/admin/restores/%d", req.ID), nil, &status)
+		return status.Status != "running"
+	})
+	if status.Status != "done" {
+		t.Fatalf("restore ended %s: %s", status.Status, status.Error)
+	}
+	if got := e.liveMeta(alice, "INBOX", "Archive"); !equalMeta(got, before) {
+		t.Errorf("after the restore the mailbox differs from the backup: %d messages, want %d", got.count(), before.count())
+	}
+	waitMail(t, smtp, alice, 1)
+	time.Sleep(3 * time.Second) // time for a second email, if any were sent
+	if got := len(smtp.To(alice)); got != 1 {
+		t.Errorf("the user received %d emails about the restore, want 1", got)
+	}
+	if k := c.scalar(`SELECT count(*) FROM river_job WHERE kind = 'restore' AND state = 'completed'
+		AND array_length(attempted_by, 1) = 1`); k != 1 {
+		t.Errorf("%d restore jobs completed in one attempt, want 1", k)
+	}
+
+	// Night 2: all nodes restart just before it; the leader is killed
+	// before the fire time, and another node schedules the night.
+	for i := range c.nodes {
+		c.nodes[i].term()
+	}
+	fire2 := fire1.AddDate(0, 0, 1)
+	e.now = fire2.Add(-25 * time.Second).Format(time.RFC3339)
+	for i := range c.nodes {
+		c.start(i)
+	}
+	leader := -1
+	leaderID := ""
+	c.waitFor("a leader among the new nodes", time.Minute, func() bool {
+		err := db.QueryRow(context.Background(), `SELECT leader_id FROM river_leader`).Scan(&leaderID)
+		leader = -1
+		if err == nil {
+			leader = c.nodeOf(leaderID)
+		}
+		return leader >= 0
+	})
+	c.kill(leader)
+	t.Logf("leader %s killed", leaderID)
+	c.waitFor("every account snapshotted for night 2", 3*time.Minute, func() bool {
+		done, _ := c.committedSince(fire2)
+		return done == n
+	})
+	var nightBy string
+	if err := db.QueryRow(context.Background(), `SELECT attempted_by[1] FROM river_job WHERE kind = 'night'
+		AND args->>'night' = '2026-12-03'`).Scan(&nightBy); err != nil {
+		t.Fatalf("night 2's job: %v", err)
+	}
+	if nightBy == leaderID || c.nodeOf(nightBy) < 0 {
+		t.Errorf("night 2 was scheduled by %s; the killed leader was %s", nightBy, leaderID)
+	}
+	for i, p := range c.nodes {
+		if i != leader {
+			p.term()
+		}
+	}
+	if done, all := c.committedSince(fire2); done != n || all != n {
+		t.Errorf("night 2: %d accounts with one committed snapshot, %d committed snapshots; want %d and %d", done, all, n, n)
+	}
+	e.mustMTM("check", "--read-data")
+}

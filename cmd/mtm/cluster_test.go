@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"mtm/internal/jobs"
 	"mtm/internal/testenv/postgres"
 	"mtm/internal/testenv/s3"
 )
@@ -74,6 +76,60 @@ func (c *cluster) waitFor(what string, d time.Duration, cond func() bool) {
 			}
 			c.e.t.Fatalf("%s: not within %s\n%s%s", what, d, logs.String(), c.jobsText())
 		}
+	}
+}
+
+// jobsCommand checks `mtm jobs` after night 1: it lists the night's 200
+// snapshot jobs, none failed; `mtm jobs retry` runs a finished snapshot
+// job again, which finds the account done and commits nothing.
+func (c *cluster) jobsCommand(fire time.Time) {
+	t := c.e.t
+	t.Helper()
+	var list []jobs.Job
+	if err := json.Unmarshal([]byte(c.e.mustMTM("jobs", "--json", "--limit", "1000")), &list); err != nil {
+		t.Fatal(err)
+	}
+	snaps := 0
+	var one jobs.Job
+	for _, j := range list {
+		if j.Kind == jobs.KindSnapshot && j.State == "completed" {
+			snaps, one = snaps+1, j
+		}
+	}
+	if snaps != 200 {
+		t.Errorf("mtm jobs lists %d completed snapshot jobs, want 200", snaps)
+	}
+	if out := c.e.mustMTM("jobs", "--state", "failed"); strings.Count(out, "\n") != 1 {
+		t.Errorf("mtm jobs --state failed lists failed jobs:\n%s", out)
+	}
+	if out := c.e.mustMTM("jobs", "retry", strconv.FormatInt(one.ID, 10)); !strings.Contains(out, "available") {
+		t.Errorf("mtm jobs retry: %s", out)
+	}
+	c.waitFor("the retried snapshot job completes again", time.Minute, func() bool {
+		return c.scalar(`SELECT count(*) FROM river_job WHERE id = $1 AND state = 'completed' AND attempt = 2`, one.ID) == 1
+	})
+	if done, all := c.committedSince(fire); done != 200 || all != 200 {
+		t.Errorf("after the retried job: %d accounts with one committed snapshot, %d snapshots; want 200 and 200", done, all)
+	}
+}
+
+// logRetries logs the snapshot jobs that took more than one attempt, and
+// why.
+func (c *cluster) logRetries() {
+	rows, err := c.db.Query(context.Background(), `SELECT args->>'account', attempt, attempted_by::text, errors::text
+		FROM river_job WHERE kind = 'snapshot' AND (attempt > 1 OR errors IS NOT NULL) ORDER BY id`)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var acct, by string
+		var attempt int
+		var errs *string
+		if err := rows.Scan(&acct, &attempt, &by, &errs); err != nil {
+			c.e.t.Fatal(err)
+		}
+		c.e.t.Logf("snapshot of %s: attempt %d by %s: %s", acct, attempt, by, deref(errs))
 	}
 }
 
@@ -216,6 +272,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		return c.scalar(`SELECT count(*) FROM river_job WHERE kind IN ('snapshot', 'prune', 'night')
 			AND state NOT IN ('completed')`) == 0
 	})
+	c.logRetries()
 	if done, all := c.committedSince(fire1); done != n || all != n {
 		t.Errorf("night 1: %d accounts with one committed snapshot, %d committed snapshots; want %d and %d", done, all, n, n)
 	}
@@ -229,6 +286,8 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	if r := c.scalar(`SELECT count(*) FROM snapshots WHERE state = 'running'`); r != 0 {
 		t.Errorf("%d snapshot rows left running", r)
 	}
+
+	c.jobsCommand(fire1)
 
 	// A restore requested through node 0, confirmed through node 1.
 	alice := accounts[7]

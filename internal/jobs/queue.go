@@ -107,23 +107,25 @@ func New(o Options) (*Queue, error) {
 	}
 	q := &Queue{o: o, log: o.Logger}
 	cfg := &river.Config{ID: o.Nodes.Owner(), Logger: riverLogger(o.Logger), RescueStuckJobsAfter: rescueAfter,
-		Queues: map[string]river.QueueConfig{}, Test: river.TestConfig{Time: riverTime{o.Clock}}}
+		Test: river.TestConfig{Time: riverTime{o.Clock}}}
+	queues := map[string]river.QueueConfig{}
 	if o.Cluster.Has(config.RoleWorker) {
 		if o.Engine == nil || o.Outcomes == nil || o.Pruner == nil || o.Restores == nil || o.Outbox == nil ||
 			o.Accounts == nil {
 			return nil, errors.New("jobs: a worker needs the engine, outcomes, pruner, restores, outbox and accounts")
 		}
-		cfg.Queues[QueueDefault] = river.QueueConfig{MaxWorkers: o.Cluster.WorkerConcurrency}
-		cfg.Queues[QueueMaintenance] = river.QueueConfig{MaxWorkers: 1}
+		queues[QueueDefault] = river.QueueConfig{MaxWorkers: o.Cluster.WorkerConcurrency}
+		queues[QueueMaintenance] = river.QueueConfig{MaxWorkers: 1}
 	}
 	if o.Cluster.Has(config.RoleScheduler) {
 		if o.Accounts == nil {
 			return nil, errors.New("jobs: a scheduler needs the accounts")
 		}
-		cfg.Queues[QueueScheduler] = river.QueueConfig{MaxWorkers: 1}
+		queues[QueueScheduler] = river.QueueConfig{MaxWorkers: 1}
 	}
-	q.works = len(cfg.Queues) > 0
+	q.works = len(queues) > 0
 	if q.works {
+		cfg.Queues = queues
 		cfg.Workers = q.workers()
 		cfg.PeriodicJobs = q.periodic()
 	}

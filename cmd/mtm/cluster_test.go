@@ -133,6 +133,20 @@ func (c *cluster) logRetries() {
 	}
 }
 
+// metricsOf checks that node i's /metrics has every line of want.
+func (c *cluster) metricsOf(i int, want ...string) {
+	c.e.t.Helper()
+	code, text := c.nodes[i].client().text("/metrics")
+	if code != 200 {
+		c.e.t.Fatalf("/metrics: %d", code)
+	}
+	for _, w := range want {
+		if !strings.Contains(text, "\n"+w+"\n") {
+			c.e.t.Errorf("/metrics of node %d lacks %q", i, w)
+		}
+	}
+}
+
 // jobsText is the nights, prunes and leader, for a failure's message.
 func (c *cluster) jobsText() string {
 	var b strings.Builder
@@ -288,6 +302,9 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	}
 
 	c.jobsCommand(fire1)
+	c.metricsOf(1, `mtm_jobs{kind="snapshot",state="completed"} 200`, `mtm_cluster_nodes{state="alive"} 3`,
+		`mtm_night_snapshots_open{night="2026-12-02"} 0`, `mtm_night_window_end_timestamp_seconds{night="2026-12-02"} `+
+			strconv.FormatFloat(float64(fire1.Add(6*time.Hour).Unix()), 'g', -1, 64))
 
 	// A restore requested through node 0, confirmed through node 1.
 	alice := accounts[7]

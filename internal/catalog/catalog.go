@@ -28,6 +28,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -152,7 +153,19 @@ func (c *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		if err == nil || !c.d.pg || !retryable(err) || attempt == maxTxAttempts {
 			return err
 		}
+		if err := clock.Sleep(ctx, c.clk, retryWait(attempt)); err != nil {
+			return err
+		}
 	}
+}
+
+// retryWait is the wait before running again a transaction PostgreSQL
+// could not serialize, for the attempt-th time: random, up to 2^attempt
+// ms and at most 250 ms, so that transactions that collided (the commits
+// of many workers at once) do not collide again in lockstep.
+func retryWait(attempt int) time.Duration {
+	ceiling := min(time.Duration(1)<<min(attempt, 8)*time.Millisecond, 250*time.Millisecond)
+	return time.Millisecond + time.Duration(rand.Int64N(int64(ceiling)))
 }
 
 // maxTxAttempts bounds the runs of a transaction PostgreSQL could not

@@ -8,6 +8,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"mtm/internal/metrics"
 )
 
 // NightCounts is where a night's snapshot jobs are.
@@ -17,7 +19,11 @@ type NightCounts struct {
 	Done       int       // completed
 	Failed     int       // failed for good (discarded or cancelled)
 	MaxAttempt int       // the most attempts any of them took
+	Retried    int       // those that took more than one attempt
 	First      time.Time // when the first was inserted
+	// Elapsed is the time since the first was inserted, by the database's
+	// clock.
+	Elapsed time.Duration
 }
 
 // NightCounts counts the snapshot jobs of a night (by the index of
@@ -25,13 +31,16 @@ type NightCounts struct {
 func (q *Queue) NightCounts(ctx context.Context, night string) (NightCounts, error) {
 	var c NightCounts
 	var first *time.Time
+	var elapsed float64
 	err := q.o.Pool.QueryRow(ctx, `SELECT count(*),
 		count(*) FILTER (WHERE state NOT IN ('completed', 'discarded', 'cancelled')),
 		count(*) FILTER (WHERE state = 'completed'),
 		count(*) FILTER (WHERE state IN ('discarded', 'cancelled')),
-		coalesce(max(attempt), 0), min(created_at)
+		coalesce(max(attempt), 0), count(*) FILTER (WHERE attempt > 1), min(created_at),
+		coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
 		FROM river_job WHERE kind = 'snapshot' AND args->>'night' = $1`, night).
-		Scan(&c.Jobs, &c.Open, &c.Done, &c.Failed, &c.MaxAttempt, &first)
+		Scan(&c.Jobs, &c.Open, &c.Done, &c.Failed, &c.MaxAttempt, &c.Retried, &first, &elapsed)
+	c.Elapsed = time.Duration(elapsed * float64(time.Second))
 	if err != nil {
 		return c, fmt.Errorf("counting the snapshot jobs of night %s: %w", night, err)
 	}
@@ -39,6 +48,65 @@ func (q *Queue) NightCounts(ctx context.Context, night string) (NightCounts, err
 		c.First = *first
 	}
 	return c, nil
+}
+
+// JobCounts counts the jobs the queue keeps by kind and state
+// (metrics.Jobs).
+func (q *Queue) JobCounts(ctx context.Context) ([]metrics.JobCount, error) {
+	counts, err := q.Counts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metrics.JobCount, len(counts))
+	for i, c := range counts {
+		out[i] = metrics.JobCount{Kind: c.Kind, State: c.State, Jobs: c.Jobs}
+	}
+	return out, nil
+}
+
+// NightProgress says where the current night stands across the cluster
+// (metrics.Jobs): its snapshot jobs, the end projected from the rate so
+// far against snapshot_at + night_window, the nodes, and what each runs.
+func (q *Queue) NightProgress(ctx context.Context) (metrics.NightProgress, error) {
+	now := q.o.Clock.Now()
+	f := q.o.Schedule.Prev(now)
+	p := metrics.NightProgress{Night: q.o.Schedule.Night(f), WindowEnd: f.Add(q.o.Cluster.NightWindow)}
+	c, err := q.NightCounts(ctx, p.Night)
+	if err != nil {
+		return p, err
+	}
+	p.Jobs, p.Open, p.RetriedSnapshot = c.Jobs, c.Open, c.Retried
+	if finished := c.Jobs - c.Open; finished > 0 && c.Elapsed > 0 {
+		p.ProjectedEnd = now.Add(time.Duration(float64(c.Elapsed) / float64(finished) * float64(c.Open)))
+	}
+	nodes, err := q.o.Nodes.Nodes(ctx)
+	if err != nil {
+		return p, err
+	}
+	for _, n := range nodes {
+		switch {
+		case n.Dead != "":
+			p.NodesDead++
+		case n.Stopped.IsZero():
+			p.NodesAlive++
+		}
+	}
+	rows, err := q.o.Pool.Query(ctx, `SELECT attempted_by[array_length(attempted_by, 1)], count(*) FROM river_job
+		WHERE state = 'running' GROUP BY 1`)
+	if err != nil {
+		return p, fmt.Errorf("counting running jobs: %w", err)
+	}
+	defer rows.Close()
+	p.RunningPerNode = map[string]int{}
+	for rows.Next() {
+		var node string
+		var n int
+		if err := rows.Scan(&node, &n); err != nil {
+			return p, err
+		}
+		p.RunningPerNode[node] = n
+	}
+	return p, rows.Err()
 }
 
 // Job is a job as `mtm jobs` lists it.

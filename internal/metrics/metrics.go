@@ -32,7 +32,10 @@ type Options struct {
 	// minute).
 	Store      Store
 	StoreEvery time.Duration
-	Clock      clock.Clock // for StoreEvery; default the system clock
+	// Jobs, when set, is read at every scrape for the job and night
+	// gauges of a cluster.
+	Jobs  Jobs
+	Clock clock.Clock // for StoreEvery; default the system clock
 	// ScrapeTimeout bounds each catalog query of a scrape; default 5 s.
 	ScrapeTimeout time.Duration
 	Logger        *slog.Logger // scrape errors; default discarded
@@ -78,6 +81,9 @@ func New(reg *prometheus.Registry, opts Options) (*Metrics, error) {
 	}
 	if opts.Store != nil {
 		cs = append(cs, newStoreCollector(opts.Store, opts.Clock, opts.StoreEvery, opts.ScrapeTimeout))
+	}
+	if opts.Jobs != nil {
+		cs = append(cs, newJobsCollector(opts.Jobs, opts.ScrapeTimeout))
 	}
 	if !opts.NoProcess {
 		cs = append(cs, collectors.NewGoCollector(),

@@ -163,3 +163,94 @@ func (c *storeCollector) totals() (storeTotals, error) {
 	c.at, c.cached = now, t
 	return t, nil
 }
+
+// JobCount is how many jobs of a kind are in a state.
+type JobCount struct {
+	Kind, State string
+	Jobs        int
+}
+
+// NightProgress is where the night stands across the cluster.
+type NightProgress struct {
+	Night           string
+	Jobs, Open      int       // its snapshot jobs, and those not finished
+	ProjectedEnd    time.Time // zero: nothing to project from yet
+	WindowEnd       time.Time // snapshot_at + night_window
+	NodesAlive      int
+	NodesDead       int
+	RunningPerNode  map[string]int // node id: jobs it runs now
+	FailedForGood   int            // jobs of every kind that failed for good, kept by the queue
+	RetriedSnapshot int            // the night's snapshot jobs that needed more than one attempt
+}
+
+// Jobs is what the job gauges read, at every scrape: the job queue of a
+// PostgreSQL catalog (*jobs.Queue).
+type Jobs interface {
+	JobCounts(ctx context.Context) ([]JobCount, error)
+	NightProgress(ctx context.Context) (NightProgress, error)
+}
+
+// jobsCollector reads the job queue at every scrape.
+type jobsCollector struct {
+	src                                               Jobs
+	timeout                                           time.Duration
+	jobs, open, projected, window, nodes, running, rt *prometheus.Desc
+}
+
+func newJobsCollector(src Jobs, timeout time.Duration) *jobsCollector {
+	return &jobsCollector{src: src, timeout: defaultTimeout(timeout),
+		jobs: prometheus.NewDesc("mtm_jobs", "Jobs the queue keeps, by kind and state (River's states).",
+			[]string{"kind", "state"}, nil),
+		open: prometheus.NewDesc("mtm_night_snapshots_open", "Snapshot jobs of the current night not finished yet.",
+			[]string{"night"}, nil),
+		projected: prometheus.NewDesc("mtm_night_projected_end_timestamp_seconds",
+			"When the current night's snapshots are projected to be done, at the rate so far (Unix time); 0 when unknown.",
+			[]string{"night"}, nil),
+		window: prometheus.NewDesc("mtm_night_window_end_timestamp_seconds",
+			"When the current night should be done: snapshot_at plus night_window (Unix time).", []string{"night"}, nil),
+		nodes: prometheus.NewDesc("mtm_cluster_nodes", "Nodes of the cluster, alive or dead.", []string{"state"}, nil),
+		running: prometheus.NewDesc("mtm_node_running_jobs", "Jobs each node is running now.",
+			[]string{"node"}, nil),
+		rt: prometheus.NewDesc("mtm_night_snapshots_retried", "Snapshot jobs of the current night that needed more than one attempt.",
+			[]string{"night"}, nil),
+	}
+}
+
+func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.jobs, c.open, c.projected, c.window, c.nodes, c.running, c.rt} {
+		ch <- d
+	}
+}
+
+func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	counts, err := c.src.JobCounts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.jobs, fmt.Errorf("counting jobs: %w", err))
+		return
+	}
+	for _, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(n.Jobs), n.Kind, n.State)
+	}
+	p, err := c.src.NightProgress(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.open, fmt.Errorf("the night's progress: %w", err))
+		return
+	}
+	unix := func(t time.Time) float64 {
+		if t.IsZero() {
+			return 0
+		}
+		return float64(t.UnixMilli()) / 1000
+	}
+	ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(p.Open), p.Night)
+	ch <- prometheus.MustNewConstMetric(c.projected, prometheus.GaugeValue, unix(p.ProjectedEnd), p.Night)
+	ch <- prometheus.MustNewConstMetric(c.window, prometheus.GaugeValue, unix(p.WindowEnd), p.Night)
+	ch <- prometheus.MustNewConstMetric(c.rt, prometheus.GaugeValue, float64(p.RetriedSnapshot), p.Night)
+	ch <- prometheus.MustNewConstMetric(c.nodes, prometheus.GaugeValue, float64(p.NodesAlive), "alive")
+	ch <- prometheus.MustNewConstMetric(c.nodes, prometheus.GaugeValue, float64(p.NodesDead), "dead")
+	for node, n := range p.RunningPerNode {
+		ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(n), node)
+	}
+}

@@ -70,7 +70,11 @@ type App struct {
 // runs everything in process.
 func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.Clock, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, st: st, clk: clk, log: log}
-	m, err := metrics.New(prometheus.NewRegistry(), metrics.Options{Outbox: st.Catalog, Store: st.Catalog, Clock: clk, Logger: log})
+	mo := metrics.Options{Outbox: st.Catalog, Store: st.Catalog, Clock: clk, Logger: log}
+	if st.Catalog.Pool() != nil {
+		mo.Jobs = &lateJobs{a: a}
+	}
+	m, err := metrics.New(prometheus.NewRegistry(), mo)
 	if err != nil {
 		return nil, err
 	}
@@ -278,4 +282,15 @@ func NewWebmail(cfg *config.Config, st *store.Store, clk clock.Clock, log *slog.
 		f(&o)
 	}
 	return webmail.New(o)
+}
+
+// lateJobs reads the job queue for the metrics, which are built before it.
+type lateJobs struct{ a *App }
+
+func (l *lateJobs) JobCounts(ctx context.Context) ([]metrics.JobCount, error) {
+	return l.a.jobs.JobCounts(ctx)
+}
+
+func (l *lateJobs) NightProgress(ctx context.Context) (metrics.NightProgress, error) {
+	return l.a.jobs.NightProgress(ctx)
 }

@@ -325,6 +325,13 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	if code := user.do("POST", "/api/v1/restores", in, &req); code != 201 {
 		t.Fatalf("request on node 0: %d", code)
 	}
+	// The session started on node 0 is good on node 2: sessions are the
+	// catalog's. (A cookie jar does not tell ports apart.)
+	var who struct{ Email string }
+	elsewhere := &httpClient{t: t, base: c.nodes[2].base, c: user.c}
+	if code := elsewhere.do("GET", "/api/v1/session", nil, &who); code != 200 || who.Email != alice {
+		t.Errorf("node 0's session on node 2: %d %+v", code, who)
+	}
 	adm := c.nodes[1].client()
 	if code := adm.do("POST", "/api/v1/admin/session", map[string]string{"email": "boss@example.com", "password": adminPassword}, nil); code != 200 {
 		t.Fatalf("admin login on node 1: %d", code)

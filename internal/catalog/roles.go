@@ -141,10 +141,23 @@ type Nodes interface {
 	Nodes(ctx context.Context) ([]Node, error)
 }
 
+// WebSessions keeps the sessions of the web interfaces and the counts of
+// failed logins, shared by every web node.
+type WebSessions interface {
+	CreateSession(ctx context.Context, realm string, idHash [32]byte, account string, idleBefore, absBefore time.Time) error
+	Session(ctx context.Context, realm string, idHash [32]byte) (WebSession, error)
+	TouchSession(ctx context.Context, realm string, idHash [32]byte) error
+	DeleteSession(ctx context.Context, realm string, idHash [32]byte) error
+	LoginWait(ctx context.Context, keys ...string) (time.Time, error)
+	RecordLoginFailure(ctx context.Context, key string, forgetBefore time.Time, until func(failures int) time.Time) error
+	ClearLoginFailures(ctx context.Context, key string) error
+}
+
 // Catalog is every role: what a back-end implements.
 type Catalog interface {
 	SnapshotWriter
 	Nodes
+	WebSessions
 	Browsing
 	Restores
 	Outbox

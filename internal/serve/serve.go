@@ -152,14 +152,18 @@ func (a *App) web() bool { return a.jobs == nil || a.cfg.Cluster.Has(config.Role
 
 func (a *App) routes() (http.Handler, error) {
 	proxies := web.NewProxies(a.cfg.HTTP.Proxies)
+	var shared catalog.WebSessions // a cluster's web nodes share sessions and failed logins
+	if a.jobs != nil {
+		shared = a.st.Catalog
+	}
 	mailUI, err := NewWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
-		o.Restores, o.ClientIP, o.Audit = a.flow, proxies.ClientAddr, a.st.Catalog.Audit
+		o.Restores, o.ClientIP, o.Audit, o.SharedSessions = a.flow, proxies.ClientAddr, a.st.Catalog.Audit, shared
 	})
 	if err != nil {
 		return nil, err
 	}
 	adm, err := webadmin.New(webadmin.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
-		BaseURL: a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log})
+		BaseURL: a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared})
 	if err != nil {
 		return nil, err
 	}

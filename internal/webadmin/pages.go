@@ -108,7 +108,11 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusInternalServerError, "login", page{Title: "Log in", Error: "internal error", Data: next})
 		return
 	}
-	s.startSession(w, r, a)
+	if err := s.startSession(w, r, a); err != nil {
+		s.o.Logger.Error("admin login: starting the session", "err", err)
+		s.render(w, http.StatusServiceUnavailable, "login", page{Title: "Log in", Error: "try again later", Data: next})
+		return
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

@@ -56,6 +56,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Sessions webauth.SessionOptions
 	Throttle webauth.ThrottleOptions
+	// SharedSessions, if set, keeps sessions and failed logins in the
+	// catalog, shared by every web node; nil: in memory.
+	SharedSessions catalog.WebSessions
 }
 
 // Server is the admin panel.
@@ -95,7 +98,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, verify: make(chan struct{}, 2), dummy: dummy,
 		gate: webauth.NewGate(webauth.GateOptions{Clock: o.Clock, Cookie: cookieName, SameSite: http.SameSiteStrictMode,
-			Sessions: o.Sessions, Throttle: o.Throttle, Guard: guard})}
+			Sessions: o.Sessions, Throttle: o.Throttle, Guard: guard,
+			Shared: o.SharedSessions, Realm: "admin", Logger: o.Logger})}
 	if s.pages, err = parsePages(o.Location); err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func (s *Server) authenticate(ctx context.Context, email, password, client strin
 		return admin.Admin{}, errBadLogin
 	}
 	var row catalog.AdminRow
-	err := s.gate.Attempt(email, client, func() (err error) {
+	err := s.gate.Attempt(ctx, email, client, func() (err error) {
 		row, err = s.check(ctx, email, password)
 		if errors.Is(err, errBadLogin) {
 			s.audit(ctx, catalog.AuditEvent{Actor: email, Role: catalog.RoleAdmin, Client: client, Action: "admin-login-failed"})
@@ -73,8 +73,9 @@ func (s *Server) audit(ctx context.Context, ev catalog.AuditEvent) {
 	}
 }
 
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a admin.Admin) {
-	s.gate.Start(w, r, a.Email)
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a admin.Admin) error {
+	_, err := s.gate.Start(w, r, a.Email)
+	return err
 }
 
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) { s.gate.End(w, r) }
@@ -88,7 +89,7 @@ func (s *Server) current(r *http.Request) (admin.Admin, bool) {
 	}
 	row, err := s.o.Catalog.Admin(r.Context(), ses.Account)
 	if err != nil {
-		s.gate.Drop(ses.ID)
+		s.gate.Drop(r.Context(), ses.ID)
 		return admin.Admin{}, false
 	}
 	return admin.Admin{Email: row.Email, Domains: row.Domains}, true
@@ -140,7 +141,11 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.loginError(w, err) {
 		return
 	}
-	s.startSession(w, r, a)
+	if err := s.startSession(w, r, a); err != nil {
+		s.o.Logger.Error("admin login: starting the session", "err", err)
+		web.WriteError(w, http.StatusServiceUnavailable, "the session cannot be started; try again later")
+		return
+	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"email": a.Email, "domains": nonNil(a.Domains)})
 }
 

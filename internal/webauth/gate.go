@@ -1,10 +1,14 @@
 package webauth
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/web"
 )
@@ -26,8 +30,14 @@ type GateOptions struct {
 	SameSite http.SameSite
 	Sessions SessionOptions
 	Throttle ThrottleOptions
+	// Shared, if set, keeps the sessions and the failed logins in the
+	// catalog, under Realm, so that every web node shares them (a cluster
+	// on PostgreSQL); nil keeps them in this process's memory.
+	Shared catalog.WebSessions
+	Realm  string
 	// Guard says whether cookies must be Secure; required.
-	Guard *web.Guard
+	Guard  *web.Guard
+	Logger *slog.Logger // errors of the shared store; default discarded
 }
 
 // Gate is the one login and session path of every user interface: it
@@ -37,8 +47,9 @@ type GateOptions struct {
 // check); everything around it is here.
 type Gate struct {
 	o        GateOptions
-	sessions *Sessions
-	throttle *Throttle
+	sessions SessionStore
+	throttle Limiter
+	log      *slog.Logger
 }
 
 // NewGate returns a gate with no session.
@@ -46,7 +57,18 @@ func NewGate(o GateOptions) *Gate {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	return &Gate{o: o, sessions: NewSessions(o.Clock, o.Sessions), throttle: NewThrottle(o.Clock, o.Throttle)}
+	g := &Gate{o: o, log: o.Logger}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if o.Shared != nil {
+		g.sessions = &SharedSessions{Catalog: o.Shared, Realm: o.Realm, Clock: o.Clock, Options: o.Sessions}
+		g.throttle = &SharedThrottle{Catalog: o.Shared, Realm: o.Realm, Clock: o.Clock, Options: o.Throttle}
+	} else {
+		g.sessions = memSessions{NewSessions(o.Clock, o.Sessions)}
+		g.throttle = memThrottle{NewThrottle(o.Clock, o.Throttle)}
+	}
+	return g
 }
 
 // Attempt runs one login attempt of account from client. It returns a
@@ -54,46 +76,68 @@ func NewGate(o GateOptions) *Gate {
 // calls check, which returns nil for good credentials, ErrBadCredentials
 // for bad ones, or another error when they cannot be checked. Bad
 // credentials count against the account and the client; good ones clear
-// the account's count. Attempt returns check's error.
-func (g *Gate) Attempt(account, client string, check func() error) error {
-	if wait := g.throttle.Wait(account, client); wait > 0 {
+// the account's count. Attempt returns check's error, or the shared
+// store's.
+func (g *Gate) Attempt(ctx context.Context, account, client string, check func() error) error {
+	wait, err := g.throttle.Wait(ctx, account, client)
+	if err != nil {
+		return fmt.Errorf("reading failed logins: %w", err)
+	}
+	if wait > 0 {
 		return ThrottledError{Wait: wait}
 	}
-	err := check()
+	err = check()
 	switch {
 	case errors.Is(err, ErrBadCredentials):
-		g.throttle.Failed(account, client)
+		if ferr := g.throttle.Failed(ctx, account, client); ferr != nil {
+			g.log.Error("recording a failed login", "err", ferr)
+		}
 	case err == nil:
-		g.throttle.Succeeded(account)
+		if serr := g.throttle.Succeeded(ctx, account); serr != nil {
+			g.log.Error("clearing failed logins", "err", serr)
+		}
 	}
 	return err
 }
 
 // Start begins a session for account and sets its cookie.
-func (g *Gate) Start(w http.ResponseWriter, r *http.Request, account string) Session {
-	ses := g.sessions.Create(account)
+func (g *Gate) Start(w http.ResponseWriter, r *http.Request, account string) (Session, error) {
+	ses, err := g.sessions.Create(r.Context(), account)
+	if err != nil {
+		return Session{}, err
+	}
 	http.SetCookie(w, &http.Cookie{Name: g.o.Cookie, Value: ses.ID, Path: "/", HttpOnly: true,
 		Secure: g.o.Guard.Secure(r), SameSite: g.o.SameSite})
-	return ses
+	return ses, nil
 }
 
 // End ends the request's session, if any, and clears its cookie.
 func (g *Gate) End(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(g.o.Cookie); err == nil {
-		g.sessions.Delete(c.Value)
+		g.Drop(r.Context(), c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: g.o.Cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: g.o.Guard.Secure(r), SameSite: g.o.SameSite})
 }
 
-// Session returns the request's live session.
+// Session returns the request's live session. A shared store that cannot
+// be read counts as no session (the user logs in again), and is logged.
 func (g *Gate) Session(r *http.Request) (Session, bool) {
 	c, err := r.Cookie(g.o.Cookie)
 	if err != nil {
 		return Session{}, false
 	}
-	return g.sessions.Get(c.Value)
+	ses, ok, err := g.sessions.Get(r.Context(), c.Value)
+	if err != nil {
+		g.log.Error("reading a session", "err", err)
+		return Session{}, false
+	}
+	return ses, ok
 }
 
 // Drop ends a session by id (the admin it belongs to is gone).
-func (g *Gate) Drop(id string) { g.sessions.Delete(id) }
+func (g *Gate) Drop(ctx context.Context, id string) {
+	if err := g.sessions.Delete(ctx, id); err != nil {
+		g.log.Error("ending a session", "err", err)
+	}
+}

@@ -1,8 +1,6 @@
 package webauth
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"sync"
 	"time"
 
@@ -48,10 +46,8 @@ func NewSessions(clk clock.Clock, opts SessionOptions) *Sessions {
 
 // Create starts a session for account with a new 256-bit random id.
 func (s *Sessions) Create(account string) Session {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	now := s.clk.Now()
-	ses := &Session{ID: base64.RawURLEncoding.EncodeToString(b), Account: account, Created: now, Seen: now}
+	ses := &Session{ID: newID(), Account: account, Created: now, Seen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.byID) >= s.opts.Max {

@@ -34,8 +34,8 @@ type failures struct {
 	until time.Time
 }
 
-// NewThrottle returns a throttle reading the time from clk.
-func NewThrottle(clk clock.Clock, opts ThrottleOptions) *Throttle {
+// withDefaults fills the zero fields.
+func (opts ThrottleOptions) withDefaults() ThrottleOptions {
 	def := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
@@ -52,7 +52,27 @@ func NewThrottle(clk clock.Clock, opts ThrottleOptions) *Throttle {
 	defDur(&opts.FirstDelay, time.Second)
 	defDur(&opts.MaxDelay, 15*time.Minute)
 	defDur(&opts.Forget, 24*time.Hour)
-	return &Throttle{clk: clk, opts: opts, keys: make(map[string]*failures)}
+	return opts
+}
+
+// delay is the wait after the n-th failure of a key allowed free ones: 0
+// within the allowance, then FirstDelay doubling with each failure, up to
+// MaxDelay.
+func (opts ThrottleOptions) delay(n, free int) time.Duration {
+	over := n - free
+	if over <= 0 {
+		return 0
+	}
+	d := opts.FirstDelay << min(over-1, 30)
+	if d <= 0 || d > opts.MaxDelay {
+		d = opts.MaxDelay
+	}
+	return d
+}
+
+// NewThrottle returns a throttle reading the time from clk.
+func NewThrottle(clk clock.Clock, opts ThrottleOptions) *Throttle {
+	return &Throttle{clk: clk, opts: opts.withDefaults(), keys: make(map[string]*failures)}
 }
 
 // Wait returns how long the account or the client must still wait before
@@ -90,11 +110,7 @@ func (t *Throttle) fail(key string, free int, now time.Time) {
 	}
 	f.n++
 	f.last = now
-	if over := f.n - free; over > 0 {
-		d := t.opts.FirstDelay << min(over-1, 30)
-		if d <= 0 || d > t.opts.MaxDelay {
-			d = t.opts.MaxDelay
-		}
+	if d := t.opts.delay(f.n, free); d > 0 {
 		f.until = now.Add(d)
 	}
 }

@@ -40,7 +40,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	address := strings.ToLower(strings.TrimSpace(c.Email))
 	client := s.clientIP(r)
-	err := s.gate.Attempt(address, client, func() error {
+	err := s.gate.Attempt(r.Context(), address, client, func() error {
 		if !s.plausible(address, c.Password) {
 			return webauth.ErrBadCredentials
 		}
@@ -68,7 +68,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r.Context(), catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: client,
 		Action: "login", Account: address})
-	s.gate.Start(w, r, address)
+	if _, err := s.gate.Start(w, r, address); err != nil {
+		s.log.Error("webmail login: starting the session", "account", address, "err", err)
+		web.WriteError(w, http.StatusServiceUnavailable, "the session cannot be started; try again later")
+		return
+	}
 	web.WriteJSON(w, http.StatusOK, map[string]string{"email": address})
 }
 

@@ -57,6 +57,9 @@ type Options struct {
 	Logger          *slog.Logger
 	Sessions        webauth.SessionOptions
 	Throttle        webauth.ThrottleOptions
+	// SharedSessions, if set, keeps sessions and failed logins in the
+	// catalog, shared by every web node; nil: in memory.
+	SharedSessions catalog.WebSessions
 	// LoginTimeout bounds one IMAP login check (20 s).
 	LoginTimeout time.Duration
 	// Restores, if set, serves the user's restore requests
@@ -104,7 +107,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, clk: opts.Clock, log: opts.Logger,
 		gate: webauth.NewGate(webauth.GateOptions{Clock: opts.Clock, Cookie: cookieName, SameSite: http.SameSiteLaxMode,
-			Sessions: opts.Sessions, Throttle: opts.Throttle, Guard: guard}),
+			Sessions: opts.Sessions, Throttle: opts.Throttle, Guard: guard,
+			Shared: opts.SharedSessions, Realm: "webmail", Logger: opts.Logger}),
 		logins: make(chan struct{}, 8), cache: newCaches()}
 	pages, err := newPages()
 	if err != nil {

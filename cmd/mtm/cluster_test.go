@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,6 +152,71 @@ func (c *cluster) metricsOf(i int, want ...string) {
 	}
 }
 
+// countingProxy forwards connections to a server and remembers the most
+// that were open at once. A connection counts from its accept until the
+// client's LOGOUT passes (or it closes): mtm frees a connection's slot only
+// after the server answered the LOGOUT, which comes through the proxy
+// after it counted the connection out, so the count never runs ahead of
+// the slots.
+type countingProxy struct {
+	addr       string
+	open, most atomic.Int64
+}
+
+func startCountingProxy(t *testing.T, target string) *countingProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	p := &countingProxy{addr: ln.Addr().String()}
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			n := p.open.Add(1)
+			for m := p.most.Load(); n > m && !p.most.CompareAndSwap(m, n); m = p.most.Load() {
+			}
+			var once sync.Once
+			done := func() {
+				once.Do(func() { p.open.Add(-1) })
+				_ = client.Close()
+				_ = server.Close()
+			}
+			go func() { copyCountingOut(server, client, func() { once.Do(func() { p.open.Add(-1) }) }); done() }()
+			go func() { _, _ = io.Copy(client, server); done() }()
+		}
+	}()
+	return p
+}
+
+// copyCountingOut copies an IMAP client's commands to the server, and
+// calls out when it sees LOGOUT, before passing it on.
+func copyCountingOut(dst io.Writer, src io.Reader, out func()) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if bytes.Contains(bytes.ToUpper(buf[:n]), []byte(" LOGOUT\r\n")) {
+				out()
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 // jobsText is the nights, prunes and leader, for a failure's message.
 func (c *cluster) jobsText() string {
 	var b strings.Builder
@@ -245,9 +315,14 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	}
 	t.Cleanup(db.Close)
 	c := &cluster{e: e, db: db, nodes: make([]*process, 3), env: make([][]string, 3)}
+	// The nodes reach Dovecot through a proxy that counts the connections
+	// open at once: the cluster may hold at most 4, though its workers
+	// could open 3 nodes × 3 accounts × 2.
+	imapProxy := startCountingProxy(t, e.dc.Addr)
 	for i := range c.env {
 		c.env[i] = []string{"MTM_DATA_DIR=" + filepath.Join(e.dir, fmt.Sprintf("node%d", i)),
-			"MTM_SNAPSHOT_AT=03:00", "MTM_CLUSTER_WORKER_CONCURRENCY=3"}
+			"MTM_SNAPSHOT_AT=03:00", "MTM_CLUSTER_WORKER_CONCURRENCY=3", "MTM_IMAP_ADDRESS=" + imapProxy.addr,
+			"MTM_CLUSTER_IMAP_CONNECTIONS=4"}
 	}
 
 	// Night 1: the nodes start after its fire time and catch it up.
@@ -287,6 +362,11 @@ func TestClusterOfThreeNodes(t *testing.T) {
 			AND state NOT IN ('completed')`) == 0
 	})
 	c.logRetries()
+	if most := imapProxy.most.Load(); most > 4 || most < 2 {
+		t.Errorf("at most %d IMAP connections were open at once during the night, want 2 to 4", most)
+	} else {
+		t.Logf("at most %d IMAP connections open at once", most)
+	}
 	if done, all := c.committedSince(fire1); done != n || all != n {
 		t.Errorf("night 1: %d accounts with one committed snapshot, %d committed snapshots; want %d and %d", done, all, n, n)
 	}

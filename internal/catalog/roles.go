@@ -153,11 +153,20 @@ type WebSessions interface {
 	ClearLoginFailures(ctx context.Context, key string) error
 }
 
+// IMAPSlots leases the connections a cluster may hold to a mail server.
+type IMAPSlots interface {
+	TakeIMAPSlot(ctx context.Context, server string, slots, first int, leaseUntil time.Time) (int, bool, error)
+	RenewIMAPSlots(ctx context.Context, leaseUntil time.Time) error
+	ReleaseIMAPSlot(ctx context.Context, server string, slot int) error
+	FreeIMAPSlotsOf(ctx context.Context, node string) error
+}
+
 // Catalog is every role: what a back-end implements.
 type Catalog interface {
 	SnapshotWriter
 	Nodes
 	WebSessions
+	IMAPSlots
 	Browsing
 	Restores
 	Outbox

@@ -38,7 +38,22 @@ type Server struct {
 	InsecureSkipVerify bool
 	Timeout            time.Duration // dialing (default 30 s); CheckLogin's whole exchange
 	Credentials        Credentials
+	// Slots, if set, bounds the connections to the server across
+	// processes: Dial takes a slot first (waiting for one) and Close gives
+	// it back. Nil: no bound beyond the caller's own.
+	Slots Slots
 }
+
+// Slots hands out the right to hold one connection to a server.
+type Slots interface {
+	// Acquire takes a free slot of server and returns the function that
+	// frees it. With wait it waits for one; without, it fails at once
+	// with ErrNoSlot when none is free.
+	Acquire(ctx context.Context, server string, wait bool) (release func(), err error)
+}
+
+// ErrNoSlot: every connection slot of the server is taken (DialMore).
+var ErrNoSlot = errors.New("every connection slot of the imap server is taken")
 
 // defaultTimeout bounds dialing when Server.Timeout is zero.
 const defaultTimeout = 30 * time.Second
@@ -78,16 +93,37 @@ type Conn struct {
 	ESearch    bool // ESEARCH (RFC 4731) or IMAP4rev2
 	ListStatus bool // LIST-STATUS (RFC 5819) or IMAP4rev2
 	stop       func() bool
+	release    func() // gives back the slot (Server.Slots); never nil
 }
 
 // Dial connects and logs in as address. The connection is closed when ctx
 // is done, which unblocks any command in flight.
 func Dial(ctx context.Context, srv Server, address string) (*Conn, error) {
+	return dial(ctx, srv, address, true)
+}
+
+// DialMore opens one more connection of an account that holds one: it
+// fails at once with ErrNoSlot rather than wait for a slot (Server.Slots),
+// so that accounts holding a connection never wait on one another; the
+// caller goes on with the connections it has.
+func DialMore(ctx context.Context, srv Server, address string) (*Conn, error) {
+	return dial(ctx, srv, address, false)
+}
+
+func dial(ctx context.Context, srv Server, address string, wait bool) (*Conn, error) {
+	release := func() {}
+	if srv.Slots != nil {
+		var err error
+		if release, err = srv.Slots.Acquire(ctx, srv.Address, wait); err != nil {
+			return nil, fmt.Errorf("a connection slot of %s: %w", srv.Address, err)
+		}
+	}
 	c, err := dialClient(srv)
 	if err != nil {
+		release()
 		return nil, err
 	}
-	cn := &Conn{C: c}
+	cn := &Conn{C: c, release: release}
 	cn.stop = context.AfterFunc(ctx, func() { _ = c.Close() })
 	if err := cn.login(srv, address); err != nil {
 		cn.Close()
@@ -176,6 +212,7 @@ func (cn *Conn) Close() {
 	cn.stop()
 	_ = cn.C.Logout().Wait()
 	_ = cn.C.Close()
+	cn.release()
 }
 
 // Folder is a folder as the server lists it.
@@ -303,12 +340,16 @@ func (cn *Conn) lsub() (map[string]bool, error) {
 	return out, nil
 }
 
-// DialN opens n connections logged in as address; on failure it closes
-// those it opened.
+// DialN opens up to n connections logged in as address: the first waits
+// for a slot (Server.Slots), the others are opened while slots are free.
+// On failure it closes those it opened.
 func DialN(ctx context.Context, srv Server, address string, n int) ([]*Conn, error) {
 	var out []*Conn
-	for range max(n, 1) {
-		cn, err := Dial(ctx, srv, address)
+	for i := range max(n, 1) {
+		cn, err := dial(ctx, srv, address, i == 0)
+		if i > 0 && errors.Is(err, ErrNoSlot) {
+			break
+		}
 		if err != nil {
 			CloseAll(out)
 			return nil, err

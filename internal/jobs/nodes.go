@@ -18,6 +18,11 @@ func (q *Queue) beat(ctx context.Context) {
 		if err := q.o.Nodes.HeartbeatNode(ctx); err != nil && ctx.Err() == nil {
 			q.log.Warn("node heartbeat", "err", err)
 		}
+		if q.o.Slots != nil {
+			if err := q.o.Slots.renew(ctx); err != nil && ctx.Err() == nil {
+				q.log.Warn("renewing imap connection slots", "err", err)
+			}
+		}
 		if err := q.reap(ctx); err != nil && ctx.Err() == nil {
 			q.log.Warn("handing on the jobs of dead nodes", "err", err)
 		}
@@ -58,6 +63,11 @@ func (q *Queue) reap(ctx context.Context) error {
 		if tag.RowsAffected() > 0 {
 			q.log.Warn("a node died; its running jobs are handed on", "node", n.ID, "why", n.Dead,
 				"jobs", tag.RowsAffected())
+		}
+		if q.o.Slots != nil {
+			if err := q.o.Slots.Catalog.FreeIMAPSlotsOf(ctx, n.ID); err != nil {
+				return err
+			}
 		}
 		if err := q.o.Nodes.ForgetNode(ctx, n.ID); err != nil {
 			return err

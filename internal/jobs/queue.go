@@ -64,6 +64,7 @@ type Options struct {
 	Restores Restores
 	Outbox   Outbox
 	Retry    scheduler.Retry // the snapshots' retries within a night
+	Slots    *Slots          // the cluster's IMAP connection slots, renewed at every beat; may be nil
 
 	// NightPoll is how often a night's prune looks whether its snapshots
 	// are done; default 15 s. BeatEvery is how often the node beats and

@@ -85,6 +85,11 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 	}
 	a.sender = outbox.New(st.Catalog, cfg.SMTP, outbox.Options{Clock: clk, Logger: log})
 	wake := a.sender.Wake
+	var slots *jobs.Slots
+	if n := cfg.Cluster.IMAPConnections; n > 0 && st.Catalog.Pool() != nil {
+		slots = &jobs.Slots{Catalog: st.Catalog, Max: n, Clock: clk}
+		server.Slots = slots
+	}
 	eng := snapshot.New(st.Catalog, st.Blobs, snapshot.Options{Server: server,
 		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount, ConcurrentAccounts: cfg.ConcurrentAccounts,
 		Clock: clk, Logger: log})
@@ -92,7 +97,7 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 	flowOpts := restoreflow.Options{Catalog: st.Catalog, Blobs: st.Blobs, Server: server, Mailer: mailer,
 		Logger: log, Clock: clk, Observer: m, Connections: cfg.IMAP.ConnectionsPerAccount}
 	if st.Catalog.Pool() != nil {
-		if a.jobs, err = a.newJobs(eng, notifier); err != nil {
+		if a.jobs, err = a.newJobs(eng, notifier, slots); err != nil {
 			return nil, err
 		}
 		wake, flowOpts.Queue = a.jobs.WakeOutbox, a.jobs
@@ -131,7 +136,7 @@ func (a *App) newScheduler(eng *snapshot.Engine, notifier *alert.Notifier) (*sch
 }
 
 // newJobs builds this node's part of the cluster's job queue.
-func (a *App) newJobs(eng *snapshot.Engine, notifier *alert.Notifier) (*jobs.Queue, error) {
+func (a *App) newJobs(eng *snapshot.Engine, notifier *alert.Notifier, slots *jobs.Slots) (*jobs.Queue, error) {
 	return jobs.New(jobs.Options{
 		Pool: a.st.Catalog.Pool(), Nodes: a.st.Catalog, Cluster: a.cfg.Cluster,
 		Schedule: scheduler.ScheduleOf(a.cfg), Clock: a.clk, Logger: a.log,
@@ -141,7 +146,7 @@ func (a *App) newJobs(eng *snapshot.Engine, notifier *alert.Notifier) (*jobs.Que
 		Restores: jobs.RestoresFunc(func(ctx context.Context, id catalog.RestoreID, resumed bool) error {
 			return a.flow.RunJob(ctx, id, resumed)
 		}),
-		Outbox: a.sender,
+		Outbox: a.sender, Slots: slots,
 	})
 }
 

@@ -347,9 +347,14 @@ type connPool struct {
 func (p *connPool) first() *imapconn.Conn { return p.conns[0] }
 
 // grow opens connections until there are n.
+// An account's further connections never wait for a slot of the cluster's
+// (imapconn.DialMore): without one it goes on with those it has.
 func (p *connPool) grow(ctx context.Context, n int) error {
 	for len(p.conns) < n {
-		c, err := p.e.dial(ctx, p.address)
+		c, err := p.e.dialMore(ctx, p.address)
+		if errors.Is(err, imapconn.ErrNoSlot) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -366,6 +371,14 @@ func (e *Engine) dial(ctx context.Context, address string) (*imapconn.Conn, erro
 		e.beforeDial()
 	}
 	return imapconn.Dial(ctx, e.server, address)
+}
+
+// dialMore opens a further connection of an account (imapconn.DialMore).
+func (e *Engine) dialMore(ctx context.Context, address string) (*imapconn.Conn, error) {
+	if e.beforeDial != nil {
+		e.beforeDial()
+	}
+	return imapconn.DialMore(ctx, e.server, address)
 }
 
 // heartbeat keeps the run's row alive; a lost row cancels the run.

@@ -1,5 +1,5 @@
 # Everyday targets. `make test` is the README's test command.
-.PHONY: fmt check test race bench bench-limits bench-catalogs bench-blobs
+.PHONY: fmt check test race bench bench-limits bench-catalogs bench-blobs bench-cluster
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -36,3 +36,9 @@ bench-catalogs:
 bench-blobs:
 	bash scripts/deps.sh --bench
 	MTMTEST_REQUIRE_INTEGRATION=1 go test -v -run '^$$' -bench BenchmarkBlobs -benchtime 1x -timeout 60m ./internal/bench
+
+# Nightly and first snapshots on 1, 2 and 4 mtm serve nodes (one PostgreSQL,
+# one S3 server, IMAP answers delayed by a proxy); see docs/benchmarks.md.
+bench-cluster:
+	bash scripts/deps.sh --bench
+	MTMTEST_REQUIRE_INTEGRATION=1 go test -v -run '^$$' -bench BenchmarkCluster -benchtime 1x -timeout 60m ./internal/bench

@@ -25,7 +25,7 @@ const (
 )
 
 // Kinds lists every kind, in the order the operations page shows them.
-var Kinds = []string{KindNight, KindSnapshot, KindPrune, KindRestore, KindOutbox}
+var Kinds = []string{KindNight, KindSnapshot, KindPrune, KindRestore, KindOutbox, KindAlerts}
 
 // everyState makes a job unique in every state: while River keeps the
 // finished job (CompletedJobRetentionPeriod), inserting it again is a

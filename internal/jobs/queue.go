@@ -65,6 +65,8 @@ type Options struct {
 	Outbox   Outbox
 	Retry    scheduler.Retry // the snapshots' retries within a night
 	Slots    *Slots          // the cluster's IMAP connection slots, renewed at every beat; may be nil
+	Mailer   Mailer          // the operators' alerts; nil: only logged
+	Mail     MailQueue       // where the alerts are queued
 
 	// NightPoll is how often a night's prune looks whether its snapshots
 	// are done; default 15 s. BeatEvery is how often the node beats and
@@ -188,7 +190,10 @@ func (q *Queue) periodic() []*river.PeriodicJob {
 	round := river.NewPeriodicJob(river.PeriodicInterval(q.o.OutboxEvery), func() (river.JobArgs, *river.InsertOpts) {
 		return OutboxArgs{}, dueNow()
 	}, &river.PeriodicJobOpts{ID: "outbox", RunOnStart: true})
-	return []*river.PeriodicJob{night, round}
+	alerts := river.NewPeriodicJob(river.PeriodicInterval(time.Minute), func() (river.JobArgs, *river.InsertOpts) {
+		return AlertsArgs{}, dueNow()
+	}, &river.PeriodicJobOpts{ID: "alerts"})
+	return []*river.PeriodicJob{night, round, alerts}
 }
 
 // dueNow makes a periodic job due at once. River would schedule it at the

@@ -21,6 +21,7 @@ func (q *Queue) workers() *river.Workers {
 	river.AddWorker(w, &pruneWorker{q: q})
 	river.AddWorker(w, &restoreWorker{q: q})
 	river.AddWorker(w, &outboxWorker{q: q})
+	river.AddWorker(w, &alertsWorker{q: q})
 	return w
 }
 

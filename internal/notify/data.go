@@ -80,6 +80,33 @@ type AccountFailing struct {
 	LastGoodDay string
 }
 
+// NightLate is the email to the operators when the night's snapshots are
+// projected to end after snapshot_at + night_window.
+type NightLate struct {
+	Night        string
+	Done, Jobs   int       // snapshot jobs finished, and in all
+	ProjectedEnd time.Time // at the rate so far
+	WindowEnd    time.Time
+	NodesAlive   int
+}
+
+// JobsFailed is the email to the operators about the jobs that failed
+// for good (their last attempt failed) in one quarter of an hour.
+type JobsFailed struct {
+	From, To time.Time   // the quarter of an hour
+	Jobs     []FailedJob // the first of them
+	More     int         // how many more failed
+}
+
+// FailedJob is one job that failed for good.
+type FailedJob struct {
+	ID       int64
+	Kind     string
+	Args     string // its arguments, as JSON
+	Attempts int
+	Error    string // the last attempt's
+}
+
 // total adds the messages of counts.
 func total(counts []FolderCount) int {
 	n := 0

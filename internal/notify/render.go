@@ -33,6 +33,8 @@ const (
 	KindRestoreFailed    = "restore_failed"
 	KindRestoreRejected  = "restore_rejected"
 	KindAccountFailing   = "account_failing"
+	KindNightLate        = "night_late"
+	KindJobsFailed       = "jobs_failed"
 )
 
 // Message is one rendered email for one recipient.
@@ -63,7 +65,7 @@ type Renderer struct {
 }
 
 var kinds = []string{KindRestoreRequested, KindRestoreDone, KindRestoreFailed, KindRestoreRejected,
-	KindAccountFailing}
+	KindAccountFailing, KindNightLate, KindJobsFailed}
 
 // New returns a Renderer sending from cfg.SMTP.From, linking to
 // cfg.BaseURL and showing times in cfg.Location (UTC if unset).
@@ -106,9 +108,10 @@ func New(cfg *config.Config, opts Options) (*Renderer, error) {
 
 func (r *Renderer) parse() error {
 	when := func(t time.Time) string { return t.In(r.loc).Format("2006-01-02 15:04 MST") }
-	textFuncs := map[string]any{"line": oneLine, "total": total, "when": when,
+	add := func(a, b int) int { return a + b }
+	textFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "add": add,
 		"para": func(s string) string { return indent(paragraph(s), "    ") }}
-	htmlFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "para": paragraph}
+	htmlFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "add": add, "para": paragraph}
 	r.text, r.html = map[string]*template.Template{}, map[string]*htmltemplate.Template{}
 	for _, k := range kinds {
 		t, err := template.New(k).Funcs(textFuncs).ParseFS(templateFS, "templates/"+k+".txt")
@@ -170,6 +173,20 @@ func (r *Renderer) RestoreRejected(d RestoreRejected) (Message, error) {
 func (r *Renderer) AccountFailing(admins []string, d AccountFailing) ([]Message, error) {
 	v := view{D: d, Link: r.link("/admin/backups")}
 	return r.each(admins, KindAccountFailing, fmt.Sprintf("account-failing/%s/%s", d.Account, d.Previous.Day), v)
+}
+
+// NightLate renders the operators' email about a night projected to miss
+// its window, one per operator; its key names the night, so a night is
+// reported once.
+func (r *Renderer) NightLate(operators []string, d NightLate) ([]Message, error) {
+	return r.each(operators, KindNightLate, "night-late/"+d.Night, view{D: d})
+}
+
+// JobsFailed renders the operators' email about the jobs that failed for
+// good in a quarter of an hour, one per operator; its key names the
+// quarter, so each is reported once.
+func (r *Renderer) JobsFailed(operators []string, d JobsFailed) ([]Message, error) {
+	return r.each(operators, KindJobsFailed, "jobs-failed/"+d.From.UTC().Format(time.RFC3339), view{D: d})
 }
 
 func (r *Renderer) each(to []string, kind, key string, v view) ([]Message, error) {

@@ -114,6 +114,18 @@ func goldenCases() []goldenCase {
 				LastGood:    night1.Add(-24 * time.Hour),
 				LastGoodDay: "2026-03-26"})
 		}},
+		{"night_late", from, func(r *Renderer) ([]Message, error) {
+			return r.NightLate([]string{"ops@example.com", "oncall@example.org"}, NightLate{Night: "2026-03-28",
+				Done: 412000, Jobs: 1000000, ProjectedEnd: night2.Add(7 * time.Hour), WindowEnd: night2.Add(6 * time.Hour),
+				NodesAlive: 3})
+		}},
+		{"jobs_failed", from, func(r *Renderer) ([]Message, error) {
+			return r.JobsFailed([]string{"ops@example.com"}, JobsFailed{From: night2, To: night2.Add(15 * time.Minute),
+				Jobs: []FailedJob{{ID: 9001, Kind: "prune", Args: `{"night": "2026-03-28"}`, Attempts: 3, Error: crlfReason},
+					{ID: 9002, Kind: "snapshot", Args: `{"account": "` + scriptFolder + `"}`, Attempts: 4,
+						Error: "dial tcp 10.0.0.5:143: i/o timeout"}},
+				More: 17})
+		}},
 		{"account_failing_never", from, func(r *Renderer) ([]Message, error) {
 			return r.AccountFailing([]string{"admin@example.com"}, AccountFailing{Account: "dave@example.com",
 				Previous: NightFailure{Day: "2026-03-27", At: night1, Error: "x"},

@@ -97,7 +97,7 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 	flowOpts := restoreflow.Options{Catalog: st.Catalog, Blobs: st.Blobs, Server: server, Mailer: mailer,
 		Logger: log, Clock: clk, Observer: m, Connections: cfg.IMAP.ConnectionsPerAccount}
 	if st.Catalog.Pool() != nil {
-		if a.jobs, err = a.newJobs(eng, notifier, slots); err != nil {
+		if a.jobs, err = a.newJobs(eng, notifier, slots, mailer); err != nil {
 			return nil, err
 		}
 		wake, flowOpts.Queue = a.jobs.WakeOutbox, a.jobs
@@ -136,7 +136,8 @@ func (a *App) newScheduler(eng *snapshot.Engine, notifier *alert.Notifier) (*sch
 }
 
 // newJobs builds this node's part of the cluster's job queue.
-func (a *App) newJobs(eng *snapshot.Engine, notifier *alert.Notifier, slots *jobs.Slots) (*jobs.Queue, error) {
+func (a *App) newJobs(eng *snapshot.Engine, notifier *alert.Notifier, slots *jobs.Slots,
+	mailer *notify.Renderer) (*jobs.Queue, error) {
 	return jobs.New(jobs.Options{
 		Pool: a.st.Catalog.Pool(), Nodes: a.st.Catalog, Cluster: a.cfg.Cluster,
 		Schedule: scheduler.ScheduleOf(a.cfg), Clock: a.clk, Logger: a.log,
@@ -146,7 +147,7 @@ func (a *App) newJobs(eng *snapshot.Engine, notifier *alert.Notifier, slots *job
 		Restores: jobs.RestoresFunc(func(ctx context.Context, id catalog.RestoreID, resumed bool) error {
 			return a.flow.RunJob(ctx, id, resumed)
 		}),
-		Outbox: a.sender, Slots: slots,
+		Outbox: a.sender, Slots: slots, Mailer: mailer, Mail: a.st.Catalog,
 	})
 }
 

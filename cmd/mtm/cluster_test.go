@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -135,6 +136,39 @@ func (c *cluster) logRetries() {
 			c.e.t.Fatal(err)
 		}
 		c.e.t.Logf("snapshot of %s: attempt %d by %s: %s", acct, attempt, by, deref(errs))
+	}
+}
+
+// operationsPage checks the admin panel's operations page on node 2: a
+// domain's admin does not get it; a global admin sees the night, the three
+// nodes and the jobs.
+func (c *cluster) operationsPage(domainAdmin *httpClient) {
+	t := c.e.t
+	t.Helper()
+	if code, _ := domainAdmin.text("/admin/operations"); code != http.StatusNotFound {
+		t.Errorf("the operations page for a domain's admin: %d, want 404", code)
+	}
+	var out, errOut bytes.Buffer
+	env := &environment{stdin: strings.NewReader(adminPassword + "\n"), stdout: &out, stderr: &errOut, getenv: []string{}}
+	if code := run(context.Background(), env, []string{"admin", "add", "--config", c.e.config, "--email", "ops@example.net"}); code != 0 {
+		t.Fatalf("admin add: %s%s", out.String(), errOut.String())
+	}
+	ops := c.nodes[2].client()
+	if code := ops.do("POST", "/api/v1/admin/session", map[string]string{"email": "ops@example.net", "password": adminPassword}, nil); code != 200 {
+		t.Fatalf("global admin login: %d", code)
+	}
+	code, page := ops.text("/admin/operations")
+	if code != 200 {
+		t.Fatalf("/admin/operations: %d", code)
+	}
+	want := []string{"The night of 2026-12-02", "200 of 200 accounts done", "<td>snapshot</td>", "No job has failed for good."}
+	for _, p := range c.nodes {
+		want = append(want, fmt.Sprintf(":%d:", p.cmd.Process.Pid))
+	}
+	for _, w := range want {
+		if !strings.Contains(page, w) {
+			t.Errorf("the operations page lacks %q", w)
+		}
 	}
 }
 
@@ -435,6 +469,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	if got := len(smtp.To(alice)); got != 1 {
 		t.Errorf("the user received %d emails about the restore, want 1", got)
 	}
+	c.operationsPage(adm)
 	if k := c.scalar(`SELECT count(*) FROM river_job WHERE kind = 'restore' AND state = 'completed'
 		AND array_length(attempted_by, 1) = 1`); k != 1 {
 		t.Errorf("%d restore jobs completed in one attempt, want 1", k)

@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"mtm/internal/catalog"
 	"mtm/internal/metrics"
 )
 
@@ -205,3 +206,6 @@ func (q *Queue) Counts(ctx context.Context) ([]Count, error) {
 	}
 	return out, rows.Err()
 }
+
+// Nodes lists the cluster's nodes (the catalog's nodes table).
+func (q *Queue) Nodes(ctx context.Context) ([]catalog.Node, error) { return q.o.Nodes.Nodes(ctx) }

@@ -159,8 +159,9 @@ func (a *App) web() bool { return a.jobs == nil || a.cfg.Cluster.Has(config.Role
 func (a *App) routes() (http.Handler, error) {
 	proxies := web.NewProxies(a.cfg.HTTP.Proxies)
 	var shared catalog.WebSessions // a cluster's web nodes share sessions and failed logins
+	var ops webadmin.Operations
 	if a.jobs != nil {
-		shared = a.st.Catalog
+		shared, ops = a.st.Catalog, a.jobs
 	}
 	mailUI, err := NewWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
 		o.Restores, o.ClientIP, o.Audit, o.SharedSessions = a.flow, proxies.ClientAddr, a.st.Catalog.Audit, shared
@@ -169,7 +170,7 @@ func (a *App) routes() (http.Handler, error) {
 		return nil, err
 	}
 	adm, err := webadmin.New(webadmin.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
-		BaseURL: a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared})
+		BaseURL: a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared, Operations: ops})
 	if err != nil {
 		return nil, err
 	}

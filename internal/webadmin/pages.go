@@ -30,7 +30,7 @@ type page struct {
 	Data    any
 }
 
-var pageNames = []string{"login", "restores", "restore", "backups", "outbox", "audit"}
+var pageNames = []string{"login", "restores", "restore", "backups", "outbox", "audit", "operations"}
 
 func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -38,6 +38,7 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 		"when":  func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
 		"whenp": func(t *time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
 		"bytes": bytesize.Format,
+		"sub":   func(a, b int) int { return a - b },
 		"scope": func(f []string) string {
 			if len(f) == 0 {
 				return "the whole account"

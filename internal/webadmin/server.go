@@ -59,6 +59,9 @@ type Options struct {
 	// SharedSessions, if set, keeps sessions and failed logins in the
 	// catalog, shared by every web node; nil: in memory.
 	SharedSessions catalog.WebSessions
+	// Operations, if set, is the cluster's job queue, for the operations
+	// page; nil on the embedded catalog.
+	Operations Operations
 }
 
 // Server is the admin panel.
@@ -136,6 +139,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /admin/outbox", s.withAdminPage(s.outboxPage))
 	mux.HandleFunc("POST /admin/outbox/{id}/requeue", s.withAdminPage(s.formRequeue))
 	mux.HandleFunc("GET /admin/audit", s.withAdminPage(s.auditPage))
+	mux.HandleFunc("GET /admin/operations", s.withAdminPage(s.operationsPage))
+	mux.HandleFunc("POST /admin/operations/jobs/{id}/retry", s.withAdminPage(s.formRetryJob))
 	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	return mux
 }

@@ -1,9 +1,11 @@
 // Package serve owns the process of `mtm serve`: what it runs (the web
 // server with the webmail, the admin panel, /metrics, /healthz and
-// /readyz; the restore flow; the outbox sender; the nightly scheduler; the
-// search indexer), how they are put together over one open store, and how
-// the process starts and stops (a SIGTERM lets requests in flight finish,
-// and leaves snapshots and restores to resume).
+// /readyz; the restore flow; the outbox sender; the nightly scheduler of
+// the embedded catalog, or a PostgreSQL catalog's job queue with the
+// node's [cluster] roles; the search indexer), how they are put together
+// over one open store, and how the process starts and stops (a SIGTERM
+// lets requests in flight finish, and leaves snapshots and restores to
+// resume, on this node or another).
 package serve
 
 import (

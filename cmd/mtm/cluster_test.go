@@ -5,14 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +17,7 @@ import (
 	"mtm/internal/jobs"
 	"mtm/internal/testenv/postgres"
 	"mtm/internal/testenv/s3"
+	"mtm/internal/testenv/tcpproxy"
 )
 
 // cluster is three `mtm serve` nodes on one PostgreSQL catalog and one S3
@@ -112,7 +109,8 @@ func (c *cluster) jobsCommand(fire time.Time) {
 		t.Errorf("mtm jobs retry: %s", out)
 	}
 	c.waitFor("the retried snapshot job completes again", time.Minute, func() bool {
-		return c.scalar(`SELECT count(*) FROM river_job WHERE id = $1 AND state = 'completed' AND attempt = 2`, one.ID) == 1
+		return c.scalar(`SELECT count(*) FROM river_job WHERE id = $1 AND state = 'completed' AND attempt = $2`,
+			one.ID, one.Attempt+1) == 1
 	})
 	if done, all := c.committedSince(fire); done != 200 || all != 200 {
 		t.Errorf("after the retried job: %d accounts with one committed snapshot, %d snapshots; want 200 and 200", done, all)
@@ -186,69 +184,17 @@ func (c *cluster) metricsOf(i int, want ...string) {
 	}
 }
 
-// countingProxy forwards connections to a server and remembers the most
-// that were open at once. A connection counts from its accept until the
-// client's LOGOUT passes (or it closes): mtm frees a connection's slot only
-// after the server answered the LOGOUT, which comes through the proxy
-// after it counted the connection out, so the count never runs ahead of
-// the slots.
-type countingProxy struct {
-	addr       string
-	open, most atomic.Int64
-}
-
-func startCountingProxy(t *testing.T, target string) *countingProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	p := &countingProxy{addr: ln.Addr().String()}
-	go func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = client.Close()
-				continue
-			}
-			n := p.open.Add(1)
-			for m := p.most.Load(); n > m && !p.most.CompareAndSwap(m, n); m = p.most.Load() {
-			}
-			var once sync.Once
-			done := func() {
-				once.Do(func() { p.open.Add(-1) })
-				_ = client.Close()
-				_ = server.Close()
-			}
-			go func() { copyCountingOut(server, client, func() { once.Do(func() { p.open.Add(-1) }) }); done() }()
-			go func() { _, _ = io.Copy(client, server); done() }()
+// countIMAP starts a proxy to the IMAP server that counts the connections
+// open at once. A connection counts from its accept until the client's
+// LOGOUT passes (or it closes): mtm frees a connection's slot only after
+// the server answered the LOGOUT, which comes through the proxy after it
+// counted the connection out, so the count never runs ahead of the slots.
+func countIMAP(t *testing.T, target string) *tcpproxy.Proxy {
+	return tcpproxy.Start(t, target, tcpproxy.Options{ClientData: func(c *tcpproxy.Conn, b []byte) {
+		if bytes.Contains(bytes.ToUpper(b), []byte(" LOGOUT\r\n")) {
+			c.Done()
 		}
-	}()
-	return p
-}
-
-// copyCountingOut copies an IMAP client's commands to the server, and
-// calls out when it sees LOGOUT, before passing it on.
-func copyCountingOut(dst io.Writer, src io.Reader, out func()) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if bytes.Contains(bytes.ToUpper(buf[:n]), []byte(" LOGOUT\r\n")) {
-				out()
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
+	}})
 }
 
 // jobsText is the nights, prunes and leader, for a failure's message.
@@ -352,10 +298,10 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	// The nodes reach Dovecot through a proxy that counts the connections
 	// open at once: the cluster may hold at most 4, though its workers
 	// could open 3 nodes × 3 accounts × 2.
-	imapProxy := startCountingProxy(t, e.dc.Addr)
+	imapProxy := countIMAP(t, e.dc.Addr)
 	for i := range c.env {
 		c.env[i] = []string{"MTM_DATA_DIR=" + filepath.Join(e.dir, fmt.Sprintf("node%d", i)),
-			"MTM_SNAPSHOT_AT=03:00", "MTM_CLUSTER_WORKER_CONCURRENCY=3", "MTM_IMAP_ADDRESS=" + imapProxy.addr,
+			"MTM_SNAPSHOT_AT=03:00", "MTM_CLUSTER_WORKER_CONCURRENCY=3", "MTM_IMAP_ADDRESS=" + imapProxy.Addr,
 			"MTM_CLUSTER_IMAP_CONNECTIONS=4"}
 	}
 
@@ -396,7 +342,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 			AND state NOT IN ('completed')`) == 0
 	})
 	c.logRetries()
-	if most := imapProxy.most.Load(); most > 4 || most < 2 {
+	if most := imapProxy.Most(); most > 4 || most < 2 {
 		t.Errorf("at most %d IMAP connections were open at once during the night, want 2 to 4", most)
 	} else {
 		t.Logf("at most %d IMAP connections open at once", most)
@@ -496,18 +442,26 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		return leader >= 0
 	})
 	c.kill(leader)
+	var leaderKilled time.Time
+	if err := db.QueryRow(context.Background(), `SELECT now()`).Scan(&leaderKilled); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("leader %s killed", leaderID)
 	c.waitFor("every account snapshotted for night 2", 3*time.Minute, func() bool {
 		done, _ := c.committedSince(fire2)
 		return done == n
 	})
+	// The night's job was inserted after the leader died (so by the
+	// leader elected after it) and worked by a node still alive.
 	var nightBy string
-	if err := db.QueryRow(context.Background(), `SELECT attempted_by[1] FROM river_job WHERE kind = 'night'
-		AND args->>'night' = '2026-12-03'`).Scan(&nightBy); err != nil {
+	var inserted time.Time
+	if err := db.QueryRow(context.Background(), `SELECT attempted_by[1], created_at FROM river_job WHERE kind = 'night'
+		AND args->>'night' = '2026-12-03'`).Scan(&nightBy, &inserted); err != nil {
 		t.Fatalf("night 2's job: %v", err)
 	}
-	if nightBy == leaderID || c.nodeOf(nightBy) < 0 {
-		t.Errorf("night 2 was scheduled by %s; the killed leader was %s", nightBy, leaderID)
+	if !inserted.After(leaderKilled) || nightBy == leaderID || c.nodeOf(nightBy) < 0 {
+		t.Errorf("night 2 was inserted at %s (the leader %s was killed at %s) and worked by %s", inserted, leaderID,
+			leaderKilled, nightBy)
 	}
 	for i, p := range c.nodes {
 		if i != leader {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"mtm/internal/testenv/dovecot"
 	"mtm/internal/testenv/postgres"
 	"mtm/internal/testenv/s3"
+	"mtm/internal/testenv/tcpproxy"
 )
 
 var (
@@ -38,7 +37,7 @@ func BenchmarkCluster(b *testing.B) {
 	h := newHarnessWith(b, dovecot.Options{Performance: true})
 	pg := postgres.StartWith(b, postgres.Options{Sync: true})
 	srv := s3.Start(b)
-	imapAddr := startDelayProxy(b, h.dc.Addr, *flagClusterDelay)
+	imapAddr := tcpproxy.Start(b, h.dc.Addr, tcpproxy.Options{Delay: *flagClusterDelay}).Addr
 	r := &report{b: b}
 	r.sections = append(r.sections, fmt.Sprintf("Load average (1, 5, 15 min) at the start: %s.\n", loadAvg()))
 	n := max(*flagClusterAccounts, *flagClusterFirst)
@@ -195,63 +194,4 @@ func (c *benchCluster) night(nodes int, fire time.Time) time.Duration {
 		}
 	}
 	return time.Duration(ms) * time.Millisecond
-}
-
-// startDelayProxy forwards 127.0.0.1:port to target and holds every chunk
-// of the server's answers for delay before passing it on, without slowing
-// the stream: each round trip takes delay more, as with a server farther
-// away. It returns the proxy's address.
-func startDelayProxy(b *testing.B, target string, delay time.Duration) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = client.Close()
-				continue
-			}
-			go func() { _, _ = io.Copy(server, client); _ = server.Close() }()
-			go delayedCopy(client, server, delay)
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// delayedCopy copies src to dst, each chunk delay after it was read.
-func delayedCopy(dst, src net.Conn, delay time.Duration) {
-	type chunk struct {
-		b   []byte
-		due time.Time
-	}
-	ch := make(chan chunk, 4096)
-	go func() {
-		for c := range ch {
-			time.Sleep(time.Until(c.due))
-			if _, err := dst.Write(c.b); err != nil {
-				break
-			}
-		}
-		_ = dst.Close()
-		for range ch { // drain, so the reader never blocks
-		}
-	}()
-	for {
-		buf := make([]byte, 32<<10)
-		n, err := src.Read(buf)
-		if n > 0 {
-			ch <- chunk{buf[:n], time.Now().Add(delay)}
-		}
-		if err != nil {
-			close(ch)
-			return
-		}
-	}
 }

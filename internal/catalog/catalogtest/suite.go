@@ -50,6 +50,10 @@ func Run(t *testing.T, b Backend) {
 		{"QuickCommit", cs.testQuickCommit},
 		{"BlobIndex", cs.testBlobIndex},
 		{"BlobPackRetirement", cs.testBlobPackRetirement},
+		{"Nodes", cs.testNodes},
+		{"WebSessions", cs.testWebSessions},
+		{"IMAPSlots", cs.testIMAPSlots},
+		{"TakeRestore", cs.testTakeRestore},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

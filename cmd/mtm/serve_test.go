@@ -35,13 +35,20 @@ const adminPassword = "admin password 123"
 func withSMTP(t *testing.T, e *e2e) *smtpcapture.Server {
 	t.Helper()
 	s := smtpcapture.Start(t)
+	withSMTPAt(t, e, s.Addr)
+	return s
+}
+
+// withSMTPAt is withSMTP with the SMTP server at addr, which may be down.
+func withSMTPAt(t *testing.T, e *e2e, addr string) {
+	t.Helper()
 	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// base_url is set once the port is known: the links in emails only
 	// need to name the right path, so a fixed origin is fine here.
-	if _, err := fmt.Fprintf(f, "[smtp]\naddress = %q\nfrom = \"Mail Time Machine <mtm@example.com>\"\n", s.Addr); err != nil {
+	if _, err := fmt.Fprintf(f, "[smtp]\naddress = %q\nfrom = \"Mail Time Machine <mtm@example.com>\"\n", addr); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -53,7 +60,6 @@ func withSMTP(t *testing.T, e *e2e) *smtpcapture.Server {
 		"boss@example.com", "--domain", "example.com"}); code != 0 {
 		t.Fatalf("admin add: %s%s", out.String(), errOut.String())
 	}
-	return s
 }
 
 // serveE2E starts `mtm serve` with listen on a free port.

@@ -33,7 +33,28 @@ type Server struct {
 // Start starts a server; it stops when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartAt(t, "127.0.0.1:0")
+}
+
+// FreeAddr returns a loopback address nothing listens on now: a mail
+// server that is down, until StartAt starts one there.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// StartAt starts a server listening on addr; it stops when the test ends.
+func StartAt(t testing.TB, addr string) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

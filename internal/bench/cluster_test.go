@@ -183,6 +183,16 @@ func (c *benchCluster) night(nodes int, fire time.Time) time.Duration {
 		WHERE state = 'committed' AND taken_at >= $1`, fire.UnixMilli()).Scan(&ms); err != nil {
 		b.Fatal(err)
 	}
+	var retried int
+	var sample string
+	if err := c.db.QueryRow(ctx, `SELECT count(*), coalesce(min(errors[1]->>'error'), '') FROM river_job
+		WHERE kind = 'snapshot' AND args->>'night' = $1 AND attempt > 1`, night).Scan(&retried, &sample); err != nil {
+		b.Fatal(err)
+	}
+	if retried > 0 {
+		c.h.progressf("night %s on %d nodes: %d snapshot jobs needed another attempt, such as after %q",
+			night, nodes, retried, sample)
+	}
 	for _, p := range procs {
 		if err := p.Process.Signal(syscall.SIGTERM); err != nil {
 			b.Fatal(err)

@@ -161,16 +161,16 @@ func (c *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // retryWait is the wait before running again a transaction PostgreSQL
 // could not serialize, for the attempt-th time: random, up to 2^attempt
-// ms and at most 250 ms, so that transactions that collided (the commits
+// ms and at most a second, so that transactions that collided (the commits
 // of many workers at once) do not collide again in lockstep.
 func retryWait(attempt int) time.Duration {
-	ceiling := min(time.Duration(1)<<min(attempt, 8)*time.Millisecond, 250*time.Millisecond)
+	ceiling := min(time.Duration(1)<<min(attempt, 10)*time.Millisecond, time.Second)
 	return time.Millisecond + time.Duration(rand.Int64N(int64(ceiling)))
 }
 
 // maxTxAttempts bounds the runs of a transaction PostgreSQL could not
 // serialize.
-const maxTxAttempts = 20
+const maxTxAttempts = 30
 
 func (c *DB) txOnce(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
 	tx, err := c.w.BeginTx(ctx, opts)

@@ -22,16 +22,17 @@ const (
 type DayVersion struct {
 	ID      int64  // the entry
 	Folder  string // its folder's name on that day
+	UID     uint32
 	Content int64
 	Flags   string
 }
 
 // DayFolder is a folder version as one day sees it.
 type DayFolder struct {
-	Name       string
-	MailboxID  int64 // 0: a folder that cannot be selected
-	Subscribed bool
-	Messages   int
+	Name        string
+	UIDValidity uint32 // 0: a folder that cannot be selected
+	Subscribed  bool
+	Messages    int
 }
 
 // FolderChange is a folder's change between two days.
@@ -55,48 +56,81 @@ type MessageChange struct {
 	Content     int64
 }
 
-// classifyFolders compares the folders of two days: renames by mailbox
-// identity, then deletions, creations and unsubscriptions by name. It
-// returns the changes and the map of the earlier day's names to the
-// later day's.
-func classifyFolders(a, b []DayFolder) ([]FolderChange, map[string]string) {
-	byNameB := map[string]DayFolder{}
-	byBoxB := map[int64]DayFolder{}
-	for _, f := range b {
-		byNameB[f.Name] = f
-		if f.MailboxID != 0 {
-			byBoxB[f.MailboxID] = f
+// classifyFolders compares the folders of two days: renames (a folder
+// gone and one come with the same UIDVALIDITY that share a message, as
+// shares says, or are both empty), then deletions, creations and
+// unsubscriptions by name. It returns the changes and the map of the
+// earlier day's names to the later day's.
+func classifyFolders(a, b []DayFolder, shares func(from, to string) bool) ([]FolderChange, map[string]string) {
+	byName := func(fs []DayFolder) map[string]DayFolder {
+		m := make(map[string]DayFolder, len(fs))
+		for _, f := range fs {
+			m[f.Name] = f
 		}
+		return m
 	}
-	namesA, boxesA := map[string]bool{}, map[int64]bool{}
+	inA, inB := byName(a), byName(b)
 	rename := map[string]string{}
+	taken := map[string]bool{} // B folders already the new name of a rename
 	var out []FolderChange
 	for _, f := range a {
-		namesA[f.Name] = true
-		if f.MailboxID != 0 {
-			boxesA[f.MailboxID] = true
-		}
-		fb, sameName := byNameB[f.Name]
-		nb, sameBox := byBoxB[f.MailboxID]
-		switch {
-		case sameName:
+		if fb, ok := inB[f.Name]; ok {
 			if f.Subscribed && !fb.Subscribed {
 				out = append(out, FolderChange{Name: f.Name, Change: ChangeUnsubscribed})
 			}
-		case f.MailboxID != 0 && sameBox:
-			rename[f.Name] = nb.Name
-			out = append(out, FolderChange{Name: f.Name, Change: ChangeRenamed, NewName: nb.Name})
-		default:
+			continue
+		}
+		to := ""
+		for _, fb := range b { // b is in name order: the first match
+			if _, old := inA[fb.Name]; old || taken[fb.Name] || f.UIDValidity == 0 || fb.UIDValidity != f.UIDValidity {
+				continue
+			}
+			if (f.Messages == 0 && fb.Messages == 0) || shares(f.Name, fb.Name) {
+				to = fb.Name
+				break
+			}
+		}
+		if to != "" {
+			rename[f.Name], taken[to] = to, true
+			out = append(out, FolderChange{Name: f.Name, Change: ChangeRenamed, NewName: to})
+		} else {
 			out = append(out, FolderChange{Name: f.Name, Change: ChangeDeleted, Messages: f.Messages})
 		}
 	}
 	for _, f := range b {
-		if !namesA[f.Name] && (f.MailboxID == 0 || !boxesA[f.MailboxID]) {
+		if _, old := inA[f.Name]; !old && !taken[f.Name] {
 			out = append(out, FolderChange{Name: f.Name, Change: ChangeCreated})
 		}
 	}
 	slices.SortStableFunc(out, func(x, y FolderChange) int { return cmp.Compare(x.Name, y.Name) })
 	return out, rename
+}
+
+// sharesMessages tells, from the versions that went and came, whether a
+// folder of the earlier day and one of the later day hold a message with
+// the same UID and content: the mark of a rename.
+func sharesMessages(gone, came []DayVersion) func(from, to string) bool {
+	type key struct {
+		folder  string
+		uid     uint32
+		content int64
+	}
+	had := map[key]bool{}
+	for _, v := range gone {
+		had[key{v.Folder, v.UID, v.Content}] = true
+	}
+	byFolder := map[string][]DayVersion{}
+	for _, v := range came {
+		byFolder[v.Folder] = append(byFolder[v.Folder], v)
+	}
+	return func(from, to string) bool {
+		for _, v := range byFolder[to] {
+			if had[key{from, v.UID, v.Content}] {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // classifyMessages compares the message versions the earlier day had and

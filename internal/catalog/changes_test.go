@@ -7,21 +7,27 @@ import (
 	"testing"
 )
 
-// TestClassifyFolders: renames follow the mailbox identity; a folder whose
+// TestClassifyFolders: a rename is a folder gone and one come with the
+// same UIDVALIDITY sharing a message (or both empty); a folder whose
 // UIDVALIDITY changed keeps its name and is no change.
 func TestClassifyFolders(t *testing.T) {
-	a := []DayFolder{{Name: "INBOX", MailboxID: 1, Subscribed: true}, {Name: "Projects", MailboxID: 2, Subscribed: true},
-		{Name: "Archiv/2024", MailboxID: 3, Messages: 212}, {Name: "Lists", MailboxID: 4, Subscribed: true},
-		{Name: "Reset", MailboxID: 5}}
-	b := []DayFolder{{Name: "INBOX", MailboxID: 1, Subscribed: true}, {Name: "Projekte", MailboxID: 2, Subscribed: true},
-		{Name: "Lists", MailboxID: 4}, {Name: "Reset", MailboxID: 9}, {Name: "New", MailboxID: 10}}
-	got, rename := classifyFolders(a, b)
-	want := []FolderChange{{Name: "Archiv/2024", Change: ChangeDeleted, Messages: 212}, {Name: "Lists", Change: ChangeUnsubscribed},
-		{Name: "New", Change: ChangeCreated}, {Name: "Projects", Change: ChangeRenamed, NewName: "Projekte"}}
+	a := []DayFolder{{Name: "Archiv/2024", UIDValidity: 3, Messages: 212}, {Name: "Empty", UIDValidity: 6},
+		{Name: "INBOX", UIDValidity: 1, Subscribed: true, Messages: 5}, {Name: "Lists", UIDValidity: 4, Subscribed: true},
+		{Name: "Projects", UIDValidity: 2, Subscribed: true, Messages: 2}, {Name: "Reset", UIDValidity: 5, Messages: 1}}
+	b := []DayFolder{{Name: "Archive", UIDValidity: 3, Messages: 1}, {Name: "INBOX", UIDValidity: 1, Subscribed: true},
+		{Name: "Leer", UIDValidity: 6}, {Name: "Lists", UIDValidity: 4},
+		{Name: "Projekte", UIDValidity: 2, Subscribed: true, Messages: 2}, {Name: "Reset", UIDValidity: 9, Messages: 1}}
+	gone := []DayVersion{{ID: 1, Folder: "Projects", UID: 7, Content: 70}, {ID: 2, Folder: "Archiv/2024", UID: 1, Content: 10}}
+	came := []DayVersion{{ID: 3, Folder: "Projekte", UID: 7, Content: 70},
+		{ID: 4, Folder: "Archive", UID: 9, Content: 10}} // the same UIDVALIDITY, but not the same message: no rename
+	got, rename := classifyFolders(a, b, sharesMessages(gone, came))
+	want := []FolderChange{{Name: "Archiv/2024", Change: ChangeDeleted, Messages: 212}, {Name: "Archive", Change: ChangeCreated},
+		{Name: "Empty", Change: ChangeRenamed, NewName: "Leer"}, {Name: "Lists", Change: ChangeUnsubscribed},
+		{Name: "Projects", Change: ChangeRenamed, NewName: "Projekte"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("folder changes:\n got %v\nwant %v", got, want)
 	}
-	if len(rename) != 1 || rename["Projects"] != "Projekte" {
+	if len(rename) != 2 || rename["Projects"] != "Projekte" || rename["Empty"] != "Leer" {
 		t.Errorf("renames: %v", rename)
 	}
 }

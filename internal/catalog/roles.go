@@ -42,6 +42,7 @@ type Browsing interface {
 	Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) ([]int64, bool, error)
 	MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error)
 	MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error)
+	Changes(ctx context.Context, from, to Snapshot) (Changes, error)
 }
 
 // Restores keeps the restore requests with their compare-and-set

@@ -54,6 +54,7 @@ func Run(t *testing.T, b Backend) {
 		{"WebSessions", cs.testWebSessions},
 		{"IMAPSlots", cs.testIMAPSlots},
 		{"TakeRestore", cs.testTakeRestore},
+		{"Changes", cs.testChanges},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

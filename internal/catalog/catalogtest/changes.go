@@ -1,0 +1,143 @@
+package catalogtest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mtm/internal/catalog"
+	"mtm/internal/clock"
+)
+
+// testChanges: between two days the catalog reports a deleted message, a
+// move, a new message, a flag change, a copy removed from one of its two
+// folders, a renamed folder (same UIDVALIDITY and UIDs, new name) whose
+// messages did not change, a deleted folder with its messages, and a
+// folder whose UIDVALIDITY changed as no change at all.
+func (cs suite) testChanges(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	db := cs.openTest(t, clk, "test:1:changes")
+	acct, err := db.Account(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type msg struct {
+		uid   uint32
+		body  string
+		flags []string
+	}
+	type box struct {
+		name string
+		uidv uint32
+		msgs []msg
+	}
+	// day writes one snapshot whose folders hold exactly boxes: every
+	// live version is ended and written again, so unchanged messages get
+	// new versions, as a UIDVALIDITY change would give them.
+	day := func(boxes []box) catalog.Snapshot {
+		t.Helper()
+		r, err := db.BeginSnapshot(ctx, acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b catalog.Batch
+		var folders []catalog.FolderState
+		for _, bx := range boxes {
+			mb, err := r.Mailbox(ctx, bx.name, bx.uidv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live := map[uint32]catalog.LiveEntry{}
+			if err := r.LiveEntries(ctx, mb.ID, 1, 1000, func(e catalog.LiveEntry) error { live[e.UID] = e; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range bx.msgs {
+				if e, ok := live[m.uid]; ok {
+					delete(live, m.uid)
+					if e.Flags == strings.Join(m.flags, " ") {
+						continue
+					}
+					b.End(e.ID)
+				}
+				b.AddMessage(mb.ID, m.uid, m.flags, clk.Now(), content(m.body)) // the same bytes: the same content
+			}
+			for _, e := range live {
+				b.End(e.ID)
+			}
+			b.SetState(catalog.Mailbox{ID: mb.ID, LastUID: 1000, UIDNext: 1001})
+			folders = append(folders, catalog.FolderState{Name: bx.name, MailboxID: mb.ID, Delimiter: "/", Subscribed: true})
+		}
+		if err := r.Flush(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.StageFolders(ctx, folders); err != nil {
+			t.Fatal(err)
+		}
+		s, err := r.Commit(ctx, catalog.RunStats{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(24 * time.Hour)
+		return s
+	}
+	s1 := day([]box{
+		{"INBOX", 1, []msg{{1, "deleted", nil}, {2, "moved", nil}, {3, "read", nil}, {4, "copied", nil}}},
+		{"Keep", 2, []msg{{1, "copied", nil}}},
+		{"Projects", 3, []msg{{7, "project", []string{`\Seen`}}}},
+		{"Old", 4, []msg{{1, "old one", nil}, {2, "old two", nil}}},
+		{"Reset", 5, []msg{{1, "reset", []string{`\Seen`}}}},
+	})
+	s2 := day([]box{
+		{"INBOX", 1, []msg{{3, "read", []string{`\Seen`}}, {5, "arrived", nil}}},
+		{"Archive", 6, []msg{{1, "moved", nil}}},
+		{"Keep", 2, []msg{{1, "copied", nil}}},
+		{"Projekte", 3, []msg{{7, "project", []string{`\Seen`}}}},
+		{"Reset", 9, []msg{{1, "reset", []string{`\Seen`}}}},
+	})
+	ch, err := db.Changes(ctx, s1, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var folders []string
+	for _, f := range ch.Folders {
+		folders = append(folders, fmt.Sprintf("%s %s %s %d", f.Name, f.Change, f.NewName, f.Messages))
+	}
+	wantFolders := []string{"Archive created  0", "Old deleted  2", "Projects renamed Projekte 0"}
+	if strings.Join(folders, "|") != strings.Join(wantFolders, "|") {
+		t.Errorf("folders:\n got %q\nwant %q", folders, wantFolders)
+	}
+	var msgs []string
+	for _, m := range ch.Messages {
+		// The id opens the message as the row describes it: the earlier
+		// day's version of what went, the later day's of what came.
+		on := s2
+		if m.Change == catalog.ChangeDeleted || m.Change == catalog.ChangeRemoved || m.Change == catalog.ChangeMoved {
+			on = s1
+		}
+		got, err := db.MessageInView(ctx, on, m.ID)
+		if err != nil {
+			t.Fatalf("%s row %d on snapshot %d: %v", m.Change, m.ID, on.ID, err)
+		}
+		msgs = append(msgs, fmt.Sprintf("%s %s %s>%s %v", got.Subject, m.Change, m.Folder, m.ToFolder, m.StillIn))
+	}
+	slices.Sort(msgs)
+	want := []string{
+		"arrived new INBOX> []",
+		"copied removed INBOX> [Keep]",
+		"deleted deleted INBOX> []",
+		"moved moved INBOX>Archive []",
+		"old one deleted Old> []",
+		"old two deleted Old> []",
+		"read flags INBOX> []",
+	}
+	if strings.Join(msgs, "|") != strings.Join(want, "|") {
+		t.Errorf("messages:\n got %q\nwant %q", msgs, want)
+	}
+	if back, err := db.Changes(ctx, s2, s1); err == nil {
+		t.Errorf("changes backwards in time: %+v", back)
+	}
+}

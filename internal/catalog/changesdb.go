@@ -1,0 +1,136 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Changes is what changed in an account's mailbox between two of its
+// committed snapshots (docs/design.md, "Changes between days").
+type Changes struct {
+	From, To SnapshotID
+	Folders  []FolderChange
+	Messages []MessageChange
+}
+
+// Changes compares two committed snapshots of one account, from before
+// to. It reads only the message versions that went or came between them.
+func (c *DB) Changes(ctx context.Context, from, to Snapshot) (Changes, error) {
+	ch := Changes{From: from.ID, To: to.ID}
+	if err := committed(from); err != nil {
+		return ch, err
+	}
+	if err := committed(to); err != nil {
+		return ch, err
+	}
+	if from.Account != to.Account || from.ID >= to.ID {
+		return ch, fmt.Errorf("changes from snapshot %d to %d: not two days of one account in order", from.ID, to.ID)
+	}
+	fa, err := c.dayFolders(ctx, from)
+	if err != nil {
+		return ch, err
+	}
+	fb, err := c.dayFolders(ctx, to)
+	if err != nil {
+		return ch, err
+	}
+	// Alive in from and ended by to; come after from and alive in to.
+	gone, err := c.dayVersions(ctx, from, `e.first_snap <= ?2 AND e.end_snap > ?2 AND e.end_snap <= ?3`, to.ID)
+	if err != nil {
+		return ch, err
+	}
+	came, err := c.dayVersions(ctx, to, `e.first_snap > ?3 AND e.first_snap <= ?2 AND (e.end_snap IS NULL OR e.end_snap > ?2)`, from.ID)
+	if err != nil {
+		return ch, err
+	}
+	inA, err := c.foldersHolding(ctx, from, contentsOf(came))
+	if err != nil {
+		return ch, err
+	}
+	inB, err := c.foldersHolding(ctx, to, contentsOf(gone))
+	if err != nil {
+		return ch, err
+	}
+	var rename map[string]string
+	ch.Folders, rename = classifyFolders(fa, fb, sharesMessages(gone, came))
+	ch.Messages = classifyMessages(gone, came, rename,
+		func(k int64) []string { return inA[k] }, func(k int64) []string { return inB[k] })
+	return ch, nil
+}
+
+func (c *DB) dayFolders(ctx context.Context, s Snapshot) ([]DayFolder, error) {
+	fs, err := c.Folders(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DayFolder, len(fs))
+	for i, f := range fs {
+		out[i] = DayFolder{Name: f.Name, UIDValidity: f.UIDValidity, Subscribed: f.Subscribed, Messages: int(f.Messages)}
+	}
+	return out, nil
+}
+
+// dayVersions reads the account's message versions that where (over
+// ?2 = s and ?3 = other) selects, each with its folder's name in s.
+func (c *DB) dayVersions(ctx context.Context, s Snapshot, where string, other SnapshotID) ([]DayVersion, error) {
+	rows, err := c.r.QueryContext(ctx, `SELECT e.id, f.name, e.uid, e.content_id, e.flags FROM entries e
+		JOIN folders f ON f.mailbox_id = e.mailbox_id AND f.account_id = ?1
+			AND f.first_snap <= ?2 AND (f.end_snap IS NULL OR f.end_snap > ?2)
+		WHERE e.account_id = ?1 AND `+where+` ORDER BY e.id`, s.Account, s.ID, other)
+	if err != nil {
+		return nil, fmt.Errorf("changes of snapshot %d: %w", s.ID, err)
+	}
+	return scanAll(rows, func(r *sql.Rows) (DayVersion, error) {
+		var v DayVersion
+		return v, r.Scan(&v.ID, &v.Folder, &v.UID, &v.Content, &v.Flags)
+	})
+}
+
+func contentsOf(vs []DayVersion) []int64 {
+	out := make([]int64, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, v.Content)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// foldersHolding returns, for each content, the folders of s that hold it.
+func (c *DB) foldersHolding(ctx context.Context, s Snapshot, contents []int64) (map[int64][]string, error) {
+	out := map[int64][]string{}
+	for start := 0; start < len(contents); start += 500 {
+		chunk := contents[start:min(start+500, len(contents))]
+		args := []any{s.Account, s.ID}
+		marks := make([]string, len(chunk))
+		for i, k := range chunk {
+			args = append(args, k)
+			marks[i] = fmt.Sprintf("?%d", i+3)
+		}
+		rows, err := c.r.QueryContext(ctx, `SELECT DISTINCT e.content_id, f.name FROM entries e
+			JOIN folders f ON f.mailbox_id = e.mailbox_id AND f.account_id = ?1
+				AND f.first_snap <= ?2 AND (f.end_snap IS NULL OR f.end_snap > ?2)
+			WHERE e.account_id = ?1 AND e.first_snap <= ?2 AND (e.end_snap IS NULL OR e.end_snap > ?2)
+			AND e.content_id IN (`+strings.Join(marks, ", ")+`) ORDER BY e.content_id, f.name`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("folders holding contents in snapshot %d: %w", s.ID, err)
+		}
+		type pair struct {
+			content int64
+			folder  string
+		}
+		pairs, err := scanAll(rows, func(r *sql.Rows) (pair, error) {
+			var p pair
+			return p, r.Scan(&p.content, &p.folder)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pairs {
+			out[p.content] = append(out[p.content], p.folder)
+		}
+	}
+	return out, nil
+}

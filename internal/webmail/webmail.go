@@ -127,6 +127,7 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 	mux.HandleFunc("DELETE /api/v1/session", s.logout)
 	mux.HandleFunc("GET /api/v1/session", s.withAccount(s.whoami))
 	mux.HandleFunc("GET /api/v1/snapshots", s.withAccount(s.listSnapshots))
+	mux.HandleFunc("GET /api/v1/changes", s.withAccount(s.changes))
 	snap := "GET /api/v1/snapshots/{sid}"
 	mux.HandleFunc(snap+"/folders", s.withSnapshot(s.listFolders))
 	mux.HandleFunc(snap+"/messages", s.withSnapshot(s.listMessages))

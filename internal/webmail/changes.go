@@ -1,0 +1,188 @@
+package webmail
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"mtm/internal/catalog"
+	"mtm/internal/web"
+)
+
+// changesJSON is GET /api/v1/changes (docs/api.md).
+type changesJSON struct {
+	From     int64              `json:"from"`
+	To       int64              `json:"to"`
+	FromDay  string             `json:"from_day"`
+	ToDay    string             `json:"to_day"`
+	Folders  []folderChangeJSON `json:"folders"`
+	Counts   map[string]int     `json:"counts"`
+	Messages []changeJSON       `json:"messages"`
+	Total    int                `json:"total"`
+	Offset   int                `json:"offset"`
+	Limit    int                `json:"limit"`
+}
+
+type folderChangeJSON struct {
+	Name     string `json:"name"`
+	Change   string `json:"change"`
+	NewName  string `json:"new_name,omitempty"`
+	Messages int    `json:"messages,omitempty"`
+}
+
+type changeJSON struct {
+	ID          int64    `json:"id"`
+	Snapshot    int64    `json:"snapshot"` // the day whose message routes open it
+	Change      string   `json:"change"`
+	Folder      string   `json:"folder"`
+	ToFolder    string   `json:"to_folder,omitempty"`
+	StillIn     []string `json:"still_in,omitempty"`
+	Copy        bool     `json:"copy,omitempty"`
+	FlagsBefore string   `json:"flags_before,omitempty"`
+	FlagsAfter  string   `json:"flags_after,omitempty"`
+	Subject     string   `json:"subject"`
+	From        string   `json:"from_addr"`
+	Date        string   `json:"date"`
+}
+
+// changes answers what changed between two of the user's days
+// (docs/design.md, "Changes between days"); from and to default to the
+// oldest and the latest day the picker offers.
+func (s *Server) changes(w http.ResponseWriter, r *http.Request, u who) {
+	q := r.URL.Query()
+	offset, err1 := intParam(q.Get("offset"), 0)
+	limit, err2 := intParam(q.Get("limit"), 100)
+	if err := errors.Join(err1, err2); err != nil || offset < 0 || limit < 1 || limit > maxLimit {
+		web.WriteError(w, http.StatusBadRequest, "bad offset or limit")
+		return
+	}
+	if u.acct == 0 {
+		web.WriteError(w, http.StatusNotFound, "not found")
+		return
+	}
+	from, to, ok := s.changeDays(w, r, u)
+	if !ok {
+		return
+	}
+	ch, err := s.opts.Catalog.Changes(r.Context(), from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := changesJSON{From: int64(from.ID), To: int64(to.ID), FromDay: from.Day, ToDay: to.Day,
+		Folders: []folderChangeJSON{}, Messages: []changeJSON{}, Offset: offset, Limit: limit,
+		Counts: map[string]int{catalog.ChangeDeleted: 0, catalog.ChangeRemoved: 0, catalog.ChangeMoved: 0,
+			catalog.ChangeNew: 0, catalog.ChangeFlags: 0}}
+	for _, f := range ch.Folders {
+		out.Folders = append(out.Folders, folderChangeJSON(f))
+	}
+	var rows []catalog.MessageChange
+	for _, m := range ch.Messages {
+		out.Counts[m.Change]++
+		if (q.Get("change") == "" || q.Get("change") == m.Change) && (q.Get("folder") == "" || q.Get("folder") == m.Folder) {
+			rows = append(rows, m)
+		}
+	}
+	out.Total = len(rows)
+	page := rows[min(offset, len(rows)):min(offset+limit, len(rows))]
+	if out.Messages, err = s.changeRows(r, from, to, page); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, out)
+}
+
+// changeDays resolves ?from and ?to (a snapshot id or a day) to two of the
+// user's committed snapshots in order, answering the error itself.
+func (s *Server) changeDays(w http.ResponseWriter, r *http.Request, u who) (from, to catalog.Snapshot, ok bool) {
+	ctx := r.Context()
+	resolve := func(ref string) (catalog.Snapshot, bool) {
+		snap, err := catalog.ResolveSnapshot(ctx, s.opts.Catalog, u.acct, ref)
+		if errors.Is(err, catalog.ErrBadSnapshotRef) || errors.Is(err, catalog.ErrNotFound) {
+			web.WriteError(w, http.StatusNotFound, "no such day")
+			return snap, false
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return snap, false
+		}
+		return snap, true
+	}
+	q := r.URL.Query()
+	if q.Get("from") == "" || q.Get("to") == "" {
+		days, err := s.opts.Catalog.Snapshots(ctx, u.acct)
+		if err != nil {
+			s.fail(w, r, err)
+			return from, to, false
+		}
+		var kept []catalog.Snapshot
+		for i := len(days) - 1; i >= 0 && len(kept) < s.opts.RetentionDays; i-- {
+			if days[i].State == catalog.StateCommitted {
+				kept = append(kept, days[i])
+			}
+		}
+		if len(kept) < 2 {
+			web.WriteError(w, http.StatusNotFound, "there is only one day to compare")
+			return from, to, false
+		}
+		from, to = kept[len(kept)-1], kept[0]
+	}
+	if ref := q.Get("from"); ref != "" {
+		if from, ok = resolve(ref); !ok {
+			return from, to, false
+		}
+	}
+	if ref := q.Get("to"); ref != "" {
+		if to, ok = resolve(ref); !ok {
+			return from, to, false
+		}
+	}
+	if from.ID >= to.ID {
+		web.WriteError(w, http.StatusBadRequest, "from must be an earlier day than to")
+		return from, to, false
+	}
+	return from, to, true
+}
+
+// changeRows describes a page of changes with each message's header
+// summary, read from the day its id belongs to.
+func (s *Server) changeRows(r *http.Request, from, to catalog.Snapshot, page []catalog.MessageChange) ([]changeJSON, error) {
+	earlier := func(m catalog.MessageChange) bool {
+		return m.Change == catalog.ChangeDeleted || m.Change == catalog.ChangeRemoved || m.Change == catalog.ChangeMoved
+	}
+	summaries := map[int64]catalog.Message{}
+	for _, day := range []catalog.Snapshot{from, to} {
+		var ids []int64
+		for _, m := range page {
+			if earlier(m) == (day.ID == from.ID) {
+				ids = append(ids, m.ID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		msgs, err := s.opts.Catalog.MessagesByID(r.Context(), day, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			summaries[m.EntryID] = m
+		}
+	}
+	out := make([]changeJSON, 0, len(page))
+	for _, m := range page {
+		day := to
+		if earlier(m) {
+			day = from
+		}
+		sum := summaries[m.ID]
+		d := sum.Date
+		if d.IsZero() {
+			d = sum.InternalDate
+		}
+		out = append(out, changeJSON{ID: m.ID, Snapshot: int64(day.ID), Change: m.Change, Folder: m.Folder,
+			ToFolder: m.ToFolder, StillIn: m.StillIn, Copy: m.Copy, FlagsBefore: m.FlagsBefore, FlagsAfter: m.FlagsAfter,
+			Subject: sum.Subject, From: sum.From, Date: d.In(s.opts.Location).Format(time.RFC3339)})
+	}
+	return out, nil
+}

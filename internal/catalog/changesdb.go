@@ -134,3 +134,35 @@ func (c *DB) foldersHolding(ctx context.Context, s Snapshot, contents []int64) (
 	}
 	return out, nil
 }
+
+// Vanished counts, for each of the account's snapshots, the messages that
+// vanished with it: versions it ended whose content is in no folder of it
+// (docs/design.md, "Changes between days"). Snapshots that ended none are
+// absent. One query over the versions ended, so its cost follows the
+// deletions, not the mailbox.
+func (c *DB) Vanished(ctx context.Context, acct AccountID) (map[SnapshotID]int, error) {
+	rows, err := c.r.QueryContext(ctx, `SELECT e.end_snap, count(*) FROM entries e
+		WHERE e.account_id = ?1 AND e.end_snap IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM entries l WHERE l.account_id = ?1 AND l.content_id = e.content_id
+			AND l.first_snap <= e.end_snap AND (l.end_snap IS NULL OR l.end_snap > e.end_snap))
+		GROUP BY e.end_snap`, acct)
+	if err != nil {
+		return nil, fmt.Errorf("counting vanished messages of account %d: %w", acct, err)
+	}
+	type day struct {
+		snap SnapshotID
+		n    int
+	}
+	days, err := scanAll(rows, func(r *sql.Rows) (day, error) {
+		var d day
+		return d, r.Scan(&d.snap, &d.n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[SnapshotID]int, len(days))
+	for _, d := range days {
+		out[d.snap] = d.n
+	}
+	return out, nil
+}

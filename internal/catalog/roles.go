@@ -43,6 +43,7 @@ type Browsing interface {
 	MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error)
 	MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error)
 	Changes(ctx context.Context, from, to Snapshot) (Changes, error)
+	Vanished(ctx context.Context, acct AccountID) (map[SnapshotID]int, error)
 }
 
 // Restores keeps the restore requests with their compare-and-set

@@ -19,6 +19,9 @@ type snapshotJSON struct {
 	TakenAt  string `json:"taken_at"`
 	Messages int64  `json:"messages"`
 	Bytes    int64  `json:"bytes"`
+	// Vanished counts the messages that vanished since the day before: in
+	// no folder of this day (catalog Vanished; the picker's bad days).
+	Vanished int `json:"vanished"`
 }
 
 // listSnapshots answers the last committed snapshot of each of the last
@@ -31,6 +34,11 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u who) {
 			s.fail(w, r, err)
 			return
 		}
+		vanished, err := s.vanishedByDay(r, u.acct, snaps)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		seen := map[string]bool{}
 		for i := len(snaps) - 1; i >= 0 && len(out) < s.opts.RetentionDays; i-- {
 			sn := snaps[i]
@@ -39,10 +47,26 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u who) {
 			}
 			seen[sn.Day] = true
 			out = append(out, snapshotJSON{ID: int64(sn.ID), Day: sn.Day,
-				TakenAt: sn.TakenAt.In(s.opts.Location).Format(time.RFC3339), Messages: sn.Messages, Bytes: sn.Bytes})
+				TakenAt: sn.TakenAt.In(s.opts.Location).Format(time.RFC3339), Messages: sn.Messages, Bytes: sn.Bytes,
+				Vanished: vanished[sn.Day]})
 		}
 	}
 	web.WriteJSON(w, http.StatusOK, out)
+}
+
+// vanishedByDay adds up, per day, the messages that vanished with each of
+// the day's committed snapshots: the picker shows the last snapshot of a
+// day, and the counts of that day's every snapshot belong to it.
+func (s *Server) vanishedByDay(r *http.Request, acct catalog.AccountID, snaps []catalog.Snapshot) (map[string]int, error) {
+	bySnap, err := s.opts.Catalog.Vanished(r.Context(), acct)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, sn := range snaps {
+		out[sn.Day] += bySnap[sn.ID]
+	}
+	return out, nil
 }
 
 // withSnapshot resolves {sid} to a committed snapshot of the account.

@@ -38,6 +38,10 @@ func TestChangesAPI(t *testing.T) {
 		!strings.Contains(body, `"total":0`) || !strings.Contains(body, `"messages":[]`) {
 		t.Errorf("filtered by change: %s", body)
 	}
+	// The day picker's count: nothing vanished, a copy is still archived.
+	if _, body := alice.do("GET", "/api/v1/snapshots", ""); !strings.Contains(body, `"vanished":0`) {
+		t.Errorf("snapshots without the vanished count: %s", body)
+	}
 	between := fmt.Sprintf("/api/v1/changes?from=%d&to=%d", f.alice[0].ID, f.alice[1].ID)
 	for _, c := range []struct {
 		who  string

@@ -137,6 +137,11 @@ func (cs suite) testChanges(t *testing.T) {
 	if strings.Join(msgs, "|") != strings.Join(want, "|") {
 		t.Errorf("messages:\n got %q\nwant %q", msgs, want)
 	}
+	// What vanished with day 2: the deleted message and the deleted
+	// folder's two; not the copy still in Keep, not the moved one.
+	if v, err := db.Vanished(ctx, acct); err != nil || len(v) != 1 || v[s2.ID] != 3 {
+		t.Errorf("vanished by day: %v, %v; want 3 on day 2", v, err)
+	}
 	if back, err := db.Changes(ctx, s2, s1); err == nil {
 		t.Errorf("changes backwards in time: %+v", back)
 	}

@@ -39,6 +39,9 @@ func TestDemoInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), user.Addr), chromedp.SendKeys(chromedp.ID("password"), user.Password+"\n"),
 		chromedp.WaitVisible(chromedp.ID("when")))
 	waitJS(t, ctx, "fifteen days", `document.getElementById("day").options.length === 15`)
+	// The day the trip folder was deleted by mistake says so in the picker.
+	waitJS(t, ctx, "the bad day marked", `[...document.getElementById("day").options].some((o) =>
+		Number(o.dataset.vanished) > 0 && o.textContent.endsWith(o.dataset.vanished + " deleted"))`)
 	// The newest day whose folders include the trip folder.
 	find := fmt.Sprintf(`(async () => {
 		const snaps = await (await fetch("/api/v1/snapshots")).json();

@@ -40,7 +40,9 @@ function fmtSize(n) {
 async function loadSnapshots() {
   state.snaps = await api("/snapshots");
   const sel = $("day");
-  sel.replaceChildren(...state.snaps.map((s) => el("option", {value: s.id, text: s.day + " at " + s.taken_at.slice(11, 16)})));
+  // Next to each day, how many messages vanished that day: the bad day stands out.
+  sel.replaceChildren(...state.snaps.map((s) => el("option", {value: s.id, "data-vanished": s.vanished,
+    text: s.day + " at " + s.taken_at.slice(11, 16) + (s.vanished ? " — " + s.vanished + " deleted" : "")})));
   if (state.snaps.length === 0) {
     $("when").textContent = "no backup of this mailbox exists yet";
     return;

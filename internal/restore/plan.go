@@ -37,8 +37,15 @@ type Request struct {
 	Snapshot catalog.Snapshot // committed; its Account is the account restored
 	Address  string           // the account's address, to log in as (Runner)
 	Folders  []string         // folders (with their descendants); empty: all
-	Target   string           // TargetOriginal (default) or TargetSeparate
+	// Messages, if not empty, restores only these message versions of the
+	// snapshot (entry ids: a selection of the Changes view), and creates
+	// only the folders they go to.
+	Messages []int64
+	Target   string // TargetOriginal (default) or TargetSeparate
 }
+
+// ErrNotInSnapshot: a selected message is not in the snapshot.
+var ErrNotInSnapshot = errors.New("a selected message is not in the backup of that day")
 
 // Message is a message of the backup to append.
 type Message struct {
@@ -104,14 +111,26 @@ func MakePlan(ctx context.Context, cat Catalog, cn *imapconn.Conn, req Request) 
 		return nil, err
 	}
 	p := &Plan{Request: req, Fetched: live.fetched}
+	selected := map[int64]bool{}
+	for _, id := range req.Messages {
+		selected[id] = true
+	}
+	found := 0
 	for _, f := range folders {
 		fp := FolderPlan{Source: f.Name, Target: targetName(req, f, live.delim)}
 		if err := cat.Messages(ctx, req.Snapshot, f.MailboxID, func(m catalog.Message) error {
+			if len(selected) > 0 && !selected[m.EntryID] {
+				return nil
+			}
+			found++
 			fp.Append = append(fp.Append, Message{SourceUID: m.UID, Hash: m.Hash, Size: m.Size,
 				Flags: restoredFlags(m.Flags), InternalDate: m.InternalDate})
 			return nil
 		}); err != nil && f.MailboxID != 0 {
 			return nil, err
+		}
+		if len(selected) > 0 && len(fp.Append) == 0 {
+			continue // a selection touches only its messages' folders
 		}
 		if !live.has(fp.Target) {
 			// Recreate a deleted folder of the backup; a separate restore
@@ -120,6 +139,10 @@ func MakePlan(ctx context.Context, cat Catalog, cn *imapconn.Conn, req Request) 
 			fp.Subscribe = fp.Create && f.Subscribed
 		}
 		p.Folders = append(p.Folders, fp)
+	}
+	if found != len(selected) {
+		return nil, fmt.Errorf("%d of %d selected messages in the backup of %s: %w", found, len(selected),
+			req.Snapshot.Day, ErrNotInSnapshot)
 	}
 	p.match(live)
 	for i := range p.Folders {

@@ -140,7 +140,7 @@ func MakePlan(ctx context.Context, cat Catalog, cn *imapconn.Conn, req Request) 
 		}
 		p.Folders = append(p.Folders, fp)
 	}
-	if found != len(selected) {
+	if len(selected) > 0 && found != len(selected) {
 		return nil, fmt.Errorf("%d of %d selected messages in the backup of %s: %w", found, len(selected),
 			req.Snapshot.Day, ErrNotInSnapshot)
 	}

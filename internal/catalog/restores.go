@@ -38,6 +38,7 @@ type RestoreRequest struct {
 	Snapshot    SnapshotID
 	Day         string
 	Folders     []string // empty: the whole account
+	Messages    []int64  // a selection: versions of the snapshot (entry ids); empty: by folders
 	Target      string   // "original" or "separate"
 	Status      string
 	RequestedBy string
@@ -54,16 +55,22 @@ type RestoreRequest struct {
 
 const restoreCols = `r.id, r.account_id, a.address, r.snapshot_id, r.day, r.folders, r.target, r.status,
 	r.requested_by, r.requested_at, r.decided_by, coalesce(r.decided_at, 0), r.reason, coalesce(r.started_at, 0),
-	coalesce(r.finished_at, 0), r.preview, r.result, r.error`
+	coalesce(r.finished_at, 0), r.preview, r.result, r.error, r.messages`
 
 func scanRestore(row interface{ Scan(...any) error }) (RestoreRequest, error) {
 	var r RestoreRequest
-	var folders, preview, result string
+	var folders, preview, result, messages string
 	var requested, decided, started, finished int64
 	err := row.Scan(&r.ID, &r.Account, &r.Address, &r.Snapshot, &r.Day, &folders, &r.Target, &r.Status,
-		&r.RequestedBy, &requested, &r.DecidedBy, &decided, &r.Reason, &started, &finished, &preview, &result, &r.Error)
+		&r.RequestedBy, &requested, &r.DecidedBy, &decided, &r.Reason, &started, &finished, &preview, &result, &r.Error,
+		&messages)
 	if err != nil {
 		return r, err
+	}
+	if messages != "" {
+		if err := json.Unmarshal([]byte(messages), &r.Messages); err != nil {
+			return r, fmt.Errorf("restore %d messages: %w", r.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(folders), &r.Folders); err != nil {
 		return r, fmt.Errorf("restore %d folders: %w", r.ID, err)
@@ -98,6 +105,14 @@ func (c *DB) RequestRestore(ctx context.Context, r RestoreRequest, more func(*sq
 	if err != nil {
 		return 0, err
 	}
+	messages := ""
+	if len(r.Messages) > 0 {
+		b, err := json.Marshal(r.Messages)
+		if err != nil {
+			return 0, err
+		}
+		messages = string(b)
+	}
 	var id RestoreID
 	err = c.tx(ctx, func(tx *sql.Tx) error {
 		var day string
@@ -110,8 +125,9 @@ func (c *DB) RequestRestore(ctx context.Context, r RestoreRequest, more func(*sq
 			return err
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO restores(account_id, snapshot_id, day, folders, target, status,
-			requested_by, requested_at, preview) VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id`,
-			r.Account, r.Snapshot, day, string(folders), r.Target, r.RequestedBy, c.nowMillis(), string(r.Preview)).Scan(&id)
+			requested_by, requested_at, preview, messages) VALUES(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`,
+			r.Account, r.Snapshot, day, string(folders), r.Target, r.RequestedBy, c.nowMillis(), string(r.Preview),
+			messages).Scan(&id)
 		if isUniqueViolation(err) {
 			return ErrRestoreOpen
 		}

@@ -15,6 +15,7 @@ type RestoreRequested struct {
 	Account     string // the account's address
 	Day         string // YYYY-MM-DD of the snapshot to restore
 	Folders     []string
+	Selected    int    // messages selected one by one; 0: by folders
 	Target      string // "original" or "separate"
 	RequestedBy string // who asked (the account itself, usually)
 	RequestedAt time.Time

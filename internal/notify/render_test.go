@@ -84,6 +84,12 @@ func goldenCases() []goldenCase {
 				Preview: []FolderCount{{"Entwürfe", 2}, {"日本語/メール", 7}, {crlfFolder, 1}},
 			})
 		}},
+		{"restore_requested_selection", from, func(r *Renderer) ([]Message, error) {
+			return r.RestoreRequested([]string{"admin@example.com"}, RestoreRequested{
+				ID: 48, Account: "alice@example.com", Day: "2026-03-27", Target: "original", Selected: 212,
+				RequestedBy: "alice@example.com", RequestedAt: night2, Preview: []FolderCount{{"Archiv/2024", 212}},
+			})
+		}},
 		{"restore_done", from, func(r *Renderer) ([]Message, error) {
 			return one(r.RestoreDone(RestoreDone{ID: 42, Account: "alice@example.com", Day: "2026-03-27",
 				Target: "original", Restored: []FolderCount{{"INBOX", 118}, {"Archive/2024", 3}},

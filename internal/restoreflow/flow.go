@@ -162,7 +162,10 @@ type RequestInput struct {
 	Account  string
 	Snapshot catalog.SnapshotID
 	Folders  []string // empty: the whole account
-	Target   string   // restore.TargetOriginal (default) or TargetSeparate
+	// Messages, if not empty, selects message versions of the snapshot
+	// (entry ids, from the Changes view): only they are restored.
+	Messages []int64
+	Target   string // restore.TargetOriginal (default) or TargetSeparate
 }
 
 // Preview computes what the request would bring back now, per folder.
@@ -171,7 +174,8 @@ func (f *Flow) Preview(ctx context.Context, in RequestInput) (*restore.Plan, err
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %d: %w", in.Snapshot, catalog.ErrNotFound)
 	}
-	return f.runner.Preview(ctx, restore.Request{Snapshot: snap, Address: in.Account, Folders: in.Folders, Target: in.Target})
+	return f.runner.Preview(ctx, restore.Request{Snapshot: snap, Address: in.Account, Folders: in.Folders,
+		Messages: in.Messages, Target: in.Target})
 }
 
 // Request records a pending request with its preview and queues an email to
@@ -194,11 +198,12 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 		return catalog.RestoreRequest{}, err
 	}
 	req := catalog.RestoreRequest{Account: plan.Request.Snapshot.Account, Snapshot: in.Snapshot, Folders: in.Folders,
-		Target: in.Target, RequestedBy: who.Email, Preview: pj}
+		Messages: in.Messages, Target: in.Target, RequestedBy: who.Email, Preview: pj}
 	id, err := f.o.Catalog.RequestRestore(ctx, req, func(tx *sql.Tx, id catalog.RestoreID) error {
 		if len(admins) > 0 {
 			msgs, err := f.o.Mailer.RestoreRequested(admins, notify.RestoreRequested{ID: int64(id), Account: in.Account,
-				Day: plan.Request.Snapshot.Day, Folders: in.Folders, Target: in.Target, RequestedBy: who.Email,
+				Day: plan.Request.Snapshot.Day, Folders: in.Folders, Selected: len(in.Messages), Target: in.Target,
+				RequestedBy: who.Email,
 				RequestedAt: f.o.Clock.Now(), Preview: preview})
 			if err != nil {
 				return err
@@ -209,7 +214,7 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 		}
 		return f.o.Catalog.Auditing(ctx, catalog.AuditEvent{Actor: who.Email, Role: who.Role, Client: who.Client,
 			Action: "restore-request", Account: in.Account, Detail: fmt.Sprintf("restore %d of %s, %s, target %s",
-				id, plan.Request.Snapshot.Day, scopeText(in.Folders), in.Target)})(tx)
+				id, plan.Request.Snapshot.Day, scopeText(in.Folders, len(in.Messages)), in.Target)})(tx)
 	})
 	if err != nil {
 		return catalog.RestoreRequest{}, err
@@ -304,7 +309,10 @@ func previewCounts(p *restore.Plan) []notify.FolderCount {
 	return out
 }
 
-func scopeText(folders []string) string {
+func scopeText(folders []string, selected int) string {
+	if selected > 0 {
+		return fmt.Sprintf("%d selected messages", selected)
+	}
 	if len(folders) == 0 {
 		return "whole account"
 	}

@@ -130,7 +130,7 @@ func (f *Flow) execute(ctx context.Context, r catalog.RestoreRequest, resumed bo
 	if err != nil {
 		return restore.Result{}, fmt.Errorf("the snapshot of %s: %w", r.Day, err)
 	}
-	req := restore.Request{Snapshot: snap, Address: r.Address, Folders: r.Folders, Target: r.Target}
+	req := restore.Request{Snapshot: snap, Address: r.Address, Folders: r.Folders, Messages: r.Messages, Target: r.Target}
 	return f.runner.Run(ctx, req, restore.RunOptions{Resumed: resumed, Progress: progress})
 }
 

@@ -24,8 +24,12 @@ type Restores interface {
 type restoreInput struct {
 	Snapshot int64    `json:"snapshot"`
 	Folders  []string `json:"folders"`
+	Messages []int64  `json:"messages"` // a selection of the snapshot's messages (message ids of that day)
 	Target   string   `json:"target"`
 }
+
+// maxSelected bounds a request's selection (a day's deleted messages fit).
+const maxSelected = 100000
 
 func (s *Server) readRestoreInput(w http.ResponseWriter, r *http.Request, u who) (restoreflow.RequestInput, bool) {
 	var in restoreInput
@@ -43,12 +47,16 @@ func (s *Server) readRestoreInput(w http.ResponseWriter, r *http.Request, u who)
 		web.WriteError(w, http.StatusBadRequest, "too many folders")
 		return restoreflow.RequestInput{}, false
 	}
+	if len(in.Messages) > maxSelected {
+		web.WriteError(w, http.StatusBadRequest, "too many messages selected")
+		return restoreflow.RequestInput{}, false
+	}
 	if u.acct == 0 {
 		web.WriteError(w, http.StatusNotFound, "not found")
 		return restoreflow.RequestInput{}, false
 	}
 	return restoreflow.RequestInput{Account: u.address, Snapshot: catalog.SnapshotID(in.Snapshot),
-		Folders: in.Folders, Target: in.Target}, true
+		Folders: in.Folders, Messages: in.Messages, Target: in.Target}, true
 }
 
 // previewJSON is what a restore would bring back now, per folder.
@@ -123,6 +131,8 @@ func (s *Server) restoreFail(w http.ResponseWriter, r *http.Request, err error) 
 		web.WriteError(w, http.StatusConflict, "you already have a restore request waiting or running")
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, restore.ErrNoSuchFolder):
 		web.WriteError(w, http.StatusNotFound, "not found")
+	case errors.Is(err, restore.ErrNotInSnapshot):
+		web.WriteError(w, http.StatusBadRequest, "a selected message is not in the backup of that day")
 	default:
 		if r.Context().Err() == nil {
 			s.log.Error("restore request", "err", err)

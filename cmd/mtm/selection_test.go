@@ -88,6 +88,9 @@ func TestRestoreSelectionOverHTTP(t *testing.T) {
 	if code := adm.do("POST", "/api/v1/admin/session", map[string]string{"email": "boss@example.com", "password": adminPassword}, nil); code != 200 {
 		t.Fatalf("admin login: %d", code)
 	}
+	if code, page := adm.text(fmt.Sprintf("/admin/restores/%d", req.ID)); code != 200 || !strings.Contains(page, "3 selected messages") {
+		t.Errorf("the admin's page of the request does not say what was selected: %d\n%.600s", code, page)
+	}
 	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), nil, nil); code != 200 {
 		t.Fatalf("confirm: %d", code)
 	}

@@ -39,8 +39,11 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 		"whenp": func(t *time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
 		"bytes": bytesize.Format,
 		"sub":   func(a, b int) int { return a - b },
-		"scope": func(f []string) string {
-			if len(f) == 0 {
+		"scope": func(f []string, selected []int64) string {
+			switch {
+			case len(selected) > 0:
+				return fmt.Sprintf("%d selected messages", len(selected))
+			case len(f) == 0:
 				return "the whole account"
 			}
 			return strings.Join(f, ", ")

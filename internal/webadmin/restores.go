@@ -25,6 +25,7 @@ type restoreJSON struct {
 	Snapshot    int64                `json:"snapshot"`
 	Day         string               `json:"day"`
 	Folders     []string             `json:"folders"`
+	Messages    []int64              `json:"messages,omitempty"` // a selection of the snapshot's messages
 	Target      string               `json:"target"`
 	Status      string               `json:"status"`
 	RequestedBy string               `json:"requested_by"`
@@ -48,7 +49,7 @@ func optTime(t time.Time) *time.Time {
 
 func toJSON(r catalog.RestoreRequest) restoreJSON {
 	j := restoreJSON{ID: int64(r.ID), Account: r.Address, Snapshot: int64(r.Snapshot), Day: r.Day,
-		Folders: nonNil(r.Folders), Target: r.Target, Status: r.Status, RequestedBy: r.RequestedBy,
+		Folders: nonNil(r.Folders), Messages: r.Messages, Target: r.Target, Status: r.Status, RequestedBy: r.RequestedBy,
 		RequestedAt: r.RequestedAt, DecidedBy: r.DecidedBy, DecidedAt: optTime(r.DecidedAt), Reason: r.Reason,
 		StartedAt: optTime(r.StartedAt), FinishedAt: optTime(r.FinishedAt), Error: r.Error, Preview: []notify.FolderCount{}}
 	if len(r.Preview) > 0 {

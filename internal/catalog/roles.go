@@ -146,7 +146,7 @@ type Nodes interface {
 // WebSessions keeps the sessions of the web interfaces and the counts of
 // failed logins, shared by every web node.
 type WebSessions interface {
-	CreateSession(ctx context.Context, realm string, idHash [32]byte, account string, idleBefore, absBefore time.Time) error
+	CreateSession(ctx context.Context, realm string, idHash [32]byte, account string, idleBefore time.Time) error
 	Session(ctx context.Context, realm string, idHash [32]byte) (WebSession, error)
 	TouchSession(ctx context.Context, realm string, idHash [32]byte) error
 	DeleteSession(ctx context.Context, realm string, idHash [32]byte) error

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -17,14 +18,14 @@ type WebSession struct {
 }
 
 // CreateSession records a new session of realm ("webmail", "admin"), and
-// deletes the sessions that expired: seen before idleBefore, or created
-// before absBefore.
+// deletes the sessions idle since before idleBefore (by the index on
+// seen_at; one past its absolute lifetime but still in use is refused and
+// deleted when it is next read).
 func (c *DB) CreateSession(ctx context.Context, realm string, idHash [32]byte, account string,
-	idleBefore, absBefore time.Time) error {
+	idleBefore time.Time) error {
 	now := c.nowMillis()
 	err := c.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE seen_at < ? OR created_at < ?`,
-			idleBefore.UnixMilli(), absBefore.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE seen_at < ?`, idleBefore.UnixMilli()); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, realm, account, created_at, seen_at)
@@ -73,21 +74,23 @@ func (c *DB) DeleteSession(ctx context.Context, realm string, idHash [32]byte) e
 // LoginWait returns the latest time before which any of keys may not try
 // to log in (zero: none is held back).
 func (c *DB) LoginWait(ctx context.Context, keys ...string) (time.Time, error) {
-	var until time.Time
-	for _, k := range keys {
-		var ms int64
-		err := c.readRow(ctx, `SELECT until_at FROM login_failures WHERE key = ?`, k).Scan(&ms)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return until, fmt.Errorf("reading login failures: %w", err)
-		}
-		if t := time.UnixMilli(ms); t.After(until) {
-			until = t
-		}
+	if len(keys) == 0 {
+		return time.Time{}, nil
 	}
-	return until, nil
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ")
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	var ms int64
+	if err := c.readRow(ctx, `SELECT coalesce(max(until_at), 0) FROM login_failures WHERE key IN (`+marks+`)`,
+		args...).Scan(&ms); err != nil {
+		return time.Time{}, fmt.Errorf("reading login failures: %w", err)
+	}
+	if ms == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(ms), nil
 }
 
 // RecordLoginFailure counts a failed login of key, in one transaction: a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -137,11 +138,7 @@ func (q *Queue) List(ctx context.Context, state string, limit int) ([]Job, error
 		p = p.States(rivertype.JobStateDiscarded, rivertype.JobStateCancelled)
 	default:
 		st := rivertype.JobState(state)
-		valid := false
-		for _, s := range rivertype.JobStates() {
-			valid = valid || s == st
-		}
-		if !valid {
+		if !slices.Contains(rivertype.JobStates(), st) {
 			return nil, fmt.Errorf("%q is not a job state (%v, or failed)", state, rivertype.JobStates())
 		}
 		p = p.States(st)

@@ -31,7 +31,8 @@ type Limiter interface {
 	Succeeded(ctx context.Context, account string) error
 }
 
-// inMemory adapts Sessions and Throttle to the store interfaces.
+// memSessions and memThrottle adapt Sessions and Throttle (one process's
+// memory) to the store interfaces.
 type memSessions struct{ *Sessions }
 
 func (m memSessions) Create(_ context.Context, account string) (Session, error) {
@@ -97,8 +98,7 @@ func (s *SharedSessions) opts() SessionOptions {
 func (s *SharedSessions) Create(ctx context.Context, account string) (Session, error) {
 	o, now := s.opts(), s.Clock.Now()
 	ses := Session{ID: newID(), Account: account, Created: now, Seen: now}
-	err := s.Catalog.CreateSession(ctx, s.Realm, sha256.Sum256([]byte(ses.ID)), account,
-		now.Add(-o.Idle), now.Add(-o.Absolute))
+	err := s.Catalog.CreateSession(ctx, s.Realm, sha256.Sum256([]byte(ses.ID)), account, now.Add(-o.Idle))
 	return ses, err
 }
 

@@ -85,7 +85,7 @@ func waitPage(t *testing.T, ctx context.Context, what, expr string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %v", what, err)
+			t.Fatalf("waiting for %s: %v\n%s", what, err, pageState(ctx))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

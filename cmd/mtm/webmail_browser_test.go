@@ -122,8 +122,19 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 	t.Helper()
 	safe := "(() => { try { return " + expr + " } catch (e) { return false } })()"
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](safe, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		t.Fatalf("waiting for %s (%s): %v\n%s", what, expr, err, pageState(ctx))
 	}
+}
+
+// pageState is where the browser is and what its page says, for a failed wait.
+func pageState(ctx context.Context) string {
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(tctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText.slice(0, 2000)`))
+	if err != nil {
+		return "(the page cannot be read: " + err.Error() + ")"
+	}
+	return "page: " + s
 }
 
 func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {

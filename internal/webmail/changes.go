@@ -1,8 +1,11 @@
 package webmail
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"mtm/internal/catalog"
@@ -16,11 +19,23 @@ type changesJSON struct {
 	FromDay  string             `json:"from_day"`
 	ToDay    string             `json:"to_day"`
 	Folders  []folderChangeJSON `json:"folders"`
+	Groups   []groupJSON        `json:"groups"`
 	Counts   map[string]int     `json:"counts"`
 	Messages []changeJSON       `json:"messages"`
 	Total    int                `json:"total"`
 	Offset   int                `json:"offset"`
 	Limit    int                `json:"limit"`
+	IDs      []int64            `json:"ids,omitempty"` // with ?ids=1: every matching row's id, unpaged
+}
+
+// groupJSON counts one kind of change in one folder (the earlier day's
+// folder for deleted, removed and moved messages, the later day's for new
+// ones and flag changes), so the view can offer "all 212 deleted from
+// INBOX" as one choice.
+type groupJSON struct {
+	Folder   string `json:"folder"`
+	Change   string `json:"change"`
+	Messages int    `json:"messages"`
 }
 
 type folderChangeJSON struct {
@@ -44,6 +59,10 @@ type changeJSON struct {
 	From        string   `json:"from_addr"`
 	Date        string   `json:"date"`
 }
+
+// changeOrder is the order of a folder's groups: what was lost first.
+var changeOrder = map[string]int{catalog.ChangeDeleted: 0, catalog.ChangeRemoved: 1, catalog.ChangeMoved: 2,
+	catalog.ChangeNew: 3, catalog.ChangeFlags: 4}
 
 // changes answers what changed between two of the user's days
 // (docs/design.md, "Changes between days"); from and to default to the
@@ -76,14 +95,38 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, u who) {
 	for _, f := range ch.Folders {
 		out.Folders = append(out.Folders, folderChangeJSON(f))
 	}
+	kinds := map[string]bool{}
+	for _, k := range strings.Split(q.Get("change"), ",") {
+		if k != "" {
+			kinds[k] = true
+		}
+	}
 	var rows []catalog.MessageChange
+	groups := map[groupJSON]int{}
 	for _, m := range ch.Messages {
 		out.Counts[m.Change]++
-		if (q.Get("change") == "" || q.Get("change") == m.Change) && (q.Get("folder") == "" || q.Get("folder") == m.Folder) {
+		groups[groupJSON{Folder: m.Folder, Change: m.Change}]++
+		if (len(kinds) == 0 || kinds[m.Change]) && (q.Get("folder") == "" || q.Get("folder") == m.Folder) {
 			rows = append(rows, m)
 		}
 	}
+	for g, n := range groups {
+		g.Messages = n
+		out.Groups = append(out.Groups, g)
+	}
+	slices.SortFunc(out.Groups, func(a, b groupJSON) int {
+		return cmp.Or(cmp.Compare(a.Folder, b.Folder), cmp.Compare(changeOrder[a.Change], changeOrder[b.Change]))
+	})
+	if out.Groups == nil {
+		out.Groups = []groupJSON{}
+	}
 	out.Total = len(rows)
+	if q.Get("ids") == "1" {
+		out.IDs = make([]int64, len(rows))
+		for i, m := range rows {
+			out.IDs[i] = m.ID
+		}
+	}
 	page := rows[min(offset, len(rows)):min(offset+limit, len(rows))]
 	if out.Messages, err = s.changeRows(r, from, to, page); err != nil {
 		s.fail(w, r, err)

@@ -34,6 +34,14 @@ func TestChangesAPI(t *testing.T) {
 	if res, _ := alice.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages/%d", m.Snapshot, m.ID), ""); res.StatusCode != 200 {
 		t.Errorf("the row's message: %d", res.StatusCode)
 	}
+	if len(got.Groups) != 1 || got.Groups[0] != (groupJSON{Folder: "INBOX", Change: "removed", Messages: 1}) || got.IDs != nil {
+		t.Errorf("groups %+v, ids %v: want INBOX's one removed message, and no ids unasked", got.Groups, got.IDs)
+	}
+	var sel changesJSON
+	if _, body := alice.do("GET", "/api/v1/changes?change=deleted,removed&folder=INBOX&ids=1&limit=1", ""); json.Unmarshal([]byte(body), &sel) != nil ||
+		len(sel.IDs) != 1 || sel.IDs[0] != m.ID || sel.Total != 1 {
+		t.Errorf("the ids of a group: %s", body)
+	}
 	if _, body := alice.do("GET", "/api/v1/changes?change=new", ""); !json.Valid([]byte(body)) ||
 		!strings.Contains(body, `"total":0`) || !strings.Contains(body, `"messages":[]`) {
 		t.Errorf("filtered by change: %s", body)

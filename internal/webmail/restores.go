@@ -147,6 +147,7 @@ type userRestoreJSON struct {
 	Snapshot    int64           `json:"snapshot"`
 	Day         string          `json:"day"`
 	Folders     []string        `json:"folders"`
+	Messages    int             `json:"messages,omitempty"` // how many messages were selected, for a selection
 	Target      string          `json:"target"`
 	Status      string          `json:"status"`
 	RequestedAt time.Time       `json:"requested_at"`
@@ -169,7 +170,7 @@ func userRestore(r catalog.RestoreRequest) userRestoreJSON {
 	if folders == nil {
 		folders = []string{}
 	}
-	return userRestoreJSON{ID: int64(r.ID), Snapshot: int64(r.Snapshot), Day: r.Day, Folders: folders, Target: r.Target,
+	return userRestoreJSON{ID: int64(r.ID), Snapshot: int64(r.Snapshot), Day: r.Day, Folders: folders, Messages: len(r.Messages), Target: r.Target,
 		Status: r.Status, RequestedAt: r.RequestedAt, DecidedAt: opt(r.DecidedAt), Reason: r.Reason,
 		FinishedAt: opt(r.FinishedAt), Preview: r.Preview, Result: r.Result, Error: r.Error}
 }

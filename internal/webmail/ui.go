@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 //go:embed assets/*.html
@@ -38,11 +40,15 @@ func (s *Server) page(p *pages, name string, needLogin bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ses, ok := s.session(r)
 		if needLogin && !ok {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			to := "/login"
+			if r.URL.Path != "/" {
+				to += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 		if name == "login" && ok {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
+			http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -51,6 +57,18 @@ func (s *Server) page(p *pages, name string, needLogin bool) http.HandlerFunc {
 			s.log.Error("webmail: rendering page", "page", name, "err", err)
 		}
 	}
+}
+
+// localPath is next when it is a path of this site, and "/" otherwise:
+// a login never sends the browser elsewhere (login.js applies the same
+// rule).
+func localPath(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(next, "/") ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return next
 }
 
 // staticHandler serves the embedded scripts, styles and icons.

@@ -149,6 +149,7 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { web.WriteError(w, http.StatusNotFound, "not found") })
 	mux.HandleFunc("GET /{$}", s.page(p, "app", true))
+	mux.HandleFunc("GET /changes", s.page(p, "app", true))
 	mux.HandleFunc("GET /login", s.page(p, "login", false))
 	mux.HandleFunc("GET /help", s.page(p, "help", false))
 	mux.Handle("GET /static/", staticHandler())

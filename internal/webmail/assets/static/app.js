@@ -357,4 +357,5 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key === "Escape") hideMenu();
 });
 
-loadSnapshots().catch((e) => { $("when").textContent = "cannot load the backups: " + e.message; });
+// ready: the days are loaded (changes.js waits for it).
+const ready = loadSnapshots().catch((e) => { $("when").textContent = "cannot load the backups: " + e.message; });

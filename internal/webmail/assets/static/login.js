@@ -17,7 +17,10 @@ document.getElementById("login").addEventListener("submit", async (ev) => {
       }),
     });
     if (res.ok) {
-      location.assign("/");
+      // Back to the page that asked for the login, if it is one of ours
+      // (the server's rule too: a path, never another site).
+      const next = new URLSearchParams(location.search).get("next") || "";
+      location.assign(/^\/(?![\/\\])[^\\\r\n]*$/.test(next) ? next : "/");
       return;
     }
     const body = await res.json().catch(() => ({}));

@@ -12,8 +12,13 @@ async function postJSON(path, body) {
   return data;
 }
 
+// restoreSel is the selection being restored ({snap, ids}, from the
+// Changes view), or null for a restore by folders of the day shown.
+let restoreSel = null;
+
 function restoreInput() {
   const form = $("restoreform");
+  if (restoreSel) return {snapshot: restoreSel.snap.id, messages: restoreSel.ids, target: form.elements.target.value};
   const some = form.elements.scope.value === "some";
   const folders = some ? [...$("restorefolders").querySelectorAll("input:checked")].map((c) => c.value) : [];
   return {snapshot: state.snap.id, folders, target: form.elements.target.value};
@@ -53,7 +58,8 @@ const STATUS = {pending: "waiting for your administrator", running: "being resto
 async function loadMyRestores() {
   const list = await api("/restores");
   $("myrestores").replaceChildren(...(list.length ? list.map((r) => {
-    const what = r.folders.length ? r.folders.join(", ") : "whole mailbox";
+    const what = r.messages ? r.messages + " selected message" + (r.messages === 1 ? "" : "s") :
+      r.folders.length ? r.folders.join(", ") : "whole mailbox";
     const li = el("li", {}, el("span", {class: "rstatus", text: STATUS[r.status] || r.status}),
       " — #" + r.id + ", backup of " + r.day + ", " + what);
     if (r.reason) li.append(el("div", {text: "Reason: " + r.reason}));
@@ -62,10 +68,16 @@ async function loadMyRestores() {
   }) : [el("li", {text: "none yet"})]));
 }
 
-async function openRestore() {
-  if (!state.snap) return;
-  $("restoreday").textContent = state.snap.day;
-  $("restoresep").textContent = "Restored/" + state.snap.day;
+async function openRestore(sel) {
+  restoreSel = sel || null;
+  const snap = restoreSel ? restoreSel.snap : state.snap;
+  if (!snap) return;
+  $("restoreday").textContent = snap.day;
+  $("restoresep").textContent = "Restored/" + snap.day;
+  $("restorewhat").hidden = !!restoreSel;
+  $("restoresel").hidden = !restoreSel;
+  if (restoreSel) $("restoresel").textContent = "What: the " + (restoreSel.ids.length === 1 ? "message" : restoreSel.ids.length + " messages") +
+    " you selected. Those still in your mailbox are left as they are.";
   $("restoreresult").replaceChildren();
   $("restoresend").hidden = true;
   renderRestoreFolders();
@@ -73,13 +85,13 @@ async function openRestore() {
   try { await loadMyRestores(); } catch (e) { $("myrestores").replaceChildren(el("li", {text: e.message})); }
 }
 
-$("restorebtn").addEventListener("click", openRestore);
+$("restorebtn").addEventListener("click", () => openRestore(null));
 $("closerestore").addEventListener("click", () => $("restore").close());
 $("restoreform").addEventListener("change", () => { $("restoresend").hidden = true; });
 $("restoreform").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const input = restoreInput();
-  if ($("restoreform").elements.scope.value === "some" && input.folders.length === 0) {
+  if (!restoreSel && $("restoreform").elements.scope.value === "some" && input.folders.length === 0) {
     $("restoreresult").replaceChildren(el("p", {class: "error", text: "Choose at least one folder."}));
     return;
   }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-imap/v2"
+)
+
+// TestChangesInBrowser is the anxious user's way in chromium: the link of
+// a warning email (the Changes view between two days) asks for the login
+// and comes back to the view; it says a folder was deleted with its 12
+// messages; a row opens the message as it was; the user selects the
+// deleted folder and requests its restore; the admin confirms in the
+// panel; the folder is back in Dovecot, byte for byte, and INBOX's
+// message marked read on the way is neither doubled nor touched.
+func TestChangesInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs serve and chromium")
+	}
+	ctx, watch := browse(t, t.TempDir())
+	const alice, folder = "alice@example.com", "Reisen/Japan 日本"
+	e := newE2E(t, alice)
+	smtp := withSMTP(t, e)
+	for i := range 12 {
+		e.dc.Append(t, alice, folder, []byte(fmt.Sprintf("Subject: Reise %d\r\nFrom: guide@example.net\r\nMessage-ID: <r%d@x>\r\n\r\nTokyo %d\r\n", i, i, i)),
+			[]imap.Flag{imap.FlagSeen}, time.Time{})
+	}
+	e.dc.Append(t, alice, "INBOX", []byte("Subject: hello\r\n\r\nhi\r\n"), nil, time.Time{})
+	backup := e.liveMeta(alice, folder)
+	e.now = "2026-11-20T03:00:00+01:00"
+	e.mustMTM("snapshot")
+	c := e.dc.Dial(t, alice)
+	if err := c.Delete(folder).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	e.now = "2026-11-21T03:00:00+01:00"
+	e.mustMTM("snapshot")
+	e.now = ""
+	inbox := e.liveMeta(alice, "INBOX")
+	s := serveE2E(t, e, smtp)
+
+	do(t, ctx, "the link of a warning, logged out", chromedp.Navigate(s.base+"/changes?from=2026-11-20&to=2026-11-21"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), alice), chromedp.SendKeys(chromedp.ID("password"), "pw-"+alice+"\n"))
+	waitPage(t, ctx, "the Changes view after the login", `location.pathname === "/changes" &&
+		document.getElementById("chsummary").textContent.includes("1 folder deleted, 12 messages deleted")`)
+	waitJS(t, ctx, "the deleted folder", fmt.Sprintf(`[...document.querySelectorAll("#chfolders li.fchange.deleted")].some((li) =>
+		li.dataset.folder === %q && li.textContent.includes("with 12 messages"))`, folder))
+	waitJS(t, ctx, "the flag change", `document.getElementById("chrows").textContent.includes("marked read in INBOX")`)
+	do(t, ctx, "open a deleted message", chromedp.Click(chromedp.CSS(`#chrows tr.c-deleted td.subject`)))
+	waitJS(t, ctx, "the message as it was", `document.getElementById("rhead").textContent.includes("Reise") &&
+		document.getElementById("text").textContent.includes("Tokyo")`)
+
+	do(t, ctx, "select the deleted folder", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#chfolders li[data-folder=%q] input.pickgroup`, folder))))
+	waitJS(t, ctx, "its messages selected", `document.getElementById("chselcount").textContent.startsWith("12 messages selected") &&
+		document.querySelectorAll("#chrows input.pick:checked").length === 12`)
+	do(t, ctx, "vp", chromedp.EmulateViewport(1400, 900))
+	png, _ := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	os.WriteFile("/tmp/changes.png", png, 0o644)
+	do(t, ctx, "ask for the restore", chromedp.Click(chromedp.ID("chrestore")))
+	waitJS(t, ctx, "the dialog for the selection", `document.getElementById("restore").open &&
+		!document.getElementById("restoresel").hidden && document.getElementById("restorewhat").hidden &&
+		document.getElementById("restoreday").textContent === "2026-11-20"`)
+	do(t, ctx, "preview", chromedp.Click(chromedp.ID("restorepreview")))
+	waitJS(t, ctx, "the preview", `document.getElementById("restoreresult").textContent.includes("12 messages would come back")`)
+	do(t, ctx, "send the request", chromedp.Click(chromedp.ID("restoresend")))
+	waitJS(t, ctx, "the request listed", `document.getElementById("myrestores").textContent.includes("12 selected messages")`)
+	if mail := waitMail(t, smtp, "boss@example.com", 1); !strings.Contains(string(mail[0].Data), "12 selected message(s)") {
+		t.Errorf("the admin's email does not say what was selected:\n%s", mail[0].Data)
+	}
+
+	do(t, ctx, "admin login", chromedp.Navigate(s.base+"/admin"), chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "boss@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), adminPassword+"\n"))
+	waitPage(t, ctx, "the request list", `document.querySelector("a[href^='/admin/restores/']") !== null`)
+	do(t, ctx, "open the request", chromedp.Click(chromedp.CSS(`a[href^='/admin/restores/']`)))
+	waitPage(t, ctx, "the request page", `document.body.textContent.includes("12 selected messages") && document.body.textContent.includes("Confirm and restore now")`)
+	do(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`button.primary`)))
+	waitPage(t, ctx, "the result", `document.body.textContent.includes("12 messages restored")`)
+
+	if got := e.liveMeta(alice, folder); !equalMeta(got, backup) {
+		t.Errorf("the folder after the restore differs from the backup")
+	}
+	if got := e.liveMeta(alice, "INBOX"); !equalMeta(got, inbox) {
+		t.Errorf("INBOX changed in the restore")
+	}
+	watch.check(t)
+}

@@ -3,6 +3,7 @@ package webmail
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -66,6 +67,33 @@ func TestChangesAPI(t *testing.T) {
 	} {
 		if res, body := c.cl.do("GET", c.path, ""); res.StatusCode != c.code {
 			t.Errorf("%s: GET %s: %d, want %d (%.100s)", c.who, c.path, res.StatusCode, c.code, body)
+		}
+	}
+}
+
+// TestChangesLink: the Changes view's link (the warning email's) asks a
+// visitor without a session to log in and names the way back; after the
+// login only a path of this site is followed.
+func TestChangesLink(t *testing.T) {
+	f := newFixture(t)
+	anon, alice := f.anon(), f.login("alice@example.com", "alice-pw")
+	if res, _ := anon.do("GET", "/changes?from=2026-11-20&to=2026-11-21", ""); res.StatusCode != 303 ||
+		res.Header.Get("Location") != "/login?next=%2Fchanges%3Ffrom%3D2026-11-20%26to%3D2026-11-21" {
+		t.Errorf("logged out: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, body := alice.do("GET", "/changes?from=1&to=2", ""); res.StatusCode != 200 || !strings.Contains(body, `id="changes"`) {
+		t.Errorf("logged in: %d", res.StatusCode)
+	}
+	for next, want := range map[string]string{
+		"/changes?from=1&to=2": "/changes?from=1&to=2",
+		"//evil.example/x":     "/",
+		"/\\evil.example":      "/",
+		"https://evil.example": "/",
+		"changes":              "/",
+		"":                     "/",
+	} {
+		if res, _ := alice.do("GET", "/login?next="+url.QueryEscape(next), ""); res.StatusCode != 303 || res.Header.Get("Location") != want {
+			t.Errorf("login page with next=%q: %d to %q, want %q", next, res.StatusCode, res.Header.Get("Location"), want)
 		}
 	}
 }

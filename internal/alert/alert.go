@@ -1,8 +1,10 @@
-// Package alert turns the scheduler's failure streaks into emails: when an
-// account's backups fail on two consecutive nights, every admin
+// Package alert turns what the nights find into emails about accounts:
+// when an account's backups fail on two consecutive nights, every admin
 // responsible for its domain (admin.ResponsibleFor) gets one email per
-// streak, queued in the outbox under a key naming the streak, so a repeated
-// call queues nothing new.
+// streak; when a night's snapshot finds that many messages, or a folder
+// with messages, vanished, the user (and, if configured, the admins) gets
+// one warning for that night. Each is queued in the outbox under a key
+// naming the streak or the night, so a repeated call queues nothing new.
 package alert
 
 import (
@@ -12,6 +14,7 @@ import (
 
 	"mtm/internal/admin"
 	"mtm/internal/catalog"
+	"mtm/internal/config"
 	"mtm/internal/notify"
 	"mtm/internal/scheduler"
 )
@@ -21,19 +24,22 @@ type Catalog interface {
 	catalog.Browsing
 	catalog.Outbox
 	catalog.AdminsAndAudit
+	catalog.Settings
 }
 
 // Mailer renders the alert (notify.Renderer).
 type Mailer interface {
 	AccountFailing(admins []string, d notify.AccountFailing) ([]notify.Message, error)
+	MassDeletion(user string, admins []string, d notify.MassDeletion) ([]notify.Message, error)
 }
 
 // Notifier implements scheduler.Notifier.
 type Notifier struct {
 	Catalog Catalog
 	Mailer  Mailer
-	Wake    func()       // the outbox sender's; may be nil
-	Logger  *slog.Logger // may be nil
+	Alerts  config.Alerts // when mail vanishing warns; the zero value never does
+	Wake    func()        // the outbox sender's; may be nil
+	Logger  *slog.Logger  // may be nil
 }
 
 var _ scheduler.Notifier = (*Notifier)(nil)

@@ -135,6 +135,20 @@ func (c *DB) foldersHolding(ctx context.Context, s Snapshot, contents []int64) (
 	return out, nil
 }
 
+// EndedIn counts the message versions and the folder versions that
+// snapshot s ended: an upper bound of what went with it (a flag change or
+// a move ends a version too), read by index, so that the nightly warning
+// (docs/design.md, "Changes between days") compares days only when
+// something went.
+func (c *DB) EndedIn(ctx context.Context, s Snapshot) (messages, folders int, err error) {
+	err = c.readRow(ctx, `SELECT (SELECT count(*) FROM entries WHERE end_snap = ?1),
+		(SELECT count(*) FROM folders WHERE account_id = ?2 AND end_snap = ?1)`, s.ID, s.Account).Scan(&messages, &folders)
+	if err != nil {
+		return 0, 0, fmt.Errorf("counting what snapshot %d ended: %w", s.ID, err)
+	}
+	return messages, folders, nil
+}
+
 // Vanished counts, for each of the account's snapshots, the messages that
 // vanished with it: versions it ended whose content is in no folder of it
 // (docs/design.md, "Changes between days"). Snapshots that ended none are

@@ -24,7 +24,7 @@ import (
 // (the target has its own), locks (leases of running processes),
 // search_text (derived from the blobs; rebuilt by the search indexer).
 var copyTables = []string{
-	"accounts", "snapshots", "contents", "mailboxes", "folders", "entries",
+	"accounts", "account_settings", "snapshots", "contents", "mailboxes", "folders", "entries",
 	"staged_entries", "staged_ends", "staged_folders", "staged_mailboxes",
 	"garbage", "restores", "restore_appends", "outbox", "account_failures",
 	"admins", "audit", "blob_packs", "blob_index", "meta",

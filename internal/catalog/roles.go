@@ -21,6 +21,12 @@ type Accounts interface {
 	LookupAccount(ctx context.Context, address string) (AccountID, error)
 }
 
+// Settings keeps what each user chose for their own account.
+type Settings interface {
+	AccountSettings(ctx context.Context, acct AccountID) (AccountSettings, error)
+	SetAccountSettings(ctx context.Context, acct AccountID, s AccountSettings) error
+}
+
 // SnapshotWriter is how the snapshot engine writes: one Run per account and
 // snapshot, staging batch by batch, committed in one transaction.
 type SnapshotWriter interface {
@@ -44,6 +50,7 @@ type Browsing interface {
 	MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error)
 	Changes(ctx context.Context, from, to Snapshot) (Changes, error)
 	Vanished(ctx context.Context, acct AccountID) (map[SnapshotID]int, error)
+	EndedIn(ctx context.Context, s Snapshot) (messages, folders int, err error)
 }
 
 // Restores keeps the restore requests with their compare-and-set
@@ -166,6 +173,7 @@ type IMAPSlots interface {
 // Catalog is every role: what a back-end implements.
 type Catalog interface {
 	SnapshotWriter
+	Settings
 	Nodes
 	WebSessions
 	IMAPSlots

@@ -78,6 +78,7 @@ type Config struct {
 	HTTP     HTTP     `toml:"http"`
 	Log      Log      `toml:"log"`
 	Cluster  Cluster  `toml:"cluster"`
+	Alerts   Alerts   `toml:"alerts"`
 
 	// fromEnv maps the keys set from the environment to their variable,
 	// so errors about them name the variable too.
@@ -199,6 +200,26 @@ type Cluster struct {
 	Operators []string `toml:"operators"`
 }
 
+// Alerts is the [alerts] section: the warning a user gets when mail
+// vanishes from their mailbox between two nightly snapshots
+// (docs/design.md, "Changes between days").
+type Alerts struct {
+	// MassDeletion turns the warning on for every account (a user can
+	// still turn it off for themselves in the webmail).
+	MassDeletion bool `toml:"mass_deletion"`
+	// MassDeletionMessages warns when at least this many messages vanished
+	// in one night; 0: this rule is off.
+	MassDeletionMessages int `toml:"mass_deletion_messages"`
+	// MassDeletionPercent warns when at least this percentage of the
+	// previous snapshot's messages vanished (and at least 10 messages);
+	// 0: this rule is off. A deleted folder that held messages always
+	// warns.
+	MassDeletionPercent int `toml:"mass_deletion_percent"`
+	// MassDeletionAdmins sends the warning to the admins of the account's
+	// domain too.
+	MassDeletionAdmins bool `toml:"mass_deletion_admins"`
+}
+
 // Role names of [cluster] roles.
 const (
 	RoleWeb       = "web"
@@ -257,6 +278,7 @@ func Default() *Config {
 		Log:      Log{Format: "text", Level: "info"},
 		Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 			NightWindow: 6 * time.Hour},
+		Alerts: Alerts{MassDeletion: true, MassDeletionMessages: 200, MassDeletionPercent: 20},
 	}
 }
 

@@ -120,6 +120,7 @@ level = "debug"
 					Log: Log{Format: "json", Level: "debug"},
 					Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 						NightWindow: 6 * time.Hour}, // nor [cluster]
+					Alerts: Alerts{MassDeletion: true, MassDeletionMessages: 200, MassDeletionPercent: 20}, // nor [alerts]
 				}
 				if c.Location == nil || c.Location.String() != "Europe/Rome" {
 					t.Errorf("Location = %v, want Europe/Rome", c.Location)
@@ -328,6 +329,7 @@ func TestValidate(t *testing.T) {
 		{"role twice", func(c *Config) { c.Cluster.Roles = []string{"web", "web"} }, []string{`cluster.roles: "web" is not a role, or is given twice`}},
 		{"worker only", func(c *Config) { c.Cluster.Roles = []string{"worker"} }, nil},
 		{"worker_concurrency 0", func(c *Config) { c.Cluster.WorkerConcurrency = 0 }, []string{"cluster.worker_concurrency: 0 is not between 1 and 1024"}},
+		{"mass_deletion_percent 101", func(c *Config) { c.Alerts.MassDeletionPercent = 101 }, []string{"alerts.mass_deletion_percent: 101 is not between 0 and 100"}},
 		{"night_window 30s", func(c *Config) { c.Cluster.NightWindow = 30 * time.Second }, []string{"cluster.night_window: 30s is not between 1m and 24h"}},
 		{"bad operator", func(c *Config) { c.Cluster.Operators = []string{"ops"} }, []string{`cluster.operators: "ops" is not an email address`}},
 		{"empty data_dir", func(c *Config) { c.DataDir = "" }, []string{"data_dir: must not be empty"}},

@@ -89,6 +89,7 @@ func (c *Config) Validate() error {
 
 	proxies := v.httpSection(c.HTTP)
 	v.clusterSection(c.Cluster)
+	v.alertsSection(c.Alerts)
 
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -99,6 +100,12 @@ func (c *Config) Validate() error {
 	c.Location, c.SnapshotHour, c.SnapshotMinute = loc, hour, minute
 	c.HTTP.Proxies = proxies
 	return nil
+}
+
+// alertsSection checks the [alerts] keys.
+func (v *validator) alertsSection(a Alerts) {
+	v.intRange("alerts.mass_deletion_messages", a.MassDeletionMessages, 0, 1<<30)
+	v.intRange("alerts.mass_deletion_percent", a.MassDeletionPercent, 0, 100)
 }
 
 // clusterSection checks the [cluster] keys.

@@ -81,6 +81,28 @@ type AccountFailing struct {
 	LastGoodDay string
 }
 
+// MassDeletion is the email to a user (and, with [alerts]
+// mass_deletion_admins, to the admins of the account's domain) when many
+// messages, or a folder that held messages, vanished from the mailbox
+// between two nightly snapshots.
+type MassDeletion struct {
+	Account     string
+	Night       string // YYYY-MM-DD of the night that saw it
+	PreviousDay string // the earlier snapshot's day, which still has the messages
+	Day         string // the later snapshot's day
+	// From and To are the two snapshots' ids: the link opens the
+	// webmail's Changes view between them.
+	From, To int64
+	Vanished int // messages that are in no folder any more
+	Before   int // messages of the earlier snapshot
+	// Folders counts, per folder, the messages that vanished from it.
+	Folders []FolderCount
+	// DeletedFolders are the folders deleted, with the messages they held.
+	DeletedFolders []FolderCount
+	// ForAdmin: the email goes to an admin of the domain, not the user.
+	ForAdmin bool
+}
+
 // NightLate is the email to the operators when the night's snapshots are
 // projected to end after snapshot_at + night_window.
 type NightLate struct {

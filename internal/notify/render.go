@@ -35,6 +35,7 @@ const (
 	KindAccountFailing   = "account_failing"
 	KindNightLate        = "night_late"
 	KindJobsFailed       = "jobs_failed"
+	KindMassDeletion     = "mass_deletion"
 )
 
 // Message is one rendered email for one recipient.
@@ -65,7 +66,7 @@ type Renderer struct {
 }
 
 var kinds = []string{KindRestoreRequested, KindRestoreDone, KindRestoreFailed, KindRestoreRejected,
-	KindAccountFailing, KindNightLate, KindJobsFailed}
+	KindAccountFailing, KindNightLate, KindJobsFailed, KindMassDeletion}
 
 // New returns a Renderer sending from cfg.SMTP.From, linking to
 // cfg.BaseURL and showing times in cfg.Location (UTC if unset).
@@ -173,6 +174,35 @@ func (r *Renderer) RestoreRejected(d RestoreRejected) (Message, error) {
 func (r *Renderer) AccountFailing(admins []string, d AccountFailing) ([]Message, error) {
 	v := view{D: d, Link: r.link("/admin/backups")}
 	return r.each(admins, KindAccountFailing, fmt.Sprintf("account-failing/%s/%s", d.Account, d.Previous.Day), v)
+}
+
+// MassDeletion renders the warning that mail vanished: one to user (if
+// not empty), with a link to the webmail's Changes view, and one to each
+// admin. Its key names the account and the night, so a night warns once.
+func (r *Renderer) MassDeletion(user string, admins []string, d MassDeletion) ([]Message, error) {
+	key := fmt.Sprintf("vanished/%s/%s", d.Account, d.Night)
+	var out []Message
+	if user != "" {
+		d.ForAdmin = false
+		link := r.link("/changes")
+		if link != "" {
+			link += fmt.Sprintf("?from=%d&to=%d", d.From, d.To)
+		}
+		m, err := r.render(KindMassDeletion, key, user, view{D: d, Link: link})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if len(admins) > 0 {
+		d.ForAdmin = true
+		ms, err := r.each(admins, KindMassDeletion, key, view{D: d})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
 }
 
 // NightLate renders the operators' email about a night projected to miss

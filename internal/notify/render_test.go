@@ -132,6 +132,18 @@ func goldenCases() []goldenCase {
 						Error: "dial tcp 10.0.0.5:143: i/o timeout"}},
 				More: 17})
 		}},
+		{"mass_deletion", from, func(r *Renderer) ([]Message, error) {
+			return r.MassDeletion("alice@example.com", []string{"admin@example.com"}, MassDeletion{
+				Account: "alice@example.com", Night: "2026-03-28", PreviousDay: "2026-03-27", Day: "2026-03-28",
+				From: 41, To: 57, Vanished: 252, Before: 1200,
+				Folders:        []FolderCount{{"Archiv/2024", 212}, {"INBOX", 40}},
+				DeletedFolders: []FolderCount{{"Archiv/2024", 212}}})
+		}},
+		{"mass_deletion_hostile", from, func(r *Renderer) ([]Message, error) {
+			return r.MassDeletion("bob@example.com", nil, MassDeletion{
+				Account: "bob@example.com", Night: crlfDay, PreviousDay: crlfDay, Day: crlfDay, From: 1, To: 2,
+				Vanished: 3, Before: 3, Folders: []FolderCount{{crlfFolder, 1}, {scriptFolder, 1}, {bidiFolder, 1}}})
+		}},
 		{"account_failing_never", from, func(r *Renderer) ([]Message, error) {
 			return r.AccountFailing([]string{"admin@example.com"}, AccountFailing{Account: "dave@example.com",
 				Previous: NightFailure{Day: "2026-03-27", At: night1, Error: "x"},

@@ -185,8 +185,14 @@ type notification struct {
 }
 
 type fakeNotifier struct {
-	sent []notification
-	fail int // fail this many calls first
+	sent     []notification
+	fail     int      // fail this many calls first
+	nightsOK []string // "account night" of every MassDeletion call
+}
+
+func (n *fakeNotifier) MassDeletion(_ context.Context, account, night string) error {
+	n.nightsOK = append(n.nightsOK, account+" "+night)
+	return nil
 }
 
 func (n *fakeNotifier) AccountFailing(_ context.Context, account string, nights []NightResult) error {

@@ -9,7 +9,8 @@ import (
 
 // Outcomes records how a night went for each account, and tells the
 // account's admins, once per failure streak, when it has failed on
-// AlertAfter consecutive nights. The scheduler records through it at the
+// AlertAfter consecutive nights; after a successful night, the notifier
+// warns if mail vanished. The scheduler records through it at the
 // end of a night; a snapshot job (internal/jobs) at the end of its last
 // attempt.
 type Outcomes struct {
@@ -38,6 +39,11 @@ func (o *Outcomes) Record(ctx context.Context, night, account string, failure er
 	if err != nil {
 		log.Error("recording the night", "account", account, "err", err)
 		return
+	}
+	if failure == nil && o.Notifier != nil {
+		if err := o.Notifier.MassDeletion(ctx, account, night); err != nil {
+			log.Error("warning about vanished mail", "account", account, "night", night, "err", err)
+		}
 	}
 	after := o.AlertAfter
 	if after < 1 {

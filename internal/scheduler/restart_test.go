@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,11 @@ func TestFailureAlertSurvivesRestart(t *testing.T) {
 	if st := streak(); st.Nights != 2 || st.FirstNight != "2026-05-05" || len(notifier.sent) != 2 {
 		t.Fatalf("after night 6: %+v, %d notifications; want a new 2-night streak, two in all",
 			st, len(notifier.sent))
+	}
+	// Only successful nights ask whether mail vanished: bad's night 4.
+	if got := strings.Join(notifier.nightsOK, "|"); !strings.Contains(got, "bad@example.com 2026-05-04") ||
+		strings.Contains(got, "bad@example.com 2026-05-05") || strings.Contains(got, "bad@example.com 2026-05-01") {
+		t.Errorf("the vanished-mail check ran for %s", got)
 	}
 	want := []NightResult{{"2026-05-01", "refused on 2026-05-01"}, {"2026-05-02", "refused on 2026-05-02"}}
 	if fmt.Sprint(notifier.sent[0].nights) != fmt.Sprint(want) {

@@ -57,6 +57,10 @@ type Notifier interface {
 	// scheduler call again after the next failed night. StreakKey names
 	// the streak, for an outbox that enqueues each key once.
 	AccountFailing(ctx context.Context, account string, nights []NightResult) error
+	// MassDeletion is called after each successful night of an account: it
+	// warns when the night's snapshot found many messages, or a folder
+	// with messages, vanished, once per account and night.
+	MassDeletion(ctx context.Context, account, night string) error
 }
 
 // StreakKey is a stable name of an account's failure streak: the same for

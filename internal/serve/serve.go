@@ -95,7 +95,7 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 	eng := snapshot.New(st.Catalog, st.Blobs, snapshot.Options{Server: server,
 		ConnectionsPerAccount: cfg.IMAP.ConnectionsPerAccount, ConcurrentAccounts: cfg.ConcurrentAccounts,
 		Clock: clk, Logger: log})
-	notifier := &alert.Notifier{Catalog: st.Catalog, Mailer: mailer, Logger: log}
+	notifier := &alert.Notifier{Catalog: st.Catalog, Mailer: mailer, Alerts: cfg.Alerts, Logger: log}
 	flowOpts := restoreflow.Options{Catalog: st.Catalog, Blobs: st.Blobs, Server: server, Mailer: mailer,
 		Logger: log, Clock: clk, Observer: m, Connections: cfg.IMAP.ConnectionsPerAccount}
 	if st.Catalog.Pool() != nil {

@@ -142,6 +142,12 @@ func (cs suite) testChanges(t *testing.T) {
 	if v, err := db.Vanished(ctx, acct); err != nil || len(v) != 1 || v[s2.ID] != 3 {
 		t.Errorf("vanished by day: %v, %v; want 3 on day 2", v, err)
 	}
+	// What day 2 ended: the deleted, moved, re-flagged and removed copy of
+	// INBOX, Old's two, the renamed folder's and the reset folder's
+	// versions; the folders Projects, Old and Reset (a new mailbox).
+	if m, f, err := db.EndedIn(ctx, s2); err != nil || m != 8 || f != 3 {
+		t.Errorf("ended in day 2: %d messages, %d folders, %v", m, f, err)
+	}
 	if back, err := db.Changes(ctx, s2, s1); err == nil {
 		t.Errorf("changes backwards in time: %+v", back)
 	}

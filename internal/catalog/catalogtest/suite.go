@@ -55,6 +55,7 @@ func Run(t *testing.T, b Backend) {
 		{"IMAPSlots", cs.testIMAPSlots},
 		{"TakeRestore", cs.testTakeRestore},
 		{"Changes", cs.testChanges},
+		{"Settings", cs.testSettings},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

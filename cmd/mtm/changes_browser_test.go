@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -9,13 +10,16 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-imap/v2"
+
+	"mtm/internal/catalog"
 )
 
 // TestChangesInBrowser is the anxious user's way in chromium: the link of
 // a warning email (the Changes view between two days) asks for the login
 // and comes back to the view; it says a folder was deleted with its 12
 // messages; a row opens the message as it was; the user selects the
-// deleted folder and requests its restore; the admin confirms in the
+// deleted folder and requests its restore, and turns off the warning
+// about vanished mail in the settings; the admin confirms in the
 // panel; the folder is back in Dovecot, byte for byte, and INBOX's
 // message marked read on the way is neither doubled nor touched.
 func TestChangesInBrowser(t *testing.T) {
@@ -79,6 +83,10 @@ func TestChangesInBrowser(t *testing.T) {
 	waitJS(t, ctx, "the preview", `document.getElementById("restoreresult").textContent.includes("12 messages would come back")`)
 	do(t, ctx, "send the request", chromedp.Click(chromedp.ID("restoresend")))
 	waitJS(t, ctx, "the request listed", `document.getElementById("myrestores").textContent.includes("12 selected messages")`)
+	do(t, ctx, "close the dialog, open the settings", chromedp.Click(chromedp.ID("closerestore")), chromedp.Click(chromedp.ID("settingsbtn")))
+	waitJS(t, ctx, "the warning on", `document.getElementById("settings").open && document.getElementById("set-warning").checked`)
+	do(t, ctx, "turn the warning off", chromedp.Click(chromedp.ID("set-warning")))
+	waitJS(t, ctx, "saved", `document.getElementById("settingsstatus").textContent === "Saved: you will not be warned."`)
 	if mail := waitMail(t, smtp, "boss@example.com", 1); !strings.Contains(string(mail[0].Data), "12 selected message(s)") {
 		t.Errorf("the admin's email does not say what was selected:\n%s", mail[0].Data)
 	}
@@ -97,6 +105,15 @@ func TestChangesInBrowser(t *testing.T) {
 	}
 	if got := e.liveMeta(alice, "INBOX"); !equalMeta(got, inbox) {
 		t.Errorf("INBOX changed in the restore")
+	}
+	cat := e.openCatalog(context.Background(), catalog.Options{})
+	defer cat.Close() //nolint:errcheck // test
+	acct, err := cat.LookupAccount(context.Background(), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set, err := cat.AccountSettings(context.Background(), acct); err != nil || set.MassDeletionWarning {
+		t.Errorf("the warning is still on after the user turned it off: %+v %v", set, err)
 	}
 	watch.check(t)
 }

@@ -62,7 +62,8 @@ func withSMTPAt(t *testing.T, e *e2e, addr string) {
 	}
 }
 
-// serveE2E starts `mtm serve` with listen on a free port.
+// serveE2E starts `mtm serve` with listen on a free port, under e.now and
+// with e.env when they are set.
 func serveE2E(t *testing.T, e *e2e, smtp *smtpcapture.Server) *served {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
@@ -70,8 +71,11 @@ func serveE2E(t *testing.T, e *e2e, smtp *smtpcapture.Server) *served {
 	s := &served{e2e: e, smtp: smtp, stop: stop, done: make(chan error, 1)}
 	go func() {
 		var out, errOut bytes.Buffer
-		env := &environment{stdout: &out, stderr: &errOut, ready: func(a string) { addr <- a },
-			getenv: []string{"MTM_LISTEN=127.0.0.1:0", "MTM_BASE_URL=https://mtm.example.com", "MTM_LOG_LEVEL=warn"}}
+		getenv := append([]string{"MTM_LISTEN=127.0.0.1:0", "MTM_BASE_URL=https://mtm.example.com", "MTM_LOG_LEVEL=warn"}, e.env...)
+		if e.now != "" {
+			getenv = append(getenv, nowEnv+"="+e.now)
+		}
+		env := &environment{stdout: &out, stderr: &errOut, ready: func(a string) { addr <- a }, getenv: getenv}
 		code := run(ctx, env, []string{"serve", "--config", e.config})
 		if code != 0 {
 			s.done <- fmt.Errorf("mtm serve exited %d:\n%s%s", code, out.String(), errOut.String())

@@ -29,7 +29,9 @@ func (d *days) Snapshots(context.Context, catalog.AccountID) ([]catalog.Snapshot
 	return d.snaps, nil
 }
 
-func (d *days) EndedIn(context.Context, catalog.Snapshot) (int, int, error) { return d.ended, d.folds, nil }
+func (d *days) EndedIn(context.Context, catalog.Snapshot) (int, int, error) {
+	return d.ended, d.folds, nil
+}
 
 func (d *days) Changes(_ context.Context, from, to catalog.Snapshot) (catalog.Changes, error) {
 	d.compared++

@@ -312,8 +312,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 43 {
-		t.Errorf("%d keys, want 43; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 47 {
+		t.Errorf("%d keys, want 47; update this test and mtm.example.toml together", len(seen))
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 // Catalog is what the webmail reads of the catalog.
 type Catalog interface {
 	catalog.Browsing
+	catalog.Settings
 }
 
 // Blobs opens stored messages.
@@ -128,6 +129,8 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/session", s.withAccount(s.whoami))
 	mux.HandleFunc("GET /api/v1/snapshots", s.withAccount(s.listSnapshots))
 	mux.HandleFunc("GET /api/v1/changes", s.withAccount(s.changes))
+	mux.HandleFunc("GET /api/v1/settings", s.withAccount(s.settings))
+	mux.HandleFunc("PUT /api/v1/settings", s.withAccount(s.setSettings))
 	snap := "GET /api/v1/snapshots/{sid}"
 	mux.HandleFunc(snap+"/folders", s.withSnapshot(s.listFolders))
 	mux.HandleFunc(snap+"/messages", s.withSnapshot(s.listMessages))

@@ -87,6 +87,32 @@ func TestChangesInBrowser(t *testing.T) {
 	waitJS(t, ctx, "the warning on", `document.getElementById("settings").open && document.getElementById("set-warning").checked`)
 	do(t, ctx, "turn the warning off", chromedp.Click(chromedp.ID("set-warning")))
 	waitJS(t, ctx, "saved", `document.getElementById("settingsstatus").textContent === "Saved: you will not be warned."`)
+	// A search over every day finds a deleted message once, says when it
+	// went, and offers to restore it.
+	do(t, ctx, "back to the mailbox", chromedp.Click(chromedp.ID("closesettings")), chromedp.Click(chromedp.ID("chclose")))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/api/v1/search?q=Reise").then((r) => r.json()).then((j) => j.total)`,
+			chromedp.EvalAwaitPromise))
+		if err == nil && n == 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the search index never held the 12 messages: %d %v", n, err)
+		}
+	}
+	do(t, ctx, "search every day", chromedp.SetValue(chromedp.ID("scope"), "days"),
+		chromedp.SendKeys(chromedp.ID("q"), "Reise 3\n"))
+	waitJS(t, ctx, "one result, deleted on the 21st", `document.getElementById("rows").children.length === 1 &&
+		document.getElementById("rows").textContent.includes("Reise 3") &&
+		document.getElementById("rows").textContent.includes("deleted on")`)
+	do(t, ctx, "open it", chromedp.Click(chromedp.CSS(`#rows tr td.subject`)))
+	waitJS(t, ctx, "the message", `document.getElementById("text").textContent.includes("Tokyo 3")`)
+	do(t, ctx, "restore this message", chromedp.Click(chromedp.ID("restoremsg")))
+	waitJS(t, ctx, "the dialog for it", `document.getElementById("restore").open &&
+		document.getElementById("restoresel").textContent.includes("the message you selected")`)
+	do(t, ctx, "preview it", chromedp.Click(chromedp.ID("restorepreview")))
+	waitJS(t, ctx, "one would come back", `document.getElementById("restoreresult").textContent.includes("1 message would come back")`)
+	do(t, ctx, "close without sending", chromedp.Click(chromedp.ID("closerestore")))
 	if mail := waitMail(t, smtp, "boss@example.com", 1); !strings.Contains(string(mail[0].Data), "12 selected message(s)") {
 		t.Errorf("the admin's email does not say what was selected:\n%s", mail[0].Data)
 	}

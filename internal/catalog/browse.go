@@ -58,6 +58,11 @@ func (c *DB) Search(ctx context.Context, s Snapshot, mailboxID int64, query stri
 	return c.browse().Search(ctx, s, mailboxID, query, sort, max)
 }
 
+// SearchDays is Browser.SearchDays without kept statements.
+func (c *DB) SearchDays(ctx context.Context, acct AccountID, query string, max int) ([]DayHit, bool, error) {
+	return c.browse().SearchDays(ctx, acct, query, max)
+}
+
 // MessagesByID is Browser.MessagesByID without kept statements.
 func (c *DB) MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error) {
 	return c.browse().MessagesByID(ctx, s, ids)

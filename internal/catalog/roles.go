@@ -46,6 +46,7 @@ type Browsing interface {
 	Messages(ctx context.Context, s Snapshot, mailboxID int64, fn func(Message) error) error
 	MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort Sort) ([]int64, error)
 	Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) ([]int64, bool, error)
+	SearchDays(ctx context.Context, acct AccountID, query string, max int) ([]DayHit, bool, error)
 	MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error)
 	MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error)
 	Changes(ctx context.Context, from, to Snapshot) (Changes, error)

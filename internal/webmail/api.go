@@ -39,19 +39,28 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u who) {
 			s.fail(w, r, err)
 			return
 		}
-		seen := map[string]bool{}
-		for i := len(snaps) - 1; i >= 0 && len(out) < s.opts.RetentionDays; i-- {
-			sn := snaps[i]
-			if sn.State != catalog.StateCommitted || seen[sn.Day] {
-				continue
-			}
-			seen[sn.Day] = true
+		for _, sn := range s.pickerDays(snaps) {
 			out = append(out, snapshotJSON{ID: int64(sn.ID), Day: sn.Day,
 				TakenAt: sn.TakenAt.In(s.opts.Location).Format(time.RFC3339), Messages: sn.Messages, Bytes: sn.Bytes,
 				Vanished: vanished[sn.Day]})
 		}
 	}
 	web.WriteJSON(w, http.StatusOK, out)
+}
+
+// pickerDays are the days the user picks from, newest first: of the
+// account's committed snapshots, the last of each day, at most the kept
+// number of days.
+func (s *Server) pickerDays(snaps []catalog.Snapshot) []catalog.Snapshot {
+	var out []catalog.Snapshot
+	seen := map[string]bool{}
+	for i := len(snaps) - 1; i >= 0 && len(out) < s.opts.RetentionDays; i-- {
+		if sn := snaps[i]; sn.State == catalog.StateCommitted && !seen[sn.Day] {
+			seen[sn.Day] = true
+			out = append(out, sn)
+		}
+	}
+	return out
 }
 
 // vanishedByDay adds up, per day, the messages that vanished with each of

@@ -158,12 +158,7 @@ func (s *Server) changeDays(w http.ResponseWriter, r *http.Request, u who) (from
 			s.fail(w, r, err)
 			return from, to, false
 		}
-		var kept []catalog.Snapshot
-		for i := len(days) - 1; i >= 0 && len(kept) < s.opts.RetentionDays; i-- {
-			if days[i].State == catalog.StateCommitted {
-				kept = append(kept, days[i])
-			}
-		}
+		kept := s.pickerDays(days)
 		if len(kept) < 2 {
 			web.WriteError(w, http.StatusNotFound, "there is only one day to compare")
 			return from, to, false

@@ -129,6 +129,7 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/session", s.withAccount(s.whoami))
 	mux.HandleFunc("GET /api/v1/snapshots", s.withAccount(s.listSnapshots))
 	mux.HandleFunc("GET /api/v1/changes", s.withAccount(s.changes))
+	mux.HandleFunc("GET /api/v1/search", s.withAccount(s.searchDays))
 	mux.HandleFunc("GET /api/v1/settings", s.withAccount(s.settings))
 	mux.HandleFunc("PUT /api/v1/settings", s.withAccount(s.setSettings))
 	snap := "GET /api/v1/snapshots/{sid}"

@@ -148,6 +148,60 @@ func (cs suite) testChanges(t *testing.T) {
 	if m, f, err := db.EndedIn(ctx, s2); err != nil || m != 8 || f != 3 {
 		t.Errorf("ended in day 2: %d messages, %d folders, %v", m, f, err)
 	}
+	// A search over every day finds each message once, with its versions.
+	todo, err := db.Unindexed(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []catalog.SearchDoc
+	for _, u := range todo {
+		docs = append(docs, catalog.SearchDoc{ContentID: u.ID, Hash: u.Hash, Subject: u.Subject})
+	}
+	if err := db.AddSearchDocs(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	found := func(q string, max int) (string, bool) {
+		t.Helper()
+		hits, more, err := db.SearchDays(ctx, acct, q, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, h := range hits {
+			var vs []string
+			for _, v := range h.Versions {
+				end := "-"
+				if v.EndSnap != 0 {
+					end = fmt.Sprint(v.EndSnap == s2.ID)
+				}
+				vs = append(vs, fmt.Sprintf("%s@%v..%s", v.Folder, v.FirstSnap == s2.ID, end))
+				if v.Subject == "" || v.EntryID == 0 {
+					t.Errorf("%q: a version without its message: %+v", q, v)
+				}
+			}
+			out = append(out, strings.Join(vs, ","))
+		}
+		return strings.Join(out, "|"), more
+	}
+	for _, c := range []struct {
+		q, want string
+		max     int
+		more    bool
+	}{
+		// @true: began on day 2; ..true: ended on day 2; ..-: still there.
+		{"subject:moved", "INBOX@false..true,Archive@true..-", 10, false},
+		{"copied", "INBOX@false..true,Keep@false..-", 10, false},
+		{"deleted", "INBOX@false..true", 10, false},
+		{"read", "INBOX@false..true,INBOX@true..-", 10, false},
+		{"old", "Old@false..true|Old@false..true", 10, false},
+		{"old", "Old@false..true", 1, true},
+		{"nothing", "", 10, false},
+		{"!!", "", 10, false},
+	} {
+		if got, more := found(c.q, c.max); got != c.want || more != c.more {
+			t.Errorf("search of every day for %q (max %d): %q more=%v, want %q more=%v", c.q, c.max, got, more, c.want, c.more)
+		}
+	}
 	if back, err := db.Changes(ctx, s2, s1); err == nil {
 		t.Errorf("changes backwards in time: %+v", back)
 	}

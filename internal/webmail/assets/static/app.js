@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const PAGE = 50;
 const state = {snaps: [], snap: null, folders: [], folder: "INBOX", query: "", scope: "folder",
-  sort: "-date", offset: 0, total: 0, rows: [], sel: -1, open: null};
+  sort: "-date", offset: 0, total: 0, rows: [], sel: -1, open: null, openRef: null};
 
 async function api(path) {
   const res = await fetch("/api/v1" + path, {headers: {"Accept": "application/json"}});
@@ -137,6 +137,13 @@ async function openFolder(name) {
 async function loadList() {
   if (!state.snap) return;
   const p = new URLSearchParams({offset: state.offset, limit: PAGE, sort: state.sort});
+  if (state.query && state.scope === "days") {
+    $("listtitle").textContent = "Search: " + state.query + " on every day";
+    p.delete("sort");
+    p.set("q", state.query);
+    renderRows(dayHitRows(await api("/search?" + p)));
+    return;
+  }
   if (state.query) {
     p.set("q", state.query);
     if (state.scope === "folder" && state.folder) p.set("folder", state.folder);
@@ -147,6 +154,26 @@ async function loadList() {
     $("listtitle").textContent = state.folder;
   }
   renderRows(await api("/snapshots/" + state.snap.id + "/messages?" + p));
+}
+
+// ---- search over every day: one row per message, with where it was and is
+const shortDay = (day) => new Date(day + "T12:00:00").toLocaleDateString(undefined, {day: "numeric", month: "short"});
+
+// dayHitRows makes the results rows of the list: each opens the message on
+// the latest day that has it, and says where it was and where it is now.
+function dayHitRows(res) {
+  return {total: res.total, messages: res.results.map((h) => {
+    const spans = new Map(); // folder -> [first day, last day]
+    for (const d of h.days) {
+      const s = spans.get(d.folder);
+      if (s) s[1] = d.day; else spans.set(d.folder, [d.day, d.day]);
+    }
+    const where = [...spans].map(([f, [a, b]]) => f + " (" + (a === b ? shortDay(a) : shortDay(a) + "–" + shortDay(b)) + ")").join(", ");
+    const now = h.now.state === "deleted" ? "deleted on " + shortDay(h.now.day) :
+      h.now.state === "moved" ? "now in " + h.now.folders.join(", ") : "still in " + h.now.folders.join(", ");
+    return {id: h.id, snapshot: h.snapshot, from: h.from_addr, subject: h.subject, date: h.date, size: h.size,
+      has_attachments: h.has_attachments, flags: ["\\Seen"], where: where + " — " + now, gone: h.now.state === "deleted"};
+  })};
 }
 
 function flagIcons(m) {
@@ -177,6 +204,10 @@ function renderRows(res) {
       el("td", {class: "size", text: fmtSize(m.size)}));
     if (!m.flags.includes("\\Seen")) tr.classList.add("unread");
     if (state.query && state.scope === "all") tr.children[2].append(el("span", {class: "infolder", text: m.folder}));
+    if (m.where) {
+      tr.children[2].append(el("span", {class: "infolder" + (m.gone ? " gone" : ""), text: m.where}));
+      if (m.gone) tr.children[0].textContent = "🗑️";
+    }
     return tr;
   });
   $("rows").replaceChildren(...rows);
@@ -188,7 +219,10 @@ function renderRows(res) {
   $("next").disabled = last >= state.total;
 }
 
-function rawURL(m) { return "/api/v1/snapshots/" + state.snap.id + "/messages/" + m.id + "/raw"; }
+// msgSnap is the day a row's message is opened on: its own for a search
+// over every day, else the day shown.
+const msgSnap = (m) => m.snapshot || state.snap.id;
+function rawURL(m) { return "/api/v1/snapshots/" + msgSnap(m) + "/messages/" + m.id + "/raw"; }
 
 function selectRow(i, focus) {
   const trs = $("rows").children;
@@ -265,7 +299,7 @@ document.addEventListener("click", (ev) => { if (!$("menu").contains(ev.target))
 
 // ---- reading pane
 function closeMessage() {
-  state.open = null;
+  state.open = null; state.openRef = null;
   $("rtools").hidden = true; $("body").hidden = true; $("text").hidden = true;
   $("body").removeAttribute("src");
   $("rhead").replaceChildren(); $("atts").replaceChildren();
@@ -273,7 +307,8 @@ function closeMessage() {
 }
 
 async function openMessage(m) {
-  await showDetail(await api("/snapshots/" + state.snap.id + "/messages/" + m.id));
+  state.openRef = {snap: msgSnap(m), id: m.id};
+  await showDetail(await api("/snapshots/" + msgSnap(m) + "/messages/" + m.id));
 }
 
 async function showDetail(d) {

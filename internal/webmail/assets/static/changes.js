@@ -289,6 +289,7 @@ async function openRow(i) {
   ch.open = i;
   trs[i].classList.add("selected");
   // The message as it was: on the earlier day for what went, the later for what came.
+  state.openRef = {snap: m.snapshot, id: m.id};
   await showDetail(await api("/snapshots/" + m.snapshot + "/messages/" + m.id));
 }
 $("chrows").addEventListener("click", (ev) => {

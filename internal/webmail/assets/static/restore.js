@@ -45,7 +45,7 @@ function renderPreview(p) {
   const rows = p.folders.filter((f) => f.to_restore > 0 || f.recreate).map((f) =>
     el("tr", {}, el("td", {text: f.folder + (f.recreate ? " (recreated)" : "")}), el("td", {text: String(f.to_restore)})));
   out.replaceChildren(
-    el("p", {text: p.total + " messages would come back (" + fmtSize(p.bytes) + "); " + p.present +
+    el("p", {text: p.total + (p.total === 1 ? " message" : " messages") + " would come back (" + fmtSize(p.bytes) + "); " + p.present +
       " are still in your mailbox and " + p.moved + " were moved to another folder: those are left as they are."}),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {text: "Folder"}), el("th", {text: "Messages"}))),
       el("tbody", {}, ...rows)));
@@ -86,6 +86,11 @@ async function openRestore(sel) {
 }
 
 $("restorebtn").addEventListener("click", () => openRestore(null));
+// The message open in the reader, from the day it was opened on.
+$("restoremsg").addEventListener("click", () => {
+  const ref = state.openRef, snap = ref && state.snaps.find((s) => s.id === ref.snap);
+  if (snap) openRestore({snap, ids: [ref.id]});
+});
 $("closerestore").addEventListener("click", () => $("restore").close());
 $("restoreform").addEventListener("change", () => { $("restoresend").hidden = true; });
 $("restoreform").addEventListener("submit", async (ev) => {

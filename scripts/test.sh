@@ -31,7 +31,7 @@ go test -shuffle=on -timeout 20m "$@" ./...
 # restores, the webmail and search over the API and in the browser) again,
 # on a PostgreSQL catalog; the contract suite already runs on both.
 echo "== go test, end-to-end on a PostgreSQL catalog" >&2
-e2e='Corpus|SIGKILL|SIGTERM|Prune|BlobDeletion|Restore|Webmail|Serve'
+e2e='Corpus|SIGKILL|SIGTERM|Prune|BlobDeletion|Restore|Webmail|Serve|ChangesOver'
 MTMTEST_CATALOG=postgres go test -shuffle=on -timeout 20m "$@" -run "$e2e" ./cmd/mtm
 
 # And once more as a provider runs it: the catalog on PostgreSQL, the mail

@@ -81,15 +81,28 @@ func TestRestoreSelectionOverHTTP(t *testing.T) {
 	if code := user.do("POST", "/api/v1/restores", in, &req); code != 201 {
 		t.Fatalf("request: %d", code)
 	}
-	if mail := waitMail(t, smtp, "boss@example.com", 1); !strings.Contains(string(mail[0].Data), "3 selected message(s)") {
+	mail := waitMail(t, smtp, "boss@example.com", 1)
+	if !strings.Contains(string(mail[0].Data), "3 selected message(s)") {
 		t.Errorf("the admin's email does not say what was selected:\n%s", mail[0].Data)
+	}
+	for _, subject := range picked {
+		if !strings.Contains(string(mail[0].Data), "  - "+subject+"\r\n") {
+			t.Errorf("the admin's email does not name the selected %q:\n%s", subject, mail[0].Data)
+		}
 	}
 	adm := s.client(t)
 	if code := adm.do("POST", "/api/v1/admin/session", map[string]string{"email": "boss@example.com", "password": adminPassword}, nil); code != 200 {
 		t.Fatalf("admin login: %d", code)
 	}
-	if code, page := adm.text(fmt.Sprintf("/admin/restores/%d", req.ID)); code != 200 || !strings.Contains(page, "3 selected messages") {
+	if code, page := adm.text(fmt.Sprintf("/admin/restores/%d", req.ID)); code != 200 || !strings.Contains(page, "3 selected messages") ||
+		!strings.Contains(page, "All 3.") {
 		t.Errorf("the admin's page of the request does not say what was selected: %d\n%.600s", code, page)
+	} else {
+		for _, subject := range picked {
+			if !strings.Contains(page, "<td>"+subject+"</td>") {
+				t.Errorf("the admin's page does not name the selected %q", subject)
+			}
+		}
 	}
 	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), nil, nil); code != 200 {
 		t.Fatalf("confirm: %d", code)

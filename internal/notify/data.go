@@ -11,17 +11,25 @@ type FolderCount struct {
 // RestoreRequested is the email to each admin responsible for the
 // account's domain when a user asks for a restore.
 type RestoreRequested struct {
-	ID          int64  // restore request id; the link is base_url/admin/restores/ID
-	Account     string // the account's address
-	Day         string // YYYY-MM-DD of the snapshot to restore
-	Folders     []string
-	Selected    int    // messages selected one by one; 0: by folders
+	ID       int64  // restore request id; the link is base_url/admin/restores/ID
+	Account  string // the account's address
+	Day      string // YYYY-MM-DD of the snapshot to restore
+	Folders  []string
+	Selected int // messages selected one by one; 0: by folders
+	// Sample names the first of the selected messages (at most 10).
+	Sample      []SampleMessage
 	Target      string // "original" or "separate"
 	RequestedBy string // who asked (the account itself, usually)
 	RequestedAt time.Time
 	// Preview counts, per folder, the messages of the backup that are no
 	// longer in the live mailbox: what the restore would bring back.
 	Preview []FolderCount
+}
+
+// SampleMessage names one message of a selection.
+type SampleMessage struct {
+	Subject string
+	From    string
 }
 
 // RestoreDone is the email to the user when a restore has finished.

@@ -110,9 +110,10 @@ func New(cfg *config.Config, opts Options) (*Renderer, error) {
 func (r *Renderer) parse() error {
 	when := func(t time.Time) string { return t.In(r.loc).Format("2006-01-02 15:04 MST") }
 	add := func(a, b int) int { return a + b }
-	textFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "add": add,
+	sub := func(a, b int) int { return a - b }
+	textFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "add": add, "sub": sub,
 		"para": func(s string) string { return indent(paragraph(s), "    ") }}
-	htmlFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "add": add, "para": paragraph}
+	htmlFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "add": add, "sub": sub, "para": paragraph}
 	r.text, r.html = map[string]*template.Template{}, map[string]*htmltemplate.Template{}
 	for _, k := range kinds {
 		t, err := template.New(k).Funcs(textFuncs).ParseFS(templateFS, "templates/"+k+".txt")

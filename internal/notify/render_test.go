@@ -87,6 +87,8 @@ func goldenCases() []goldenCase {
 		{"restore_requested_selection", from, func(r *Renderer) ([]Message, error) {
 			return r.RestoreRequested([]string{"admin@example.com"}, RestoreRequested{
 				ID: 48, Account: "alice@example.com", Day: "2026-03-27", Target: "original", Selected: 212,
+				Sample: []SampleMessage{{Subject: "Invoice 2024-113", From: "billing@acme.example"},
+					{Subject: "", From: ""}, {Subject: "Re: trip\r\nBcc: x@evil.example", From: "<script>@example.com"}},
 				RequestedBy: "alice@example.com", RequestedAt: night2, Preview: []FolderCount{{"Archiv/2024", 212}},
 			})
 		}},

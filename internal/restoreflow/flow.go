@@ -197,13 +197,17 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 	if err != nil {
 		return catalog.RestoreRequest{}, err
 	}
+	sample, err := f.Sample(ctx, catalog.RestoreRequest{Snapshot: plan.Request.Snapshot.ID, Messages: in.Messages}, SampleSize)
+	if err != nil {
+		return catalog.RestoreRequest{}, err
+	}
 	req := catalog.RestoreRequest{Account: plan.Request.Snapshot.Account, Snapshot: in.Snapshot, Folders: in.Folders,
 		Messages: in.Messages, Target: in.Target, RequestedBy: who.Email, Preview: pj}
 	id, err := f.o.Catalog.RequestRestore(ctx, req, func(tx *sql.Tx, id catalog.RestoreID) error {
 		if len(admins) > 0 {
 			msgs, err := f.o.Mailer.RestoreRequested(admins, notify.RestoreRequested{ID: int64(id), Account: in.Account,
-				Day: plan.Request.Snapshot.Day, Folders: in.Folders, Selected: len(in.Messages), Target: in.Target,
-				RequestedBy: who.Email,
+				Day: plan.Request.Snapshot.Day, Folders: in.Folders, Selected: len(in.Messages), Sample: sample,
+				Target: in.Target, RequestedBy: who.Email,
 				RequestedAt: f.o.Clock.Now(), Preview: preview})
 			if err != nil {
 				return err
@@ -221,6 +225,31 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 	}
 	f.o.Wake()
 	return f.o.Catalog.Restore(ctx, id)
+}
+
+// SampleSize is how many of a selection's messages the admin's email and
+// page name.
+const SampleSize = 10
+
+// Sample returns the first n messages of a request's selection, as the
+// admin sees them: subject and sender. A request by folders has none.
+func (f *Flow) Sample(ctx context.Context, r catalog.RestoreRequest, n int) ([]notify.SampleMessage, error) {
+	if len(r.Messages) == 0 {
+		return nil, nil
+	}
+	snap, err := f.o.Catalog.Snapshot(ctx, r.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := f.o.Catalog.MessagesByID(ctx, snap, r.Messages[:min(n, len(r.Messages))])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notify.SampleMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = notify.SampleMessage{Subject: m.Subject, From: m.From}
+	}
+	return out, nil
 }
 
 // Mine lists the account's requests, newest first.

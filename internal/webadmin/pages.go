@@ -156,8 +156,19 @@ func (s *Server) restorePage(w http.ResponseWriter, r *http.Request, a admin.Adm
 	if req.Status == catalog.RestoreRunning {
 		refresh = 2
 	}
+	sample, err := s.o.Flow.Sample(r.Context(), req, restoreflow.SampleSize)
+	if err != nil {
+		s.o.Logger.Error("admin: naming a request's selected messages", "restore", req.ID, "err", err)
+	}
 	s.render(w, http.StatusOK, "restore", page{Title: fmt.Sprintf("Restore #%d", req.ID), Nav: "restores", Admin: a,
-		Data: toJSON(req), Refresh: refresh, Flash: flash(r)})
+		Data: restorePage{restoreJSON: toJSON(req), Sample: sample}, Refresh: refresh, Flash: flash(r)})
+}
+
+// restorePage is what a request's page shows: the request, and the first
+// of its selected messages.
+type restorePage struct {
+	restoreJSON
+	Sample []notify.SampleMessage
 }
 
 // pageRequest is request for pages: an unknown or foreign id is a 404 page.

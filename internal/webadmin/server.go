@@ -22,6 +22,7 @@ import (
 	"mtm/internal/admin"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
+	"mtm/internal/notify"
 	"mtm/internal/restoreflow"
 	"mtm/internal/web"
 	"mtm/internal/webauth"
@@ -40,6 +41,7 @@ type Flow interface {
 	Get(ctx context.Context, a admin.Admin, id catalog.RestoreID) (catalog.RestoreRequest, error)
 	Confirm(ctx context.Context, a admin.Admin, who restoreflow.Actor, id catalog.RestoreID) error
 	Reject(ctx context.Context, a admin.Admin, who restoreflow.Actor, id catalog.RestoreID, reason string) error
+	Sample(ctx context.Context, r catalog.RestoreRequest, n int) ([]notify.SampleMessage, error)
 }
 
 // Options configure the panel.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"mtm/internal/alert"
 	"mtm/internal/clock"
 	"mtm/internal/demo"
 	"mtm/internal/dovecotctl"
+	"mtm/internal/notify"
 )
 
 // The demo's admin, for the banner and the tests.
@@ -85,7 +87,12 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := errors.Join(demo.AddAdmin(ctx, st.Catalog), st.Close()); err != nil {
+	mailer, err := notify.New(cfg, notify.Options{DefaultFrom: true})
+	if err != nil {
+		return errors.Join(err, st.Close())
+	}
+	warner := &alert.Notifier{Catalog: st.Catalog, Mailer: mailer, Alerts: cfg.Alerts}
+	if err := errors.Join(demo.AddAdmin(ctx, st.Catalog), demo.Warn(ctx, warner, hist), st.Close()); err != nil {
 		return err
 	}
 	// The banner is printed once serve listens, so that every URL in it
@@ -110,9 +117,10 @@ func printDemoBanner(env *environment, base, outbox string, h *demo.History, too
 	fmt.Fprintf(w, "  Admin panel  %sadmin\n", base)
 	fmt.Fprintf(w, "               log in as %s, password %s\n", demoAdmin, demoAdminPassword)
 	fmt.Fprintf(w, "  Outbox       %s\n", outbox)
-	fmt.Fprintf(w, "               the emails mtm sends (restore requested, done, rejected)\n\n")
-	fmt.Fprintf(w, "Try it: open the day before %s, when the folder %q was still there;\n", h.DeletedDay, demo.TripFolder)
-	fmt.Fprintf(w, "request its restore, confirm it in the admin panel, and watch the outbox.\n")
+	fmt.Fprintf(w, "               the emails mtm sends (the warning that mail vanished, restores)\n\n")
+	fmt.Fprintf(w, "Try it: the outbox has the warning that the folder %q vanished on %s.\n", demo.TripFolder, h.DeletedDay)
+	fmt.Fprintf(w, "In the webmail, \"What changed?\" shows it; select the folder, request its restore,\n")
+	fmt.Fprintf(w, "confirm it in the admin panel, and watch the outbox.\n")
 	fmt.Fprintf(w, "Other accounts: ")
 	for i, a := range demo.Accounts()[1:] {
 		if i > 0 {

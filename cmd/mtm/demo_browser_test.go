@@ -42,6 +42,11 @@ func TestDemoInBrowser(t *testing.T) {
 	// The day the trip folder was deleted by mistake says so in the picker.
 	waitJS(t, ctx, "the bad day marked", `[...document.getElementById("day").options].some((o) =>
 		Number(o.dataset.vanished) > 0 && o.textContent.endsWith(o.dataset.vanished + " deleted"))`)
+	// What changed over the fifteen days says the trip folder went.
+	do(t, ctx, "what changed", chromedp.Click(chromedp.ID("changesbtn")))
+	waitJS(t, ctx, "the deleted trip folder", fmt.Sprintf(`document.getElementById("chsummary").textContent.includes("1 folder deleted") &&
+		[...document.querySelectorAll("#chfolders li.fchange.deleted")].some((li) => li.dataset.folder === %q)`, demo.TripFolder))
+	do(t, ctx, "back to the mailbox", chromedp.Click(chromedp.ID("chclose")))
 	// The newest day whose folders include the trip folder.
 	find := fmt.Sprintf(`(async () => {
 		const snaps = await (await fetch("/api/v1/snapshots")).json();
@@ -79,11 +84,12 @@ func TestDemoInBrowser(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		text := evalJS[string](t, ctx, `document.body.textContent`)
-		if strings.Contains(text, demoAdmin) && strings.Contains(text, user.Addr) && strings.Contains(text, "done") {
+		if strings.Contains(text, demoAdmin) && strings.Contains(text, user.Addr) && strings.Contains(text, "done") &&
+			strings.Contains(text, "messages disappeared from your mailbox") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the outbox page does not show both emails:\n%.2000s", text)
+			t.Fatalf("the outbox page does not show the warning and both emails of the restore:\n%.2000s", text)
 		}
 		time.Sleep(500 * time.Millisecond)
 		do(t, ctx, "reload", chromedp.Reload())

@@ -25,6 +25,19 @@ const minPercentMessages = 10
 // the account and the night, so it warns once per night however often it
 // is called.
 func (n *Notifier) MassDeletion(ctx context.Context, account, night string) error {
+	return n.massDeletion(ctx, account, night, "")
+}
+
+// MassDeletionOn is MassDeletion for the last snapshot of day (YYYY-MM-DD)
+// rather than the latest, named as that day's night: for a history made
+// after the fact, as the demo's.
+func (n *Notifier) MassDeletionOn(ctx context.Context, account, day string) error {
+	return n.massDeletion(ctx, account, day, day)
+}
+
+// massDeletion compares the last committed snapshot of day (any day when
+// "") with the committed one before it.
+func (n *Notifier) massDeletion(ctx context.Context, account, night, day string) error {
 	rule := n.Alerts
 	if !rule.MassDeletion {
 		return nil
@@ -42,7 +55,7 @@ func (n *Notifier) MassDeletion(ctx context.Context, account, night string) erro
 	}
 	var days []catalog.Snapshot
 	for _, s := range slices.Backward(snaps) {
-		if s.State == catalog.StateCommitted {
+		if s.State == catalog.StateCommitted && (day == "" || s.Day <= day || len(days) > 0) {
 			if days = append(days, s); len(days) == 2 {
 				break
 			}

@@ -23,6 +23,7 @@ type days struct {
 	ended, folds int
 	changes      catalog.Changes
 	compared     int
+	pair         [2]catalog.SnapshotID // the days to compare; zero: the last two
 }
 
 func (d *days) Snapshots(context.Context, catalog.AccountID) ([]catalog.Snapshot, error) {
@@ -35,7 +36,11 @@ func (d *days) EndedIn(context.Context, catalog.Snapshot) (int, int, error) {
 
 func (d *days) Changes(_ context.Context, from, to catalog.Snapshot) (catalog.Changes, error) {
 	d.compared++
-	if from.ID != d.snaps[len(d.snaps)-2].ID || to.ID != d.snaps[len(d.snaps)-1].ID {
+	want := d.pair
+	if want == [2]catalog.SnapshotID{} {
+		want = [2]catalog.SnapshotID{d.snaps[len(d.snaps)-2].ID, d.snaps[len(d.snaps)-1].ID}
+	}
+	if from.ID != want[0] || to.ID != want[1] {
 		return catalog.Changes{}, fmt.Errorf("compared %d with %d, not the last two days", from.ID, to.ID)
 	}
 	return d.changes, nil
@@ -71,6 +76,37 @@ func history(before, deleted, moved, old int, oldMoved bool) ([]catalog.Snapshot
 		}
 	}
 	return snaps, ch, deleted + moved + old, folds
+}
+
+// TestMassDeletionOn: a history made after the fact warns about the day
+// it names, compared with the committed day before it.
+func TestMassDeletionOn(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC))
+	cat, err := catalog.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"), catalog.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close() //nolint:errcheck // test
+	if _, err := cat.Account(ctx, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	d := &days{DB: cat, pair: [2]catalog.SnapshotID{1, 7}}
+	d.snaps, d.changes, d.ended, d.folds = history(1000, 0, 0, 40, false)
+	cfg := config.Default()
+	cfg.SMTP.From = "mtm@example.com"
+	mailer, err := notify.New(cfg, notify.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Notifier{Catalog: d, Mailer: mailer, Alerts: config.Default().Alerts}
+	if err := n.MassDeletionOn(ctx, "alice@example.com", "2026-11-20"); err != nil {
+		t.Fatal(err)
+	}
+	mail, err := cat.UndeliveredMail(ctx, 10)
+	if err != nil || len(mail) != 1 || mail[0].Key != "vanished/alice@example.com/2026-11-20/alice@example.com" {
+		t.Fatalf("the warning of 2026-11-20: %+v %v", mail, err)
+	}
 }
 
 // TestMassDeletionWarning: the rules of the warning, applied to made-up

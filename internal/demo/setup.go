@@ -217,3 +217,19 @@ func AddAdmin(ctx context.Context, cat AdminAdder) error {
 	}
 	return cat.AddAdmin(ctx, catalog.AdminRow{Email: AdminEmail, PasswordHash: hash})
 }
+
+// MassDeletionNotifier queues the warning about vanished mail of a past
+// day (alert.Notifier).
+type MassDeletionNotifier interface {
+	MassDeletionOn(ctx context.Context, account, day string) error
+}
+
+// Warn queues the warning a night would have sent the main account about
+// the day TripFolder was deleted: the demo's history is made before `mtm
+// serve` runs, so no night saw it.
+func Warn(ctx context.Context, n MassDeletionNotifier, h *History) error {
+	if h.DeletedDay == "" {
+		return nil
+	}
+	return n.MassDeletionOn(ctx, Accounts()[0].Addr, h.DeletedDay)
+}

@@ -32,7 +32,8 @@ type DayFolder struct {
 	Name        string
 	UIDValidity uint32 // 0: a folder that cannot be selected
 	Subscribed  bool
-	Messages    int
+	Messages    int // counted only when the other day lacks the name
+	mailbox     int64
 }
 
 // FolderChange is a folder's change between two days.

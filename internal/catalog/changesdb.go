@@ -37,12 +37,28 @@ func (c *DB) Changes(ctx context.Context, from, to Snapshot) (Changes, error) {
 	if err != nil {
 		return ch, err
 	}
-	// Alive in from and ended by to; come after from and alive in to.
-	gone, err := c.dayVersions(ctx, from, `e.first_snap <= ?2 AND e.end_snap > ?2 AND e.end_snap <= ?3`, to.ID)
+	if err := c.countUnmatched(ctx, from, fa, fb); err != nil {
+		return ch, err
+	}
+	if err := c.countUnmatched(ctx, to, fb, fa); err != nil {
+		return ch, err
+	}
+	// Alive in from and ended by to, found by the account's ended
+	// versions (entries_account_end); come after from and alive in to,
+	// found folder by folder of to (entries_mailbox).
+	gone, err := c.dayVersions(ctx, `SELECT e.id, f.name, e.uid, e.content_id, e.flags FROM entries e
+		`+c.d.firstJoin()+` folders f ON f.mailbox_id = e.mailbox_id AND f.account_id = ?1
+			AND f.first_snap <= ?2 AND (f.end_snap IS NULL OR f.end_snap > ?2)
+		WHERE e.account_id = ?1 AND e.end_snap > ?2 AND e.end_snap <= ?3 AND e.first_snap <= ?2
+		ORDER BY e.id`, from.Account, from.ID, to.ID)
 	if err != nil {
 		return ch, err
 	}
-	came, err := c.dayVersions(ctx, to, `e.first_snap > ?3 AND e.first_snap <= ?2 AND (e.end_snap IS NULL OR e.end_snap > ?2)`, from.ID)
+	came, err := c.dayVersions(ctx, `SELECT e.id, f.name, e.uid, e.content_id, e.flags FROM folders f
+		`+c.d.firstJoin()+` entries e ON e.mailbox_id = f.mailbox_id AND e.first_snap > ?3 AND e.first_snap <= ?2
+		WHERE f.account_id = ?1 AND f.first_snap <= ?2 AND (f.end_snap IS NULL OR f.end_snap > ?2)
+			AND (e.end_snap IS NULL OR e.end_snap > ?2)
+		ORDER BY e.id`, to.Account, to.ID, from.ID)
 	if err != nil {
 		return ch, err
 	}
@@ -61,27 +77,48 @@ func (c *DB) Changes(ctx context.Context, from, to Snapshot) (Changes, error) {
 	return ch, nil
 }
 
+// dayFolders lists the folders of s, without their message counts
+// (countUnmatched adds the few that are needed).
 func (c *DB) dayFolders(ctx context.Context, s Snapshot) ([]DayFolder, error) {
-	fs, err := c.Folders(ctx, s)
+	rows, err := c.r.QueryContext(ctx, `SELECT f.name, coalesce(m.uidvalidity, 0), f.subscribed, coalesce(f.mailbox_id, 0)
+		FROM folders f LEFT JOIN mailboxes m ON m.id = f.mailbox_id
+		WHERE f.account_id = ?1 AND f.first_snap <= ?2 AND (f.end_snap IS NULL OR f.end_snap > ?2)
+		ORDER BY f.name`, s.Account, s.ID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("folders of snapshot %d: %w", s.ID, err)
 	}
-	out := make([]DayFolder, len(fs))
-	for i, f := range fs {
-		out[i] = DayFolder{Name: f.Name, UIDValidity: f.UIDValidity, Subscribed: f.Subscribed, Messages: int(f.Messages)}
-	}
-	return out, nil
+	return scanAll(rows, func(r *sql.Rows) (DayFolder, error) {
+		var f DayFolder
+		return f, r.Scan(&f.Name, &f.UIDValidity, &f.Subscribed, &f.mailbox)
+	})
 }
 
-// dayVersions reads the account's message versions that where (over
-// ?2 = s and ?3 = other) selects, each with its folder's name in s.
-func (c *DB) dayVersions(ctx context.Context, s Snapshot, where string, other SnapshotID) ([]DayVersion, error) {
-	rows, err := c.r.QueryContext(ctx, `SELECT e.id, f.name, e.uid, e.content_id, e.flags FROM entries e
-		JOIN folders f ON f.mailbox_id = e.mailbox_id AND f.account_id = ?1
-			AND f.first_snap <= ?2 AND (f.end_snap IS NULL OR f.end_snap > ?2)
-		WHERE e.account_id = ?1 AND `+where+` ORDER BY e.id`, s.Account, s.ID, other)
+// countUnmatched counts the messages, in s, of the folders of s whose name
+// the other day lacks: the deleted, created or renamed ones, the only ones
+// whose count the comparison needs.
+func (c *DB) countUnmatched(ctx context.Context, s Snapshot, fs, other []DayFolder) error {
+	names := make(map[string]bool, len(other))
+	for _, f := range other {
+		names[f.Name] = true
+	}
+	for i := range fs {
+		if names[fs[i].Name] || fs[i].mailbox == 0 {
+			continue
+		}
+		if err := c.readRow(ctx, `SELECT count(*) FROM entries e WHERE e.mailbox_id = ?1 AND e.first_snap <= ?2
+			AND (e.end_snap IS NULL OR e.end_snap > ?2)`, fs[i].mailbox, s.ID).Scan(&fs[i].Messages); err != nil {
+			return fmt.Errorf("counting folder %q of snapshot %d: %w", fs[i].Name, s.ID, err)
+		}
+	}
+	return nil
+}
+
+// dayVersions reads message versions: the query's rows are id, folder
+// name, uid, content and flags.
+func (c *DB) dayVersions(ctx context.Context, query string, args ...any) ([]DayVersion, error) {
+	rows, err := c.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("changes of snapshot %d: %w", s.ID, err)
+		return nil, fmt.Errorf("changes between snapshots %v and %v: %w", args[1], args[2], err)
 	}
 	return scanAll(rows, func(r *sql.Rows) (DayVersion, error) {
 		var v DayVersion
@@ -107,10 +144,10 @@ func (c *DB) foldersHolding(ctx context.Context, s Snapshot, contents []int64) (
 		marks := make([]string, len(chunk))
 		for i, k := range chunk {
 			args = append(args, k)
-			marks[i] = fmt.Sprintf("?%d", i+3)
+			marks[i] = "?" // numbered after ?1 and ?2, which come first in the text
 		}
 		rows, err := c.r.QueryContext(ctx, `SELECT DISTINCT e.content_id, f.name FROM entries e
-			JOIN folders f ON f.mailbox_id = e.mailbox_id AND f.account_id = ?1
+			`+c.d.firstJoin()+` folders f ON f.mailbox_id = e.mailbox_id AND f.account_id = ?1
 				AND f.first_snap <= ?2 AND (f.end_snap IS NULL OR f.end_snap > ?2)
 			WHERE e.account_id = ?1 AND e.first_snap <= ?2 AND (e.end_snap IS NULL OR e.end_snap > ?2)
 			AND e.content_id IN (`+strings.Join(marks, ", ")+`) ORDER BY e.content_id, f.name`, args...)

@@ -60,7 +60,7 @@ func (b *Browser) SearchDays(ctx context.Context, acct AccountID, query string, 
 		marks := make([]string, len(chunk))
 		for i, k := range chunk {
 			args = append(args, k)
-			marks[i] = fmt.Sprintf("?%d", i+2)
+			marks[i] = "?" // numbered after ?1, which comes first in the text
 		}
 		rows, err := b.query(ctx, `SELECT e.content_id, mb.name, e.first_snap, coalesce(e.end_snap, 0), `+messageCols+`
 			FROM entries e JOIN contents c ON c.id = e.content_id JOIN mailboxes mb ON mb.id = e.mailbox_id

@@ -70,7 +70,8 @@ type caches struct {
 	folders *lru[catalog.SnapshotID, []catalog.Folder]
 	lists   *lru[listKey, []int64]
 	parsed  *lru[[32]byte, *render.Message]
-	flight  singleflight.Group // one computation per list key at a time
+	changes *lru[[2]catalog.SnapshotID, catalog.Changes] // the comparison of two days, paged and filtered many times
+	flight  singleflight.Group                           // one computation per key at a time
 }
 
 func newCaches() *caches {
@@ -78,5 +79,6 @@ func newCaches() *caches {
 		folders: newLRU[catalog.SnapshotID, []catalog.Folder](256),
 		lists:   newLRU[listKey, []int64](64),
 		parsed:  newLRU[[32]byte, *render.Message](64),
+		changes: newLRU[[2]catalog.SnapshotID, catalog.Changes](8),
 	}
 }

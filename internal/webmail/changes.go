@@ -2,7 +2,9 @@ package webmail
 
 import (
 	"cmp"
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -83,7 +85,7 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, u who) {
 	if !ok {
 		return
 	}
-	ch, err := s.opts.Catalog.Changes(r.Context(), from, to)
+	ch, err := s.compare(r, from, to)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -133,6 +135,27 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, u who) {
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, out)
+}
+
+// compare returns the changes between two committed days, computed once
+// for every page, filter and group the view asks of them: both days are
+// immutable, and the cache is only reached once the account was checked.
+func (s *Server) compare(r *http.Request, from, to catalog.Snapshot) (catalog.Changes, error) {
+	key := [2]catalog.SnapshotID{from.ID, to.ID}
+	if ch, ok := s.cache.changes.get(key); ok {
+		return ch, nil
+	}
+	v, err, _ := s.cache.flight.Do(fmt.Sprint("changes", key), func() (any, error) {
+		ch, err := s.opts.Catalog.Changes(context.WithoutCancel(r.Context()), from, to)
+		if err == nil {
+			s.cache.changes.put(key, ch)
+		}
+		return ch, err
+	})
+	if err != nil {
+		return catalog.Changes{}, err
+	}
+	return v.(catalog.Changes), nil
 }
 
 // changeDays resolves ?from and ?to (a snapshot id or a day) to two of the

@@ -8,6 +8,7 @@ package mailstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -26,7 +27,8 @@ type Store struct {
 	Clock *clock.Fake
 	Dir   string
 
-	hashes map[string][32]byte // "mailbox/uid" -> hash of its live version
+	hashes   map[string][32]byte          // "mailbox/uid" -> hash of its live version
+	contents map[[32]byte]catalog.Content // by the SHA-256 of the raw message: stored once
 }
 
 // Folder is one folder of a snapshot.
@@ -67,7 +69,8 @@ func New(t testing.TB, start time.Time, loc *time.Location) *Store {
 			t.Error(err)
 		}
 	})
-	return &Store{Cat: cat, Blobs: blobs, Clock: clk, Dir: dir, hashes: map[string][32]byte{}}
+	return &Store{Cat: cat, Blobs: blobs, Clock: clk, Dir: dir, hashes: map[string][32]byte{},
+		contents: map[[32]byte]catalog.Content{}}
 }
 
 // Snapshot commits a snapshot of account holding exactly folders, at the
@@ -151,6 +154,9 @@ func (s *Store) stageFolder(t testing.TB, run *catalog.Run, f Folder) int64 {
 
 func (s *Store) flush(t testing.TB, run *catalog.Run, b *catalog.Batch) {
 	t.Helper()
+	if err := s.Blobs.Sync(context.Background()); err != nil { // blobs before references
+		t.Fatal(err)
+	}
 	if err := run.Flush(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
@@ -159,14 +165,16 @@ func (s *Store) flush(t testing.TB, run *catalog.Run, b *catalog.Batch) {
 
 func (s *Store) put(t testing.TB, raw []byte) catalog.Content {
 	t.Helper()
+	key := sha256.Sum256(raw)
+	if c, ok := s.contents[key]; ok {
+		return c
+	}
 	info, err := s.Blobs.Put(context.Background(), bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Blobs.Sync(context.Background()); err != nil { // blobs before references
-		t.Fatal(err)
-	}
 	sum := mailsum.Parse(raw)
-	return catalog.Content{Hash: info.Hash, Size: info.Size, StoredSize: info.StoredSize, From: sum.From, To: sum.To,
+	s.contents[key] = catalog.Content{Hash: info.Hash, Size: info.Size, StoredSize: info.StoredSize, From: sum.From, To: sum.To,
 		Cc: sum.Cc, Subject: sum.Subject, Date: sum.Date, MessageID: sum.MessageID, HasAttachments: sum.HasAttachments}
+	return s.contents[key]
 }

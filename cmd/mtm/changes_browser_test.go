@@ -36,7 +36,9 @@ func TestChangesInBrowser(t *testing.T) {
 	}
 	e.dc.Append(t, alice, "INBOX", []byte("Subject: hello\r\n\r\nhi\r\n"), nil, time.Time{})
 	backup := e.liveMeta(alice, folder)
-	e.now = "2026-11-20T03:00:00+01:00"
+	e.now = "2026-11-19T03:00:00+01:00"
+	e.mustMTM("snapshot")
+	e.now = "2026-11-20T03:00:00+01:00" // nothing changed since the 19th
 	e.mustMTM("snapshot")
 	c := e.dc.Dial(t, alice)
 	if err := c.Delete(folder).Wait(); err != nil {
@@ -113,6 +115,28 @@ func TestChangesInBrowser(t *testing.T) {
 	do(t, ctx, "preview it", chromedp.Click(chromedp.ID("restorepreview")))
 	waitJS(t, ctx, "one would come back", `document.getElementById("restoreresult").textContent.includes("1 message would come back")`)
 	do(t, ctx, "close without sending", chromedp.Click(chromedp.ID("closerestore")))
+	// From a folder's message list: two messages ticked on the 20th.
+	do(t, ctx, "the mailbox", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("when")))
+	waitJS(t, ctx, "the days", `[...document.getElementById("day").options].some((o) => o.textContent.startsWith("2026-11-20"))`)
+	do(t, ctx, "pick the 20th", chromedp.Evaluate[chromedp.Void](`(() => { const d = document.getElementById("day");
+		d.value = [...d.options].find((o) => o.textContent.startsWith("2026-11-20")).value;
+		d.dispatchEvent(new Event("change")); })()`))
+	waitJS(t, ctx, "the folder", fmt.Sprintf(`document.querySelector('button.folder[data-name=%q]') !== null`, folder))
+	do(t, ctx, "open it", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button.folder[data-name=%q]`, folder))))
+	waitJS(t, ctx, "its messages", `document.querySelectorAll("#rows input.pick").length === 12`)
+	do(t, ctx, "tick two", chromedp.Click(chromedp.CSS(`#rows tr:nth-child(1) input.pick`)),
+		chromedp.Click(chromedp.CSS(`#rows tr:nth-child(2) input.pick`)))
+	waitJS(t, ctx, "two selected", `document.getElementById("listselcount").textContent.startsWith("2 messages selected") &&
+		!document.getElementById("reader").contains(document.querySelector("#rhead h2"))`)
+	do(t, ctx, "restore them", chromedp.Click(chromedp.ID("listrestore")))
+	waitJS(t, ctx, "the dialog for two", `document.getElementById("restore").open &&
+		document.getElementById("restoresel").textContent.includes("the 2 messages you selected")`)
+	do(t, ctx, "preview", chromedp.Click(chromedp.ID("restorepreview")))
+	waitJS(t, ctx, "two would come back", `document.getElementById("restoreresult").textContent.includes("2 messages would come back")`)
+	do(t, ctx, "close without sending", chromedp.Click(chromedp.ID("closerestore")))
+	do(t, ctx, "two days alike", chromedp.Navigate(s.base+"/changes?from=2026-11-19&to=2026-11-20"))
+	waitPage(t, ctx, "nothing changed, said plainly", `document.getElementById("chsummary").textContent.startsWith("Nothing changed between") &&
+		document.getElementById("chrows").children.length === 0 && document.getElementById("chfolders").children.length === 0`)
 	if mail := waitMail(t, smtp, "boss@example.com", 1); !strings.Contains(string(mail[0].Data), "12 selected message(s)") {
 		t.Errorf("the admin's email does not say what was selected:\n%s", mail[0].Data)
 	}

@@ -5,7 +5,8 @@
 const $ = (id) => document.getElementById(id);
 const PAGE = 50;
 const state = {snaps: [], snap: null, folders: [], folder: "INBOX", query: "", scope: "folder",
-  sort: "-date", offset: 0, total: 0, rows: [], sel: -1, open: null, openRef: null};
+  sort: "-date", offset: 0, total: 0, rows: [], sel: -1, open: null, openRef: null,
+  pick: new Set()}; // ids of the day shown, selected to restore (a search over every day selects none)
 
 async function api(path) {
   const res = await fetch("/api/v1" + path, {headers: {"Accept": "application/json"}});
@@ -52,6 +53,8 @@ async function loadSnapshots() {
 
 async function selectSnapshot(id) {
   state.snap = state.snaps.find((s) => s.id === Number(id));
+  state.pick.clear(); // a selection belongs to one day
+  renderListPick();
   $("day").value = String(state.snap.id);
   $("when").textContent = "of " + state.snap.day + ", taken at " + snapTime(state.snap.taken_at) +
     " — " + state.snap.messages + " messages";
@@ -196,8 +199,14 @@ function flagWords(m) {
 function renderRows(res) {
   state.total = res.total; state.rows = res.messages; state.sel = -1;
   const rows = res.messages.map((m, i) => {
-    const tr = el("tr", {tabindex: "-1", "data-i": String(i), "aria-label": flagWords(m)},
-      el("td", {class: "flags", text: flagIcons(m), title: flagWords(m)}),
+    const flags = el("td", {class: "flags", title: flagWords(m)});
+    if (!m.snapshot) { // a message of the day shown: it can be selected to restore
+      const box = el("input", {type: "checkbox", class: "pick", "data-id": String(m.id), "aria-label": "Select to restore"});
+      box.checked = state.pick.has(m.id);
+      flags.append(box);
+    }
+    flags.append(flagIcons(m));
+    const tr = el("tr", {tabindex: "-1", "data-i": String(i), "aria-label": flagWords(m)}, flags,
       el("td", {class: "from", text: m.from || "(no sender)"}),
       el("td", {class: "subject", text: m.subject || "(no subject)"}),
       el("td", {class: "date", text: fmtTime(m.date)}),
@@ -206,7 +215,7 @@ function renderRows(res) {
     if (state.query && state.scope === "all") tr.children[2].append(el("span", {class: "infolder", text: m.folder}));
     if (m.where) {
       tr.children[2].append(el("span", {class: "infolder" + (m.gone ? " gone" : ""), text: m.where}));
-      if (m.gone) tr.children[0].textContent = "🗑️";
+      if (m.gone) tr.children[0].append(" 🗑️");
     }
     return tr;
   });
@@ -235,7 +244,7 @@ function selectRow(i, focus) {
 
 $("rows").addEventListener("click", (ev) => {
   const tr = ev.target.closest("tr");
-  if (!tr) return;
+  if (!tr || ev.target.closest("input.pick")) return;
   selectRow(Number(tr.dataset.i), true);
   openMessage(state.rows[Number(tr.dataset.i)]);
 });
@@ -252,6 +261,27 @@ $("rows").addEventListener("keydown", async (ev) => {
 $("rows").addEventListener("focusin", (ev) => {
   const tr = ev.target.closest("tr");
   if (tr && state.sel !== Number(tr.dataset.i)) selectRow(Number(tr.dataset.i), false);
+});
+
+// ---- selecting messages of the day shown, to restore them
+function renderListPick() {
+  const n = state.pick.size;
+  $("listsel").hidden = n === 0;
+  $("listselcount").textContent = n + (n === 1 ? " message" : " messages") + " selected, from the backup of " + (state.snap ? state.snap.day : "");
+}
+$("rows").addEventListener("change", (ev) => {
+  const box = ev.target.closest("input.pick");
+  if (!box) return;
+  if (box.checked) state.pick.add(Number(box.dataset.id)); else state.pick.delete(Number(box.dataset.id));
+  renderListPick();
+});
+$("listclear").addEventListener("click", () => {
+  state.pick.clear();
+  for (const b of $("rows").querySelectorAll("input.pick")) b.checked = false;
+  renderListPick();
+});
+$("listrestore").addEventListener("click", () => {
+  if (state.snap && state.pick.size) openRestore({snap: state.snap, ids: [...state.pick]});
 });
 
 async function page(dir) {

@@ -58,7 +58,7 @@ type changeJSON struct {
 	FlagsBefore string   `json:"flags_before,omitempty"`
 	FlagsAfter  string   `json:"flags_after,omitempty"`
 	Subject     string   `json:"subject"`
-	From        string   `json:"from_addr"`
+	From        string   `json:"from"`
 	Date        string   `json:"date"`
 }
 

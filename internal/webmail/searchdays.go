@@ -24,7 +24,7 @@ type dayHitJSON struct {
 	Snapshot       int64        `json:"snapshot"`
 	ID             int64        `json:"id"`
 	Subject        string       `json:"subject"`
-	From           string       `json:"from_addr"`
+	From           string       `json:"from"`
 	Date           string       `json:"date"`
 	Size           int64        `json:"size"`
 	HasAttachments bool         `json:"has_attachments"`

@@ -174,7 +174,7 @@ function dayHitRows(res) {
     const where = [...spans].map(([f, [a, b]]) => f + " (" + (a === b ? shortDay(a) : shortDay(a) + "–" + shortDay(b)) + ")").join(", ");
     const now = h.now.state === "deleted" ? "deleted on " + shortDay(h.now.day) :
       h.now.state === "moved" ? "now in " + h.now.folders.join(", ") : "still in " + h.now.folders.join(", ");
-    return {id: h.id, snapshot: h.snapshot, from: h.from_addr, subject: h.subject, date: h.date, size: h.size,
+    return {id: h.id, snapshot: h.snapshot, from: h.from, subject: h.subject, date: h.date, size: h.size,
       has_attachments: h.has_attachments, flags: ["\\Seen"], where: where + " — " + now, gone: h.now.state === "deleted"};
   })};
 }

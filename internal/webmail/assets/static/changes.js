@@ -190,7 +190,7 @@ function renderChangeRows(d) {
     return el("tr", {tabindex: i === 0 ? "0" : "-1", "data-i": String(i), class: "c-" + m.change},
       el("td", {class: "pick"}, box),
       el("td", {class: "what", text: whatHappened(m)}),
-      el("td", {class: "from", text: m.from_addr || "(no sender)"}),
+      el("td", {class: "from", text: m.from || "(no sender)"}),
       el("td", {class: "subject", text: m.subject || "(no subject)"}),
       el("td", {class: "date", text: m.date ? fmtTime(m.date) : ""}));
   });

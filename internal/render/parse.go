@@ -7,8 +7,10 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // MaxParse is the largest message parsed; a larger one shows its headers
@@ -69,7 +71,7 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 			src = raw[:min(len(raw), 1<<20)]
 		}
 	}
-	env, err := enmime.NewParser(enmime.SkipMalformedParts(true)).ReadEnvelope(bytes.NewReader(src))
+	env, err := readEnvelope(src)
 	if err != nil {
 		return nil, fmt.Errorf("parsing message: %w", err)
 	}
@@ -82,6 +84,64 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 	}
 	m.Headers = headers(env)
 	return m, nil
+}
+
+// Parsers: a text part's declared charset is used when it decodes the
+// part validly; guessing the charset from the bytes is for parts that
+// declare none, or whose declaration does not fit their bytes (UTF-8
+// declared over Windows-1252, say). Guessing first, as the parser does by
+// default, garbles short texts in a declared, correct UTF-8.
+var (
+	declared = enmime.NewParser(enmime.SkipMalformedParts(true), enmime.DisableCharacterDetection(true))
+	guessing = enmime.NewParser(enmime.SkipMalformedParts(true))
+)
+
+// readEnvelope parses with the declared charsets, and again guessing them
+// when a text part's declaration left bytes that are not valid UTF-8. When
+// the guess is not sure enough either, the bytes that are not UTF-8 are
+// read as Windows-1252, the charset most often mislabelled.
+func readEnvelope(src []byte) (*enmime.Envelope, error) {
+	env, err := declared.ReadEnvelope(bytes.NewReader(src))
+	if err != nil || env.Root == nil || !misdeclared(env.Root) {
+		return env, err
+	}
+	if env, err = guessing.ReadEnvelope(bytes.NewReader(src)); err != nil {
+		return nil, err
+	}
+	env.Text, env.HTML = repair(env.Text), repair(env.HTML)
+	return env, nil
+}
+
+// repair keeps the valid UTF-8 of s and reads each other byte as
+// Windows-1252.
+func repair(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && n == 1 {
+			r = charmap.Windows1252.DecodeByte(s[0])
+		}
+		b.WriteRune(r)
+		s = s[n:]
+	}
+	return b.String()
+}
+
+// misdeclared tells whether a text part of the tree decoded to invalid
+// UTF-8.
+func misdeclared(p *enmime.Part) bool {
+	for ; p != nil; p = p.NextSibling {
+		if strings.HasPrefix(p.ContentType, "text/") && !utf8.Valid(p.Content) {
+			return true
+		}
+		if misdeclared(p.FirstChild) {
+			return true
+		}
+	}
+	return false
 }
 
 // leaves keeps the parts that hold content, not multipart containers.

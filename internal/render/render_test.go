@@ -137,6 +137,37 @@ func TestCharsetsAreDecoded(t *testing.T) {
 	}
 }
 
+// TestDeclaredCharsetWins: a short UTF-8 text beside an attachment (the
+// demo's trip mail, shown garbled before: the parser guessed Latin-1 over
+// the declaration) reads as declared; a text that declares UTF-8 over
+// Windows-1252 bytes, which cannot be UTF-8, is read by guessing; a part
+// that declares nothing too.
+func TestDeclaredCharsetWins(t *testing.T) {
+	latin := strings.Repeat("Il caff\xe8 \xe8 pronto, la cr\xe8me br\xfbl\xe9e anche. ", 4)
+	for _, c := range []struct {
+		name, raw, want string
+	}{
+		{"utf-8 beside an attachment", "Subject: Photos\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n" +
+			"--b\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n" +
+			"Hi S=C3=B8ren =C3=98stergaard,\n\nWe still need a decision on the venue.\n" +
+			"--b\nContent-Type: image/jpeg; name=a.jpg\nContent-Disposition: attachment; filename=a.jpg\n" +
+			"Content-Transfer-Encoding: base64\n\n/9j/2wCEAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIfIiEmKzcvJik0KSEiMEExNDk7\n--b--\n",
+			"Hi Søren Østergaard,"},
+		{"utf-8 declared over windows-1252", "Subject: x\nContent-Type: text/plain; charset=utf-8\n\n" + latin + "\n",
+			"Il caffè è pronto, la crème brûlée anche."},
+		{"none declared", "Subject: x\nContent-Type: text/plain\nContent-Transfer-Encoding: 8bit\n\nGr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\n",
+			"Grüße aus Köln"},
+	} {
+		m, err := Parse(crlf(c.raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(m.Text()); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s: text %q, want it to start %q", c.name, got, c.want)
+		}
+	}
+}
+
 func TestAttachmentsAndAttachedMessage(t *testing.T) {
 	var att *Message
 	for _, hm := range hostile.Messages() {

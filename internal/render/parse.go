@@ -50,13 +50,17 @@ type Message struct {
 	Headers  Headers
 	TooLarge bool     // over MaxParse: headers only
 	Problems []string // what the parser found broken
+	// Unreadable: not even the header parses as MIME; Text is the raw
+	// message, for a person to read, and there are no parts.
+	Unreadable bool
 }
 
 // ParseHead parses the first bytes of a message over MaxParse, for its
 // headers only: the result is TooLarge and has no body or parts.
 func ParseHead(head []byte) (*Message, error) { return parse(head, true) }
 
-// Parse parses raw. It fails only when not even the header can be read.
+// Parse parses raw. A message that is not MIME at all comes back
+// Unreadable, its raw text as its Text: a stored message always opens.
 func Parse(raw []byte) (*Message, error) { return parse(raw, len(raw) > MaxParse) }
 
 func parse(raw []byte, tooLarge bool) (*Message, error) {
@@ -73,7 +77,8 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 	}
 	env, err := readEnvelope(src)
 	if err != nil {
-		return nil, fmt.Errorf("parsing message: %w", err)
+		return &Message{TooLarge: tooLarge, Unreadable: true, env: &enmime.Envelope{Text: repair(string(src))},
+			Problems: []string{oneLine(fmt.Sprintf("not a MIME message: %v", err))}}, nil
 	}
 	m.env = env
 	for _, e := range env.Errors {

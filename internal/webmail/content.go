@@ -124,7 +124,8 @@ type detailJSON struct {
 	Attachments  []render.Attachment `json:"attachments"`
 	TooLarge     bool                `json:"too_large"`
 	Problems     []string            `json:"problems"`
-	Base         string              `json:"base"` // URL prefix of this message's body, raw and parts
+	Unreadable   bool                `json:"unreadable"` // not MIME: text is the raw message
+	Base         string              `json:"base"`       // URL prefix of this message's body, raw and parts
 }
 
 func (s *Server) messageDetail(w http.ResponseWriter, r *http.Request, t target) {
@@ -134,7 +135,7 @@ func (s *Server) messageDetail(w http.ResponseWriter, r *http.Request, t target)
 		return
 	}
 	d := detailJSON{messageJSON: s.messageJSON(t.msg, t.folder), Headers: m.Headers, TooLarge: m.TooLarge,
-		Problems: m.Problems, Base: base(t)}
+		Problems: m.Problems, Unreadable: m.Unreadable, Base: base(t)}
 	if d.Problems == nil {
 		d.Problems = []string{}
 	}

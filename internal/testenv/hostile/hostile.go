@@ -44,7 +44,7 @@ var htmlBodies = map[string]string{
 }
 
 // Messages returns the corpus: hostile HTML bodies, headers, file names,
-// attachments and an attached message.
+// attachments, an attached message, and bytes that are not MIME at all.
 func Messages() []Message {
 	var out []Message
 	for _, name := range sortedKeys(htmlBodies) {
@@ -63,6 +63,10 @@ Content-Type: text/plain; charset=utf-8
 `)},
 		Message{Name: "attachments", Raw: attachments()},
 		Message{Name: "attached-message", Raw: attachedMessage()},
+		// Not MIME at all: no header, a first line no parser accepts, a
+		// script and bytes that are not UTF-8.
+		Message{Name: "not-mime", Raw: []byte("\x7fno header at all <script>" + payload + "</script>\r\n" +
+			"caf\xe9 \xff\xfe and a line: that looks like a header\r\n\r\nbody\r\n")},
 	)
 	return out
 }

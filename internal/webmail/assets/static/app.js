@@ -351,7 +351,9 @@ async function showDetail(d) {
   const rows = [["From", h.from], ["To", h.to], ["Cc", h.cc], ["Date", h.date]].filter((r) => r[1]);
   $("rhead").replaceChildren(el("h2", {text: h.subject || d.subject || "(no subject)"}),
     el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {text: k}), el("dd", {text: v})])),
-    ...(d.too_large ? [el("p", {class: "note", text: "This message is too large to show; download it to read it."})] : []));
+    ...(d.too_large ? [el("p", {class: "note", text: "This message is too large to show; download it to read it."})] : []),
+    ...(d.unreadable ? [el("p", {class: "note", text: "This message is not in a standard email format, so its raw text is shown below. " +
+      "Nothing is lost: View source and Download give its exact bytes."})] : []));
   // Inline images the body shows are not listed as attachments.
   const listed = d.attachments.filter((a) => !(a.inline && a.content_id && d.has_html));
   $("atts").replaceChildren(...listed.map((a) => attachmentItem(d, a)));

@@ -34,17 +34,31 @@ function renderRestoreFolders() {
   }));
 }
 
-function renderPreview(p) {
+// scopeWords says what a request covers, before it is sent.
+function scopeWords(input, day) {
+  if (input.messages && input.messages.length) {
+    return "What: " + (input.messages.length === 1 ? "the message" : "the " + input.messages.length + " messages") +
+      " you selected, as they were on " + day + ".";
+  }
+  if (input.folders.length) {
+    return "What: " + (input.folders.length === 1 ? "the folder " : "the folders ") + input.folders.join(", ") +
+      " (with subfolders), as on " + day + ".";
+  }
+  return "What: the whole mailbox, every folder, as it was on " + day + ".";
+}
+
+function renderPreview(p, input) {
   const out = $("restoreresult");
+  const scope = el("p", {class: "scope", id: "restorescope", text: scopeWords(input, $("restoreday").textContent)});
   if (p.total === 0) {
-    out.replaceChildren(el("p", {text: "Nothing to restore: every message of this backup is still in your mailbox" +
+    out.replaceChildren(scope, el("p", {text: "Nothing to restore: every message of this backup is still in your mailbox" +
       (p.moved ? " (" + p.moved + " of them in another folder)." : ".")}));
     $("restoresend").hidden = true;
     return;
   }
   const rows = p.folders.filter((f) => f.to_restore > 0 || f.recreate).map((f) =>
     el("tr", {}, el("td", {text: f.folder + (f.recreate ? " (recreated)" : "")}), el("td", {text: String(f.to_restore)})));
-  out.replaceChildren(
+  out.replaceChildren(scope,
     el("p", {text: p.total + (p.total === 1 ? " message" : " messages") + " would come back (" + fmtSize(p.bytes) + "); " + p.present +
       " are still in your mailbox and " + p.moved + " were moved to another folder: those are left as they are."}),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {text: "Folder"}), el("th", {text: "Messages"}))),
@@ -92,7 +106,15 @@ $("restoremsg").addEventListener("click", () => {
   if (snap) openRestore({snap, ids: [ref.id]});
 });
 $("closerestore").addEventListener("click", () => $("restore").close());
-$("restoreform").addEventListener("change", () => { $("restoresend").hidden = true; });
+$("restoreform").addEventListener("change", (ev) => {
+  $("restoresend").hidden = true;
+  $("restoreresult").replaceChildren();
+  // Ticking a folder means "only these folders"; the whole mailbox means none ticked.
+  if (ev.target.closest("#restorefolders") && ev.target.checked) $("restoreform").elements.scope.value = "some";
+  if (ev.target.name === "scope" && ev.target.value === "all") {
+    for (const c of $("restorefolders").querySelectorAll("input:checked")) c.checked = false;
+  }
+});
 $("restoreform").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const input = restoreInput();
@@ -101,7 +123,7 @@ $("restoreform").addEventListener("submit", async (ev) => {
     return;
   }
   $("restoreresult").replaceChildren(el("p", {text: "Comparing the backup with your mailbox…"}));
-  try { renderPreview(await postJSON("/restores/preview", input)); } catch (e) {
+  try { renderPreview(await postJSON("/restores/preview", input), input); } catch (e) {
     $("restoreresult").replaceChildren(el("p", {class: "error", text: e.message}));
   }
 });

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-imap/v2"
+)
+
+// TestWebmailDefectsInBrowser: what a new user met on the demo, in
+// chromium at desktop (1400×900) and phone (390×844) sizes: Download and
+// View source showing before any message is open; a short UTF-8 mail
+// beside an attachment shown garbled ("SÃ¸ren"); a stored message that is
+// not MIME failing to open; ticking a folder in the restore dialog leaving
+// "the whole mailbox" chosen, with no words saying what would be asked.
+func TestWebmailDefectsInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs serve and chromium")
+	}
+	ctx, watch := browse(t, t.TempDir())
+	const alice = "alice@example.com"
+	e := newE2E(t, alice)
+	smtp := withSMTP(t, e)
+	photos := "Subject: =?utf-8?q?Photos:_Kyoto_=E4=BA=AC=E9=83=BD?=\r\nFrom: Japan Rail Pass <booking@jrpass.example>\r\n" +
+		"To: =?utf-8?q?S=C3=B8ren_=C3=98stergaard?= <alice@example.com>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Transfer-Encoding: quoted-printable\r\n\r\nHi S=C3=B8ren =C3=98stergaard,\r\n\r\nWe still need a decision on the venue.\r\n" +
+		"--b\r\nContent-Type: image/jpeg; name=kyoto.jpg\r\nContent-Disposition: attachment; filename=kyoto.jpg\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n/9j/2wCEAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIfIiEmKzcvJik0KSEiMEExNDk7\r\n--b--\r\n"
+	e.dc.Append(t, alice, "INBOX", []byte(photos), []imap.Flag{imap.FlagSeen}, time.Time{})
+	e.dc.Append(t, alice, "Odd", []byte("no header at all, only words\r\ncaf\xe9 and a line: like a header\r\n\r\nbody\r\n"), nil, time.Time{})
+	e.mustMTM("snapshot")
+	s := serveE2E(t, e, smtp)
+
+	do(t, ctx, "login", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), alice), chromedp.SendKeys(chromedp.ID("password"), "pw-"+alice+"\n"),
+		chromedp.WaitVisible(chromedp.ID("when")))
+	for _, size := range []struct {
+		name string
+		w, h int64
+	}{{"desktop", 1400, 900}, {"phone", 390, 844}} {
+		phone := size.w < 720
+		openFolder := func(name string) {
+			t.Helper()
+			if phone {
+				do(t, ctx, "the folders", chromedp.Click(chromedp.ID("to-folders")))
+			}
+			do(t, ctx, "open "+name, chromedp.Click(chromedp.CSS(fmt.Sprintf(`button.folder[data-name=%q]`, name))))
+		}
+		back := func() {
+			t.Helper()
+			if phone {
+				do(t, ctx, "back to the list", chromedp.Click(chromedp.ID("to-list")))
+			}
+		}
+		t.Run(size.name, func(t *testing.T) {
+			do(t, ctx, "size", chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(s.base+"/"),
+				chromedp.WaitVisible(chromedp.ID("when")))
+			waitJS(t, ctx, "the list", `document.querySelectorAll("#rows tr").length > 0`)
+			// Nothing to download or view before a message is open.
+			waitJS(t, ctx, "no message actions yet", `["download", "viewsource", "restoremsg"].every((id) =>
+				document.getElementById(id).getClientRects().length === 0)`)
+
+			openFolder("INBOX")
+			waitJS(t, ctx, "the photos mail", `[...document.querySelectorAll("#rows td.subject")].some((td) => td.textContent.startsWith("Photos"))`)
+			do(t, ctx, "open it", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#rows td.subject")].find((td) =>
+				td.textContent.startsWith("Photos")).click()`))
+			waitJS(t, ctx, "its text as written", `document.getElementById("text").textContent.includes("Hi Søren Østergaard,") &&
+				document.getElementById("rhead").textContent.includes("Søren Østergaard")`)
+			waitJS(t, ctx, "the message actions", `document.getElementById("download").getClientRects().length > 0`)
+			back()
+
+			openFolder("Odd")
+			waitJS(t, ctx, "the odd message", `document.getElementById("listtitle").textContent === "Odd" && document.querySelectorAll("#rows tr").length === 1`)
+			do(t, ctx, "open it", chromedp.Click(chromedp.CSS(`#rows tr td.subject`)))
+			waitJS(t, ctx, "its raw text, and why", `document.getElementById("text").textContent.includes("no header at all, only words") &&
+				document.getElementById("text").textContent.includes("café") &&
+				document.getElementById("rhead").textContent.includes("not in a standard email format")`)
+			back()
+
+			do(t, ctx, "the restore dialog", chromedp.Click(chromedp.ID("restorebtn")))
+			waitJS(t, ctx, "its folders", `document.querySelector('#restorefolders input[value="INBOX"]') !== null`)
+			do(t, ctx, "tick INBOX", chromedp.Click(chromedp.CSS(`#restorefolders input[value="INBOX"]`)))
+			waitJS(t, ctx, "only these folders", `document.getElementById("restoreform").elements.scope.value === "some"`)
+			do(t, ctx, "preview", chromedp.Click(chromedp.ID("restorepreview")))
+			waitJS(t, ctx, "the scope in words", `document.getElementById("restorescope").textContent.startsWith("What: the folder INBOX (with subfolders)")`)
+			do(t, ctx, "the whole mailbox", chromedp.Click(chromedp.CSS(`input[name=scope][value=all]`)))
+			waitJS(t, ctx, "no folder ticked", `document.querySelectorAll("#restorefolders input:checked").length === 0 &&
+				document.getElementById("restoreresult").textContent === ""`)
+			do(t, ctx, "preview", chromedp.Click(chromedp.ID("restorepreview")))
+			waitJS(t, ctx, "the whole mailbox in words", `document.getElementById("restorescope").textContent.startsWith("What: the whole mailbox")`)
+			do(t, ctx, "close", chromedp.Click(chromedp.ID("closerestore")))
+		})
+	}
+	watch.check(t)
+}

@@ -80,7 +80,7 @@ func TestChangesInBrowser(t *testing.T) {
 	do(t, ctx, "ask for the restore", chromedp.Click(chromedp.ID("chrestore")))
 	waitJS(t, ctx, "the dialog for the selection", `document.getElementById("restore").open &&
 		!document.getElementById("restoresel").hidden && document.getElementById("restorewhat").hidden &&
-		document.getElementById("restoreday").textContent === "2026-11-20"`)
+		document.getElementById("restoreday").dataset.day === "2026-11-20"`)
 	do(t, ctx, "preview", chromedp.Click(chromedp.ID("restorepreview")))
 	waitJS(t, ctx, "the preview", `document.getElementById("restoreresult").textContent.includes("12 messages would come back")`)
 	do(t, ctx, "send the request", chromedp.Click(chromedp.ID("restoresend")))
@@ -117,9 +117,9 @@ func TestChangesInBrowser(t *testing.T) {
 	do(t, ctx, "close without sending", chromedp.Click(chromedp.ID("closerestore")))
 	// From a folder's message list: two messages ticked on the 20th.
 	do(t, ctx, "the mailbox", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("when")))
-	waitJS(t, ctx, "the days", `[...document.getElementById("day").options].some((o) => o.textContent.startsWith("2026-11-20"))`)
+	waitJS(t, ctx, "the days", `[...document.getElementById("day").options].some((o) => o.dataset.day === "2026-11-20")`)
 	do(t, ctx, "pick the 20th", chromedp.Evaluate[chromedp.Void](`(() => { const d = document.getElementById("day");
-		d.value = [...d.options].find((o) => o.textContent.startsWith("2026-11-20")).value;
+		d.value = [...d.options].find((o) => o.dataset.day === "2026-11-20").value;
 		d.dispatchEvent(new Event("change")); })()`))
 	waitJS(t, ctx, "the folder", fmt.Sprintf(`document.querySelector('button.folder[data-name=%q]') !== null`, folder))
 	do(t, ctx, "open it", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button.folder[data-name=%q]`, folder))))

@@ -166,12 +166,12 @@ func TestWebmailInBrowser(t *testing.T) {
 		do(t, ctx, "wrong password", chromedp.SendKeys(chromedp.ID("email"), "alice@example.com"),
 			chromedp.SendKeys(chromedp.ID("password"), "wrong\n"))
 		waitJS(t, ctx, "the error", `!document.getElementById("error").hidden`)
-		if msg := evalJS[string](t, ctx, `document.getElementById("error").textContent`); msg != "invalid email or password" {
+		if msg := evalJS[string](t, ctx, `document.getElementById("error").textContent`); msg != "The email address or the password is wrong." {
 			t.Errorf("error %q", msg)
 		}
 		do(t, ctx, "right password", chromedp.Evaluate[chromedp.Void](`document.getElementById("password").value = ""`),
 			chromedp.SendKeys(chromedp.ID("password"), "pw-alice@example.com\n"), chromedp.WaitVisible(chromedp.ID("when")))
-		waitJS(t, ctx, "the newest day", `document.getElementById("when").textContent.includes("2026-11-24")`)
+		waitJS(t, ctx, "the newest day", `document.getElementById("when").dataset.day === "2026-11-24"`)
 		waitJS(t, ctx, "the inbox", `document.querySelectorAll("#rows tr").length === 3`)
 	}})
 	steps = append(steps, step{"switch day", func(t *testing.T) {
@@ -180,7 +180,7 @@ func TestWebmailInBrowser(t *testing.T) {
 		}
 		do(t, ctx, "pick day 1", chromedp.SetValue(chromedp.ID("day"), fmt.Sprint(e.days[0].ID)),
 			chromedp.Evaluate[chromedp.Void](`document.getElementById("day").dispatchEvent(new Event("change"))`))
-		waitJS(t, ctx, "day 1", `document.getElementById("when").textContent.includes("2026-11-23")`)
+		waitJS(t, ctx, "day 1", `document.getElementById("when").dataset.day === "2026-11-23"`)
 		waitJS(t, ctx, "day 1's inbox", `document.querySelectorAll("#rows tr").length === 2 &&
 			!document.getElementById("rows").textContent.includes("Day two news")`)
 	}})

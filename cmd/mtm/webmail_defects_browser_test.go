@@ -7,6 +7,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-imap/v2"
+
+	"mtm/internal/catalog"
 )
 
 // TestWebmailDefectsInBrowser: what a new user met on the demo, in
@@ -93,6 +95,56 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 			waitJS(t, ctx, "the whole mailbox in words", `document.getElementById("restorescope").textContent.startsWith("What: the whole mailbox")`)
 			do(t, ctx, "close", chromedp.Click(chromedp.ID("closerestore")))
 		})
+	}
+	watch.check(t)
+}
+
+// TestWebmailInItalian: the login page offers Italian and is shown in it,
+// the webmail follows (html lang, the banner, dates, plural forms), and
+// the settings switch back to English, remembered in the browser and for
+// the account's emails.
+func TestWebmailInItalian(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs serve and chromium")
+	}
+	ctx, watch := browse(t, t.TempDir())
+	const alice = "alice@example.com"
+	e := newE2E(t, alice)
+	smtp := withSMTP(t, e)
+	for i := range 3 {
+		e.dc.Append(t, alice, "INBOX", []byte(fmt.Sprintf("Subject: Ciao %d\r\n\r\nciao\r\n", i)), nil, time.Time{})
+	}
+	e.mustMTM("snapshot")
+	s := serveE2E(t, e, smtp)
+
+	do(t, ctx, "the login page", chromedp.Navigate(s.base+"/login"), chromedp.WaitVisible(chromedp.ID("email")))
+	do(t, ctx, "in Italian", chromedp.Click(chromedp.CSS(`a[data-lang="it"]`)))
+	waitPage(t, ctx, "the Italian login page", `document.documentElement.lang === "it" &&
+		document.getElementById("submit").textContent === "Accedi"`)
+	do(t, ctx, "a wrong password", chromedp.SendKeys(chromedp.ID("email"), alice), chromedp.SendKeys(chromedp.ID("password"), "wrong\n"))
+	waitJS(t, ctx, "the error in Italian", `document.getElementById("error").textContent === "L’indirizzo email o la password non sono corretti."`)
+	do(t, ctx, "log in", chromedp.Evaluate[chromedp.Void](`document.getElementById("password").value = ""`),
+		chromedp.SendKeys(chromedp.ID("password"), "pw-"+alice+"\n"))
+	waitPage(t, ctx, "the webmail in Italian", `document.documentElement.lang === "it" &&
+		document.querySelector(".readonly strong").textContent === "Backup in sola lettura" &&
+		document.getElementById("when").textContent.includes("3 messaggi") &&
+		document.getElementById("changesbtn").textContent === "Cosa è cambiato?"`)
+	do(t, ctx, "the settings", chromedp.Click(chromedp.ID("settingsbtn")))
+	waitJS(t, ctx, "the language chosen", `document.getElementById("set-language").value === "it"`)
+	do(t, ctx, "English", chromedp.SetValue(chromedp.ID("set-language"), "en"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("set-language").dispatchEvent(new Event("change"))`))
+	waitPage(t, ctx, "the webmail in English", `document.documentElement.lang === "en" &&
+		document.querySelector(".readonly strong").textContent === "Read-only backup"`)
+	do(t, ctx, "reload", chromedp.Reload())
+	waitPage(t, ctx, "still English", `document.documentElement.lang === "en" && document.getElementById("when").textContent.includes("3 messages")`)
+	cat := e.openCatalog(t.Context(), catalog.Options{})
+	defer cat.Close() //nolint:errcheck // test
+	acct, err := cat.LookupAccount(t.Context(), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set, err := cat.AccountSettings(t.Context(), acct); err != nil || set.Language != "en" {
+		t.Errorf("the account's language: %+v %v", set, err)
 	}
 	watch.check(t)
 }

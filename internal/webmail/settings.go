@@ -4,13 +4,19 @@ import (
 	"net/http"
 
 	"mtm/internal/catalog"
+	"mtm/internal/i18n"
 	"mtm/internal/web"
 )
 
 // settingsJSON is GET and PUT /api/v1/settings (docs/api.md): what the
 // user chose for their own account.
 type settingsJSON struct {
-	MassDeletionWarning *bool `json:"mass_deletion_warning"`
+	MassDeletionWarning *bool   `json:"mass_deletion_warning"`
+	Language            *string `json:"language"` // "en", "it"; "" not chosen
+}
+
+func toSettingsJSON(set catalog.AccountSettings) settingsJSON {
+	return settingsJSON{MassDeletionWarning: &set.MassDeletionWarning, Language: &set.Language}
 }
 
 func (s *Server) settings(w http.ResponseWriter, r *http.Request, u who) {
@@ -22,13 +28,17 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request, u who) {
 			return
 		}
 	}
-	web.WriteJSON(w, http.StatusOK, settingsJSON{MassDeletionWarning: &set.MassDeletionWarning})
+	web.WriteJSON(w, http.StatusOK, toSettingsJSON(set))
 }
 
 // setSettings changes the settings the body names and answers them all.
 func (s *Server) setSettings(w http.ResponseWriter, r *http.Request, u who) {
 	var in settingsJSON
 	if !web.ReadJSON(w, r, &in, 4<<10) {
+		return
+	}
+	if in.Language != nil && *in.Language != "" && !i18n.Supported(*in.Language) {
+		web.WriteError(w, http.StatusBadRequest, "unknown language")
 		return
 	}
 	if u.acct == 0 {
@@ -43,10 +53,14 @@ func (s *Server) setSettings(w http.ResponseWriter, r *http.Request, u who) {
 	if in.MassDeletionWarning != nil {
 		set.MassDeletionWarning = *in.MassDeletionWarning
 	}
+	if in.Language != nil {
+		set.Language = *in.Language
+	}
 	if err := s.opts.Catalog.SetAccountSettings(r.Context(), u.acct, set); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("webmail: settings changed", "account", u.address, "mass_deletion_warning", set.MassDeletionWarning)
-	web.WriteJSON(w, http.StatusOK, settingsJSON{MassDeletionWarning: &set.MassDeletionWarning})
+	s.log.Info("webmail: settings changed", "account", u.address, "mass_deletion_warning", set.MassDeletionWarning,
+		"language", set.Language)
+	web.WriteJSON(w, http.StatusOK, toSettingsJSON(set))
 }

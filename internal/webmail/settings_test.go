@@ -11,7 +11,7 @@ import (
 func TestSettings(t *testing.T) {
 	f := newFixture(t)
 	anon, alice, bob := f.anon(), f.login("alice@example.com", "alice-pw"), f.login("bob@example.com", "bob-pw")
-	if res, body := alice.do("GET", "/api/v1/settings", ""); res.StatusCode != 200 || body != `{"mass_deletion_warning":true}`+"\n" {
+	if res, body := alice.do("GET", "/api/v1/settings", ""); res.StatusCode != 200 || body != `{"mass_deletion_warning":true,"language":""}`+"\n" {
 		t.Fatalf("alice's settings: %d %s", res.StatusCode, body)
 	}
 	for _, c := range []struct {
@@ -31,17 +31,24 @@ func TestSettings(t *testing.T) {
 		}
 	}
 	if res, body := alice.do("PUT", "/api/v1/settings", `{"mass_deletion_warning":false}`); res.StatusCode != 200 ||
-		body != `{"mass_deletion_warning":false}`+"\n" {
+		body != `{"mass_deletion_warning":false,"language":""}`+"\n" {
 		t.Fatalf("turning it off: %d %s", res.StatusCode, body)
 	}
 	set, err := f.st.Cat.AccountSettings(context.Background(), f.alice[0].Account)
 	if err != nil || set.MassDeletionWarning {
 		t.Errorf("alice's stored settings: %+v %v", set, err)
 	}
-	if _, body := bob.do("GET", "/api/v1/settings", ""); body != `{"mass_deletion_warning":true}`+"\n" {
+	if _, body := bob.do("GET", "/api/v1/settings", ""); body != `{"mass_deletion_warning":true,"language":""}`+"\n" {
 		t.Errorf("bob's settings followed alice's: %s", body)
 	}
-	if _, body := alice.do("PUT", "/api/v1/settings", `{}`); body != `{"mass_deletion_warning":false}`+"\n" {
+	if _, body := alice.do("PUT", "/api/v1/settings", `{}`); body != `{"mass_deletion_warning":false,"language":""}`+"\n" {
 		t.Errorf("an empty change changed something: %s", body)
+	}
+	if res, body := alice.do("PUT", "/api/v1/settings", `{"language":"it"}`); res.StatusCode != 200 ||
+		body != `{"mass_deletion_warning":false,"language":"it"}`+"\n" {
+		t.Errorf("choosing Italian: %d %s", res.StatusCode, body)
+	}
+	if res, _ := alice.do("PUT", "/api/v1/settings", `{"language":"xx"}`); res.StatusCode != 400 {
+		t.Errorf("an unknown language: %d", res.StatusCode)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"mtm/internal/i18n"
 )
 
 //go:embed assets/*.html
@@ -32,6 +34,37 @@ type pageData struct {
 	Email         string
 	RetentionDays int
 	Zone          string
+	L             i18n.Lang                    // the page's language
+	Script        map[string]map[string]string // the scripts' messages in it (js.*)
+	Languages     []language                   // the language switch
+}
+
+type language struct{ Code, Name string }
+
+// langCookie remembers the language a visitor chose in this browser.
+const langCookie = "lang"
+
+// lang picks the request's language: one chosen on this page (?lang=,
+// then remembered), in this browser (the cookie), by the account (its
+// settings), or the browser's Accept-Language; English otherwise.
+func (s *Server) lang(w http.ResponseWriter, r *http.Request, account string) i18n.Lang {
+	var prefs []string
+	if q := r.URL.Query().Get("lang"); i18n.Supported(q) {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
+			SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.opts.BaseURL, "https:")})
+		prefs = append(prefs, q)
+	}
+	if c, err := r.Cookie(langCookie); err == nil && i18n.Supported(c.Value) {
+		prefs = append(prefs, c.Value)
+	}
+	if account != "" {
+		if acct, err := s.opts.Catalog.LookupAccount(r.Context(), account); err == nil {
+			if set, err := s.opts.Catalog.AccountSettings(r.Context(), acct); err == nil && set.Language != "" {
+				prefs = append(prefs, set.Language)
+			}
+		}
+	}
+	return s.opts.Languages.Pick(append(prefs, r.Header.Get("Accept-Language"))...)
 }
 
 // page renders template name; with needLogin, a request without a session
@@ -51,8 +84,14 @@ func (s *Server) page(p *pages, name string, needLogin bool) http.HandlerFunc {
 			http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 			return
 		}
+		l := s.lang(w, r, ses.Account)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		d := pageData{Email: ses.Account, RetentionDays: s.opts.RetentionDays, Zone: s.opts.Location.String()}
+		w.Header().Add("Vary", "Accept-Language, Cookie")
+		d := pageData{Email: ses.Account, RetentionDays: s.opts.RetentionDays, Zone: s.opts.Location.String(),
+			L: l, Script: s.opts.Languages.Script(l.Code, "js.")}
+		for _, code := range i18n.Codes {
+			d.Languages = append(d.Languages, language{Code: code, Name: i18n.Names[code]})
+		}
 		if err := p.t.ExecuteTemplate(w, name+".html", d); err != nil && r.Context().Err() == nil {
 			s.log.Error("webmail: rendering page", "page", name, "err", err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
+	"mtm/internal/i18n"
 	"mtm/internal/clock"
 	"mtm/internal/web"
 	"mtm/internal/webauth"
@@ -71,6 +72,9 @@ type Options struct {
 	ClientIP func(*http.Request) string
 	// Audit, if set, records logins.
 	Audit func(ctx context.Context, ev catalog.AuditEvent) error
+	// Languages are the messages of the pages in every language; default
+	// i18n.New().
+	Languages *i18n.Catalog
 }
 
 // Server is the webmail.
@@ -100,6 +104,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.LoginTimeout <= 0 {
 		opts.LoginTimeout = 20 * time.Second
+	}
+	if opts.Languages == nil {
+		var err error
+		if opts.Languages, err = i18n.New(); err != nil {
+			return nil, err
+		}
 	}
 	guard, err := web.NewGuard(opts.BaseURL, web.Headers{CSP: appCSP, FrameOptions: "SAMEORIGIN",
 		ReferrerPolicy: "no-referrer"})

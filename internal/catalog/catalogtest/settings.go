@@ -37,7 +37,13 @@ func (cs suite) testSettings(t *testing.T) {
 			t.Fatalf("after setting the warning to %v, another process reads %+v %v", want, s, err)
 		}
 	}
-	if s, err := b.AccountSettings(ctx, bob); err != nil || !s.MassDeletionWarning {
+	if err := a.SetAccountSettings(ctx, alice, catalog.AccountSettings{MassDeletionWarning: false, Language: "it"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := b.AccountSettings(ctx, alice); err != nil || s.Language != "it" || s.MassDeletionWarning {
+		t.Errorf("alice's language: %+v %v", s, err)
+	}
+	if s, err := b.AccountSettings(ctx, bob); err != nil || !s.MassDeletionWarning || s.Language != "" {
 		t.Errorf("bob's settings changed with alice's: %+v %v", s, err)
 	}
 }

@@ -3,6 +3,23 @@
 // are documents of their own, in a sandboxed frame.
 "use strict";
 const $ = (id) => document.getElementById(id);
+
+// ---- language: the page's messages (internal/i18n, ids js.*) in its language
+const LANG = document.documentElement.lang || "en";
+const MSGS = JSON.parse(($("i18n") || {}).textContent || "{}");
+const PLURAL = new Intl.PluralRules(LANG);
+const NUM = new Intl.NumberFormat(LANG);
+// t returns message key with its {{.Name}} variables; a Count chooses the
+// plural form. Numbers are written the language's way.
+function t(key, vars) {
+  const forms = MSGS[key];
+  if (!forms) return key;
+  const text = (vars && typeof vars.Count === "number" && forms[PLURAL.select(vars.Count)]) || forms.other;
+  return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, k) => {
+    const v = vars ? vars[k] : undefined;
+    return v === undefined ? "" : typeof v === "number" ? NUM.format(v) : String(v);
+  });
+}
 const PAGE = 50;
 const state = {snaps: [], snap: null, folders: [], folder: "INBOX", query: "", scope: "folder",
   sort: "-date", offset: 0, total: 0, rows: [], sel: -1, open: null, openRef: null,
@@ -10,9 +27,15 @@ const state = {snaps: [], snap: null, folders: [], folder: "INBOX", query: "", s
 
 async function api(path) {
   const res = await fetch("/api/v1" + path, {headers: {"Accept": "application/json"}});
-  if (res.status === 401) { location.assign("/login"); throw new Error("logged out"); }
-  if (!res.ok) throw new Error(path + ": " + res.status);
+  if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
+  if (!res.ok) throw new Error(t("js.error_status", {Status: res.status}));
   return res.json();
+}
+
+// loggedOut sends an expired session to the login page, which says so and
+// brings the user back here.
+function loggedOut() {
+  location.assign("/login?expired=1&next=" + encodeURIComponent(location.pathname + location.search));
 }
 
 function el(tag, attrs, ...kids) {
@@ -24,17 +47,42 @@ function el(tag, attrs, ...kids) {
   return e;
 }
 
-const fmtTime = (iso) => new Date(iso).toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"});
+// ---- dates people match to memory, in the page's language
+const localDay = (d) => d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+const clock = (d) => d.toLocaleTimeString(LANG, {hour: "2-digit", minute: "2-digit"});
+// fmtTime is a message's date in the list: the time today, "yesterday"
+// and the time, the day and month this year, the full date before.
+function fmtTime(iso) {
+  const d = new Date(iso), now = new Date();
+  if (isNaN(d)) return "";
+  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+  if (localDay(d) === localDay(now)) return clock(d);
+  if (localDay(d) === localDay(yesterday)) return t("js.yesterday_at", {Time: clock(d)});
+  if (d.getFullYear() === now.getFullYear()) return d.toLocaleDateString(LANG, {day: "numeric", month: "short"});
+  return d.toLocaleDateString(LANG, {day: "numeric", month: "short", year: "numeric"});
+}
+// fullTime is a date in full, with the weekday, in the user's time zone.
+const fullTime = (iso) => new Date(iso).toLocaleString(LANG, {dateStyle: "full", timeStyle: "short"});
+// dayName names a backup day (YYYY-MM-DD): today, yesterday, or its
+// weekday and date.
+function dayName(day) {
+  const now = new Date();
+  if (day === localDay(now)) return t("js.today");
+  if (day === localDay(new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1))) return t("js.yesterday");
+  const d = new Date(day + "T12:00:00");
+  return d.toLocaleDateString(LANG, {weekday: "short", day: "numeric", month: "short",
+    year: d.getFullYear() === now.getFullYear() ? undefined : "numeric"});
+}
 // Backup times are shown as the server gives them, in the provider's zone,
 // since that zone defines the days.
 const snapTime = (iso) => iso.slice(11, 16) + " (UTC" + (iso.length > 19 ? iso.slice(19).replace("Z", "") : "") + ")";
 // Sizes in decimal units, as the server writes them (internal/bytesize).
 function fmtSize(n) {
-  if (n < 1000) return n + " B";
+  if (n < 1000) return NUM.format(n) + " B";
   const units = ["kB", "MB", "GB", "TB", "PB"];
   let v = n / 1000, i = 0;
   while (v >= 999.95 && i < units.length - 1) { v /= 1000; i++; }
-  return v.toFixed(1) + " " + units[i];
+  return v.toLocaleString(LANG, {minimumFractionDigits: 1, maximumFractionDigits: 1}) + " " + units[i];
 }
 
 // ---- days
@@ -42,10 +90,11 @@ async function loadSnapshots() {
   state.snaps = await api("/snapshots");
   const sel = $("day");
   // Next to each day, how many messages vanished that day: the bad day stands out.
-  sel.replaceChildren(...state.snaps.map((s) => el("option", {value: s.id, "data-vanished": s.vanished,
-    text: s.day + " at " + s.taken_at.slice(11, 16) + (s.vanished ? " — " + s.vanished + " deleted" : "")})));
+  sel.replaceChildren(...state.snaps.map((s) => el("option", {value: s.id, "data-vanished": s.vanished, "data-day": s.day,
+    text: s.vanished ? t("js.day_option_deleted", {Day: dayName(s.day), Time: s.taken_at.slice(11, 16), Count: s.vanished}) :
+      t("js.day_option", {Day: dayName(s.day), Time: s.taken_at.slice(11, 16)})})));
   if (state.snaps.length === 0) {
-    $("when").textContent = "no backup of this mailbox exists yet";
+    $("when").textContent = t("js.no_backup");
     return;
   }
   await selectSnapshot(state.snaps[0].id);
@@ -56,8 +105,9 @@ async function selectSnapshot(id) {
   state.pick.clear(); // a selection belongs to one day
   renderListPick();
   $("day").value = String(state.snap.id);
-  $("when").textContent = "of " + state.snap.day + ", taken at " + snapTime(state.snap.taken_at) +
-    " — " + state.snap.messages + " messages";
+  $("when").textContent = t("js.when", {Day: dayName(state.snap.day), Time: snapTime(state.snap.taken_at),
+    Count: state.snap.messages});
+  $("when").dataset.day = state.snap.day;
   state.folders = await api("/snapshots/" + state.snap.id + "/folders");
   if (!state.folders.some((f) => f.name === state.folder && f.selectable)) {
     const first = state.folders.find((f) => f.selectable);
@@ -99,8 +149,8 @@ function renderTree() {
     if (!f.selectable) btn.setAttribute("aria-disabled", "true");
     if (!f.subscribed) {
       btn.classList.add("unsub");
-      btn.title = f.name + " (not subscribed)";
-      btn.append(el("span", {class: "badge", text: "unsubscribed"}));
+      btn.title = t("js.not_subscribed", {Folder: f.name});
+      btn.append(el("span", {class: "badge", text: t("js.unsubscribed")}));
     } else {
       btn.title = f.name;
     }
@@ -141,7 +191,7 @@ async function loadList() {
   if (!state.snap) return;
   const p = new URLSearchParams({offset: state.offset, limit: PAGE, sort: state.sort});
   if (state.query && state.scope === "days") {
-    $("listtitle").textContent = "Search: " + state.query + " on every day";
+    $("listtitle").textContent = t("js.search_days_title", {Query: state.query});
     p.delete("sort");
     p.set("q", state.query);
     renderRows(dayHitRows(await api("/search?" + p)));
@@ -150,7 +200,8 @@ async function loadList() {
   if (state.query) {
     p.set("q", state.query);
     if (state.scope === "folder" && state.folder) p.set("folder", state.folder);
-    $("listtitle").textContent = "Search: " + state.query + (state.scope === "folder" ? " in " + state.folder : " in all folders");
+    $("listtitle").textContent = state.scope === "folder" ? t("js.search_folder_title", {Query: state.query, Folder: state.folder}) :
+      t("js.search_all_title", {Query: state.query});
   } else {
     if (!state.folder) { renderRows({total: 0, messages: []}); return; }
     p.set("folder", state.folder);
@@ -160,22 +211,22 @@ async function loadList() {
 }
 
 // ---- search over every day: one row per message, with where it was and is
-const shortDay = (day) => new Date(day + "T12:00:00").toLocaleDateString(undefined, {day: "numeric", month: "short"});
+const shortDay = (day) => new Date(day + "T12:00:00").toLocaleDateString(LANG, {day: "numeric", month: "short"});
 
 // dayHitRows makes the results rows of the list: each opens the message on
 // the latest day that has it, and says where it was and where it is now.
 function dayHitRows(res) {
-  return {total: res.total, messages: res.results.map((h) => {
+  return {total: res.total, more: res.more, messages: res.results.map((h) => {
     const spans = new Map(); // folder -> [first day, last day]
     for (const d of h.days) {
       const s = spans.get(d.folder);
       if (s) s[1] = d.day; else spans.set(d.folder, [d.day, d.day]);
     }
     const where = [...spans].map(([f, [a, b]]) => f + " (" + (a === b ? shortDay(a) : shortDay(a) + "–" + shortDay(b)) + ")").join(", ");
-    const now = h.now.state === "deleted" ? "deleted on " + shortDay(h.now.day) :
-      h.now.state === "moved" ? "now in " + h.now.folders.join(", ") : "still in " + h.now.folders.join(", ");
+    const now = h.now.state === "deleted" ? t("js.hit_deleted", {Day: shortDay(h.now.day)}) :
+      t(h.now.state === "moved" ? "js.hit_moved" : "js.hit_live", {Folders: h.now.folders.join(", ")});
     return {id: h.id, snapshot: h.snapshot, from: h.from, subject: h.subject, date: h.date, size: h.size,
-      has_attachments: h.has_attachments, flags: ["\\Seen"], where: where + " — " + now, gone: h.now.state === "deleted"};
+      has_attachments: h.has_attachments, flags: ["\\Seen"], where: t("js.hit_where", {Where: where, Now: now}), gone: h.now.state === "deleted"};
   })};
 }
 
@@ -189,10 +240,10 @@ function flagIcons(m) {
 }
 function flagWords(m) {
   const f = new Set(m.flags), w = [];
-  w.push(f.has("\\Seen") ? "read" : "unread");
-  if (f.has("\\Flagged")) w.push("flagged");
-  if (f.has("\\Answered")) w.push("answered");
-  if (m.has_attachments) w.push("has attachments");
+  w.push(t(f.has("\\Seen") ? "js.read" : "js.unread"));
+  if (f.has("\\Flagged")) w.push(t("js.flagged"));
+  if (f.has("\\Answered")) w.push(t("js.answered"));
+  if (m.has_attachments) w.push(t("js.has_attachments"));
   return w.join(", ");
 }
 
@@ -201,15 +252,18 @@ function renderRows(res) {
   const rows = res.messages.map((m, i) => {
     const flags = el("td", {class: "flags", title: flagWords(m)});
     if (!m.snapshot) { // a message of the day shown: it can be selected to restore
-      const box = el("input", {type: "checkbox", class: "pick", "data-id": String(m.id), "aria-label": "Select to restore"});
+      const box = el("input", {type: "checkbox", class: "pick", "data-id": String(m.id), "aria-label": t("js.select_to_restore")});
       box.checked = state.pick.has(m.id);
       flags.append(box);
     }
     flags.append(flagIcons(m));
-    const tr = el("tr", {tabindex: "-1", "data-i": String(i), "aria-label": flagWords(m)}, flags,
-      el("td", {class: "from", text: m.from || "(no sender)"}),
-      el("td", {class: "subject", text: m.subject || "(no subject)"}),
-      el("td", {class: "date", text: fmtTime(m.date)}),
+    // Its accessible name is what a sighted user reads on the row.
+    const label = t("js.row_label", {From: m.from || t("js.no_sender"), Subject: m.subject || t("js.no_subject"),
+      Date: m.date ? fullTime(m.date) : "", State: flagWords(m)});
+    const tr = el("tr", {tabindex: "-1", "data-i": String(i), "aria-label": label}, flags,
+      el("td", {class: "from", text: m.from || t("js.no_sender")}),
+      el("td", {class: "subject", text: m.subject || t("js.no_subject")}),
+      el("td", {class: "date", text: fmtTime(m.date), title: m.date ? fullTime(m.date) : ""}),
       el("td", {class: "size", text: fmtSize(m.size)}));
     if (!m.flags.includes("\\Seen")) tr.classList.add("unread");
     if (state.query && state.scope === "all") tr.children[2].append(el("span", {class: "infolder", text: m.folder}));
@@ -223,7 +277,8 @@ function renderRows(res) {
   if (rows.length) rows[0].tabIndex = 0;
   $("empty").hidden = rows.length > 0;
   const last = Math.min(state.total, state.offset + PAGE);
-  $("count").textContent = state.total ? (state.offset + 1) + "–" + last + " of " + state.total : "";
+  $("count").textContent = !state.total ? "" : res.more ? t("js.count_more", {First: state.offset + 1, Last: last, Total: state.total}) :
+    t("js.count", {First: state.offset + 1, Last: last, Total: state.total});
   $("prev").disabled = state.offset === 0;
   $("next").disabled = last >= state.total;
 }
@@ -267,7 +322,7 @@ $("rows").addEventListener("focusin", (ev) => {
 function renderListPick() {
   const n = state.pick.size;
   $("listsel").hidden = n === 0;
-  $("listselcount").textContent = n + (n === 1 ? " message" : " messages") + " selected, from the backup of " + (state.snap ? state.snap.day : "");
+  $("listselcount").textContent = t("js.selected", {Count: n, Day: state.snap ? dayName(state.snap.day) : ""});
 }
 $("rows").addEventListener("change", (ev) => {
   const box = ev.target.closest("input.pick");
@@ -348,17 +403,17 @@ async function showDetail(d) {
   $("rtools").hidden = false;
   $("download").href = d.base + "/raw";
   const h = d.headers;
-  const rows = [["From", h.from], ["To", h.to], ["Cc", h.cc], ["Date", h.date]].filter((r) => r[1]);
-  $("rhead").replaceChildren(el("h2", {text: h.subject || d.subject || "(no subject)"}),
+  const date = h.time ? el("span", {title: h.date, text: fullTime(h.time)}) : h.date;
+  const rows = [[t("js.h_from"), h.from], [t("js.h_to"), h.to], [t("js.h_cc"), h.cc], [t("js.h_date"), date]].filter((r) => r[1]);
+  $("rhead").replaceChildren(el("h2", {text: h.subject || d.subject || t("js.no_subject")}),
     el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {text: k}), el("dd", {text: v})])),
-    ...(d.too_large ? [el("p", {class: "note", text: "This message is too large to show; download it to read it."})] : []),
-    ...(d.unreadable ? [el("p", {class: "note", text: "This message is not in a standard email format, so its raw text is shown below. " +
-      "Nothing is lost: View source and Download give its exact bytes."})] : []));
+    ...(d.too_large ? [el("p", {class: "note", text: t("js.too_large")})] : []),
+    ...(d.unreadable ? [el("p", {class: "note", text: t("js.unreadable")})] : []));
   // Inline images the body shows are not listed as attachments.
   const listed = d.attachments.filter((a) => !(a.inline && a.content_id && d.has_html));
   $("atts").replaceChildren(...listed.map((a) => attachmentItem(d, a)));
   $("remote").hidden = !d.remote_images;
-  $("remote").textContent = "Show remote images (" + d.remote_images + ")";
+  $("remote").textContent = t("js.remote_images", {Count: d.remote_images});
   if (d.has_html) {
     $("text").hidden = true;
     $("body").hidden = false;
@@ -372,12 +427,12 @@ async function showDetail(d) {
 }
 
 function attachmentItem(d, a) {
-  const name = a.file_name || (a.is_message ? "attached message" : "attachment " + (a.index + 1));
+  const name = a.file_name || (a.is_message ? t("js.attached_message") : t("js.attachment_n", {N: a.index + 1}));
   const li = el("li", {}, el("a", {href: d.base + "/attachments/" + a.index, download: "", text: "📎 " + name}),
     el("span", {class: "asize", text: " " + fmtSize(a.size) + " · " + a.content_type}));
   if (a.is_message) {
     const part = d.base.includes("/parts/") ? d.base + "." + a.index : d.base + "/parts/" + a.index;
-    const b = el("button", {type: "button", text: "View message"});
+    const b = el("button", {type: "button", text: t("js.view_message")});
     b.addEventListener("click", async () => {
       const res = await fetch(part + "/message");
       if (res.ok) showDetail(await res.json());
@@ -425,4 +480,4 @@ document.addEventListener("keydown", (ev) => {
 });
 
 // ready: the days are loaded (changes.js waits for it).
-const ready = loadSnapshots().catch((e) => { $("when").textContent = "cannot load the backups: " + e.message; });
+const ready = loadSnapshots().catch((e) => { $("when").textContent = t("js.cannot_load", {Error: e.message}); });

@@ -11,17 +11,18 @@ const ch = {data: null, from: null, to: null, kind: "", folder: "", offset: 0, o
 
 // The kinds a user filters by; "deleted" covers a message gone from a
 // folder while a copy is kept in another ("removed").
-const KINDS = [["", "All"], ["deleted,removed", "Deleted"], ["moved", "Moved"], ["new", "New"], ["flags", "Read / flagged"]];
+const KINDS = [["", "js.kind_all"], ["deleted,removed", "js.kind_deleted"], ["moved", "js.kind_moved"], ["new", "js.kind_new"],
+  ["flags", "js.kind_flags"]];
 const LOST = "deleted,removed";
 
-const dayName = (day) => new Date(day + "T12:00:00").toLocaleDateString(undefined, {weekday: "short", day: "numeric", month: "short", year: "numeric"});
-const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
+// longDay is a day in a sentence: its weekday and date.
+const longDay = (day) => new Date(day + "T12:00:00").toLocaleDateString(LANG, {weekday: "long", day: "numeric", month: "long", year: "numeric"});
 
 async function getChanges(params) {
   const res = await fetch("/api/v1/changes?" + new URLSearchParams(params), {headers: {"Accept": "application/json"}});
-  if (res.status === 401) { location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search)); throw new Error("logged out"); }
+  if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error || ("error " + res.status));
+  if (!res.ok) throw new Error(data.error || t("js.error_status", {Status: res.status}));
   return data;
 }
 
@@ -47,8 +48,8 @@ function closeChanges(push) {
 }
 
 function fillDays(from, to) {
-  const opts = () => state.snaps.map((s) => el("option", {value: s.id,
-    text: dayName(s.day) + (s.vanished ? " — " + s.vanished + " deleted" : "")}));
+  const opts = () => state.snaps.map((s) => el("option", {value: s.id, "data-day": s.day,
+    text: s.vanished ? t("js.ch_day_deleted", {Day: dayName(s.day), Count: s.vanished}) : dayName(s.day)}));
   $("chfrom").replaceChildren(...opts());
   $("chto").replaceChildren(...opts());
   $("chfrom").value = String(from);
@@ -61,11 +62,10 @@ async function loadChanges(from, to, push) {
   if (to) params.to = to;
   if (ch.kind) params.change = ch.kind;
   if (ch.folder) params.folder = ch.folder;
-  $("chsummary").textContent = "Comparing the days…";
+  $("chsummary").textContent = t("js.ch_comparing");
   let d;
   try { d = await getChanges(params); } catch (e) {
-    $("chsummary").textContent = state.snaps.length < 2 ?
-      "There is only one backup of this mailbox so far: there is nothing to compare it with yet." : e.message;
+    $("chsummary").textContent = state.snaps.length < 2 ? t("js.ch_one_day") : e.message;
     for (const id of ["chfolders", "chgroups", "chkinds", "chrows"]) $(id).replaceChildren();
     $("chcount").textContent = "";
     return;
@@ -89,18 +89,16 @@ function shownFolders(d) {
 }
 
 function summary(d) {
-  const c = d.counts, span = dayName(d.from_day) + " and " + dayName(d.to_day);
+  const c = d.counts, days = {From: longDay(d.from_day), To: longDay(d.to_day)};
   const parts = [];
-  if (c.deleted) parts.push(plural(c.deleted, "message deleted", "messages deleted"));
-  if (c.removed) parts.push(plural(c.removed, "message removed from a folder (a copy is still in another)", "messages removed from a folder (a copy is still in another)"));
-  if (c.moved) parts.push(plural(c.moved, "moved", "moved"));
-  if (c.new) parts.push(plural(c.new, "new message", "new messages"));
-  if (c.flags) parts.push(plural(c.flags, "marked read, unread or flagged", "marked read, unread or flagged"));
   const fd = shownFolders(d).filter((f) => f.change === "deleted").length;
-  if (fd) parts.unshift(plural(fd, "folder deleted", "folders deleted"));
-  if (parts.length === 0 && shownFolders(d).length === 0) return "Nothing changed between " + span + ": no message or folder was deleted, moved or added.";
-  if (parts.length === 0) return "Between " + span + " only folders changed; no message was deleted, moved or added.";
-  return "Between " + span + ": " + parts.join(", ") + ".";
+  if (fd) parts.push(t("js.ch_n_folders_deleted", {Count: fd}));
+  for (const k of ["deleted", "removed", "moved", "new", "flags"]) {
+    if (c[k]) parts.push(t("js.ch_n_" + k, {Count: c[k]}));
+  }
+  if (parts.length === 0 && shownFolders(d).length === 0) return t("js.ch_nothing", days);
+  if (parts.length === 0) return t("js.ch_only_folders", days);
+  return t("js.ch_summary", {...days, Changes: parts.join(", ")});
 }
 
 function lostIn(folder) {
@@ -114,28 +112,19 @@ function pickBox(folder, label) {
   const box = el("input", {type: "checkbox", class: "pickgroup", "data-folder": folder});
   const ids = ch.groups.get(folder);
   box.checked = !!ids && ids.length > 0 && ids.every((id) => ch.pick.has(id));
-  return el("label", {class: "pickall"}, box, " " + label.replace("{n}", String(n)));
+  return el("label", {class: "pickall"}, box, " " + t(label, {Count: n}));
 }
 
 function folderItem(f) {
   const li = el("li", {class: "fchange " + f.change, "data-folder": f.name});
-  const name = el("strong", {text: f.name});
-  if (f.change === "deleted") {
-    li.append("🗑️ The folder ", name, " was deleted" + (f.messages ? ", with " + plural(f.messages, "message", "messages") : "") + ". ");
-    if (lostIn(f.name)) li.append(pickBox(f.name, "Select its {n} lost messages to restore"));
-  } else if (f.change === "renamed") {
-    li.append("✏️ The folder ", name, " was renamed to ", el("strong", {text: f.new_name}), ".");
-  } else if (f.change === "created") {
-    li.append("➕ The folder ", name, " was created.");
-  } else if (f.change === "unsubscribed") {
-    li.append("👁️ The folder ", name, " is no longer subscribed: it is still there, but your mail program may hide it.");
-  } else {
-    li.append(name, " " + f.change);
-  }
+  const icon = {deleted: "🗑️", renamed: "✏️", created: "➕", unsubscribed: "👁️"}[f.change] || "";
+  const text = f.change === "deleted" && f.messages ? t("js.ch_folder_deleted_n", {Folder: f.name, Count: f.messages}) :
+    t("js.ch_folder_" + f.change, {Folder: f.name, NewName: f.new_name || ""});
+  li.append(icon + " " + text + " ");
+  if (f.change === "deleted" && lostIn(f.name)) li.append(pickBox(f.name, "js.ch_pick_folder"));
   return li;
 }
 
-const GROUPWORD = {deleted: "deleted", removed: "removed (copy kept elsewhere)", moved: "moved away", new: "new", flags: "read/flagged"};
 
 function groupItems(d) {
   const byFolder = new Map();
@@ -151,9 +140,9 @@ function groupItems(d) {
       if (i) li.append(" · ");
       const kind = g.change === "deleted" || g.change === "removed" ? LOST : g.change;
       li.append(el("button", {type: "button", class: "gkind" + (ch.folder === folder && ch.kind === kind ? " current" : ""),
-        "data-folder": folder, "data-kind": kind, text: g.messages + " " + GROUPWORD[g.change]}));
+        "data-folder": folder, "data-kind": kind, text: t("js.ch_group_" + g.change, {Count: g.messages})}));
     });
-    if (lostIn(folder) && !deletedFolders.has(folder)) li.append(" ", pickBox(folder, "select all {n} lost"));
+    if (lostIn(folder) && !deletedFolders.has(folder)) li.append(" ", pickBox(folder, "js.ch_pick_group"));
     return li;
   });
 }
@@ -161,42 +150,41 @@ function groupItems(d) {
 function flagChange(before, after) {
   const b = new Set(before.split(" ").filter(Boolean)), a = new Set(after.split(" ").filter(Boolean));
   const w = [];
-  if (!b.has("\\Seen") && a.has("\\Seen")) w.push("marked read");
-  if (b.has("\\Seen") && !a.has("\\Seen")) w.push("marked unread");
-  if (!b.has("\\Flagged") && a.has("\\Flagged")) w.push("flagged");
-  if (b.has("\\Flagged") && !a.has("\\Flagged")) w.push("unflagged");
-  if (!b.has("\\Answered") && a.has("\\Answered")) w.push("answered");
-  return w.length ? w.join(", ") : "flags changed";
+  if (!b.has("\\Seen") && a.has("\\Seen")) w.push(t("js.ch_marked_read"));
+  if (b.has("\\Seen") && !a.has("\\Seen")) w.push(t("js.ch_marked_unread"));
+  if (!b.has("\\Flagged") && a.has("\\Flagged")) w.push(t("js.ch_flagged"));
+  if (b.has("\\Flagged") && !a.has("\\Flagged")) w.push(t("js.ch_unflagged"));
+  if (!b.has("\\Answered") && a.has("\\Answered")) w.push(t("js.ch_answered"));
+  return w.length ? w.join(", ") : t("js.ch_flags_changed");
 }
 
 function whatHappened(m) {
+  const v = {Folder: m.folder, ToFolder: m.to_folder || "", StillIn: (m.still_in || []).join(", ")};
   switch (m.change) {
-  case "deleted": return "Deleted from " + m.folder;
-  case "removed": return "Removed from " + m.folder + " (still in " + (m.still_in || []).join(", ") + ")";
-  case "moved": return "Moved from " + m.folder + " to " + m.to_folder;
-  case "new": return "New in " + m.folder + (m.copy ? " (a copy)" : "");
-  case "flags": return flagChange(m.flags_before || "", m.flags_after || "") + " in " + m.folder;
+  case "new": return t(m.copy ? "js.ch_row_new_copy" : "js.ch_row_new", v);
+  case "flags": return t("js.ch_row_flags", {...v, What: flagChange(m.flags_before || "", m.flags_after || "")});
   }
-  return m.change + " in " + m.folder;
+  return t("js.ch_row_" + m.change, v);
 }
 
 function renderChangeRows(d) {
   const rows = d.messages.map((m, i) => {
     const lost = m.change === "deleted" || m.change === "removed";
     const box = el("input", {type: "checkbox", class: "pick", "data-id": String(m.id),
-      "aria-label": lost ? "Select to restore" : "Still in your mailbox"});
+      "aria-label": t(lost ? "js.select_to_restore" : "js.ch_still_there")});
     box.checked = ch.pick.has(m.id);
     box.disabled = !lost;
     return el("tr", {tabindex: i === 0 ? "0" : "-1", "data-i": String(i), class: "c-" + m.change},
       el("td", {class: "pick"}, box),
       el("td", {class: "what", text: whatHappened(m)}),
-      el("td", {class: "from", text: m.from || "(no sender)"}),
-      el("td", {class: "subject", text: m.subject || "(no subject)"}),
-      el("td", {class: "date", text: m.date ? fmtTime(m.date) : ""}));
+      el("td", {class: "from", text: m.from || t("js.no_sender")}),
+      el("td", {class: "subject", text: m.subject || t("js.no_subject")}),
+      el("td", {class: "date", text: m.date ? fmtTime(m.date) : "", title: m.date ? fullTime(m.date) : ""}));
   });
   $("chrows").replaceChildren(...rows);
   const last = Math.min(d.total, d.offset + CPAGE);
-  $("chcount").textContent = d.total ? (d.offset + 1) + "–" + last + " of " + d.total : (ch.kind || ch.folder ? "none of this kind" : "");
+  $("chcount").textContent = d.total ? t("js.count", {First: d.offset + 1, Last: last, Total: d.total}) :
+    (ch.kind || ch.folder ? t("js.ch_none_of_kind") : "");
   $("chprev").disabled = d.offset === 0;
   $("chnext").disabled = last >= d.total;
 }
@@ -205,7 +193,7 @@ function renderPick() {
   const n = ch.pick.size;
   $("chsel").hidden = n === 0;
   const from = state.snaps.find((s) => s.id === ch.pickFrom);
-  $("chselcount").textContent = plural(n, "message", "messages") + " selected, from the backup of " + (from ? dayName(from.day) : "");
+  $("chselcount").textContent = t("js.selected", {Count: n, Day: from ? dayName(from.day) : ""});
 }
 
 function renderChanges() {
@@ -215,9 +203,9 @@ function renderChanges() {
   $("chgroups").replaceChildren(...(d.groups.length ? [el("ul", {}, ...groupItems(d))] : []));
   $("chkinds").replaceChildren(...KINDS.map(([k, label]) => {
     const n = k === "" ? Object.values(d.counts).reduce((a, b) => a + b, 0) : k.split(",").reduce((a, x) => a + (d.counts[x] || 0), 0);
-    return el("button", {type: "button", class: "kind", "data-kind": k, "aria-pressed": String(ch.kind === k && !ch.folder), text: label + " (" + n + ")"});
+    return el("button", {type: "button", class: "kind", "data-kind": k, "aria-pressed": String(ch.kind === k && !ch.folder), text: t(label, {Count: n})});
   }));
-  if (ch.folder) $("chkinds").append(el("span", {class: "infolder", text: "in " + ch.folder}));
+  if (ch.folder) $("chkinds").append(el("span", {class: "infolder", text: t("js.ch_in_folder", {Folder: ch.folder})}));
   renderChangeRows(d);
   renderPick();
 }
@@ -326,6 +314,6 @@ addEventListener("popstate", fromURL);
 ready.then(() => {
   // The button says how much vanished over the kept days, so a bad day is noticed.
   const gone = state.snaps.reduce((n, s) => n + (s.vanished || 0), 0);
-  if (gone) $("changesbtn").textContent = "What changed? (" + gone + " deleted)";
+  if (gone) $("changesbtn").textContent = t("js.ch_button", {Count: gone});
   if (location.pathname === "/changes") fromURL();
 });

@@ -1,6 +1,27 @@
 // Login page: posts the credentials as JSON, the only kind of body the
-// server accepts for a login.
+// server accepts for a login, and says plainly why a login did not work.
 "use strict";
+const MSGS = JSON.parse(document.getElementById("i18n").textContent || "{}");
+const PLURAL = new Intl.PluralRules(document.documentElement.lang || "en");
+function t(key, vars) {
+  const forms = MSGS[key];
+  if (!forms) return key;
+  const text = (vars && typeof vars.Count === "number" && forms[PLURAL.select(vars.Count)]) || forms.other;
+  return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, k) => (vars && vars[k] !== undefined ? String(vars[k]) : ""));
+}
+const params = new URLSearchParams(location.search);
+// Where the user was before the session ended: a path of this site only
+// (the server's rule too).
+const next = params.get("next") || "";
+const back = /^\/(?![\/\\])[^\\\r\n]*$/.test(next) ? next : "/";
+document.getElementById("expired").hidden = params.get("expired") !== "1";
+// The language links keep where the user is going.
+for (const a of document.querySelectorAll("a[data-lang]")) {
+  const p = new URLSearchParams(location.search);
+  p.set("lang", a.dataset.lang);
+  a.href = "?" + p;
+}
+
 document.getElementById("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const err = document.getElementById("error");
@@ -17,16 +38,19 @@ document.getElementById("login").addEventListener("submit", async (ev) => {
       }),
     });
     if (res.ok) {
-      // Back to the page that asked for the login, if it is one of ours
-      // (the server's rule too: a path, never another site).
-      const next = new URLSearchParams(location.search).get("next") || "";
-      location.assign(/^\/(?![\/\\])[^\\\r\n]*$/.test(next) ? next : "/");
+      location.assign(back);
       return;
     }
-    const body = await res.json().catch(() => ({}));
-    err.textContent = body.error || "Login failed.";
+    if (res.status === 429) {
+      const wait = Math.max(1, Number(res.headers.get("Retry-After")) || 60);
+      err.textContent = wait > 90 ? t("js.login_wait_minutes", {Count: Math.ceil(wait / 60)}) : t("js.login_wait", {Count: wait});
+    } else if (res.status === 503) {
+      err.textContent = t("js.login_unavailable");
+    } else {
+      err.textContent = t("js.login_failed");
+    }
   } catch (e) {
-    err.textContent = "The server cannot be reached.";
+    err.textContent = t("js.login_unreachable");
   } finally {
     btn.disabled = false;
   }

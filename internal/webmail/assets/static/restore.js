@@ -6,9 +6,9 @@
 async function postJSON(path, body) {
   const res = await fetch("/api/v1" + path, {method: "POST",
     headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(body)});
-  if (res.status === 401) { location.assign("/login"); throw new Error("logged out"); }
+  if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error || ("error " + res.status));
+  if (!res.ok) throw new Error(data.error || t("js.error_status", {Status: res.status}));
   return data;
 }
 
@@ -36,62 +36,54 @@ function renderRestoreFolders() {
 
 // scopeWords says what a request covers, before it is sent.
 function scopeWords(input, day) {
-  if (input.messages && input.messages.length) {
-    return "What: " + (input.messages.length === 1 ? "the message" : "the " + input.messages.length + " messages") +
-      " you selected, as they were on " + day + ".";
-  }
-  if (input.folders.length) {
-    return "What: " + (input.folders.length === 1 ? "the folder " : "the folders ") + input.folders.join(", ") +
-      " (with subfolders), as on " + day + ".";
-  }
-  return "What: the whole mailbox, every folder, as it was on " + day + ".";
+  if (input.messages && input.messages.length) return t("js.rs_scope_messages", {Count: input.messages.length, Day: day});
+  if (input.folders.length) return t("js.rs_scope_folders", {Count: input.folders.length, Folders: input.folders.join(", "), Day: day});
+  return t("js.rs_scope_all", {Day: day});
 }
 
 function renderPreview(p, input) {
   const out = $("restoreresult");
   const scope = el("p", {class: "scope", id: "restorescope", text: scopeWords(input, $("restoreday").textContent)});
   if (p.total === 0) {
-    out.replaceChildren(scope, el("p", {text: "Nothing to restore: every message of this backup is still in your mailbox" +
-      (p.moved ? " (" + p.moved + " of them in another folder)." : ".")}));
+    out.replaceChildren(scope, el("p", {text: p.moved ? t("js.rs_nothing_moved", {Count: p.moved}) : t("js.rs_nothing")}));
     $("restoresend").hidden = true;
     return;
   }
   const rows = p.folders.filter((f) => f.to_restore > 0 || f.recreate).map((f) =>
-    el("tr", {}, el("td", {text: f.folder + (f.recreate ? " (recreated)" : "")}), el("td", {text: String(f.to_restore)})));
+    el("tr", {}, el("td", {text: f.recreate ? t("js.rs_recreated", {Folder: f.folder}) : f.folder}), el("td", {text: NUM.format(f.to_restore)})));
   out.replaceChildren(scope,
-    el("p", {text: p.total + (p.total === 1 ? " message" : " messages") + " would come back (" + fmtSize(p.bytes) + "); " + p.present +
-      " are still in your mailbox and " + p.moved + " were moved to another folder: those are left as they are."}),
-    el("table", {}, el("thead", {}, el("tr", {}, el("th", {text: "Folder"}), el("th", {text: "Messages"}))),
+    el("p", {text: t("js.rs_would", {Count: p.total, Size: fmtSize(p.bytes)}) + " " +
+      t("js.rs_left", {Present: p.present, Moved: p.moved})}),
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", {text: t("js.rs_folder")}), el("th", {text: t("js.rs_messages")}))),
       el("tbody", {}, ...rows)));
   $("restoresend").hidden = false;
 }
 
-const STATUS = {pending: "waiting for your administrator", running: "being restored", done: "done",
-  failed: "failed", rejected: "declined"};
+
 
 async function loadMyRestores() {
   const list = await api("/restores");
   $("myrestores").replaceChildren(...(list.length ? list.map((r) => {
-    const what = r.messages ? r.messages + " selected message" + (r.messages === 1 ? "" : "s") :
-      r.folders.length ? r.folders.join(", ") : "whole mailbox";
-    const li = el("li", {}, el("span", {class: "rstatus", text: STATUS[r.status] || r.status}),
-      " — #" + r.id + ", backup of " + r.day + ", " + what);
-    if (r.reason) li.append(el("div", {text: "Reason: " + r.reason}));
+    const what = r.messages ? t("js.rs_n_selected", {Count: r.messages}) :
+      r.folders.length ? r.folders.join(", ") : t("js.rs_whole");
+    const li = el("li", {}, el("span", {class: "rstatus", text: t("js.rs_status_" + r.status)}),
+      " " + t("js.rs_request", {ID: String(r.id), Day: dayName(r.day), What: what}));
+    if (r.reason) li.append(el("div", {text: t("js.rs_reason", {Reason: r.reason})}));
     if (r.error) li.append(el("div", {class: "error", text: r.error}));
     return li;
-  }) : [el("li", {text: "none yet"})]));
+  }) : [el("li", {text: t("js.rs_none")})]));
 }
 
 async function openRestore(sel) {
   restoreSel = sel || null;
   const snap = restoreSel ? restoreSel.snap : state.snap;
   if (!snap) return;
-  $("restoreday").textContent = snap.day;
+  $("restoreday").textContent = dayName(snap.day);
+  $("restoreday").dataset.day = snap.day;
   $("restoresep").textContent = "Restored/" + snap.day;
   $("restorewhat").hidden = !!restoreSel;
   $("restoresel").hidden = !restoreSel;
-  if (restoreSel) $("restoresel").textContent = "What: the " + (restoreSel.ids.length === 1 ? "message" : restoreSel.ids.length + " messages") +
-    " you selected. Those still in your mailbox are left as they are.";
+  if (restoreSel) $("restoresel").textContent = t("js.rs_selected", {Count: restoreSel.ids.length});
   $("restoreresult").replaceChildren();
   $("restoresend").hidden = true;
   renderRestoreFolders();
@@ -119,10 +111,10 @@ $("restoreform").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const input = restoreInput();
   if (!restoreSel && $("restoreform").elements.scope.value === "some" && input.folders.length === 0) {
-    $("restoreresult").replaceChildren(el("p", {class: "error", text: "Choose at least one folder."}));
+    $("restoreresult").replaceChildren(el("p", {class: "error", text: t("js.rs_choose_folder")}));
     return;
   }
-  $("restoreresult").replaceChildren(el("p", {text: "Comparing the backup with your mailbox…"}));
+  $("restoreresult").replaceChildren(el("p", {text: t("js.rs_comparing")}));
   try { renderPreview(await postJSON("/restores/preview", input), input); } catch (e) {
     $("restoreresult").replaceChildren(el("p", {class: "error", text: e.message}));
   }
@@ -131,8 +123,7 @@ $("restoresend").addEventListener("click", async () => {
   $("restoresend").hidden = true;
   try {
     const r = await postJSON("/restores", restoreInput());
-    $("restoreresult").replaceChildren(el("p", {role: "status", text: "Request #" + r.id +
-      " sent. Your administrator has been asked to confirm it; you will get an email when it is done."}));
+    $("restoreresult").replaceChildren(el("p", {role: "status", text: t("js.rs_sent", {ID: String(r.id)})}));
     await loadMyRestores();
   } catch (e) {
     $("restoreresult").replaceChildren(el("p", {class: "error", text: e.message}));

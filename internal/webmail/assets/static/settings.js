@@ -1,5 +1,6 @@
 // The user's settings (GET and PUT /api/v1/settings): a change is saved
-// at once. Uses app.js's $ and api.
+// at once. The language is also remembered in this browser (cookie lang)
+// and the page is shown again in it. Uses app.js's $, api and t.
 "use strict";
 async function openSettings() {
   $("settingsstatus").textContent = "";
@@ -9,22 +10,32 @@ async function openSettings() {
   } catch (e) { $("settingsstatus").textContent = e.message; }
 }
 
+async function saveSettings(change) {
+  const res = await fetch("/api/v1/settings", {method: "PUT",
+    headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(change)});
+  if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error || t("js.error_status", {Status: res.status}));
+  return data;
+}
+
 $("settingsbtn").addEventListener("click", openSettings);
 $("closesettings").addEventListener("click", () => $("settings").close());
 $("set-warning").addEventListener("change", async () => {
   const want = $("set-warning").checked;
-  $("settingsstatus").textContent = "Saving…";
+  $("settingsstatus").textContent = t("js.st_saving");
   try {
-    const res = await fetch("/api/v1/settings", {method: "PUT",
-      headers: {"Content-Type": "application/json", "Accept": "application/json"},
-      body: JSON.stringify({mass_deletion_warning: want})});
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(data.error || ("error " + res.status));
+    const data = await saveSettings({mass_deletion_warning: want});
     $("set-warning").checked = data.mass_deletion_warning;
-    $("settingsstatus").textContent = data.mass_deletion_warning ?
-      "Saved: you will be warned." : "Saved: you will not be warned.";
+    $("settingsstatus").textContent = t(data.mass_deletion_warning ? "js.st_on" : "js.st_off");
   } catch (e) {
     $("set-warning").checked = !want;
-    $("settingsstatus").textContent = "Not saved: " + e.message;
+    $("settingsstatus").textContent = t("js.st_not_saved", {Error: e.message});
   }
+});
+$("set-language").addEventListener("change", async () => {
+  const lang = $("set-language").value;
+  document.cookie = "lang=" + encodeURIComponent(lang) + "; path=/; max-age=31536000; samesite=lax";
+  try { await saveSettings({language: lang}); } catch (e) { /* the page still changes; emails keep the old language */ }
+  location.reload();
 });

@@ -34,6 +34,10 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 	e.dc.Append(t, alice, "INBOX", []byte(photos), []imap.Flag{imap.FlagSeen}, time.Time{})
 	e.dc.Append(t, alice, "Odd", []byte("no header at all, only words\r\ncaf\xe9 and a line: like a header\r\n\r\nbody\r\n"), nil, time.Time{})
 	e.mustMTM("snapshot")
+	// Odd is gone from the mailbox since: a restore of it has something to bring back.
+	if err := e.dc.Dial(t, alice).Delete("Odd").Wait(); err != nil {
+		t.Fatal(err)
+	}
 	s := serveE2E(t, e, smtp)
 
 	do(t, ctx, "login", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("email")),
@@ -93,6 +97,54 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 				document.getElementById("restoreresult").textContent === ""`)
 			do(t, ctx, "preview", chromedp.Click(chromedp.ID("restorepreview")))
 			waitJS(t, ctx, "the whole mailbox in words", `document.getElementById("restorescope").textContent.startsWith("What: the whole mailbox")`)
+			do(t, ctx, "close", chromedp.Click(chromedp.ID("closerestore")))
+			if phone {
+				return
+			}
+
+			// The URL keeps the folder and the message: a reload shows them again,
+			// the back button closes the message.
+			openFolder("INBOX")
+			waitJS(t, ctx, "the inbox", `document.getElementById("listtitle").textContent === "INBOX" &&
+				[...document.querySelectorAll("#rows td.subject")].some((td) => td.textContent.startsWith("Photos"))`)
+			do(t, ctx, "open the photos", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#rows td.subject")].find((td) =>
+				td.textContent.startsWith("Photos")).click()`))
+			waitJS(t, ctx, "its URL", `new URLSearchParams(location.search).get("folder") === "INBOX" &&
+				new URLSearchParams(location.search).get("msg") !== null && new URLSearchParams(location.search).get("day") !== null`)
+			do(t, ctx, "reload", chromedp.Reload())
+			waitPage(t, ctx, "the same message after the reload", `document.getElementById("listtitle").textContent === "INBOX" &&
+				document.getElementById("rhead").textContent.includes("Søren Østergaard")`)
+			do(t, ctx, "back", chromedp.NavigateBack())
+			waitPage(t, ctx, "the message closed", `new URLSearchParams(location.search).get("msg") === null &&
+				!document.getElementById("placeholder").hidden`)
+
+			// An expired session says so, and the login returns where the user was.
+			openFolder("Odd")
+			waitJS(t, ctx, "the odd folder", `document.getElementById("listtitle").textContent === "Odd"`)
+			do(t, ctx, "the session ends", chromedp.Evaluate[chromedp.Void](`fetch("/api/v1/session", {method: "DELETE"})`))
+			time.Sleep(200 * time.Millisecond)
+			openFolder("INBOX")
+			waitPage(t, ctx, "the login page says why", `location.pathname === "/login" && !document.getElementById("expired").hidden`)
+			do(t, ctx, "log in again", chromedp.SendKeys(chromedp.ID("email"), alice), chromedp.SendKeys(chromedp.ID("password"), "pw-"+alice+"\n"))
+			// (where the user was going: the folder just clicked)
+			waitPage(t, ctx, "back where the user was", `location.pathname === "/" &&
+				new URLSearchParams(location.search).get("folder") === "INBOX" && document.getElementById("listtitle").textContent === "INBOX"`)
+
+			// One request at a time, said before anything is asked.
+			do(t, ctx, "the restore dialog", chromedp.Click(chromedp.ID("restorebtn")))
+			waitJS(t, ctx, "the folders", `document.querySelector('#restorefolders input[value="Odd"]') !== null`)
+			do(t, ctx, "ask for Odd", chromedp.Click(chromedp.CSS(`#restorefolders input[value="Odd"]`)),
+				chromedp.Click(chromedp.ID("restorepreview")))
+			waitJS(t, ctx, "the preview", `!document.getElementById("restoresend").hidden`)
+			do(t, ctx, "send", chromedp.Click(chromedp.ID("restoresend")))
+			waitJS(t, ctx, "the button says it", `document.getElementById("restorebtn").textContent.startsWith("Restore request #") &&
+				!document.getElementById("restoreopen").hidden`)
+			do(t, ctx, "close", chromedp.Click(chromedp.ID("closerestore")), chromedp.Reload())
+			waitPage(t, ctx, "still said after a reload", `document.getElementById("restorebtn").textContent.startsWith("Restore request #")`)
+			do(t, ctx, "the dialog again", chromedp.Click(chromedp.ID("restorebtn")))
+			waitJS(t, ctx, "the note", `document.getElementById("restoreopen").textContent.includes("one request at a time")`)
+			do(t, ctx, "preview another", chromedp.Click(chromedp.ID("restorepreview")))
+			waitJS(t, ctx, "a preview, no send", `document.getElementById("restorescope") !== null && document.getElementById("restoresend").hidden`)
 			do(t, ctx, "close", chromedp.Click(chromedp.ID("closerestore")))
 		})
 	}

@@ -19,8 +19,8 @@ import (
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
-	"mtm/internal/i18n"
 	"mtm/internal/clock"
+	"mtm/internal/i18n"
 	"mtm/internal/web"
 	"mtm/internal/webauth"
 )

@@ -97,8 +97,59 @@ async function loadSnapshots() {
     $("when").textContent = t("js.no_backup");
     return;
   }
+  if (location.pathname === "/" && location.search) {
+    await applyURL();
+    return;
+  }
   await selectSnapshot(state.snaps[0].id);
 }
+
+// ---- the URL carries the day, the folder, the search and the open
+// message: a reload, the back button and a saved link keep them.
+let applying = false;
+
+function urlOfState() {
+  const p = new URLSearchParams();
+  if (state.snap) p.set("day", state.snap.day);
+  if (state.query) { p.set("q", state.query); p.set("scope", state.scope); } else if (state.folder) p.set("folder", state.folder);
+  if (state.openRef) {
+    p.set("msg", String(state.openRef.id));
+    if (state.snap && state.openRef.snap !== state.snap.id) p.set("msgday", String(state.openRef.snap));
+  }
+  return "/?" + p;
+}
+
+function pushURL() {
+  if (applying || location.pathname !== "/") return;
+  const url = urlOfState();
+  if (url !== location.pathname + location.search) history.pushState(null, "", url);
+}
+
+async function applyURL() {
+  const p = new URLSearchParams(location.search);
+  applying = true;
+  try {
+    const snap = state.snaps.find((s) => s.day === p.get("day")) || state.snaps[0];
+    if (p.get("folder")) state.folder = p.get("folder");
+    state.query = p.get("q") || "";
+    state.scope = ["folder", "all", "days"].includes(p.get("scope")) ? p.get("scope") : "folder";
+    $("q").value = state.query; $("scope").value = state.scope;
+    await selectSnapshot(snap.id);
+    const id = Number(p.get("msg"));
+    if (id) {
+      const snapID = Number(p.get("msgday")) || snap.id;
+      state.openRef = {snap: snapID, id};
+      await showDetail(await api("/snapshots/" + snapID + "/messages/" + id));
+      const i = state.rows.findIndex((m) => m.id === id);
+      if (i >= 0) selectRow(i, false);
+    }
+  } finally {
+    applying = false;
+  }
+}
+addEventListener("popstate", () => {
+  if (location.pathname === "/" && state.snaps.length) applyURL().catch(() => {});
+});
 
 async function selectSnapshot(id) {
   state.snap = state.snaps.find((s) => s.id === Number(id));
@@ -183,6 +234,7 @@ async function openFolder(name) {
   state.folder = name; state.query = ""; $("q").value = ""; state.offset = 0;
   renderTree(); closeMessage();
   document.body.className = "app show-list";
+  pushURL();
   await loadList();
 }
 
@@ -393,6 +445,7 @@ function closeMessage() {
 
 async function openMessage(m) {
   state.openRef = {snap: msgSnap(m), id: m.id};
+  pushURL();
   await showDetail(await api("/snapshots/" + msgSnap(m) + "/messages/" + m.id));
 }
 
@@ -467,9 +520,10 @@ $("search").addEventListener("submit", (ev) => {
   ev.preventDefault();
   state.query = $("q").value.trim(); state.scope = $("scope").value; state.offset = 0;
   renderTree(); closeMessage();
+  pushURL();
   loadList();
 });
-$("day").addEventListener("change", () => selectSnapshot($("day").value));
+$("day").addEventListener("change", async () => { await selectSnapshot($("day").value); pushURL(); });
 $("logout").addEventListener("click", async () => {
   await fetch("/api/v1/session", {method: "DELETE"});
   location.assign("/login");

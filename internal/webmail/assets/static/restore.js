@@ -56,13 +56,30 @@ function renderPreview(p, input) {
       t("js.rs_left", {Present: p.present, Moved: p.moved})}),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {text: t("js.rs_folder")}), el("th", {text: t("js.rs_messages")}))),
       el("tbody", {}, ...rows)));
-  $("restoresend").hidden = false;
+  $("restoresend").hidden = !!openRequest; // the note at the top says why
 }
 
 
 
+// openRequest is the account's request waiting or running, if any: an
+// account has one at a time (two restores of one mailbox at once could
+// both find a message missing and both put it back), which the button and
+// the dialog say before anything is asked.
+let openRequest = null;
+
+function renderOpenRequest() {
+  $("restorebtn").textContent = openRequest ? t("js.rs_button_open", {ID: String(openRequest.id)}) : t("js.rs_button");
+  $("restoreopen").hidden = !openRequest;
+  if (openRequest) {
+    $("restoreopen").textContent = t("js.rs_open_note", {ID: String(openRequest.id), Day: dayName(openRequest.day),
+      Status: t("js.rs_status_" + openRequest.status)});
+  }
+}
+
 async function loadMyRestores() {
   const list = await api("/restores");
+  openRequest = list.find((r) => r.status === "pending" || r.status === "running") || null;
+  renderOpenRequest();
   $("myrestores").replaceChildren(...(list.length ? list.map((r) => {
     const what = r.messages ? t("js.rs_n_selected", {Count: r.messages}) :
       r.folders.length ? r.folders.join(", ") : t("js.rs_whole");
@@ -78,6 +95,7 @@ async function openRestore(sel) {
   restoreSel = sel || null;
   const snap = restoreSel ? restoreSel.snap : state.snap;
   if (!snap) return;
+  renderOpenRequest();
   $("restoreday").textContent = dayName(snap.day);
   $("restoreday").dataset.day = snap.day;
   $("restoresep").textContent = "Restored/" + snap.day;
@@ -129,3 +147,6 @@ $("restoresend").addEventListener("click", async () => {
     $("restoreresult").replaceChildren(el("p", {class: "error", text: e.message}));
   }
 });
+
+// The button says at once whether a request is already waiting.
+ready.then(() => loadMyRestores()).catch(() => { /* the dialog says it when opened */ });

@@ -130,6 +130,14 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 			waitPage(t, ctx, "back where the user was", `location.pathname === "/" &&
 				new URLSearchParams(location.search).get("folder") === "INBOX" && document.getElementById("listtitle").textContent === "INBOX"`)
 
+			// A search that finds nothing says so, and offers the other days.
+			do(t, ctx, "search", chromedp.SendKeys(chromedp.ID("q"), "zebra\n"))
+			waitJS(t, ctx, "nothing found", `document.getElementById("searchnotetext").textContent === "Nothing found on this day." &&
+				!document.getElementById("searchdays").hidden`)
+			do(t, ctx, "every day", chromedp.Click(chromedp.ID("searchdays")))
+			waitJS(t, ctx, "nothing on any day", `document.getElementById("searchnotetext").textContent === "Nothing found on any day." &&
+				document.getElementById("searchdays").hidden && document.getElementById("scope").value === "days"`)
+
 			// One request at a time, said before anything is asked.
 			do(t, ctx, "the restore dialog", chromedp.Click(chromedp.ID("restorebtn")))
 			waitJS(t, ctx, "the folders", `document.querySelector('#restorefolders input[value="Odd"]') !== null`)

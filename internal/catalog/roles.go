@@ -47,6 +47,7 @@ type Browsing interface {
 	MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort Sort) ([]int64, error)
 	Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) ([]int64, bool, error)
 	SearchDays(ctx context.Context, acct AccountID, query string, max int) ([]DayHit, bool, error)
+	IndexProgress(ctx context.Context, s Snapshot) (indexed, total int, err error)
 	MessagesByID(ctx context.Context, s Snapshot, ids []int64) ([]Message, error)
 	MessageInView(ctx context.Context, s Snapshot, id int64) (Message, error)
 	Changes(ctx context.Context, from, to Snapshot) (Changes, error)

@@ -22,6 +22,22 @@ type HitVersion struct {
 	FirstSnap, EndSnap SnapshotID
 }
 
+// IndexProgress counts the messages of snapshot s and those of them the
+// full-text index holds: a search of s may miss messages while indexed <
+// total (the indexer fills the index after each snapshot).
+func (c *DB) IndexProgress(ctx context.Context, s Snapshot) (indexed, total int, err error) {
+	if err := committed(s); err != nil {
+		return 0, 0, err
+	}
+	err = c.readRow(ctx, `SELECT count(*), coalesce(sum(CASE WHEN EXISTS (SELECT 1 FROM search_text st
+			WHERE st.rowid = e.content_id) THEN 1 ELSE 0 END), 0)
+		FROM entries e WHERE `+inView, s.ID, s.Account).Scan(&total, &indexed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("index progress of snapshot %d: %w", s.ID, err)
+	}
+	return indexed, total, nil
+}
+
 // prefixed scans some columns before a Message's.
 type prefixed struct {
 	r     *sql.Rows

@@ -164,6 +164,31 @@ type listJSON struct {
 	Total    int           `json:"total"`
 	More     bool          `json:"more,omitempty"` // a search stopped at maxSearchHits
 	Messages []messageJSON `json:"messages"`
+	// Indexing, for a search, says the day's full-text index is still
+	// being filled: results may be missing.
+	Indexing *indexingJSON `json:"indexing,omitempty"`
+}
+
+type indexingJSON struct {
+	Indexed int `json:"indexed"`
+	Total   int `json:"total"`
+}
+
+// indexing returns how far the day's search index is, nil once it is
+// whole (remembered: a committed day's messages never change).
+func (s *Server) indexing(r *http.Request, snap catalog.Snapshot) (*indexingJSON, error) {
+	if _, done := s.cache.indexed.get(snap.ID); done {
+		return nil, nil
+	}
+	n, total, err := s.opts.Catalog.IndexProgress(r.Context(), snap)
+	if err != nil {
+		return nil, err
+	}
+	if n >= total {
+		s.cache.indexed.put(snap.ID, true)
+		return nil, nil
+	}
+	return &indexingJSON{Indexed: n, Total: total}, nil
 }
 
 const (
@@ -220,6 +245,12 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 		return
 	}
 	out := listJSON{Total: len(ids), More: more, Messages: []messageJSON{}}
+	if key.query != "" {
+		if out.Indexing, err = s.indexing(r, snap); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	if offset < len(ids) {
 		msgs, err := s.opts.Catalog.MessagesByID(r.Context(), snap, ids[offset:min(len(ids), offset+limit)])
 		if err != nil {

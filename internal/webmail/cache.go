@@ -71,6 +71,7 @@ type caches struct {
 	lists   *lru[listKey, []int64]
 	parsed  *lru[[32]byte, *render.Message]
 	changes *lru[[2]catalog.SnapshotID, catalog.Changes] // the comparison of two days, paged and filtered many times
+	indexed *lru[catalog.SnapshotID, bool]               // days whose search index is whole
 	flight  singleflight.Group                           // one computation per key at a time
 }
 
@@ -80,5 +81,6 @@ func newCaches() *caches {
 		lists:   newLRU[listKey, []int64](64),
 		parsed:  newLRU[[32]byte, *render.Message](64),
 		changes: newLRU[[2]catalog.SnapshotID, catalog.Changes](8),
+		indexed: newLRU[catalog.SnapshotID, bool](1024),
 	}
 }

@@ -1,11 +1,15 @@
 package webmail
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"mtm/internal/catalog"
+	"mtm/internal/search"
+	"mtm/internal/testenv/mailstore"
 )
 
 // TestSearchDaysAPI: a search over every day finds alice's lunch message
@@ -105,5 +109,25 @@ func TestDayHit(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
+	}
+}
+
+// TestSearchSaysWhenIndexing: a search of a day whose index is still being
+// filled says how far it is; once whole, it says nothing more.
+func TestSearchSaysWhenIndexing(t *testing.T) {
+	f := newFixture(t)
+	bob := f.login("bob@example.com", "bob-pw")
+	day2 := f.st.Snapshot(t, "bob@example.com", []mailstore.Folder{{Name: "INBOX", Subscribed: true,
+		Messages: []mailstore.Msg{{UID: 1, Raw: bobMsg}, {UID: 2, Raw: crlf("Subject: new words\n\nfresh secret\n")}}}})
+	path := fmt.Sprintf("/api/v1/snapshots/%d/messages?q=secret", day2.ID)
+	_, body := bob.do("GET", path, "")
+	if !strings.Contains(body, `"indexing":{"indexed":1,"total":2}`) {
+		t.Errorf("a search while indexing: %s", body)
+	}
+	if _, err := (&search.Indexer{Catalog: f.st.Cat, Blobs: f.st.Blobs}).IndexAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := bob.do("GET", path, ""); strings.Contains(body, "indexing") || !strings.Contains(body, `"total":2`) {
+		t.Errorf("a search once indexed: %s", body)
 	}
 }

@@ -148,6 +148,10 @@ func (cs suite) testChanges(t *testing.T) {
 	if m, f, err := db.EndedIn(ctx, s2); err != nil || m != 8 || f != 3 {
 		t.Errorf("ended in day 2: %d messages, %d folders, %v", m, f, err)
 	}
+	// Nothing indexed yet: a search of day 2 may miss its 6 messages.
+	if n, total, err := db.IndexProgress(ctx, s2); err != nil || n != 0 || total != 6 {
+		t.Errorf("index progress of day 2 before indexing: %d of %d, %v", n, total, err)
+	}
 	// A search over every day finds each message once, with its versions.
 	todo, err := db.Unindexed(ctx, 0, 100)
 	if err != nil {
@@ -159,6 +163,9 @@ func (cs suite) testChanges(t *testing.T) {
 	}
 	if err := db.AddSearchDocs(ctx, docs); err != nil {
 		t.Fatal(err)
+	}
+	if n, total, err := db.IndexProgress(ctx, s2); err != nil || n != 6 || total != 6 {
+		t.Errorf("index progress of day 2 after indexing: %d of %d, %v", n, total, err)
 	}
 	found := func(q string, max int) (string, bool) {
 		t.Helper()

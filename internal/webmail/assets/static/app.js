@@ -246,7 +246,9 @@ async function loadList() {
     $("listtitle").textContent = t("js.search_days_title", {Query: state.query});
     p.delete("sort");
     p.set("q", state.query);
-    renderRows(dayHitRows(await api("/search?" + p)));
+    const res = dayHitRows(await api("/search?" + p));
+    renderRows(res);
+    searchNote(res);
     return;
   }
   if (state.query) {
@@ -259,8 +261,25 @@ async function loadList() {
     p.set("folder", state.folder);
     $("listtitle").textContent = state.folder;
   }
-  renderRows(await api("/snapshots/" + state.snap.id + "/messages?" + p));
+  const res = await api("/snapshots/" + state.snap.id + "/messages?" + p);
+  renderRows(res);
+  searchNote(state.query ? res : null);
 }
+
+// searchNote says what a search result may not show: messages the day's
+// index does not hold yet, or nothing found (then the other days).
+function searchNote(res) {
+  let text = "";
+  if (res && res.indexing) text = t("js.search_indexing", {Indexed: res.indexing.indexed, Total: res.indexing.total});
+  else if (res && res.total === 0) text = state.scope === "days" ? t("js.search_none_days") : t("js.search_none");
+  $("searchnote").hidden = !text;
+  $("searchnotetext").textContent = text;
+  $("searchdays").hidden = !(res && res.total === 0 && state.scope !== "days");
+}
+$("searchdays").addEventListener("click", () => {
+  $("scope").value = "days";
+  $("search").requestSubmit();
+});
 
 // ---- search over every day: one row per message, with where it was and is
 const shortDay = (day) => new Date(day + "T12:00:00").toLocaleDateString(LANG, {day: "numeric", month: "short"});

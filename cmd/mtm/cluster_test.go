@@ -410,10 +410,10 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	if got := e.liveMeta(alice, "INBOX", "Archive"); !equalMeta(got, before) {
 		t.Errorf("after the restore the mailbox differs from the backup: %d messages, want %d", got.count(), before.count())
 	}
-	waitMail(t, smtp, alice, 1)
-	time.Sleep(3 * time.Second) // time for a second email, if any were sent
-	if got := len(smtp.To(alice)); got != 1 {
-		t.Errorf("the user received %d emails about the restore, want 1", got)
+	waitMail(t, smtp, alice, 2)
+	time.Sleep(3 * time.Second) // time for another email, if any were sent
+	if got := len(smtp.To(alice)); got != 2 {
+		t.Errorf("the user received %d emails about the restore, want 2 (the receipt and the outcome, each once)", got)
 	}
 	c.operationsPage(adm)
 	if k := c.scalar(`SELECT count(*) FROM river_job WHERE kind = 'restore' AND state = 'completed'

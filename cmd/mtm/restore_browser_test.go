@@ -63,9 +63,10 @@ func TestRestoreInBrowser(t *testing.T) {
 	if got := e.liveMeta(alice, "Reisen/Japan 日本"); !equalMeta(got, backup) {
 		t.Errorf("the folder after the restore differs from the backup")
 	}
-	userMail := waitMail(t, smtp, alice, 1)
-	if !strings.Contains(string(userMail[0].Data), "Reisen/Japan") {
-		t.Errorf("the user's email does not name the folder")
+	userMail := waitMail(t, smtp, alice, 2) // the receipt, then the outcome
+	if !strings.Contains(string(userMail[0].Data), "We received your request") ||
+		!strings.Contains(string(userMail[1].Data), "Reisen/Japan") || !strings.Contains(string(userMail[1].Data), "is done") {
+		t.Errorf("the user's emails are not the receipt and the outcome naming the folder")
 	}
 	do(t, ctx, "back to the webmail", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("when")),
 		chromedp.Click(chromedp.ID("restorebtn")))

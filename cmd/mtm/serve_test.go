@@ -262,9 +262,9 @@ func TestServeRestoreOverHTTP(t *testing.T) {
 	if got := e.liveMeta(alice, folders...); !equalMeta(got, backup) {
 		t.Errorf("after the restore the mailbox differs from the backup")
 	}
-	userMail := waitMail(t, smtp, alice, 1)
-	if !strings.Contains(string(userMail[0].Data), "20") {
-		t.Errorf("the user's email does not count the 20 messages:\n%s", userMail[0].Data)
+	userMail := waitMail(t, smtp, alice, 2) // the receipt, then the outcome
+	if !strings.Contains(string(userMail[1].Data), "20") || !strings.Contains(string(userMail[1].Data), "is done") {
+		t.Errorf("the user's email does not count the 20 messages:\n%s", userMail[1].Data)
 	}
 
 	ops := s.client(t)

@@ -85,17 +85,23 @@ func (n *Notifier) massDeletion(ctx context.Context, account, night, day string)
 		return nil
 	}
 	user := account
-	if set, err := n.Catalog.AccountSettings(ctx, acct); err != nil {
+	set, err := n.Catalog.AccountSettings(ctx, acct)
+	if err != nil {
 		return err
-	} else if !set.MassDeletionWarning {
+	}
+	if !set.MassDeletionWarning {
 		user = ""
+	}
+	lang := set.Language
+	responsible, err := admin.ResponsibleFor(ctx, n.Catalog, n.Logger, account, "mass deletion")
+	if err != nil {
+		return err
 	}
 	var admins []string
 	if rule.MassDeletionAdmins {
-		if admins, err = admin.ResponsibleFor(ctx, n.Catalog, n.Logger, account, "mass deletion"); err != nil {
-			return err
-		}
+		admins = responsible
 	}
+	d.ToUser = notify.ToUser{Lang: lang, ReplyTo: responsible}
 	if user == "" && len(admins) == 0 {
 		return nil
 	}

@@ -69,6 +69,10 @@ type Config struct {
 	Listen string `toml:"listen"`
 	// BaseURL is the web UI's public URL (absolute http or https), or "".
 	BaseURL string `toml:"base_url"`
+	// Language is the language of emails to people who chose none, and of
+	// the pages of a browser that asks for no language mtm speaks: "en" or
+	// "it".
+	Language string `toml:"language"`
 
 	Catalog  Catalog  `toml:"catalog"`
 	Blobs    Blobs    `toml:"blobs"`
@@ -264,6 +268,7 @@ func Default() *Config {
 		SnapshotAt:         "00:00",
 		ConcurrentAccounts: 4,
 		Listen:             "127.0.0.1:8080",
+		Language:           "en",
 		Catalog:            Catalog{AutoMigrate: true, MaxConnections: 16},
 		Blobs:              Blobs{Region: "us-east-1", PackSizeMiB: 32, UploadConcurrency: 4},
 		IMAP: IMAP{

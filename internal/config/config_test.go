@@ -104,7 +104,7 @@ level = "debug"
 				want := &Config{
 					DataDir: "/srv/mtm", Timezone: "Europe/Rome", RetentionDays: 30,
 					SnapshotAt: "02:45", SnapshotHour: 2, SnapshotMinute: 45,
-					ConcurrentAccounts: 8, Listen: ":9090", BaseURL: "https://mtm.example.org/",
+					ConcurrentAccounts: 8, Listen: ":9090", BaseURL: "https://mtm.example.org/", Language: "en",
 					Catalog: Catalog{AutoMigrate: true, MaxConnections: 16},                    // the defaults: the file has no [catalog]
 					Blobs:   Blobs{Region: "us-east-1", PackSizeMiB: 32, UploadConcurrency: 4}, // nor [blobs]
 					IMAP: IMAP{
@@ -312,8 +312,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 47 {
-		t.Errorf("%d keys, want 47; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 48 {
+		t.Errorf("%d keys, want 48; update this test and mtm.example.toml together", len(seen))
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"mtm/internal/i18n"
 )
 
 // Validate checks every value and reports all the problems it finds, each
@@ -90,6 +92,9 @@ func (c *Config) Validate() error {
 	proxies := v.httpSection(c.HTTP)
 	v.clusterSection(c.Cluster)
 	v.alertsSection(c.Alerts)
+	if !i18n.Supported(c.Language) {
+		v.errf("language", "%q is not a language mtm speaks (%s)", c.Language, strings.Join(i18n.Codes, ", "))
+	}
 
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")

@@ -32,8 +32,28 @@ type SampleMessage struct {
 	From    string
 }
 
+// ToUser addresses an email to a user: in their language, and a reply
+// reaching the admins responsible for their account.
+type ToUser struct {
+	Lang    string   // the user's language ("en", "it"); "": the configured default
+	ReplyTo []string // the admins responsible for the account; none: no Reply-To
+}
+
+// RestoreReceived is the user's receipt of a restore request.
+type RestoreReceived struct {
+	ToUser
+	ID       int64
+	Account  string
+	Day      string
+	Folders  []string // empty: the whole account, or a selection
+	Selected int      // messages selected one by one
+	Target   string   // "original" or "separate"
+	Preview  []FolderCount
+}
+
 // RestoreDone is the email to the user when a restore has finished.
 type RestoreDone struct {
+	ToUser
 	ID      int64
 	Account string
 	Day     string
@@ -49,6 +69,7 @@ type RestoreDone struct {
 // RestoreFailed is the email to the user when a restore stopped on an
 // error. What was restored before the error stays restored.
 type RestoreFailed struct {
+	ToUser
 	ID       int64
 	Account  string
 	Day      string
@@ -61,6 +82,7 @@ type RestoreFailed struct {
 // RestoreRejected is the email to the user when an admin declined the
 // request.
 type RestoreRejected struct {
+	ToUser
 	ID      int64
 	Account string
 	Day     string
@@ -94,6 +116,7 @@ type AccountFailing struct {
 // messages, or a folder that held messages, vanished from the mailbox
 // between two nightly snapshots.
 type MassDeletion struct {
+	ToUser      // the user's part
 	Account     string
 	Night       string // YYYY-MM-DD of the night that saw it
 	PreviousDay string // the earlier snapshot's day, which still has the messages

@@ -18,11 +18,22 @@ import (
 // text/html, both UTF-8 and quoted-printable (RFC 2045, 2046), with every
 // header set through go-message so that it is encoded (RFC 2047) and
 // folded as needed.
-func (r *Renderer) build(m Message, text, html string) ([]byte, error) {
+func (r *Renderer) build(m Message, replyTo []string, text, html string) ([]byte, error) {
 	var h mail.Header
 	h.SetDate(r.clk.Now().In(r.loc))
 	h.SetAddressList("From", []*mail.Address{r.from})
 	h.SetAddressList("To", []*mail.Address{{Address: m.To}})
+	if len(replyTo) > 0 { // a reply reaches the user's admins, never mtm
+		var to []*mail.Address
+		for _, a := range replyTo {
+			if checkAddress(a) == nil {
+				to = append(to, &mail.Address{Address: a})
+			}
+		}
+		if len(to) > 0 {
+			h.SetAddressList("Reply-To", to)
+		}
+	}
 	h.SetSubject(m.Subject)
 	h.SetMessageID(m.MessageID)
 	h.Set("Auto-Submitted", "auto-generated") // RFC 3834: no auto-replies

@@ -21,9 +21,10 @@ import (
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/config"
+	"mtm/internal/i18n"
 )
 
-//go:embed templates/*.txt templates/*.html
+//go:embed templates/*/*.txt templates/*/*.html
 var templateFS embed.FS
 
 // The kinds of email, also the names of their template files.
@@ -36,6 +37,7 @@ const (
 	KindNightLate        = "night_late"
 	KindJobsFailed       = "jobs_failed"
 	KindMassDeletion     = "mass_deletion"
+	KindRestoreReceived  = "restore_received"
 )
 
 // Message is one rendered email for one recipient.
@@ -61,12 +63,13 @@ type Renderer struct {
 	loc     *time.Location
 	clk     clock.Clock
 	rand    io.Reader
-	text    map[string]*template.Template     // by kind: "subject" and "text"
-	html    map[string]*htmltemplate.Template // by kind: "html"
+	lang    string                                       // the default language: cfg.Language
+	text    map[string]map[string]*template.Template     // by language, then kind: "subject" and "text"
+	html    map[string]map[string]*htmltemplate.Template // by language, then kind: "html"
 }
 
 var kinds = []string{KindRestoreRequested, KindRestoreDone, KindRestoreFailed, KindRestoreRejected,
-	KindAccountFailing, KindNightLate, KindJobsFailed, KindMassDeletion}
+	KindAccountFailing, KindNightLate, KindJobsFailed, KindMassDeletion, KindRestoreReceived}
 
 // New returns a Renderer sending from cfg.SMTP.From, linking to
 // cfg.BaseURL and showing times in cfg.Location (UTC if unset).
@@ -91,7 +94,10 @@ func New(cfg *config.Config, opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("notify: smtp.from: %w", err)
 	}
 	r := &Renderer{from: (*mail.Address)(from), baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		loc: cfg.Location, clk: opts.Clock, rand: opts.Rand}
+		loc: cfg.Location, clk: opts.Clock, rand: opts.Rand, lang: cfg.Language}
+	if !i18n.Supported(r.lang) {
+		r.lang = i18n.Codes[0]
+	}
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
@@ -114,25 +120,42 @@ func (r *Renderer) parse() error {
 	textFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "add": add, "sub": sub,
 		"para": func(s string) string { return indent(paragraph(s), "    ") }}
 	htmlFuncs := map[string]any{"line": oneLine, "total": total, "when": when, "add": add, "sub": sub, "para": paragraph}
-	r.text, r.html = map[string]*template.Template{}, map[string]*htmltemplate.Template{}
-	for _, k := range kinds {
-		t, err := template.New(k).Funcs(textFuncs).ParseFS(templateFS, "templates/"+k+".txt")
-		if err != nil {
-			return fmt.Errorf("notify: parsing %s.txt: %w", k, err)
+	r.text, r.html = map[string]map[string]*template.Template{}, map[string]map[string]*htmltemplate.Template{}
+	// Every kind in every language: a missing one fails here, at start.
+	for _, lang := range i18n.Codes {
+		r.text[lang], r.html[lang] = map[string]*template.Template{}, map[string]*htmltemplate.Template{}
+		for _, k := range kinds {
+			dir := "templates/" + lang + "/"
+			t, err := template.New(k).Funcs(textFuncs).ParseFS(templateFS, dir+k+".txt", dir+"_common.txt")
+			if err != nil {
+				return fmt.Errorf("notify: parsing %s/%s.txt: %w", lang, k, err)
+			}
+			h, err := htmltemplate.New(k).Funcs(htmlFuncs).ParseFS(templateFS, dir+k+".html", dir+"_common.html")
+			if err != nil {
+				return fmt.Errorf("notify: parsing %s/%s.html: %w", lang, k, err)
+			}
+			for _, name := range []string{"subject", "text"} {
+				if t.Lookup(name) == nil {
+					return fmt.Errorf("notify: %s/%s.txt has no %q", lang, k, name)
+				}
+			}
+			if h.Lookup("html") == nil {
+				return fmt.Errorf("notify: %s/%s.html has no \"html\"", lang, k)
+			}
+			r.text[lang][k], r.html[lang][k] = t, h
 		}
-		h, err := htmltemplate.New(k).Funcs(htmlFuncs).ParseFS(templateFS, "templates/"+k+".html")
-		if err != nil {
-			return fmt.Errorf("notify: parsing %s.html: %w", k, err)
-		}
-		r.text[k], r.html[k] = t, h
 	}
 	return nil
 }
 
-// view is what a template sees: the email's data and the link to show.
+// view is what a template sees: the email's data, the link to show, and
+// the webmail's address (base_url), for every email to a user.
 type view struct {
-	D    any
-	Link string
+	D       any
+	Link    string
+	Webmail string
+	lang    string   // the recipient's language; "": the default
+	replyTo []string // Reply-To: who answers a reply
 }
 
 // link returns base_url joined with path, or "" without a base_url.
@@ -153,19 +176,30 @@ func (r *Renderer) RestoreRequested(admins []string, d RestoreRequested) ([]Mess
 	return r.each(admins, KindRestoreRequested, fmt.Sprintf("restore/%d/requested", d.ID), v)
 }
 
+// toUser is the view of an email to a user: in their language, linking
+// to the webmail, a reply reaching their admins.
+func (r *Renderer) toUser(d any, u ToUser) view {
+	return view{D: d, Webmail: r.link("/"), lang: u.Lang, replyTo: u.ReplyTo}
+}
+
+// RestoreReceived renders the user's receipt of a restore request.
+func (r *Renderer) RestoreReceived(d RestoreReceived) (Message, error) {
+	return r.render(KindRestoreReceived, fmt.Sprintf("restore/%d/received", d.ID), d.Account, r.toUser(d, d.ToUser))
+}
+
 // RestoreDone renders the user's email about a finished restore.
 func (r *Renderer) RestoreDone(d RestoreDone) (Message, error) {
-	return r.render(KindRestoreDone, fmt.Sprintf("restore/%d/done", d.ID), d.Account, view{D: d})
+	return r.render(KindRestoreDone, fmt.Sprintf("restore/%d/done", d.ID), d.Account, r.toUser(d, d.ToUser))
 }
 
 // RestoreFailed renders the user's email about a restore that failed.
 func (r *Renderer) RestoreFailed(d RestoreFailed) (Message, error) {
-	return r.render(KindRestoreFailed, fmt.Sprintf("restore/%d/failed", d.ID), d.Account, view{D: d})
+	return r.render(KindRestoreFailed, fmt.Sprintf("restore/%d/failed", d.ID), d.Account, r.toUser(d, d.ToUser))
 }
 
 // RestoreRejected renders the user's email about a declined request.
 func (r *Renderer) RestoreRejected(d RestoreRejected) (Message, error) {
-	return r.render(KindRestoreRejected, fmt.Sprintf("restore/%d/rejected", d.ID), d.Account, view{D: d})
+	return r.render(KindRestoreRejected, fmt.Sprintf("restore/%d/rejected", d.ID), d.Account, r.toUser(d, d.ToUser))
 }
 
 // AccountFailing renders the two-night failure alert, one per admin
@@ -185,11 +219,11 @@ func (r *Renderer) MassDeletion(user string, admins []string, d MassDeletion) ([
 	var out []Message
 	if user != "" {
 		d.ForAdmin = false
-		link := r.link("/changes")
-		if link != "" {
-			link += fmt.Sprintf("?from=%d&to=%d", d.From, d.To)
+		v := r.toUser(d, d.ToUser)
+		if v.Link = r.link("/changes"); v.Link != "" {
+			v.Link += fmt.Sprintf("?from=%d&to=%d", d.From, d.To)
 		}
-		m, err := r.render(KindMassDeletion, key, user, view{D: d, Link: link})
+		m, err := r.render(KindMassDeletion, key, user, v)
 		if err != nil {
 			return nil, err
 		}
@@ -240,15 +274,19 @@ func (r *Renderer) render(kind, key, to string, v view) (Message, error) {
 	if err := checkAddress(to); err != nil {
 		return Message{}, fmt.Errorf("notify: %s to %q: %w", kind, to, err)
 	}
+	lang := v.lang
+	if !i18n.Supported(lang) {
+		lang = r.lang
+	}
 	var subject, text, html bytes.Buffer
 	for _, ex := range []struct {
 		w    *bytes.Buffer
 		exec func(io.Writer, string, any) error
 		name string
 	}{
-		{&subject, r.text[kind].ExecuteTemplate, "subject"},
-		{&text, r.text[kind].ExecuteTemplate, "text"},
-		{&html, r.html[kind].ExecuteTemplate, "html"},
+		{&subject, r.text[lang][kind].ExecuteTemplate, "subject"},
+		{&text, r.text[lang][kind].ExecuteTemplate, "text"},
+		{&html, r.html[lang][kind].ExecuteTemplate, "html"},
 	} {
 		if err := ex.exec(ex.w, ex.name, v); err != nil {
 			return Message{}, fmt.Errorf("notify: rendering %s %s: %w", kind, ex.name, err)
@@ -261,7 +299,7 @@ func (r *Renderer) render(kind, key, to string, v view) (Message, error) {
 		return Message{}, err
 	}
 	m.MessageID += "@" + domain(r.from.Address)
-	if m.Body, err = r.build(m, text.String(), html.String()); err != nil {
+	if m.Body, err = r.build(m, v.replyTo, text.String(), html.String()); err != nil {
 		return Message{}, fmt.Errorf("notify: building %s: %w", kind, err)
 	}
 	return m, nil

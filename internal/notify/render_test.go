@@ -29,7 +29,7 @@ func (s *seqReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func testRenderer(t testing.TB, from string) *Renderer {
+func testRenderer(t testing.TB, from string, lang ...string) *Renderer {
 	t.Helper()
 	loc, err := time.LoadLocation("Europe/Rome")
 	if err != nil {
@@ -39,6 +39,9 @@ func testRenderer(t testing.TB, from string) *Renderer {
 	cfg.SMTP.From = from
 	cfg.BaseURL = "https://mtm.example.com/"
 	cfg.Location = loc
+	if len(lang) > 0 {
+		cfg.Language = lang[0]
+	}
 	r, err := New(cfg, Options{Clock: clock.NewFake(time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)), Rand: &seqReader{}})
 	if err != nil {
 		t.Fatal(err)
@@ -64,11 +67,72 @@ type goldenCase struct {
 	render func(r *Renderer) ([]Message, error)
 }
 
+// lang is a case's configured default language: Italian for a name that
+// ends in _it.
+func (c goldenCase) lang() string {
+	if strings.HasSuffix(c.name, "_it") {
+		return "it"
+	}
+	return "en"
+}
+
 func one(m Message, err error) ([]Message, error) { return []Message{m}, err }
 
 func goldenCases() []goldenCase {
 	const from = "Mail Time Machine <mtm@example.com>"
+	admins := ToUser{ReplyTo: []string{"admin@example.com", "bad\r\naddress"}}
+	italian := ToUser{Lang: "it", ReplyTo: []string{"admin@example.com"}}
 	return []goldenCase{
+		{name: "restore_received", from: from, render: func(r *Renderer) ([]Message, error) {
+			return one(r.RestoreReceived(RestoreReceived{ToUser: admins, ID: 42, Account: "alice@example.com", Day: "2026-03-27",
+				Folders: []string{"INBOX", "Archive/2024"}, Target: "original", Preview: []FolderCount{{"INBOX", 120}, {"Archive/2024", 3}}}))
+		}},
+		{name: "restore_received_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return one(r.RestoreReceived(RestoreReceived{ToUser: italian, ID: 43, Account: "alice@example.com", Day: "2026-03-27",
+				Selected: 212, Target: "separate", Preview: []FolderCount{{"Archiv/2024", 212}}}))
+		}},
+		{name: "restore_done_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return one(r.RestoreDone(RestoreDone{ToUser: italian, ID: 42, Account: "alice@example.com", Day: "2026-03-27",
+				Target: "original", Restored: []FolderCount{{"INBOX", 118}, {"Archive/2024", 3}},
+				Created: []string{"Archive", "Archive/2024"}, Skipped: 2}))
+		}},
+		{name: "restore_failed_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return one(r.RestoreFailed(RestoreFailed{ToUser: italian, ID: 45, Account: "alice@example.com", Day: "2026-03-27",
+				Error: "IMAP server: connection reset by peer", Restored: []FolderCount{{"INBOX", 50}}, Skipped: 1}))
+		}},
+		{name: "restore_rejected_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return one(r.RestoreRejected(RestoreRejected{ToUser: italian, ID: 46, Account: "alice@example.com", Day: "2026-03-27",
+				Reason: "Troppo: chiedi solo la cartella che ti serve."}))
+		}},
+		{name: "mass_deletion_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return r.MassDeletion("alice@example.com", []string{"admin@example.com"}, MassDeletion{ToUser: italian,
+				Account: "alice@example.com", Night: "2026-03-28", PreviousDay: "2026-03-27", Day: "2026-03-28",
+				From: 41, To: 57, Vanished: 252, Before: 1200,
+				Folders:        []FolderCount{{"Archiv/2024", 212}, {"INBOX", 40}},
+				DeletedFolders: []FolderCount{{"Archiv/2024", 212}}})
+		}},
+		{name: "restore_requested_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return r.RestoreRequested([]string{"admin@example.com"}, RestoreRequested{
+				ID: 48, Account: "alice@example.com", Day: "2026-03-27", Target: "original", Selected: 212,
+				Sample:      []SampleMessage{{Subject: "Fattura 2024-113", From: "fatture@acme.example"}},
+				RequestedBy: "alice@example.com", RequestedAt: night2, Preview: []FolderCount{{"Archiv/2024", 212}},
+			})
+		}},
+		{name: "account_failing_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return r.AccountFailing([]string{"admin@example.com"}, AccountFailing{Account: "carol@example.com",
+				Previous: NightFailure{Day: "2026-03-27", At: night1, Error: "login refused"},
+				Latest:   NightFailure{Day: "2026-03-28", At: night2, Error: "login refused"},
+				LastGood: night1.Add(-24 * time.Hour), LastGoodDay: "2026-03-26"})
+		}},
+		{name: "night_late_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return r.NightLate([]string{"ops@example.com"}, NightLate{Night: "2026-03-28",
+				Done: 412000, Jobs: 1000000, ProjectedEnd: night2.Add(7 * time.Hour), WindowEnd: night2.Add(6 * time.Hour),
+				NodesAlive: 3})
+		}},
+		{name: "jobs_failed_it", from: from, render: func(r *Renderer) ([]Message, error) {
+			return r.JobsFailed([]string{"ops@example.com"}, JobsFailed{From: night2, To: night2.Add(15 * time.Minute),
+				Jobs: []FailedJob{{ID: 9001, Kind: "prune", Args: `{"night": "2026-03-28"}`, Attempts: 3, Error: "disk full"}}})
+		}},
 		{"restore_requested", from, func(r *Renderer) ([]Message, error) {
 			return r.RestoreRequested([]string{"admin@example.com", "root@example.org"}, RestoreRequested{
 				ID: 42, Account: "alice@example.com", Day: "2026-03-27", Target: "original",
@@ -159,7 +223,7 @@ func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			msgs, err := tc.render(testRenderer(t, tc.from))
+			msgs, err := tc.render(testRenderer(t, tc.from, tc.lang()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +256,7 @@ func TestParseBack(t *testing.T) {
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			msgs, err := tc.render(testRenderer(t, tc.from))
+			msgs, err := tc.render(testRenderer(t, tc.from, tc.lang()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,6 +291,14 @@ func checkMessage(t *testing.T, m Message) {
 		if fields[k] != 1 {
 			t.Errorf("%s: %d %s fields, want 1", m.Key, fields[k], k)
 		}
+	}
+	// A user's email may name the admins a reply reaches, once, and only
+	// valid addresses.
+	if fields["Reply-To"] > 0 {
+		if rt, err := h.AddressList("Reply-To"); err != nil || fields["Reply-To"] != 1 || len(rt) != 1 || rt[0].Address != "admin@example.com" {
+			t.Errorf("%s: Reply-To %v (%v), want admin@example.com alone", m.Key, rt, err)
+		}
+		delete(fields, "Reply-To")
 	}
 	if len(fields) != len(headers) {
 		t.Errorf("%s: header fields %v, want exactly %v", m.Key, fields, headers)

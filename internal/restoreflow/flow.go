@@ -36,11 +36,13 @@ type Catalog interface {
 	catalog.Restores
 	catalog.Outbox
 	catalog.AdminsAndAudit
+	catalog.Settings
 }
 
 // Mailer renders the flow's emails (notify.Renderer).
 type Mailer interface {
 	RestoreRequested(admins []string, d notify.RestoreRequested) ([]notify.Message, error)
+	RestoreReceived(d notify.RestoreReceived) (notify.Message, error)
 	RestoreDone(d notify.RestoreDone) (notify.Message, error)
 	RestoreFailed(d notify.RestoreFailed) (notify.Message, error)
 	RestoreRejected(d notify.RestoreRejected) (notify.Message, error)
@@ -203,7 +205,18 @@ func (f *Flow) Request(ctx context.Context, who Actor, in RequestInput) (catalog
 	}
 	req := catalog.RestoreRequest{Account: plan.Request.Snapshot.Account, Snapshot: in.Snapshot, Folders: in.Folders,
 		Messages: in.Messages, Target: in.Target, RequestedBy: who.Email, Preview: pj}
+	user := f.toUser(ctx, in.Account, admins)
 	id, err := f.o.Catalog.RequestRestore(ctx, req, func(tx *sql.Tx, id catalog.RestoreID) error {
+		// The user's receipt: what was asked, and what happens next.
+		receipt, err := f.o.Mailer.RestoreReceived(notify.RestoreReceived{ToUser: user, ID: int64(id), Account: in.Account,
+			Day: plan.Request.Snapshot.Day, Folders: in.Folders, Selected: len(in.Messages), Target: in.Target,
+			Preview: preview})
+		if err != nil {
+			return err
+		}
+		if _, err := f.o.Catalog.EnqueueMailTx(ctx, tx, receipt); err != nil {
+			return err
+		}
 		if len(admins) > 0 {
 			msgs, err := f.o.Mailer.RestoreRequested(admins, notify.RestoreRequested{ID: int64(id), Account: in.Account,
 				Day: plan.Request.Snapshot.Day, Folders: in.Folders, Selected: len(in.Messages), Sample: sample,
@@ -250,6 +263,28 @@ func (f *Flow) Sample(ctx context.Context, r catalog.RestoreRequest, n int) ([]n
 		out[i] = notify.SampleMessage{Subject: m.Subject, From: m.From}
 	}
 	return out, nil
+}
+
+// toUser addresses an email to the account's user: in their language, a
+// reply reaching admins.
+func (f *Flow) toUser(ctx context.Context, account string, admins []string) notify.ToUser {
+	u := notify.ToUser{ReplyTo: admins}
+	if acct, err := f.o.Catalog.LookupAccount(ctx, account); err == nil {
+		if set, err := f.o.Catalog.AccountSettings(ctx, acct); err == nil {
+			u.Lang = set.Language
+		}
+	}
+	return u
+}
+
+// userOf is toUser with the admins responsible for the account (none when
+// they cannot be listed: the email still goes).
+func (f *Flow) userOf(ctx context.Context, account string) notify.ToUser {
+	admins, err := admin.ResponsibleFor(ctx, f.o.Catalog, f.o.Logger, account, "reply to the user")
+	if err != nil {
+		admins = nil
+	}
+	return f.toUser(ctx, account, admins)
 }
 
 // Mine lists the account's requests, newest first.
@@ -306,8 +341,8 @@ func (f *Flow) Reject(ctx context.Context, a admin.Admin, who Actor, id catalog.
 	if err != nil {
 		return err
 	}
-	msg, err := f.o.Mailer.RestoreRejected(notify.RestoreRejected{ID: int64(id), Account: r.Address, Day: r.Day,
-		Reason: reason})
+	msg, err := f.o.Mailer.RestoreRejected(notify.RestoreRejected{ToUser: f.userOf(ctx, r.Address), ID: int64(id),
+		Account: r.Address, Day: r.Day, Reason: reason})
 	if err != nil {
 		return err
 	}

@@ -344,10 +344,13 @@ func TestRequestConfirmRestore(t *testing.T) {
 
 	w.deliver()
 	got := w.mailTo(alice)
-	if len(got) != 1 {
-		t.Fatalf("alice received %d emails, want the confirmation", len(got))
+	if len(got) != 2 {
+		t.Fatalf("alice received %d emails, want the receipt and the confirmation", len(got))
 	}
-	text := body(t, got[0])
+	if receipt := body(t, got[0]); !strings.Contains(receipt, "We received your request") || !strings.Contains(receipt, "Reply to this email") {
+		t.Errorf("the receipt:\n%s", receipt)
+	}
+	text := body(t, got[1])
 	for _, want := range []string{"INBOX", "Projects/2026", "20  in all", "still in your mailbox: 26"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the confirmation lacks %q:\n%s", want, text)
@@ -534,8 +537,8 @@ func TestSMTPDownThenUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats.Backlog() != 3 {
-		t.Fatalf("backlog %d while the server is down, want 3 (two admins, one user)", stats.Backlog())
+	if stats.Backlog() != 4 {
+		t.Fatalf("backlog %d while the server is down, want 4 (two admins, the user's receipt and outcome)", stats.Backlog())
 	}
 	up := outbox.New(w.cat, w.cfg.SMTP, outbox.Options{Clock: clk})
 	for range 3 {
@@ -544,7 +547,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 		}
 		clk.Advance(2 * time.Hour)
 	}
-	for rcpt, want := range map[string]int{boss.Email: 1, "root@example.net": 1, alice: 1} {
+	for rcpt, want := range map[string]int{boss.Email: 1, "root@example.net": 1, alice: 2} {
 		if got := len(w.smtp.To(rcpt)); got != want {
 			t.Errorf("%s received %d mails, want %d", rcpt, got, want)
 		}

@@ -144,12 +144,13 @@ func (f *Flow) finish(ctx context.Context, r catalog.RestoreRequest, res restore
 	restored, created := counts(res)
 	var msg notify.Message
 	errText := ""
+	user := f.userOf(ctx, r.Address)
 	if runErr == nil {
-		msg, err = f.o.Mailer.RestoreDone(notify.RestoreDone{ID: int64(r.ID), Account: r.Address, Day: r.Day,
+		msg, err = f.o.Mailer.RestoreDone(notify.RestoreDone{ToUser: user, ID: int64(r.ID), Account: r.Address, Day: r.Day,
 			Target: r.Target, TargetFolder: separateFolder(r), Restored: restored, Created: created, Skipped: res.Skipped})
 	} else {
 		errText = runErr.Error()
-		msg, err = f.o.Mailer.RestoreFailed(notify.RestoreFailed{ID: int64(r.ID), Account: r.Address, Day: r.Day,
+		msg, err = f.o.Mailer.RestoreFailed(notify.RestoreFailed{ToUser: user, ID: int64(r.ID), Account: r.Address, Day: r.Day,
 			Error: errText, Restored: restored, Created: created, Skipped: res.Skipped})
 	}
 	if err != nil {

@@ -281,6 +281,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 // master user.
 func NewWebmail(cfg *config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, more ...func(*webmail.Options)) (*webmail.Server, error) {
 	o := webmail.Options{
+		Language:        cfg.Language,
 		Catalog:         st.Catalog.Browser(), // statements prepared once, kept while the catalog is open
 		Blobs:           st.Blobs,
 		Verifier:        webauth.IMAPVerifier{Server: imapconn.Endpoint(cfg)},

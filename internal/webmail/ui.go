@@ -64,7 +64,7 @@ func (s *Server) lang(w http.ResponseWriter, r *http.Request, account string) i1
 			}
 		}
 	}
-	return s.opts.Languages.Pick(append(prefs, r.Header.Get("Accept-Language"))...)
+	return s.opts.Languages.Pick(append(prefs, r.Header.Get("Accept-Language"), s.opts.Language)...)
 }
 
 // page renders template name; with needLogin, a request without a session

@@ -75,6 +75,9 @@ type Options struct {
 	// Languages are the messages of the pages in every language; default
 	// i18n.New().
 	Languages *i18n.Catalog
+	// Language is the language of a browser that asks for none mtm speaks
+	// (config language); default English.
+	Language string
 }
 
 // Server is the webmail.

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -81,6 +82,28 @@ func (c *Catalog) Pick(prefs ...string) Lang {
 	return c.Lang(Codes[0])
 }
 
+// Cookie is the cookie that remembers the language chosen in a browser.
+const Cookie = "lang"
+
+// ForRequest picks a page's language: one chosen on this page (?lang=,
+// then remembered in the cookie for a year), the cookie, the person's
+// saved choices (an account's or an admin's setting, in order), the
+// browser's Accept-Language, then fallback (the configured language).
+func (c *Catalog) ForRequest(w http.ResponseWriter, r *http.Request, secure bool, fallback string, saved ...string) Lang {
+	var prefs []string
+	if q := r.URL.Query().Get("lang"); Supported(q) {
+		http.SetCookie(w, &http.Cookie{Name: Cookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
+			SameSite: http.SameSiteLaxMode, Secure: secure, HttpOnly: false})
+		prefs = append(prefs, q)
+	}
+	if ck, err := r.Cookie(Cookie); err == nil && Supported(ck.Value) {
+		prefs = append(prefs, ck.Value)
+	}
+	prefs = append(append(prefs, saved...), r.Header.Get("Accept-Language"), fallback)
+	w.Header().Add("Vary", "Accept-Language, Cookie")
+	return c.Pick(prefs...)
+}
+
 // Lang returns the language of code, English for an unknown code.
 func (c *Catalog) Lang(code string) Lang {
 	if _, ok := c.files[code]; !ok {
@@ -98,6 +121,10 @@ func Supported(code string) bool { return Names[code] != "" }
 func (l Lang) T(id string, pairs ...any) string {
 	return l.localize(id, nil, pairs)
 }
+
+// TA is T with the variables' pairs in a slice, for a template that holds
+// them in a field.
+func (l Lang) TA(id string, pairs []any) string { return l.localize(id, nil, pairs) }
 
 // H is T for a message of our own HTML (an id ending in "_html"): the
 // string variables are escaped, the message's markup is kept.

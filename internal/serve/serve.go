@@ -172,7 +172,8 @@ func (a *App) routes() (http.Handler, error) {
 		return nil, err
 	}
 	adm, err := webadmin.New(webadmin.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
-		BaseURL: a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared, Operations: ops})
+		Language: a.cfg.Language,
+		BaseURL:  a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared, Operations: ops})
 	if err != nil {
 		return nil, err
 	}

@@ -55,11 +55,11 @@ func (s *Server) operationsPage(w http.ResponseWriter, r *http.Request, a admin.
 	v := operationsView{Cluster: s.o.Operations != nil, States: jobStates}
 	if v.Cluster {
 		if err := s.operations(r.Context(), &v); err != nil {
-			s.pageError(w, a, err)
+			s.pageError(w, r, a, err)
 			return
 		}
 	}
-	s.render(w, http.StatusOK, "operations", page{Title: "Operations", Nav: "operations", Admin: a, Data: v,
+	s.render(w, r, http.StatusOK, "operations", page{Title: "admin.title.operations", Nav: "operations", Admin: a, Data: v,
 		Flash: flash(r), Refresh: 30})
 }
 
@@ -112,10 +112,10 @@ func (s *Server) formRetryJob(w http.ResponseWriter, r *http.Request, a admin.Ad
 	}
 	j, err := s.o.Operations.Retry(r.Context(), id)
 	if err != nil {
-		s.pageError(w, a, err)
+		s.pageError(w, r, a, err)
 		return
 	}
 	s.audit(r.Context(), catalog.AuditEvent{Actor: a.Email, Role: catalog.RoleAdmin, Client: s.o.ClientIP(r),
 		Action: "job-retry", Detail: fmt.Sprintf("job %d (%s)", j.ID, j.Kind)})
-	http.Redirect(w, r, "/admin/operations?flash="+flashCode(fmt.Sprintf("Job %d is %s.", j.ID, j.State)), http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/operations?flash="+flashCode("admin.flash.job_retried"), http.StatusSeeOther)
 }

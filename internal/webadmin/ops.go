@@ -54,10 +54,10 @@ func (s *Server) backups(r *http.Request, a admin.Admin) ([]backupJSON, error) {
 func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, a admin.Admin) {
 	list, err := s.backups(r, a)
 	if err != nil {
-		s.pageError(w, a, err)
+		s.pageError(w, r, a, err)
 		return
 	}
-	s.render(w, http.StatusOK, "backups", page{Title: "Backups", Nav: "backups", Admin: a, Data: list, Refresh: 60})
+	s.render(w, r, http.StatusOK, "backups", page{Title: "admin.title.backups", Nav: "backups", Admin: a, Data: list, Refresh: 60})
 }
 
 // mailVisible: a global admin sees every email; a domain admin those to
@@ -67,11 +67,11 @@ func mailVisible(a admin.Admin, e catalog.OutboxEntry) bool { return a.Responsib
 func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, a admin.Admin) {
 	all, err := s.o.Catalog.UndeliveredMail(r.Context(), 500)
 	if err != nil {
-		s.pageError(w, a, err)
+		s.pageError(w, r, a, err)
 		return
 	}
 	all = slices.DeleteFunc(all, func(e catalog.OutboxEntry) bool { return !mailVisible(a, e) })
-	s.render(w, http.StatusOK, "outbox", page{Title: "Emails", Nav: "outbox", Admin: a, Data: all, Flash: flash(r)})
+	s.render(w, r, http.StatusOK, "outbox", page{Title: "admin.title.outbox", Nav: "outbox", Admin: a, Data: all, Flash: flash(r)})
 }
 
 func (s *Server) formRequeue(w http.ResponseWriter, r *http.Request, a admin.Admin) {
@@ -86,19 +86,19 @@ func (s *Server) formRequeue(w http.ResponseWriter, r *http.Request, a admin.Adm
 		return
 	}
 	if err := s.o.Catalog.RequeueMail(r.Context(), id); err != nil {
-		s.pageError(w, a, err)
+		s.pageError(w, r, a, err)
 		return
 	}
 	s.audit(r.Context(), catalog.AuditEvent{Actor: a.Email, Role: catalog.RoleAdmin, Client: s.o.ClientIP(r),
 		Action: "email-requeue", Account: e.To, Detail: e.Subject})
-	http.Redirect(w, r, "/admin/outbox?flash="+flashCode("The email is queued again."), http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/outbox?flash="+flashCode("admin.flash.requeued"), http.StatusSeeOther)
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, a admin.Admin) {
 	events, err := s.o.Catalog.AuditLog(r.Context(), a.Domains, 500)
 	if err != nil {
-		s.pageError(w, a, err)
+		s.pageError(w, r, a, err)
 		return
 	}
-	s.render(w, http.StatusOK, "audit", page{Title: "Audit", Nav: "audit", Admin: a, Data: events})
+	s.render(w, r, http.StatusOK, "audit", page{Title: "admin.title.audit", Nav: "audit", Admin: a, Data: events})
 }

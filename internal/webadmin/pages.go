@@ -13,6 +13,7 @@ import (
 	"mtm/internal/admin"
 	"mtm/internal/bytesize"
 	"mtm/internal/catalog"
+	"mtm/internal/i18n"
 	"mtm/internal/notify"
 	"mtm/internal/restoreflow"
 	"mtm/internal/web"
@@ -21,14 +22,20 @@ import (
 
 // page is what every page template sees.
 type page struct {
-	Title   string
-	Nav     string
-	Admin   admin.Admin
-	Flash   string
-	Error   string
-	Refresh int // seconds; 0: no automatic refresh
-	Data    any
+	Title     string // a message id, with TitleArgs
+	TitleArgs []any
+	Nav       string
+	Admin     admin.Admin
+	Flash     string // a message id
+	Error     string // a message id, with ErrorArgs
+	ErrorArgs []any
+	Refresh   int // seconds; 0: no automatic refresh
+	Data      any
+	L         i18n.Lang // the page's language
+	Languages []language
 }
+
+type language struct{ Code, Name string }
 
 var pageNames = []string{"login", "restores", "restore", "backups", "outbox", "audit", "operations"}
 
@@ -39,15 +46,17 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 		"whenp": func(t *time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
 		"bytes": bytesize.Format,
 		"sub":   func(a, b int) int { return a - b },
-		"scope": func(f []string, selected []int64) string {
+		"scope": func(l i18n.Lang, f []string, selected []int64) string {
 			switch {
 			case len(selected) > 0:
-				return fmt.Sprintf("%d selected messages", len(selected))
+				return l.N("admin.scope.selected", len(selected))
 			case len(f) == 0:
-				return "the whole account"
+				return l.T("admin.scope.all")
 			}
 			return strings.Join(f, ", ")
 		},
+		// "status" names a request's or a job's state in the page's language.
+		"status": func(l i18n.Lang, state string) string { return l.T("admin.status." + state) },
 		"previewTotal": func(p []notify.FolderCount) int {
 			n := 0
 			for _, c := range p {
@@ -67,7 +76,11 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 	return out, nil
 }
 
-func (s *Server) render(w http.ResponseWriter, code int, name string, p page) {
+func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
+	p.L = s.o.Languages.ForRequest(w, r, strings.HasPrefix(s.o.BaseURL, "https:"), s.o.Language)
+	for _, c := range i18n.Codes {
+		p.Languages = append(p.Languages, language{Code: c, Name: i18n.Names[c]})
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	if err := s.pages[name].ExecuteTemplate(w, "layout", p); err != nil {
@@ -87,13 +100,13 @@ func (s *Server) css(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "login", page{Title: "Log in", Data: localPath(r.URL.Query().Get("next"))})
+	s.render(w, r, http.StatusOK, "login", page{Title: "admin.title.login", Data: localPath(r.URL.Query().Get("next"))})
 }
 
 func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		s.render(w, http.StatusBadRequest, "login", page{Title: "Log in", Error: "bad request"})
+		s.render(w, r, http.StatusBadRequest, "login", page{Title: "admin.title.login", Error: "admin.error.bad_request"})
 		return
 	}
 	next := localPath(r.PostForm.Get("next"))
@@ -102,19 +115,19 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &th):
 		web.SetRetryAfter(w, th.Wait)
-		s.render(w, http.StatusTooManyRequests, "login", page{Title: "Log in", Error: th.Error(), Data: next})
+		s.render(w, r, http.StatusTooManyRequests, "login", page{Title: "admin.title.login", Error: "admin.error.throttled", ErrorArgs: []any{"Seconds", int(th.Wait.Seconds() + 0.999)}, Data: next})
 		return
 	case errors.Is(err, errBadLogin):
-		s.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: errLoginFailed, Data: next})
+		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "admin.title.login", Error: "admin.error.login", Data: next})
 		return
 	case err != nil:
 		s.o.Logger.Error("admin login", "err", err)
-		s.render(w, http.StatusInternalServerError, "login", page{Title: "Log in", Error: "internal error", Data: next})
+		s.render(w, r, http.StatusInternalServerError, "login", page{Title: "admin.title.login", Error: "admin.error.internal", Data: next})
 		return
 	}
 	if err := s.startSession(w, r, a); err != nil {
 		s.o.Logger.Error("admin login: starting the session", "err", err)
-		s.render(w, http.StatusServiceUnavailable, "login", page{Title: "Log in", Error: "try again later", Data: next})
+		s.render(w, r, http.StatusServiceUnavailable, "login", page{Title: "admin.title.login", Error: "admin.error.later", Data: next})
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -132,7 +145,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, _ admin.Admin) {
 func (s *Server) restoresPage(w http.ResponseWriter, r *http.Request, a admin.Admin) {
 	list, err := s.visible(r, a, "")
 	if err != nil {
-		s.pageError(w, a, err)
+		s.pageError(w, r, a, err)
 		return
 	}
 	rows := make([]restoreJSON, 0, len(list))
@@ -143,7 +156,7 @@ func (s *Server) restoresPage(w http.ResponseWriter, r *http.Request, a admin.Ad
 			refresh = 15
 		}
 	}
-	s.render(w, http.StatusOK, "restores", page{Title: "Restore requests", Nav: "restores", Admin: a, Data: rows,
+	s.render(w, r, http.StatusOK, "restores", page{Title: "admin.title.restores", Nav: "restores", Admin: a, Data: rows,
 		Refresh: refresh, Flash: flash(r)})
 }
 
@@ -160,7 +173,7 @@ func (s *Server) restorePage(w http.ResponseWriter, r *http.Request, a admin.Adm
 	if err != nil {
 		s.o.Logger.Error("admin: naming a request's selected messages", "restore", req.ID, "err", err)
 	}
-	s.render(w, http.StatusOK, "restore", page{Title: fmt.Sprintf("Restore #%d", req.ID), Nav: "restores", Admin: a,
+	s.render(w, r, http.StatusOK, "restore", page{Title: "admin.title.restore", TitleArgs: []any{"ID", int64(req.ID)}, Nav: "restores", Admin: a,
 		Data: restorePage{restoreJSON: toJSON(req), Sample: sample}, Refresh: refresh, Flash: flash(r)})
 }
 
@@ -180,7 +193,7 @@ func (s *Server) pageRequest(w http.ResponseWriter, r *http.Request, a admin.Adm
 			return req, true
 		}
 		if !errors.Is(err, restoreflow.ErrNotFound) {
-			s.pageError(w, a, err)
+			s.pageError(w, r, a, err)
 			return req, false
 		}
 	}
@@ -193,7 +206,7 @@ func (s *Server) formConfirm(w http.ResponseWriter, r *http.Request, a admin.Adm
 	if !ok {
 		return
 	}
-	s.afterDecision(w, r, a, req.ID, "Confirmed: the restore is running.", s.o.Flow.Confirm(r.Context(), a, s.actor(r, a), req.ID))
+	s.afterDecision(w, r, a, req.ID, "admin.flash.confirmed", s.o.Flow.Confirm(r.Context(), a, s.actor(r, a), req.ID))
 }
 
 func (s *Server) formReject(w http.ResponseWriter, r *http.Request, a admin.Admin) {
@@ -211,16 +224,16 @@ func (s *Server) formReject(w http.ResponseWriter, r *http.Request, a admin.Admi
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	s.afterDecision(w, r, a, req.ID, "Rejected: the user has been told.", s.o.Flow.Reject(r.Context(), a, s.actor(r, a), req.ID, reason))
+	s.afterDecision(w, r, a, req.ID, "admin.flash.rejected", s.o.Flow.Reject(r.Context(), a, s.actor(r, a), req.ID, reason))
 }
 
 func (s *Server) afterDecision(w http.ResponseWriter, r *http.Request, a admin.Admin, id catalog.RestoreID, ok string, err error) {
 	msg := ok
 	switch {
 	case errors.Is(err, catalog.ErrRestoreState):
-		msg = "The request had already been decided; nothing was changed."
+		msg = "admin.flash.decided"
 	case err != nil:
-		s.pageError(w, a, err)
+		s.pageError(w, r, a, err)
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/restores/%d?flash=%s", id, flashCode(msg)), http.StatusSeeOther)
@@ -228,8 +241,8 @@ func (s *Server) afterDecision(w http.ResponseWriter, r *http.Request, a admin.A
 
 // Flash messages travel as a code in the redirect, never as text, so a
 // link cannot make the panel say anything else.
-var flashes = []string{"", "Confirmed: the restore is running.", "Rejected: the user has been told.",
-	"The request had already been decided; nothing was changed.", "The email is queued again."}
+var flashes = []string{"", "admin.flash.confirmed", "admin.flash.rejected",
+	"admin.flash.decided", "admin.flash.requeued", "admin.flash.job_retried"}
 
 func flashCode(msg string) string { return strconv.Itoa(max(0, slices.Index(flashes, msg))) }
 
@@ -241,7 +254,7 @@ func flash(r *http.Request) string {
 	return flashes[n]
 }
 
-func (s *Server) pageError(w http.ResponseWriter, a admin.Admin, err error) {
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, a admin.Admin, err error) {
 	s.o.Logger.Error("admin panel", "err", err)
-	s.render(w, http.StatusInternalServerError, "restores", page{Title: "Error", Admin: a, Error: "internal error"})
+	s.render(w, r, http.StatusInternalServerError, "restores", page{Title: "admin.title.error", Admin: a, Error: "admin.error.internal"})
 }

@@ -22,6 +22,7 @@ import (
 	"mtm/internal/admin"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
+	"mtm/internal/i18n"
 	"mtm/internal/notify"
 	"mtm/internal/restoreflow"
 	"mtm/internal/web"
@@ -50,6 +51,10 @@ type Options struct {
 	Flow     Flow
 	Clock    clock.Clock    // default the real clock
 	Location *time.Location // times are shown in it; default UTC
+	// Languages are the panel's messages in every language (default
+	// i18n.New()); Language is the configured default language.
+	Languages *i18n.Catalog
+	Language  string
 	// BaseURL is the public URL; its origin is trusted for cross-origin
 	// checks, and an https one makes cookies Secure.
 	BaseURL string
@@ -92,6 +97,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.ClientIP == nil {
 		o.ClientIP = web.Proxies{}.ClientAddr
+	}
+	if o.Languages == nil {
+		var err error
+		if o.Languages, err = i18n.New(); err != nil {
+			return nil, err
+		}
 	}
 	dummy, err := admin.Hash("no such admin", admin.DefaultParams)
 	if err != nil {

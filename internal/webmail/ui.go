@@ -41,30 +41,18 @@ type pageData struct {
 
 type language struct{ Code, Name string }
 
-// langCookie remembers the language a visitor chose in this browser.
-const langCookie = "lang"
-
-// lang picks the request's language: one chosen on this page (?lang=,
-// then remembered), in this browser (the cookie), by the account (its
-// settings), or the browser's Accept-Language; English otherwise.
+// lang picks the request's language (i18n.Catalog.ForRequest), the
+// account's setting among the choices.
 func (s *Server) lang(w http.ResponseWriter, r *http.Request, account string) i18n.Lang {
-	var prefs []string
-	if q := r.URL.Query().Get("lang"); i18n.Supported(q) {
-		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
-			SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.opts.BaseURL, "https:")})
-		prefs = append(prefs, q)
-	}
-	if c, err := r.Cookie(langCookie); err == nil && i18n.Supported(c.Value) {
-		prefs = append(prefs, c.Value)
-	}
+	var saved string
 	if account != "" {
 		if acct, err := s.opts.Catalog.LookupAccount(r.Context(), account); err == nil {
-			if set, err := s.opts.Catalog.AccountSettings(r.Context(), acct); err == nil && set.Language != "" {
-				prefs = append(prefs, set.Language)
+			if set, err := s.opts.Catalog.AccountSettings(r.Context(), acct); err == nil {
+				saved = set.Language
 			}
 		}
 	}
-	return s.opts.Languages.Pick(append(prefs, r.Header.Get("Accept-Language"), s.opts.Language)...)
+	return s.opts.Languages.ForRequest(w, r, strings.HasPrefix(s.opts.BaseURL, "https:"), s.opts.Language, saved)
 }
 
 // page renders template name; with needLogin, a request without a session
@@ -86,7 +74,6 @@ func (s *Server) page(p *pages, name string, needLogin bool) http.HandlerFunc {
 		}
 		l := s.lang(w, r, ses.Account)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Add("Vary", "Accept-Language, Cookie")
 		d := pageData{Email: ses.Account, RetentionDays: s.opts.RetentionDays, Zone: s.opts.Location.String(),
 			L: l, Script: s.opts.Languages.Script(l.Code, "js.")}
 		for _, code := range i18n.Codes {

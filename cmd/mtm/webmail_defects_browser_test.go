@@ -33,6 +33,9 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 		"Content-Transfer-Encoding: base64\r\n\r\n/9j/2wCEAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIfIiEmKzcvJik0KSEiMEExNDk7\r\n--b--\r\n"
 	e.dc.Append(t, alice, "INBOX", []byte(photos), []imap.Flag{imap.FlagSeen}, time.Time{})
 	e.dc.Append(t, alice, "Odd", []byte("no header at all, only words\r\ncaf\xe9 and a line: like a header\r\n\r\nbody\r\n"), nil, time.Time{})
+	for i := range 2 {
+		e.dc.Append(t, alice, "Projects/2026", []byte(fmt.Sprintf("Subject: plan %d\r\nFrom: b%d@example.com\r\n\r\nplan\r\n", i, i)), nil, time.Time{})
+	}
 	e.mustMTM("snapshot")
 	// Odd is gone from the mailbox since: a restore of it has something to bring back.
 	if err := e.dc.Dial(t, alice).Delete("Odd").Wait(); err != nil {
@@ -137,6 +140,36 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 			do(t, ctx, "every day", chromedp.Click(chromedp.ID("searchdays")))
 			waitJS(t, ctx, "nothing on any day", `document.getElementById("searchnotetext").textContent === "Nothing found on any day." &&
 				document.getElementById("searchdays").hidden && document.getElementById("scope").value === "days"`)
+
+			// The habits of webmails: sort by a column's header, the reading
+			// pane follows the arrows, ? lists the keys, folders fold.
+			openFolder("Projects/2026")
+			waitJS(t, ctx, "the projects", `document.getElementById("listtitle").textContent === "Projects/2026" &&
+				document.querySelectorAll("#rows tr").length === 2`)
+			do(t, ctx, "sort by sender", chromedp.Click(chromedp.CSS(`th[data-sort="from"] .sorter`)))
+			waitJS(t, ctx, "by sender, ascending", `document.querySelector('th[data-sort="from"]').getAttribute("aria-sort") === "ascending" &&
+				document.querySelector("#rows tr td.from").textContent.startsWith("b0") && document.getElementById("sort").value === "from"`)
+			do(t, ctx, "again", chromedp.Click(chromedp.CSS(`th[data-sort="from"] .sorter`)))
+			waitJS(t, ctx, "by sender, descending", `document.querySelector('th[data-sort="from"]').getAttribute("aria-sort") === "descending" &&
+				document.querySelector("#rows tr td.from").textContent.startsWith("b1")`)
+			do(t, ctx, "the first row", chromedp.Click(chromedp.CSS(`#rows tr:nth-child(1) td.subject`)))
+			waitJS(t, ctx, "plan 1 open", `document.getElementById("rhead").textContent.includes("plan 1")`)
+			do(t, ctx, "down", chromedp.Evaluate[chromedp.Void](`document.querySelector("#rows tr.selected").dispatchEvent(
+				new KeyboardEvent("keydown", {key: "j", bubbles: true}))`))
+			waitJS(t, ctx, "plan 0 follows", `document.getElementById("rhead").textContent.includes("plan 0")`)
+			do(t, ctx, "?", chromedp.Evaluate[chromedp.Void](`document.body.focus(); document.dispatchEvent(new KeyboardEvent("keydown", {key: "?", bubbles: true}))`))
+			waitJS(t, ctx, "the keys", `document.getElementById("keys").open`)
+			do(t, ctx, "close", chromedp.Click(chromedp.ID("closekeys")))
+			do(t, ctx, "fold Projects", chromedp.Click(chromedp.CSS(`button.twisty[data-name="Projects"]`)))
+			waitJS(t, ctx, "folded", `document.querySelector('li[aria-expanded="false"] button.twisty[data-name="Projects"]') !== null`)
+			openFolder("INBOX")
+			waitJS(t, ctx, "its subfolder hidden", `document.getElementById("listtitle").textContent === "INBOX" &&
+				document.querySelector('button.folder[data-name="Projects/2026"]') === null`)
+			do(t, ctx, "reload", chromedp.Reload())
+			waitPage(t, ctx, "still folded", `document.querySelector('button.folder[data-name="INBOX"]') !== null &&
+				document.querySelector('button.folder[data-name="Projects/2026"]') === null`)
+			do(t, ctx, "unfold", chromedp.Click(chromedp.CSS(`button.twisty[data-name="Projects"]`)))
+			waitJS(t, ctx, "shown again", `document.querySelector('button.folder[data-name="Projects/2026"]') !== null`)
 
 			// One request at a time, said before anything is asked.
 			do(t, ctx, "the restore dialog", chromedp.Click(chromedp.ID("restorebtn")))

@@ -78,3 +78,18 @@ func TestMessagesExist(t *testing.T) {
 		}
 	}
 }
+
+// TestNotFoundPage: an unknown address a browser is sent to gets a page
+// in the visitor's language, not raw text; the API's stay JSON.
+func TestNotFoundPage(t *testing.T) {
+	f := newFixture(t)
+	c := f.anon()
+	res, body := c.do("GET", "/no/such/page", "", "Accept-Language", "it-IT,it")
+	if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "Pagina non trovata") || !strings.Contains(body, `<html lang="it">`) {
+		t.Errorf("the Italian not-found page: %d %s\n%.300s", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	if res, body := c.do("GET", "/api/v1/no-such", ""); res.StatusCode != 404 || !strings.Contains(body, `"error"`) {
+		t.Errorf("the API's not found: %d %s", res.StatusCode, body)
+	}
+}

@@ -85,6 +85,19 @@ func (s *Server) page(p *pages, name string, needLogin bool) http.HandlerFunc {
 	}
 }
 
+// notFound answers an unknown address with a page in the visitor's
+// language, 404.
+func (s *Server) notFound(p *pages) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		l := s.lang(w, r, "")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		if err := p.t.ExecuteTemplate(w, "notfound.html", pageData{L: l}); err != nil && r.Context().Err() == nil {
+			s.log.Error("webmail: rendering the not-found page", "err", err)
+		}
+	}
+}
+
 // localPath is next when it is a path of this site, and "/" otherwise:
 // a login never sends the browser elsewhere (login.js applies the same
 // rule).

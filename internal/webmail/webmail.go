@@ -170,6 +170,8 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 	mux.HandleFunc("GET /login", s.page(p, "login", false))
 	mux.HandleFunc("GET /help", s.page(p, "help", false))
 	mux.Handle("GET /static/", staticHandler())
+	// Any other address a browser is sent to gets a page, not raw text.
+	mux.HandleFunc("/", s.notFound(p))
 	return mux
 }
 

@@ -25,8 +25,20 @@ const state = {snaps: [], snap: null, folders: [], folder: "INBOX", query: "", s
   sort: "-date", offset: 0, total: 0, rows: [], sel: -1, open: null, openRef: null,
   pick: new Set()}; // ids of the day shown, selected to restore (a search over every day selects none)
 
+// busy shows the loading indicator while any request has taken more than
+// 300 ms.
+let pending = 0;
+function busy(p) {
+  pending++;
+  const timer = setTimeout(() => { $("loading").hidden = false; document.body.setAttribute("aria-busy", "true"); }, 300);
+  return p.finally(() => {
+    clearTimeout(timer);
+    if (--pending === 0) { $("loading").hidden = true; document.body.removeAttribute("aria-busy"); }
+  });
+}
+
 async function api(path) {
-  const res = await fetch("/api/v1" + path, {headers: {"Accept": "application/json"}});
+  const res = await busy(fetch("/api/v1" + path, {headers: {"Accept": "application/json"}}));
   if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
   if (!res.ok) throw new Error(t("js.error_status", {Status: res.status}));
   return res.json();
@@ -188,8 +200,22 @@ function folderOrder(a, b) {
   return pa.length - pb.length;
 }
 
+// collapsed: the folders whose subfolders the user folded away,
+// remembered in this browser.
+const collapsed = new Set(JSON.parse(localStorage.getItem("mtm.collapsed") || "[]"));
+const hasChildren = (f) => !!f.delimiter && state.folders.some((g) => g.name.startsWith(f.name + f.delimiter));
+const hiddenBy = (f) => !!f.delimiter && [...collapsed].some((c) => f.name.startsWith(c + f.delimiter));
+
+function toggleFolder(name, open) {
+  if (open) collapsed.delete(name); else collapsed.add(name);
+  localStorage.setItem("mtm.collapsed", JSON.stringify([...collapsed]));
+  renderTree();
+  const b = $("tree").querySelector(`button.folder[data-name="${CSS.escape(name)}"]`);
+  if (b) { for (const x of $("tree").querySelectorAll("button.folder")) x.tabIndex = -1; b.tabIndex = 0; b.focus(); }
+}
+
 function renderTree() {
-  const items = [...state.folders].sort(folderOrder).map((f) => {
+  const items = [...state.folders].sort(folderOrder).filter((f) => !hiddenBy(f) || f.name === state.folder).map((f) => {
     const parts = f.delimiter ? f.name.split(f.delimiter) : [f.name];
     const use = f.name.toUpperCase() === "INBOX" ? "\\Inbox" : f.special_use;
     const btn = el("button", {type: "button", class: "folder", "data-name": f.name, tabindex: "-1"},
@@ -206,13 +232,25 @@ function renderTree() {
       btn.title = f.name;
     }
     if (f.name === state.folder && !state.query) { btn.classList.add("current"); btn.setAttribute("aria-current", "true"); btn.tabIndex = 0; }
-    return el("li", {role: "treeitem", "aria-level": String(parts.length)}, btn);
+    const li = el("li", {role: "treeitem", "aria-level": String(parts.length)});
+    if (hasChildren(f)) {
+      const open = !collapsed.has(f.name);
+      li.setAttribute("aria-expanded", String(open));
+      li.append(el("button", {type: "button", class: "twisty", tabindex: "-1", "data-name": f.name,
+        "aria-label": t(open ? "js.fold" : "js.unfold", {Folder: f.name}), text: open ? "▾" : "▸"}));
+    } else {
+      li.append(el("span", {class: "twisty", "aria-hidden": "true"}));
+    }
+    li.append(btn);
+    return li;
   });
   $("tree").replaceChildren(...items);
   if (!$("tree").querySelector("[tabindex='0']") && items.length) items[0].firstChild.tabIndex = 0;
 }
 
 $("tree").addEventListener("click", (ev) => {
+  const tw = ev.target.closest("button.twisty");
+  if (tw) { toggleFolder(tw.dataset.name, collapsed.has(tw.dataset.name)); return; }
   const b = ev.target.closest("button.folder");
   if (b && b.getAttribute("aria-disabled") !== "true") openFolder(b.dataset.name);
 });
@@ -221,6 +259,9 @@ $("tree").addEventListener("keydown", (ev) => {
   const i = all.indexOf(document.activeElement);
   if (i < 0) return;
   let j = i;
+  const li = all[i].closest("li");
+  if (ev.key === "ArrowLeft" && li.getAttribute("aria-expanded") === "true") { ev.preventDefault(); toggleFolder(all[i].dataset.name, false); return; }
+  if (ev.key === "ArrowRight" && li.getAttribute("aria-expanded") === "false") { ev.preventDefault(); toggleFolder(all[i].dataset.name, true); return; }
   if (ev.key === "ArrowDown") j = Math.min(all.length - 1, i + 1);
   else if (ev.key === "ArrowUp") j = Math.max(0, i - 1);
   else if (ev.key === "Home") j = 0;
@@ -374,10 +415,17 @@ $("rows").addEventListener("click", (ev) => {
   selectRow(Number(tr.dataset.i), true);
   openMessage(state.rows[Number(tr.dataset.i)]);
 });
+// wide: the three panes show together, so the reading pane follows the
+// selection; on a phone a message opens only on Enter.
+const wide = () => innerWidth > 720;
+function step(to) {
+  selectRow(to, true);
+  if (wide() && state.rows[state.sel]) openMessage(state.rows[state.sel]);
+}
 $("rows").addEventListener("keydown", async (ev) => {
   const i = state.sel < 0 ? 0 : state.sel;
-  if (ev.key === "ArrowDown") { ev.preventDefault(); selectRow(state.sel < 0 ? 0 : Math.min(state.rows.length - 1, i + 1), true); }
-  else if (ev.key === "ArrowUp") { ev.preventDefault(); selectRow(Math.max(0, i - 1), true); }
+  if (ev.key === "ArrowDown" || ev.key === "j") { ev.preventDefault(); step(state.sel < 0 ? 0 : Math.min(state.rows.length - 1, i + 1)); }
+  else if (ev.key === "ArrowUp" || ev.key === "k") { ev.preventDefault(); step(Math.max(0, i - 1)); }
   else if (ev.key === "Home") { ev.preventDefault(); selectRow(0, true); }
   else if (ev.key === "End") { ev.preventDefault(); selectRow(state.rows.length - 1, true); }
   else if (ev.key === "Enter") { ev.preventDefault(); const tr = ev.target.closest("tr"); if (tr) { selectRow(Number(tr.dataset.i), true); openMessage(state.rows[state.sel]); } }
@@ -417,7 +465,25 @@ async function page(dir) {
 }
 $("prev").addEventListener("click", () => page(-1));
 $("next").addEventListener("click", () => page(1));
-$("sort").addEventListener("change", () => { state.sort = $("sort").value; state.offset = 0; loadList(); });
+$("sort").addEventListener("change", () => { state.sort = $("sort").value; state.offset = 0; renderSort(); loadList(); });
+// A column's header sorts by it; again, the other way round.
+$("msgs").querySelector("thead").addEventListener("click", (ev) => {
+  const th = ev.target.closest("th[data-sort]");
+  if (!th) return;
+  const key = th.dataset.sort;
+  state.sort = state.sort === key ? "-" + key : state.sort === "-" + key ? key : (key === "date" || key === "size" ? "-" : "") + key;
+  $("sort").value = state.sort; state.offset = 0;
+  renderSort();
+  loadList();
+});
+function renderSort() {
+  for (const th of $("msgs").querySelectorAll("th[data-sort]")) {
+    const key = th.dataset.sort;
+    th.setAttribute("aria-sort", state.sort === key ? "ascending" : state.sort === "-" + key ? "descending" : "none");
+  }
+}
+renderSort();
+$("closekeys").addEventListener("click", () => $("keys").close());
 
 // ---- context menu on a row
 function showMenu(m, x, y) {
@@ -548,7 +614,9 @@ $("logout").addEventListener("click", async () => {
   location.assign("/login");
 });
 document.addEventListener("keydown", (ev) => {
-  if (ev.key === "/" && !["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName)) { ev.preventDefault(); $("q").focus(); }
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+  if (ev.key === "?" && !typing) { ev.preventDefault(); $("keys").showModal(); }
+  if (ev.key === "/" && !typing) { ev.preventDefault(); $("q").focus(); }
   if (ev.key === "Escape") hideMenu();
 });
 

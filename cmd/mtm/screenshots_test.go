@@ -37,13 +37,19 @@ func TestScreenshots(t *testing.T) {
 	}()
 	webmail, _ := waitForBanner(t, &stdout, &stderr, done)
 	user := demo.Accounts()[0]
+	// JPEG at quality 82 keeps the repository small; MTMTEST_SCREENSHOTS_PNG=1
+	// takes lossless PNGs instead.
+	quality, ext := 82, ".jpg"
+	if os.Getenv("MTMTEST_SCREENSHOTS_PNG") == "1" {
+		quality, ext = 100, ".png"
+	}
 	shot := func(name string) {
 		t.Helper()
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(82))
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(quality))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(out, name+".jpg"), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, name+ext), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,6 +67,7 @@ func TestScreenshots(t *testing.T) {
 				shot("login" + suffix)
 				do(t, ctx, "login", chromedp.SendKeys(chromedp.ID("email"), user.Addr),
 					chromedp.SendKeys(chromedp.ID("password"), user.Password+"\n"))
+				waitPage(t, ctx, "logged in", `location.pathname === "/" && document.querySelectorAll("#rows tr").length > 0`)
 				loggedIn = true
 			}
 			do(t, ctx, "the mailbox", chromedp.Navigate(webmail+"?lang="+lang))

@@ -27,6 +27,7 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 	smtp := withSMTP(t, e)
 	photos := "Subject: =?utf-8?q?Photos:_Kyoto_=E4=BA=AC=E9=83=BD?=\r\nFrom: Japan Rail Pass <booking@jrpass.example>\r\n" +
 		"To: =?utf-8?q?S=C3=B8ren_=C3=98stergaard?= <alice@example.com>\r\nMIME-Version: 1.0\r\n" +
+		"Date: Mon, 23 Nov 2026 09:00:00 +0100\r\n" +
 		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 		"Content-Transfer-Encoding: quoted-printable\r\n\r\nHi S=C3=B8ren =C3=98stergaard,\r\n\r\nWe still need a decision on the venue.\r\n" +
 		"--b\r\nContent-Type: image/jpeg; name=kyoto.jpg\r\nContent-Disposition: attachment; filename=kyoto.jpg\r\n" +
@@ -78,6 +79,10 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 				td.textContent.startsWith("Photos")).click()`))
 			waitJS(t, ctx, "its text as written", `document.getElementById("text").textContent.includes("Hi Søren Østergaard,") &&
 				document.getElementById("rhead").textContent.includes("Søren Østergaard")`)
+			// The date as people say it, with the weekday, the raw header on hover.
+			waitJS(t, ctx, "its date", `(() => { const dd = [...document.querySelectorAll("#rhead dd")].find((d) => d.querySelector("span[title]"));
+				return dd && dd.textContent.includes("Monday") && dd.textContent.includes("2026") &&
+					dd.querySelector("span").title === "Mon, 23 Nov 2026 09:00:00 +0100" })()`)
 			waitJS(t, ctx, "the message actions", `document.getElementById("download").getClientRects().length > 0`)
 			back()
 

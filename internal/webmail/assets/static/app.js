@@ -544,7 +544,7 @@ async function showDetail(d) {
   const date = h.time ? el("span", {title: h.date, text: fullTime(h.time)}) : h.date;
   const rows = [[t("js.h_from"), h.from], [t("js.h_to"), h.to], [t("js.h_cc"), h.cc], [t("js.h_date"), date]].filter((r) => r[1]);
   $("rhead").replaceChildren(el("h2", {text: h.subject || d.subject || t("js.no_subject")}),
-    el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {text: k}), el("dd", {text: v})])),
+    el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {text: k}), el("dd", {}, v)])),
     ...(d.too_large ? [el("p", {class: "note", text: t("js.too_large")})] : []),
     ...(d.unreadable ? [el("p", {class: "note", text: t("js.unreadable")})] : []));
   // Inline images the body shows are not listed as attachments.

@@ -69,6 +69,17 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 			do(t, ctx, "size", chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(s.base+"/"),
 				chromedp.WaitVisible(chromedp.ID("when")))
 			waitJS(t, ctx, "the list", `document.querySelectorAll("#rows tr").length > 0`)
+			// Each row's accessible name says who, what and when.
+			waitJS(t, ctx, "rows named", `[...document.querySelectorAll("#rows tr")].every((tr) => {
+				const l = tr.getAttribute("aria-label"); return l.includes(tr.querySelector("td.from").textContent) &&
+					l.includes(tr.querySelector("td.subject").textContent) && /20\d\d/.test(l) })`)
+			if phone {
+				// A short banner, and the folder's name readable in the list's bar.
+				waitJS(t, ctx, "a short banner", `document.querySelector(".banner").getBoundingClientRect().height < 190 &&
+					document.documentElement.scrollWidth <= 390`)
+				waitJS(t, ctx, "the folder's name", `(() => { const h = document.getElementById("listtitle");
+					return h.textContent === "INBOX" && h.scrollWidth <= h.clientWidth })()`)
+			}
 			// Nothing to download or view before a message is open.
 			waitJS(t, ctx, "no message actions yet", `["download", "viewsource", "restoremsg"].every((id) =>
 				document.getElementById(id).getClientRects().length === 0)`)
@@ -107,6 +118,13 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 			waitJS(t, ctx, "the whole mailbox in words", `document.getElementById("restorescope").textContent.startsWith("What: the whole mailbox")`)
 			do(t, ctx, "close", chromedp.Click(chromedp.ID("closerestore")))
 			if phone {
+				// The admin panel's tables fit a phone: they scroll inside the page.
+				do(t, ctx, "the admin panel", chromedp.Navigate(s.base+"/admin/backups"))
+				waitPage(t, ctx, "its login", `document.querySelector("input[name=email]") !== null`)
+				do(t, ctx, "admin login", chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "boss@example.com"),
+					chromedp.SendKeys(chromedp.CSS(`input[name=password]`), adminPassword+"\n"))
+				waitPage(t, ctx, "the backups, within the phone's width", `document.querySelector("table") !== null &&
+					document.documentElement.scrollWidth <= 390 && document.querySelector(".scroll").scrollWidth >= document.querySelector(".scroll").clientWidth`)
 				return
 			}
 

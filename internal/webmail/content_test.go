@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/html"
+
 	"mtm/internal/testenv/hostile"
 )
 
@@ -223,5 +225,99 @@ func TestPagesAndAssets(t *testing.T) {
 	}
 	if res, _ := c.do("GET", "/static/nothing.js", ""); res.StatusCode != 404 {
 		t.Errorf("missing asset: %d", res.StatusCode)
+	}
+}
+
+// TestPrintPage: a message's print page shows its headers and body, runs
+// only this server's print script, and no hostile message gets a script,
+// an event handler or a remote load into it.
+func TestPrintPage(t *testing.T) {
+	f := newFixture(t)
+	c := f.login("alice@example.com", "alice-pw")
+	for _, id := range f.ids(f.alice[1], "Hostile") {
+		res, doc := c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages/%d/print", f.alice[1].ID, id), "")
+		csp := res.Header.Get("Content-Security-Policy")
+		if res.StatusCode != 200 || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("message %d: %d, CSP %q", id, res.StatusCode, csp)
+		}
+		if active := activeParts(t, doc); len(active) > 0 {
+			t.Errorf("message %d: the print page holds %v", id, active)
+		}
+	}
+	ids := f.ids(f.alice[1], "INBOX")
+	_, doc := c.do("GET", fmt.Sprintf("/api/v1/snapshots/%d/messages/%d/print", f.alice[1].ID, ids[0]), "")
+	if !strings.Contains(doc, "Grüße / newsletter") || !strings.Contains(doc, "news@example.com") || !strings.Contains(doc, "<b>world</b>") {
+		t.Errorf("the newsletter's print page:\n%.800s", doc)
+	}
+}
+
+// activeParts parses a page and lists what could act: scripts other than
+// /static/print.js, event handler attributes, URLs that leave this server
+// or run code.
+func activeParts(t *testing.T, doc string) []string {
+	t.Helper()
+	root, err := html.Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			if n.Data == "script" {
+				src := ""
+				for _, a := range n.Attr {
+					if a.Key == "src" {
+						src = a.Val
+					}
+				}
+				if src != "/static/print.js" || n.FirstChild != nil {
+					out = append(out, "script "+src)
+				}
+			}
+			for _, a := range n.Attr {
+				v := strings.ToLower(strings.TrimSpace(a.Val))
+				if strings.HasPrefix(a.Key, "on") || (a.Key == "src" || a.Key == "href" || a.Key == "srcset" || a.Key == "action") &&
+					(strings.HasPrefix(v, "http:") || strings.HasPrefix(v, "https:") || strings.HasPrefix(v, "//") || strings.HasPrefix(v, "javascript:")) {
+					out = append(out, n.Data+" "+a.Key+"="+a.Val)
+				}
+			}
+			if n.Data == "iframe" || n.Data == "object" || n.Data == "embed" || n.Data == "base" || n.Data == "form" {
+				out = append(out, n.Data)
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(root)
+	return out
+}
+
+// TestAttachmentPreview: a raster image attachment can be viewed as an
+// image (for the preview), an SVG or any other part only downloads.
+func TestAttachmentPreview(t *testing.T) {
+	f := newFixture(t)
+	c := f.login("alice@example.com", "alice-pw")
+	checked := 0
+	for _, id := range append(f.ids(f.alice[1], "INBOX"), f.ids(f.alice[1], "Hostile")...) {
+		base := fmt.Sprintf("/api/v1/snapshots/%d/messages/%d", f.alice[1].ID, id)
+		_, body := c.do("GET", base, "")
+		d := decode[detailJSON](t, body)
+		for _, a := range d.Attachments {
+			res, _ := c.do("GET", fmt.Sprintf("%s/attachments/%d?view=1", base, a.Index), "")
+			ct := strings.ToLower(a.ContentType)
+			raster := ct == "image/png" || ct == "image/jpeg" || ct == "image/gif"
+			switch {
+			case raster && (res.StatusCode != 200 || res.Header.Get("Content-Type") != ct || !strings.Contains(res.Header.Get("Content-Security-Policy"), "sandbox")):
+				t.Errorf("%s: preview %d %q", ct, res.StatusCode, res.Header.Get("Content-Type"))
+			case !raster && res.StatusCode != 404:
+				t.Errorf("%s (%s) served for viewing: %d", a.FileName, ct, res.StatusCode)
+			}
+			checked++
+		}
+	}
+	if checked < 3 {
+		t.Errorf("only %d attachments checked", checked)
 	}
 }

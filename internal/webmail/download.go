@@ -3,6 +3,7 @@ package webmail
 import (
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"strconv"
@@ -91,6 +92,52 @@ func (s *Server) messageBody(w http.ResponseWriter, r *http.Request, t target) {
 	_, _ = io.WriteString(w, doc)
 }
 
+// printCSP is bodyCSP with this server's scripts allowed: the print page
+// runs /static/print.js, and nothing of the message can run (no inline
+// script, no other source).
+const printCSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; " +
+	"font-src data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+// messagePrint sends a page to print the message: its headers, then its
+// sanitized body (or its text), and a script that opens the print dialog.
+func (s *Server) messagePrint(w http.ResponseWriter, r *http.Request, t target) {
+	m, err := s.parsed(r, t)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l := s.lang(w, r, "")
+	esc := html.EscapeString
+	var b strings.Builder
+	subject := m.Headers.Subject
+	if subject == "" {
+		subject = t.msg.Subject
+	}
+	fmt.Fprintf(&b, `<!DOCTYPE html><html lang="%s"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">`+
+		`<title>%s</title><style>body{font-family:sans-serif;margin:1.5em}table.h{border-collapse:collapse;margin-bottom:1em}`+
+		`table.h th{text-align:left;padding:.1em 1em .1em 0;color:#555;font-weight:normal}pre{white-space:pre-wrap}`+
+		`img{max-width:100%%}</style></head><body><h1 style="font-size:1.3em">%s</h1><table class="h">`,
+		esc(l.Code), esc(subject), esc(subject))
+	for _, row := range [][2]string{{l.T("js.h_from"), m.Headers.From}, {l.T("js.h_to"), m.Headers.To},
+		{l.T("js.h_cc"), m.Headers.Cc}, {l.T("js.h_date"), m.Headers.Date}} {
+		if row[1] != "" {
+			fmt.Fprintf(&b, "<tr><th>%s</th><td>%s</td></tr>", esc(row[0]), esc(row[1]))
+		}
+	}
+	b.WriteString("</table><hr>")
+	if m.HasHTML() {
+		b.WriteString(m.SanitizedHTML(false).HTML)
+	} else {
+		fmt.Fprintf(&b, "<pre>%s</pre>", esc(m.Text()))
+	}
+	b.WriteString(`<script src="/static/print.js"></script></body></html>`)
+	h := w.Header()
+	h.Set("Content-Security-Policy", printCSP)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "private, no-store")
+	_, _ = io.WriteString(w, b.String())
+}
+
 // rasterImages are the inline image types served for cid: URLs; SVG is
 // not one, as it can carry scripts.
 var rasterImages = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
@@ -130,6 +177,22 @@ func (s *Server) messageAttachment(w http.ResponseWriter, r *http.Request, t tar
 	a, b, err := m.Part(n)
 	if err != nil {
 		web.WriteError(w, http.StatusNotFound, "not found")
+		return
+	}
+	// ?view=1: a raster image shown as a preview (never SVG, which can
+	// carry scripts); anything else only downloads.
+	if r.URL.Query().Get("view") == "1" {
+		ctype := strings.ToLower(a.ContentType)
+		if !rasterImages[ctype] {
+			web.WriteError(w, http.StatusNotFound, "not found")
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Security-Policy", partCSP)
+		h.Set("Content-Type", ctype)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "private, max-age=3600")
+		_, _ = w.Write(b)
 		return
 	}
 	sendPart(w, "application/octet-stream", render.SafeFileName(a.FileName, "attachment-"+strconv.Itoa(n), ""), b)

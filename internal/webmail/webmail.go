@@ -156,6 +156,7 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 		}
 		mux.HandleFunc(snap+base+"/raw", s.withMessage(s.messageRaw))
 		mux.HandleFunc(snap+base+"/body", s.withMessage(s.messageBody))
+		mux.HandleFunc(snap+base+"/print", s.withMessage(s.messagePrint))
 		mux.HandleFunc(snap+base+"/cid/{cid}", s.withMessage(s.messageCID))
 		mux.HandleFunc(snap+base+"/attachments/{n}", s.withMessage(s.messageAttachment))
 	}

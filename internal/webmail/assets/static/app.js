@@ -540,6 +540,7 @@ async function showDetail(d) {
   $("placeholder").hidden = true;
   $("rtools").hidden = false;
   $("download").href = d.base + "/raw";
+  $("print").href = d.base + "/print";
   const h = d.headers;
   const date = h.time ? el("span", {title: h.date, text: fullTime(h.time)}) : h.date;
   const rows = [[t("js.h_from"), h.from], [t("js.h_to"), h.to], [t("js.h_cc"), h.cc], [t("js.h_date"), date]].filter((r) => r[1]);
@@ -564,10 +565,16 @@ async function showDetail(d) {
   }
 }
 
+const RASTER = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"]);
+
 function attachmentItem(d, a) {
   const name = a.file_name || (a.is_message ? t("js.attached_message") : t("js.attachment_n", {N: a.index + 1}));
   const li = el("li", {}, el("a", {href: d.base + "/attachments/" + a.index, download: "", text: "📎 " + name}),
     el("span", {class: "asize", text: " " + fmtSize(a.size) + " · " + a.content_type}));
+  // A picture is previewed; the server serves raster images only (never SVG).
+  if (RASTER.has(a.content_type.toLowerCase())) {
+    li.append(el("img", {class: "thumb", src: d.base + "/attachments/" + a.index + "?view=1", alt: name, loading: "lazy"}));
+  }
   if (a.is_message) {
     const part = d.base.includes("/parts/") ? d.base + "." + a.index : d.base + "/parts/" + a.index;
     const b = el("button", {type: "button", text: t("js.view_message")});

@@ -12,6 +12,7 @@ import (
 
 	"mtm/internal/admin"
 	"mtm/internal/catalog"
+	"mtm/internal/i18n"
 )
 
 func runAdmin(ctx context.Context, env *environment, args []string) error {
@@ -34,6 +35,7 @@ func runAdminAdd(ctx context.Context, env *environment, args []string) error {
 	email := fs.String("email", "", "the admin's email address, used to log in and to notify (required)")
 	var domains multiFlag
 	fs.Var(&domains, "domain", "a domain whose accounts' requests the admin decides (repeatable); none: every domain")
+	lang := fs.String("language", "", "the language of the admin's emails and panel: en or it; none: the configured language")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -41,7 +43,10 @@ func runAdminAdd(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	row := catalog.AdminRow{Email: scope.Email, Domains: scope.Domains}
+	if *lang != "" && !i18n.Supported(*lang) {
+		return fmt.Errorf("%w: --language %q: not one of %s", errUsage, *lang, strings.Join(i18n.Codes, ", "))
+	}
+	row := catalog.AdminRow{Email: scope.Email, Domains: scope.Domains, Language: *lang}
 	pw, err := readPassword(env)
 	if err != nil {
 		return err

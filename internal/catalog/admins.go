@@ -16,6 +16,7 @@ type AdminRow struct {
 	Email        string
 	PasswordHash string   // PHC string, see package admin
 	Domains      []string // none: global
+	Language     string   // "en", "it"; "": not chosen
 }
 
 // AddAdmin creates an admin account.
@@ -28,8 +29,8 @@ func (c *DB) AddAdmin(ctx context.Context, a AdminRow) error {
 		return err
 	}
 	err = c.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO admins(email, password_hash, domains, created_at) VALUES(?, ?, ?, ?)`,
-			normalizeAddress(a.Email), a.PasswordHash, string(domains), c.nowMillis())
+		_, err := tx.ExecContext(ctx, `INSERT INTO admins(email, password_hash, domains, created_at, language)
+			VALUES(?, ?, ?, ?, ?)`, normalizeAddress(a.Email), a.PasswordHash, string(domains), c.nowMillis(), a.Language)
 		if isUniqueViolation(err) {
 			return ErrAdminExists
 		}
@@ -57,7 +58,7 @@ func (c *DB) RemoveAdmin(ctx context.Context, email string) error {
 
 // Admin returns one admin account, or ErrNotFound.
 func (c *DB) Admin(ctx context.Context, email string) (AdminRow, error) {
-	a, err := scanAdmin(c.r.QueryRowContext(ctx, `SELECT email, password_hash, domains FROM admins WHERE email = ?`,
+	a, err := scanAdmin(c.r.QueryRowContext(ctx, `SELECT email, password_hash, domains, language FROM admins WHERE email = ?`,
 		normalizeAddress(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("admin %s: %w", email, ErrNotFound)
@@ -65,9 +66,21 @@ func (c *DB) Admin(ctx context.Context, email string) (AdminRow, error) {
 	return a, err
 }
 
+// SetAdminLanguage records the language an admin chose ("" for none).
+func (c *DB) SetAdminLanguage(ctx context.Context, email, lang string) error {
+	res, err := c.w.ExecContext(ctx, `UPDATE admins SET language = ? WHERE email = ?`, lang, normalizeAddress(email))
+	if err != nil {
+		return fmt.Errorf("setting the language of admin %s: %w", email, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("admin %s: %w", email, ErrNotFound)
+	}
+	return nil
+}
+
 // Admins lists every admin account, by email.
 func (c *DB) Admins(ctx context.Context) ([]AdminRow, error) {
-	rows, err := c.r.QueryContext(ctx, `SELECT email, password_hash, domains FROM admins ORDER BY email`)
+	rows, err := c.r.QueryContext(ctx, `SELECT email, password_hash, domains, language FROM admins ORDER BY email`)
 	if err != nil {
 		return nil, fmt.Errorf("listing admins: %w", err)
 	}
@@ -77,7 +90,7 @@ func (c *DB) Admins(ctx context.Context) ([]AdminRow, error) {
 func scanAdmin(row interface{ Scan(...any) error }) (AdminRow, error) {
 	var a AdminRow
 	var domains string
-	if err := row.Scan(&a.Email, &a.PasswordHash, &domains); err != nil {
+	if err := row.Scan(&a.Email, &a.PasswordHash, &domains, &a.Language); err != nil {
 		return a, err
 	}
 	return a, json.Unmarshal([]byte(domains), &a.Domains)

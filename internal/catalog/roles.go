@@ -98,6 +98,7 @@ type AdminsAndAudit interface {
 	RemoveAdmin(ctx context.Context, email string) error
 	Admin(ctx context.Context, email string) (AdminRow, error)
 	Admins(ctx context.Context) ([]AdminRow, error)
+	SetAdminLanguage(ctx context.Context, email, lang string) error
 	Audit(ctx context.Context, ev AuditEvent) error
 	Auditing(ctx context.Context, ev AuditEvent) func(*sql.Tx) error
 	AuditLog(ctx context.Context, domains []string, limit int) ([]AuditEvent, error)

@@ -53,6 +53,9 @@ type Options struct {
 	// smtp.from is empty (`mtm serve`, which queues mail even without an
 	// SMTP server); without it an empty smtp.from is an error.
 	DefaultFrom bool
+	// LanguageOf, if set, gives the language an admin or an operator chose
+	// ("" for none), for the emails to them; users' come with ToUser.
+	LanguageOf func(address string) string
 }
 
 // Renderer renders the emails. It is safe for concurrent use when its Rand
@@ -64,6 +67,7 @@ type Renderer struct {
 	clk     clock.Clock
 	rand    io.Reader
 	lang    string                                       // the default language: cfg.Language
+	langOf  func(address string) string                  // Options.LanguageOf
 	text    map[string]map[string]*template.Template     // by language, then kind: "subject" and "text"
 	html    map[string]map[string]*htmltemplate.Template // by language, then kind: "html"
 }
@@ -94,7 +98,7 @@ func New(cfg *config.Config, opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("notify: smtp.from: %w", err)
 	}
 	r := &Renderer{from: (*mail.Address)(from), baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		loc: cfg.Location, clk: opts.Clock, rand: opts.Rand, lang: cfg.Language}
+		loc: cfg.Location, clk: opts.Clock, rand: opts.Rand, lang: cfg.Language, langOf: opts.LanguageOf}
 	if !i18n.Supported(r.lang) {
 		r.lang = i18n.Codes[0]
 	}
@@ -260,6 +264,10 @@ func (r *Renderer) each(to []string, kind, key string, v view) ([]Message, error
 	}
 	out := make([]Message, 0, len(to))
 	for _, addr := range to {
+		v := v
+		if r.langOf != nil {
+			v.lang = r.langOf(addr) // each admin or operator in their own language
+		}
 		m, err := r.render(kind, key, addr, v)
 		if err != nil {
 			return nil, err

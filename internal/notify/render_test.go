@@ -425,3 +425,23 @@ func FuzzRestoreRejected(f *testing.F) {
 		checkMessage(t, m)
 	})
 }
+
+// TestAdminLanguage: each admin gets the request's email in the language
+// they chose, the others in the configured one.
+func TestAdminLanguage(t *testing.T) {
+	cfg := config.Default()
+	cfg.SMTP.From = "mtm@example.com"
+	r, err := New(cfg, Options{Clock: clock.NewFake(time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)),
+		LanguageOf: func(a string) string { return map[string]string{"capo@example.com": "it"}[a] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := r.RestoreRequested([]string{"capo@example.com", "boss@example.com"}, RestoreRequested{ID: 7,
+		Account: "alice@example.com", Day: "2026-03-27", Target: "original", RequestedBy: "alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || !strings.HasPrefix(msgs[0].Subject, "Richiesta di ripristino") || !strings.HasPrefix(msgs[1].Subject, "Restore request") {
+		t.Errorf("subjects %q and %q: want Italian for capo, English for boss", msgs[0].Subject, msgs[1].Subject)
+	}
+}

@@ -81,7 +81,7 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 		return nil, err
 	}
 	a.metrics = m
-	mailer, err := newMailer(cfg, clk, log)
+	mailer, err := newMailer(cfg, clk, log, adminLanguages{cat: st.Catalog})
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +117,26 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 
 // newMailer renders the notification emails. Without an SMTP server they
 // are still queued (and shown as undelivered in the admin panel).
-func newMailer(cfg *config.Config, clk clock.Clock, log *slog.Logger) (*notify.Renderer, error) {
+func newMailer(cfg *config.Config, clk clock.Clock, log *slog.Logger, admins adminLanguages) (*notify.Renderer, error) {
 	if cfg.SMTP.Address == "" {
 		log.Warn("smtp.address is empty: notification emails are queued but not sent")
 	}
-	return notify.New(cfg, notify.Options{Clock: clk, DefaultFrom: true})
+	return notify.New(cfg, notify.Options{Clock: clk, DefaultFrom: true, LanguageOf: admins.of})
+}
+
+// adminLanguages gives an admin's chosen language for their emails.
+type adminLanguages struct {
+	cat interface {
+		Admin(ctx context.Context, email string) (catalog.AdminRow, error)
+	}
+}
+
+func (a adminLanguages) of(address string) string {
+	row, err := a.cat.Admin(context.Background(), address)
+	if err != nil {
+		return "" // an operator, or an admin removed since: the configured language
+	}
+	return row.Language
 }
 
 func (a *App) pruner() *scheduler.Prune {

@@ -89,3 +89,43 @@ func TestPanelInItalian(t *testing.T) {
 		t.Errorf("the language link:\n%.800s", page)
 	}
 }
+
+// TestAdminChoosesLanguage: an admin's choice of language is kept for
+// their panel (cookie) and for their emails (their row); a new browser
+// shows the panel in it too.
+func TestAdminChoosesLanguage(t *testing.T) {
+	p := newPanel(t)
+	c := p.client("boss@example.com")
+	req, err := http.NewRequest("POST", p.srv.URL+"/admin/language", strings.NewReader("lang=it&next=%2Fadmin%2Fbackups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close() //nolint:errcheck,gosec // test
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/backups" {
+		t.Fatalf("choosing Italian: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if row, err := p.cat.Admin(t.Context(), "boss@example.com"); err != nil || row.Language != "it" {
+		t.Errorf("boss's row: %+v %v", row, err)
+	}
+	fresh := p.client("boss@example.com") // another browser: no cookie
+	if _, page := p.do(fresh, "GET", "/admin/backups", ""); !strings.Contains(page, `<html lang="it">`) {
+		t.Errorf("boss's panel in a new browser is not Italian:\n%.500s", page)
+	}
+	for _, bad := range []string{"lang=xx", "lang=it&next=https%3A%2F%2Fevil.example"} {
+		req, _ := http.NewRequest("POST", p.srv.URL+"/admin/language", strings.NewReader(bad))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close() //nolint:errcheck,gosec // test
+		if loc := res.Header.Get("Location"); res.StatusCode == http.StatusSeeOther && strings.Contains(loc, "evil") {
+			t.Errorf("%s sent the browser to %q", bad, loc)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type page struct {
 	Data      any
 	L         i18n.Lang // the page's language
 	Languages []language
+	Path      string // the page's own path, where a language change returns
 }
 
 type language struct{ Code, Name string }
@@ -77,7 +78,14 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
-	p.L = s.o.Languages.ForRequest(w, r, strings.HasPrefix(s.o.BaseURL, "https:"), s.o.Language)
+	var saved string
+	if p.Admin.Email != "" {
+		if row, err := s.o.Catalog.Admin(r.Context(), p.Admin.Email); err == nil {
+			saved = row.Language
+		}
+	}
+	p.L = s.o.Languages.ForRequest(w, r, strings.HasPrefix(s.o.BaseURL, "https:"), s.o.Language, saved)
+	p.Path = r.URL.Path
 	for _, c := range i18n.Codes {
 		p.Languages = append(p.Languages, language{Code: c, Name: i18n.Names[c]})
 	}
@@ -131,6 +139,24 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// formLanguage keeps the language an admin chose: for the panel in this
+// browser (the cookie) and for their emails (their row).
+func (s *Server) formLanguage(w http.ResponseWriter, r *http.Request, a admin.Admin) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil || !i18n.Supported(r.PostForm.Get("lang")) {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	lang := r.PostForm.Get("lang")
+	if err := s.o.Catalog.SetAdminLanguage(r.Context(), a.Email, lang); err != nil {
+		s.pageError(w, r, a, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: i18n.Cookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+		SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.o.BaseURL, "https:")})
+	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
 }
 
 func (s *Server) formLogout(w http.ResponseWriter, r *http.Request) {

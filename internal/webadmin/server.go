@@ -146,6 +146,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /admin/{$}", s.withAdminPage(s.home))
 	mux.HandleFunc("GET /admin/restores", s.withAdminPage(s.restoresPage))
 	mux.HandleFunc("GET /admin/restores/{id}", s.withAdminPage(s.restorePage))
+	mux.HandleFunc("POST /admin/language", s.withAdminPage(s.formLanguage))
 	mux.HandleFunc("POST /admin/restores/{id}/confirm", s.withAdminPage(s.formConfirm))
 	mux.HandleFunc("POST /admin/restores/{id}/reject", s.withAdminPage(s.formReject))
 	mux.HandleFunc("GET /admin/backups", s.withAdminPage(s.backupsPage))

@@ -22,7 +22,7 @@ func (cs suite) testAdminsAndAudit(t *testing.T) {
 	db := cs.openTest(t, clk, "test:1:admins")
 	for _, a := range []catalog.AdminRow{
 		{Email: "Root@Example.net", PasswordHash: "h1"},
-		{Email: "boss@example.com", PasswordHash: "h2", Domains: []string{"example.com", "xn--bcher-kva.example"}},
+		{Email: "boss@example.com", PasswordHash: "h2", Domains: []string{"example.com", "xn--bcher-kva.example"}, Language: "it"},
 	} {
 		if err := db.AddAdmin(ctx, a); err != nil {
 			t.Fatal(err)
@@ -39,8 +39,17 @@ func (cs suite) testAdminsAndAudit(t *testing.T) {
 		len(all[0].Domains) != 2 || len(all[1].Domains) != 0 {
 		t.Errorf("admins: %+v", all)
 	}
-	if a, err := db.Admin(ctx, "BOSS@example.com"); err != nil || a.PasswordHash != "h2" {
+	if a, err := db.Admin(ctx, "BOSS@example.com"); err != nil || a.PasswordHash != "h2" || a.Language != "it" {
 		t.Errorf("Admin(BOSS@example.com) = %+v, %v", a, err)
+	}
+	if err := db.SetAdminLanguage(ctx, "root@EXAMPLE.net", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := db.Admin(ctx, "root@example.net"); err != nil || a.Language != "en" {
+		t.Errorf("root's language after setting it: %+v, %v", a, err)
+	}
+	if err := db.SetAdminLanguage(ctx, "nobody@example.net", "en"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("the language of no admin: %v, want ErrNotFound", err)
 	}
 	if err := db.RemoveAdmin(ctx, "boss@example.com"); err != nil {
 		t.Fatal(err)

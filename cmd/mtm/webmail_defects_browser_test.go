@@ -125,6 +125,22 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 					chromedp.SendKeys(chromedp.CSS(`input[name=password]`), adminPassword+"\n"))
 				waitPage(t, ctx, "the backups, within the phone's width", `document.querySelector("table") !== null &&
 					document.documentElement.scrollWidth <= 390 && document.querySelector(".scroll").scrollWidth >= document.querySelector(".scroll").clientWidth`)
+				// Defects 5 to 8 on the phone too: the day's name, the search's
+				// note, the view in the URL, the request said up front.
+				do(t, ctx, "the webmail", chromedp.Navigate(s.base+"/"))
+				waitPage(t, ctx, "the day named", `document.getElementById("day").options[0].textContent.startsWith("Today")`)
+				waitJS(t, ctx, "the waiting request said", `document.getElementById("restorebtn").textContent.startsWith("Restore request #")`)
+				do(t, ctx, "search", chromedp.SendKeys(chromedp.ID("q"), "zebra\n"))
+				waitJS(t, ctx, "nothing found, said", `document.getElementById("searchnotetext").textContent === "Nothing found on this day." &&
+					document.getElementById("searchnote").getClientRects().length > 0`)
+				openFolder("INBOX")
+				waitJS(t, ctx, "the inbox", `[...document.querySelectorAll("#rows td.subject")].some((td) => td.textContent.startsWith("Photos"))`)
+				do(t, ctx, "open the photos", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#rows td.subject")].find((td) =>
+					td.textContent.startsWith("Photos")).click()`))
+				waitJS(t, ctx, "the reader alone, the message in the URL", `getComputedStyle(document.getElementById("reader")).display !== "none" &&
+					new URLSearchParams(location.search).get("msg") !== null`)
+				do(t, ctx, "reload", chromedp.Reload())
+				waitPage(t, ctx, "the message again", `document.getElementById("rhead").textContent.includes("Søren Østergaard")`)
 				return
 			}
 

@@ -8,7 +8,9 @@ async function postJSON(path, body) {
     headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(body)});
   if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error || t("js.error_status", {Status: res.status}));
+  // The server's words are English; the user reads what each answer means.
+  const said = {409: "js.rs_err_open", 503: "js.rs_err_unavailable", 404: "js.rs_err_gone", 400: "js.rs_err_bad"}[res.status];
+  if (!res.ok) throw new Error(said ? t(said) : t("js.error_status", {Status: res.status}));
   return data;
 }
 

@@ -218,6 +218,21 @@ func (c *cluster) jobsText() string {
 	var leader string
 	_ = c.db.QueryRow(context.Background(), `SELECT leader_id || ' until ' || expires_at::text FROM river_leader`).Scan(&leader)
 	fmt.Fprintf(&b, "leader: %s\n", leader)
+	// The snapshot jobs per night and state, so a stuck night says where.
+	states, err := c.db.Query(context.Background(), `SELECT args->>'night', state::text, count(*) FROM river_job
+		WHERE kind = 'snapshot' GROUP BY 1, 2 ORDER BY 1, 2`)
+	if err != nil {
+		return b.String() + err.Error()
+	}
+	defer states.Close()
+	for states.Next() {
+		var night, state string
+		var n int
+		if err := states.Scan(&night, &state, &n); err != nil {
+			return b.String() + err.Error()
+		}
+		fmt.Fprintf(&b, "snapshot jobs of %s: %d %s\n", night, n, state)
+	}
 	return b.String()
 }
 

@@ -162,12 +162,12 @@ func (e *e2e) openCatalog(ctx context.Context, opts catalog.Options) *catalog.DB
 }
 
 // startMTM starts mtm with args as a separate process (this test binary run
-// as mtm, under MTMTEST_NOW when e.now is set) and returns it, a channel
+// as mtm, with e.env, under MTMTEST_NOW when e.now is set) and returns it, a channel
 // that receives its end, and its output.
 func (e *e2e) startMTM(args ...string) (*exec.Cmd, <-chan error, *strings.Builder) {
 	e.t.Helper()
 	cmd := exec.Command(os.Args[0], append(args, "--config", e.config)...)
-	cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "MTMTEST_RUN_MAIN=1"), e.env...)
 	if e.now != "" {
 		cmd.Env = append(cmd.Env, nowEnv+"="+e.now)
 	}

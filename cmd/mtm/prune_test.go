@@ -27,6 +27,7 @@ import (
 	"mtm/internal/clock"
 	"mtm/internal/testenv/corpus"
 	"mtm/internal/testenv/s3"
+	"mtm/internal/testenv/tcpproxy"
 )
 
 // expunge deletes the messages with these UIDs from folder: it marks them
@@ -157,6 +158,10 @@ func pruneRacesSnapshot(t *testing.T, e *e2e, msgs []corpus.Message) {
 		e.dc.Append(t, alice, "Again", m.Bytes, nil, time.Time{})
 	}
 	e.now = time.Date(2026, 11, 3, 0, 0, 30, 0, time.UTC).Format(time.RFC3339)
+	// The snapshot reads through a proxy that holds each chunk of Dovecot's
+	// answers a little: it lasts several prunes however fast the machine.
+	slow := tcpproxy.Start(t, e.dc.Addr, tcpproxy.Options{Delay: 100 * time.Millisecond})
+	e.env = []string{"MTM_IMAP_ADDRESS=" + slow.Addr}
 	_, exited, out := e.startMTM("snapshot", "--account", alice)
 	e.waitStaged(exited, out)
 	e.env = []string{"MTM_RETENTION_DAYS=1"}

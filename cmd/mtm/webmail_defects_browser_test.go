@@ -95,10 +95,20 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 				return dd && dd.textContent.includes("Monday") && dd.textContent.includes("2026") &&
 					dd.querySelector("span").title === "Mon, 23 Nov 2026 09:00:00 +0100" })()`)
 			waitJS(t, ctx, "the message actions", `document.getElementById("download").getClientRects().length > 0`)
+			// Its print page: this server's print script only.
+			waitJS(t, ctx, "the print link", `document.getElementById("print").getClientRects().length > 0 &&
+				document.getElementById("print").href.endsWith("/print")`)
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`fetch(document.getElementById("print").href).then(async (r) =>
+				r.ok && r.headers.get("Content-Security-Policy").includes("script-src 'self'") &&
+				(await r.text()).includes('<script src="/static/print.js">'))`, chromedp.EvalAwaitPromise))
+			if err != nil || !ok {
+				t.Errorf("the print page: %v %v", ok, err)
+			}
 			back()
 
 			openFolder("Odd")
-			waitJS(t, ctx, "the odd message", `document.getElementById("listtitle").textContent === "Odd" && document.querySelectorAll("#rows tr").length === 1`)
+			waitJS(t, ctx, "the odd message", `document.getElementById("listtitle").textContent === "Odd" && document.querySelectorAll("#rows tr").length === 1 &&
+				!document.querySelector("#rows td.subject").textContent.startsWith("Photos")`)
 			do(t, ctx, "open it", chromedp.Click(chromedp.CSS(`#rows tr td.subject`)))
 			waitJS(t, ctx, "its raw text, and why", `document.getElementById("text").textContent.includes("no header at all, only words") &&
 				document.getElementById("text").textContent.includes("café") &&
@@ -171,6 +181,15 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 			// (where the user was going: the folder just clicked)
 			waitPage(t, ctx, "back where the user was", `location.pathname === "/" &&
 				new URLSearchParams(location.search).get("folder") === "INBOX" && document.getElementById("listtitle").textContent === "INBOX"`)
+
+			// A slow request is said.
+			do(t, ctx, "slow the network", chromedp.Evaluate[chromedp.Void](`(() => { const f = window.fetch;
+				window.fetch = (...a) => new Promise((r) => setTimeout(r, 800)).then(() => f(...a)); })()`))
+			openFolder("INBOX")
+			waitJS(t, ctx, "the loading indicator", `!document.getElementById("loading").hidden && document.body.getAttribute("aria-busy") === "true"`)
+			waitJS(t, ctx, "gone once loaded", `document.getElementById("loading").hidden && document.getElementById("listtitle").textContent === "INBOX"`)
+			do(t, ctx, "a normal network", chromedp.Reload())
+			waitPage(t, ctx, "reloaded", `document.querySelectorAll("#rows tr").length > 0`)
 
 			// A search that finds nothing says so, and offers the other days.
 			do(t, ctx, "search", chromedp.SendKeys(chromedp.ID("q"), "zebra\n"))

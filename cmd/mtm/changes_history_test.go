@@ -146,7 +146,7 @@ func TestChangesOverAScriptedHistory(t *testing.T) {
 		}
 		for _, m := range ch.Messages {
 			on := to
-			if m.Change == catalog.ChangeDeleted || m.Change == catalog.ChangeRemoved || m.Change == catalog.ChangeMoved {
+			if m.Earlier() {
 				on = from
 			}
 			got, err := cat.MessageInView(ctx, on, m.ID)

@@ -57,6 +57,13 @@ type MessageChange struct {
 	Content     int64
 }
 
+// Earlier tells whether the row's ID is a version of the earlier day (what
+// went: deleted, removed, moved) rather than of the later day (what came:
+// new, flags); the message routes open it on that day.
+func (m MessageChange) Earlier() bool {
+	return m.Change == ChangeDeleted || m.Change == ChangeRemoved || m.Change == ChangeMoved
+}
+
 // classifyFolders compares the folders of two days: renames (a folder
 // gone and one come with the same UIDVALIDITY that share a message, as
 // shares says, or are both empty), then deletions, creations and

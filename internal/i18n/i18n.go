@@ -30,6 +30,18 @@ var Codes = []string{"en", "it"}
 // Names are the languages as they call themselves, for a language switch.
 var Names = map[string]string{"en": "English", "it": "Italiano"}
 
+// Language is one entry of a page's language switch.
+type Language struct{ Code, Name string }
+
+// Switch lists the languages for a language switch, the default first.
+func Switch() []Language {
+	out := make([]Language, len(Codes))
+	for i, c := range Codes {
+		out[i] = Language{Code: c, Name: Names[c]}
+	}
+	return out
+}
+
 // Catalog holds every message in every language. It is safe for
 // concurrent use.
 type Catalog struct {
@@ -92,8 +104,7 @@ const Cookie = "lang"
 func (c *Catalog) ForRequest(w http.ResponseWriter, r *http.Request, secure bool, fallback string, saved ...string) Lang {
 	var prefs []string
 	if q := r.URL.Query().Get("lang"); Supported(q) {
-		http.SetCookie(w, &http.Cookie{Name: Cookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
-			SameSite: http.SameSiteLaxMode, Secure: secure, HttpOnly: false})
+		Remember(w, q, secure)
 		prefs = append(prefs, q)
 	}
 	if ck, err := r.Cookie(Cookie); err == nil && Supported(ck.Value) {
@@ -102,6 +113,13 @@ func (c *Catalog) ForRequest(w http.ResponseWriter, r *http.Request, secure bool
 	prefs = append(append(prefs, saved...), r.Header.Get("Accept-Language"), fallback)
 	w.Header().Add("Vary", "Accept-Language, Cookie")
 	return c.Pick(prefs...)
+}
+
+// Remember keeps a chosen language in the browser for a year (the
+// cookie; scripts need not read it, pages are made with it).
+func Remember(w http.ResponseWriter, code string, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: Cookie, Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
+		SameSite: http.SameSiteLaxMode, Secure: secure})
 }
 
 // Lang returns the language of code, English for an unknown code.

@@ -32,11 +32,9 @@ type page struct {
 	Refresh   int // seconds; 0: no automatic refresh
 	Data      any
 	L         i18n.Lang // the page's language
-	Languages []language
+	Languages []i18n.Language
 	Path      string // the page's own path, where a language change returns
 }
-
-type language struct{ Code, Name string }
 
 var pageNames = []string{"login", "restores", "restore", "backups", "outbox", "audit", "operations"}
 
@@ -85,10 +83,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 		}
 	}
 	p.L = s.o.Languages.ForRequest(w, r, strings.HasPrefix(s.o.BaseURL, "https:"), s.o.Language, saved)
-	p.Path = r.URL.Path
-	for _, c := range i18n.Codes {
-		p.Languages = append(p.Languages, language{Code: c, Name: i18n.Names[c]})
-	}
+	p.Path, p.Languages = r.URL.Path, i18n.Switch()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	if err := s.pages[name].ExecuteTemplate(w, "layout", p); err != nil {
@@ -154,8 +149,7 @@ func (s *Server) formLanguage(w http.ResponseWriter, r *http.Request, a admin.Ad
 		s.pageError(w, r, a, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: i18n.Cookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-		SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.o.BaseURL, "https:")})
+	i18n.Remember(w, lang, strings.HasPrefix(s.o.BaseURL, "https:"))
 	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
 }
 

@@ -208,14 +208,11 @@ func (s *Server) changeDays(w http.ResponseWriter, r *http.Request, u who) (from
 // changeRows describes a page of changes with each message's header
 // summary, read from the day its id belongs to.
 func (s *Server) changeRows(r *http.Request, from, to catalog.Snapshot, page []catalog.MessageChange) ([]changeJSON, error) {
-	earlier := func(m catalog.MessageChange) bool {
-		return m.Change == catalog.ChangeDeleted || m.Change == catalog.ChangeRemoved || m.Change == catalog.ChangeMoved
-	}
 	summaries := map[int64]catalog.Message{}
 	for _, day := range []catalog.Snapshot{from, to} {
 		var ids []int64
 		for _, m := range page {
-			if earlier(m) == (day.ID == from.ID) {
+			if m.Earlier() == (day.ID == from.ID) {
 				ids = append(ids, m.ID)
 			}
 		}
@@ -233,7 +230,7 @@ func (s *Server) changeRows(r *http.Request, from, to catalog.Snapshot, page []c
 	out := make([]changeJSON, 0, len(page))
 	for _, m := range page {
 		day := to
-		if earlier(m) {
+		if m.Earlier() {
 			day = from
 		}
 		sum := summaries[m.ID]

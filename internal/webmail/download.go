@@ -155,9 +155,16 @@ func (s *Server) messageCID(w http.ResponseWriter, r *http.Request, t target) {
 		web.WriteError(w, http.StatusNotFound, "not found")
 		return
 	}
+	sendImage(w, ctype, b)
+}
+
+// sendImage sends a raster image part as itself, for an <img>: sandboxed
+// should a browser open it as a page, never sniffed into another type.
+func sendImage(w http.ResponseWriter, ctype string, b []byte) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", partCSP)
 	h.Set("Content-Type", ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, max-age=3600")
 	_, _ = w.Write(b)
 }
@@ -187,12 +194,7 @@ func (s *Server) messageAttachment(w http.ResponseWriter, r *http.Request, t tar
 			web.WriteError(w, http.StatusNotFound, "not found")
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Security-Policy", partCSP)
-		h.Set("Content-Type", ctype)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "private, max-age=3600")
-		_, _ = w.Write(b)
+		sendImage(w, ctype, b)
 		return
 	}
 	sendPart(w, "application/octet-stream", render.SafeFileName(a.FileName, "attachment-"+strconv.Itoa(n), ""), b)

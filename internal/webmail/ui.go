@@ -36,10 +36,8 @@ type pageData struct {
 	Zone          string
 	L             i18n.Lang                    // the page's language
 	Script        map[string]map[string]string // the scripts' messages in it (js.*)
-	Languages     []language                   // the language switch
+	Languages     []i18n.Language              // the language switch
 }
-
-type language struct{ Code, Name string }
 
 // lang picks the request's language (i18n.Catalog.ForRequest), the
 // account's setting among the choices.
@@ -75,10 +73,7 @@ func (s *Server) page(p *pages, name string, needLogin bool) http.HandlerFunc {
 		l := s.lang(w, r, ses.Account)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		d := pageData{Email: ses.Account, RetentionDays: s.opts.RetentionDays, Zone: s.opts.Location.String(),
-			L: l, Script: s.opts.Languages.Script(l.Code, "js.")}
-		for _, code := range i18n.Codes {
-			d.Languages = append(d.Languages, language{Code: code, Name: i18n.Names[code]})
-		}
+			L: l, Script: s.opts.Languages.Script(l.Code, "js."), Languages: i18n.Switch()}
 		if err := p.t.ExecuteTemplate(w, name+".html", d); err != nil && r.Context().Err() == nil {
 			s.log.Error("webmail: rendering page", "page", name, "err", err)
 		}

@@ -115,7 +115,7 @@ func (cs suite) testChanges(t *testing.T) {
 		// The id opens the message as the row describes it: the earlier
 		// day's version of what went, the later day's of what came.
 		on := s2
-		if m.Change == catalog.ChangeDeleted || m.Change == catalog.ChangeRemoved || m.Change == catalog.ChangeMoved {
+		if m.Earlier() {
 			on = s1
 		}
 		got, err := db.MessageInView(ctx, on, m.ID)

@@ -1,25 +1,10 @@
 // The three-pane webmail. Every piece of message data is put into the page
 // with textContent or as an attribute value, never as HTML; message bodies
-// are documents of their own, in a sandboxed frame.
+// are documents of their own, in a sandboxed frame. Messages come from
+// i18n.js (t, LANG, NUM).
 "use strict";
 const $ = (id) => document.getElementById(id);
 
-// ---- language: the page's messages (internal/i18n, ids js.*) in its language
-const LANG = document.documentElement.lang || "en";
-const MSGS = JSON.parse(($("i18n") || {}).textContent || "{}");
-const PLURAL = new Intl.PluralRules(LANG);
-const NUM = new Intl.NumberFormat(LANG);
-// t returns message key with its {{.Name}} variables; a Count chooses the
-// plural form. Numbers are written the language's way.
-function t(key, vars) {
-  const forms = MSGS[key];
-  if (!forms) return key;
-  const text = (vars && typeof vars.Count === "number" && forms[PLURAL.select(vars.Count)]) || forms.other;
-  return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, k) => {
-    const v = vars ? vars[k] : undefined;
-    return v === undefined ? "" : typeof v === "number" ? NUM.format(v) : String(v);
-  });
-}
 const PAGE = 50;
 const state = {snaps: [], snap: null, folders: [], folder: "INBOX", query: "", scope: "folder",
   sort: "-date", offset: 0, total: 0, rows: [], sel: -1, open: null, openRef: null,

@@ -1,14 +1,7 @@
 // Login page: posts the credentials as JSON, the only kind of body the
-// server accepts for a login, and says plainly why a login did not work.
+// server accepts for a login, and says plainly why a login did not work
+// (messages from i18n.js).
 "use strict";
-const MSGS = JSON.parse(document.getElementById("i18n").textContent || "{}");
-const PLURAL = new Intl.PluralRules(document.documentElement.lang || "en");
-function t(key, vars) {
-  const forms = MSGS[key];
-  if (!forms) return key;
-  const text = (vars && typeof vars.Count === "number" && forms[PLURAL.select(vars.Count)]) || forms.other;
-  return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, k) => (vars && vars[k] !== undefined ? String(vars[k]) : ""));
-}
 const params = new URLSearchParams(location.search);
 // Where the user was before the session ended: a path of this site only
 // (the server's rule too).

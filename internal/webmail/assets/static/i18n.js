@@ -1,0 +1,18 @@
+// The page's messages (internal/i18n, ids js.*) in its language, for every
+// page's scripts: t(key, vars) and the language's number format.
+"use strict";
+const LANG = document.documentElement.lang || "en";
+const MSGS = JSON.parse((document.getElementById("i18n") || {}).textContent || "{}");
+const PLURAL = new Intl.PluralRules(LANG);
+const NUM = new Intl.NumberFormat(LANG);
+// t returns message key with its {{.Name}} variables; a Count chooses the
+// plural form. Numbers are written the language's way.
+function t(key, vars) {
+  const forms = MSGS[key];
+  if (!forms) return key;
+  const text = (vars && typeof vars.Count === "number" && forms[PLURAL.select(vars.Count)]) || forms.other;
+  return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, k) => {
+    const v = vars ? vars[k] : undefined;
+    return v === undefined ? "" : typeof v === "number" ? NUM.format(v) : String(v);
+  });
+}

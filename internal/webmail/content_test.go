@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -206,15 +207,37 @@ func TestPagesAndAssets(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Fatalf("app page: %d %q", res.StatusCode, csp)
 	}
-	if !strings.Contains(page, `sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"`) ||
-		strings.Contains(page, "allow-scripts") || !strings.Contains(page, "alice@example.com") {
-		t.Errorf("app page frame or account: %s", page)
+	// Every frame is sandboxed: the message body's may not run scripts, the
+	// PDF preview's runs them as an origin of its own (never both).
+	frames := regexp.MustCompile(`<iframe id="(\w+)"[^>]* sandbox="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	want := map[string]string{"body": "allow-same-origin allow-popups allow-popups-to-escape-sandbox", "pdfframe": "allow-scripts"}
+	if len(frames) != len(want) || strings.Count(page, "<iframe") != len(want) || !strings.Contains(page, "alice@example.com") {
+		t.Errorf("app page frames or account: %q", frames)
+	}
+	for _, f := range frames {
+		if want[f[1]] != f[2] {
+			t.Errorf("frame %s sandbox %q, want %q", f[1], f[2], want[f[1]])
+		}
 	}
 	for path, ctype := range map[string]string{"/static/app.js": "text/javascript", "/static/app.css": "text/css",
 		"/static/login.js": "text/javascript"} {
 		res, body := c.do("GET", path, "")
 		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), ctype) || len(body) < 100 {
 			t.Errorf("%s: %d %s", path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	}
+	// The PDF preview's frame and the files it loads: shared with its
+	// sandboxed origin, and only those.
+	if res, body := f.anon().do("GET", "/pdfview", ""); res.StatusCode != 200 ||
+		!strings.HasPrefix(res.Header.Get("Content-Security-Policy"), "sandbox allow-scripts;") ||
+		!strings.Contains(body, `src="/static/pdfview.js"`) {
+		t.Errorf("/pdfview: %d %q", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+	}
+	for path, shared := range map[string]bool{"/static/pdfview.js": true, "/static/pdfjs/pdf.min.mjs": true,
+		"/static/pdfjs/pdf.worker.min.mjs": true, "/static/pdfview.css": true, "/static/app.js": false, "/static/restore.js": false} {
+		res, _ := f.anon().do("GET", path, "")
+		if got := res.Header.Get("Access-Control-Allow-Origin") == "*"; res.StatusCode != 200 || got != shared {
+			t.Errorf("%s: %d, shared with any origin: %v", path, res.StatusCode, got)
 		}
 	}
 	_, help := f.anon().do("GET", "/help", "")

@@ -105,6 +105,36 @@ func localPath(next string) string {
 	return next
 }
 
+// pdfviewCSP is the policy of the PDF preview frame: a sandbox, so the
+// page is an origin of its own whatever frame it is opened in; this
+// server's scripts only (PDF.js and pdfview.js, fetched with CORS from that
+// origin), no network, and only the webmail may frame it.
+const pdfviewCSP = "sandbox allow-scripts; default-src 'none'; script-src 'self'; style-src 'self'; " +
+	"img-src blob: data:; font-src blob: data:; connect-src 'none'; worker-src 'none'; base-uri 'none'; " +
+	"form-action 'none'; frame-ancestors 'self'"
+
+// pdfView serves the PDF preview frame. It holds nothing of an account:
+// the webmail posts the PDF's bytes to it (static/pdfview.js).
+func (s *Server) pdfView(p *pages) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", pdfviewCSP)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		if err := p.t.ExecuteTemplate(w, "pdfview.html", nil); err != nil && r.Context().Err() == nil {
+			s.log.Error("webmail: rendering the PDF preview frame", "err", err)
+		}
+	}
+}
+
+// sandboxedStatic are the files the PDF preview frame loads: as a sandbox
+// it has an origin of its own, so they are shared with any origin (module
+// scripts cross origins only with CORS). They are public code and style,
+// the same for everyone.
+func sandboxedStatic(name string) bool {
+	return strings.HasPrefix(name, "/static/pdfjs/") || name == "/static/pdfview.js" || name == "/static/pdfview.css"
+}
+
 // staticHandler serves the embedded scripts, styles and icons.
 func staticHandler() http.Handler {
 	sub, err := fs.Sub(staticFS, "assets/static")
@@ -114,6 +144,10 @@ func staticHandler() http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
+		if sandboxedStatic(r.URL.Path) {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+		}
 		files.ServeHTTP(w, r)
 	})
 }

@@ -170,6 +170,7 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 	mux.HandleFunc("GET /changes", s.page(p, "app", true))
 	mux.HandleFunc("GET /login", s.page(p, "login", false))
 	mux.HandleFunc("GET /help", s.page(p, "help", false))
+	mux.HandleFunc("GET /pdfview", s.pdfView(p))
 	mux.Handle("GET /static/", staticHandler())
 	// Any other address a browser is sent to gets a page, not raw text.
 	mux.HandleFunc("/", s.notFound(p))

@@ -560,6 +560,11 @@ function attachmentItem(d, a) {
   if (RASTER.has(a.content_type.toLowerCase())) {
     li.append(el("img", {class: "thumb", src: d.base + "/attachments/" + a.index + "?view=1", alt: name, loading: "lazy"}));
   }
+  if (PDF.has(a.content_type.toLowerCase()) || (a.content_type.toLowerCase() === "application/octet-stream" && /\.pdf$/i.test(a.file_name || ""))) {
+    const b = el("button", {type: "button", text: t("js.preview")});
+    b.addEventListener("click", () => previewPDF(d.base + "/attachments/" + a.index, name, a.size));
+    li.append(" ", b);
+  }
   if (a.is_message) {
     const part = d.base.includes("/parts/") ? d.base + "." + a.index : d.base + "/parts/" + a.index;
     const b = el("button", {type: "button", text: t("js.view_message")});
@@ -571,6 +576,51 @@ function attachmentItem(d, a) {
   }
   return li;
 }
+
+// ---- PDF preview: the file is drawn by PDF.js in a sandboxed frame
+// (/pdfview, an origin of its own that can reach nothing of the webmail);
+// this page fetches the bytes and posts them to it, and the frame answers
+// with its page count or that it could not read them.
+const PDF = new Set(["application/pdf", "application/x-pdf"]);
+const PDF_MAX = 30 << 20;
+let pdfURL = "";
+
+function previewPDF(url, name, size) {
+  pdfURL = url;
+  $("pdftitle").textContent = name;
+  $("pdfdownload").href = url;
+  const status = $("pdfstatus");
+  if (size > PDF_MAX) {
+    status.textContent = t("js.pdf_too_large");
+    $("pdfframe").hidden = true;
+    $("pdf").showModal();
+    return;
+  }
+  status.textContent = t("js.pdf_opening");
+  $("pdfframe").hidden = false;
+  $("pdfframe").src = "/pdfview";
+  $("pdf").showModal();
+}
+
+window.addEventListener("message", async (ev) => {
+  const frame = $("pdfframe");
+  if (ev.source !== frame.contentWindow || !ev.data || !$("pdf").open) return;
+  const m = ev.data, status = $("pdfstatus");
+  if (m.ready) {
+    const url = pdfURL;
+    const res = await fetch(url);
+    if (url !== pdfURL) return;
+    if (!res.ok) { status.textContent = t("js.pdf_failed"); return; }
+    const buf = await res.arrayBuffer();
+    frame.contentWindow.postMessage({pdf: buf}, "*", [buf]);
+  } else if (m.error) {
+    status.textContent = t(m.error === "PasswordException" ? "js.pdf_password" : "js.pdf_failed");
+  } else if (typeof m.pages === "number" && m.drawn === m.shown) {
+    status.textContent = m.shown < m.pages ? t("js.pdf_partial", {Count: m.pages, Shown: m.shown}) : t("js.pdf_pages", {Count: m.pages});
+  }
+});
+$("closepdf").addEventListener("click", () => $("pdf").close());
+$("pdf").addEventListener("close", () => { pdfURL = ""; $("pdfframe").removeAttribute("src"); });
 
 $("remote").addEventListener("click", () => {
   if (!state.open) return;

@@ -116,16 +116,23 @@ func (s *Server) readBlob(r *http.Request, m catalog.Message, limit int64) ([]by
 
 type detailJSON struct {
 	messageJSON
-	Headers      render.Headers      `json:"headers"`
-	Text         string              `json:"text"`
-	HTML         string              `json:"html"`
-	HasHTML      bool                `json:"has_html"`
-	RemoteImages int                 `json:"remote_images"`
-	Attachments  []render.Attachment `json:"attachments"`
-	TooLarge     bool                `json:"too_large"`
-	Problems     []string            `json:"problems"`
-	Unreadable   bool                `json:"unreadable"` // not MIME: text is the raw message
-	Base         string              `json:"base"`       // URL prefix of this message's body, raw and parts
+	Headers      render.Headers   `json:"headers"`
+	Text         string           `json:"text"`
+	HTML         string           `json:"html"`
+	HasHTML      bool             `json:"has_html"`
+	RemoteImages int              `json:"remote_images"`
+	Attachments  []attachmentJSON `json:"attachments"`
+	TooLarge     bool             `json:"too_large"`
+	Problems     []string         `json:"problems"`
+	Unreadable   bool             `json:"unreadable"` // not MIME: text is the raw message
+	Base         string           `json:"base"`       // URL prefix of this message's body, raw and parts
+}
+
+// attachmentJSON is an attachment as the webmail lists it: with the way
+// it can be previewed.
+type attachmentJSON struct {
+	render.Attachment
+	Preview string `json:"preview,omitempty"` // "image", "pdf" (previewOf), or none: download only
 }
 
 func (s *Server) messageDetail(w http.ResponseWriter, r *http.Request, t target) {
@@ -139,15 +146,16 @@ func (s *Server) messageDetail(w http.ResponseWriter, r *http.Request, t target)
 	if d.Problems == nil {
 		d.Problems = []string{}
 	}
+	d.Attachments = []attachmentJSON{}
 	if !m.TooLarge {
-		d.Text, d.HasHTML, d.Attachments = m.Text(), m.HasHTML(), m.Attachments()
+		d.Text, d.HasHTML = m.Text(), m.HasHTML()
+		for _, a := range m.Attachments() {
+			d.Attachments = append(d.Attachments, attachmentJSON{Attachment: a, Preview: previewOf(a)})
+		}
 		if d.HasHTML {
 			b := m.SanitizedHTML(false)
 			d.HTML, d.RemoteImages = b.HTML, b.RemoteImages
 		}
-	}
-	if d.Attachments == nil {
-		d.Attachments = []render.Attachment{}
 	}
 	if len(t.parts) > 0 { // an attached message: its headers, not the stored summary
 		d.Subject, d.From, d.To = m.Headers.Subject, m.Headers.From, m.Headers.To

@@ -331,6 +331,10 @@ func TestAttachmentPreview(t *testing.T) {
 			res, _ := c.do("GET", fmt.Sprintf("%s/attachments/%d?view=1", base, a.Index), "")
 			ct := strings.ToLower(a.ContentType)
 			raster := ct == "image/png" || ct == "image/jpeg" || ct == "image/gif"
+			pdf := ct == "application/pdf"
+			if (a.Preview == "image") != raster || (a.Preview == "pdf") != pdf {
+				t.Errorf("%s (%s) listed with preview %q", a.FileName, ct, a.Preview)
+			}
 			switch {
 			case raster && (res.StatusCode != 200 || res.Header.Get("Content-Type") != ct || !strings.Contains(res.Header.Get("Content-Security-Policy"), "sandbox")):
 				t.Errorf("%s: preview %d %q", ct, res.StatusCode, res.Header.Get("Content-Type"))

@@ -138,10 +138,25 @@ func (s *Server) messagePrint(w http.ResponseWriter, r *http.Request, t target) 
 	_, _ = io.WriteString(w, b.String())
 }
 
-// rasterImages are the inline image types served for cid: URLs; SVG is
-// not one, as it can carry scripts.
+// rasterImages are the image types shown inline (cid: URLs) and as
+// attachment previews; SVG is not one, as it can carry scripts.
 var rasterImages = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
 	"image/bmp": true, "image/x-icon": true, "image/avif": true}
+
+// previewOf says how the webmail previews an attachment: "image" (served
+// by ?view=1), "pdf" (drawn in the sandboxed /pdfview frame from its
+// download), or "" when it is only downloaded.
+func previewOf(a render.Attachment) string {
+	ctype := strings.ToLower(a.ContentType)
+	switch {
+	case rasterImages[ctype]:
+		return "image"
+	case ctype == "application/pdf" || ctype == "application/x-pdf",
+		ctype == "application/octet-stream" && strings.HasSuffix(strings.ToLower(a.FileName), ".pdf"):
+		return "pdf"
+	}
+	return ""
+}
 
 func (s *Server) messageCID(w http.ResponseWriter, r *http.Request, t target) {
 	m, err := s.parsed(r, t)
@@ -189,12 +204,11 @@ func (s *Server) messageAttachment(w http.ResponseWriter, r *http.Request, t tar
 	// ?view=1: a raster image shown as a preview (never SVG, which can
 	// carry scripts); anything else only downloads.
 	if r.URL.Query().Get("view") == "1" {
-		ctype := strings.ToLower(a.ContentType)
-		if !rasterImages[ctype] {
+		if previewOf(a) != "image" {
 			web.WriteError(w, http.StatusNotFound, "not found")
 			return
 		}
-		sendImage(w, ctype, b)
+		sendImage(w, strings.ToLower(a.ContentType), b)
 		return
 	}
 	sendPart(w, "application/octet-stream", render.SafeFileName(a.FileName, "attachment-"+strconv.Itoa(n), ""), b)

@@ -550,17 +550,15 @@ async function showDetail(d) {
   }
 }
 
-const RASTER = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"]);
-
 function attachmentItem(d, a) {
   const name = a.file_name || (a.is_message ? t("js.attached_message") : t("js.attachment_n", {N: a.index + 1}));
   const li = el("li", {}, el("a", {href: d.base + "/attachments/" + a.index, download: "", text: "📎 " + name}),
     el("span", {class: "asize", text: " " + fmtSize(a.size) + " · " + a.content_type}));
-  // A picture is previewed; the server serves raster images only (never SVG).
-  if (RASTER.has(a.content_type.toLowerCase())) {
+  // The server says what can be previewed: raster pictures (never SVG) and PDFs.
+  if (a.preview === "image") {
     li.append(el("img", {class: "thumb", src: d.base + "/attachments/" + a.index + "?view=1", alt: name, loading: "lazy"}));
   }
-  if (PDF.has(a.content_type.toLowerCase()) || (a.content_type.toLowerCase() === "application/octet-stream" && /\.pdf$/i.test(a.file_name || ""))) {
+  if (a.preview === "pdf") {
     const b = el("button", {type: "button", text: t("js.preview")});
     b.addEventListener("click", () => previewPDF(d.base + "/attachments/" + a.index, name, a.size));
     li.append(" ", b);
@@ -581,7 +579,6 @@ function attachmentItem(d, a) {
 // (/pdfview, an origin of its own that can reach nothing of the webmail);
 // this page fetches the bytes and posts them to it, and the frame answers
 // with its page count or that it could not read them.
-const PDF = new Set(["application/pdf", "application/x-pdf"]);
 const PDF_MAX = 30 << 20;
 let pdfURL = "";
 

@@ -82,12 +82,12 @@ func (s *Server) vanishedByDay(r *http.Request, acct catalog.AccountID, snaps []
 func (s *Server) withSnapshot(h func(http.ResponseWriter, *http.Request, who, catalog.Snapshot)) http.HandlerFunc {
 	return s.withAccount(func(w http.ResponseWriter, r *http.Request, u who) {
 		if u.acct == 0 {
-			web.WriteError(w, http.StatusNotFound, "not found")
+			s.apiError(w, r, http.StatusNotFound, "api.not_found")
 			return
 		}
 		snap, err := catalog.ResolveSnapshot(r.Context(), s.opts.Catalog, u.acct, r.PathValue("sid"))
 		if errors.Is(err, catalog.ErrBadSnapshotRef) {
-			web.WriteError(w, http.StatusNotFound, "not found")
+			s.apiError(w, r, http.StatusNotFound, "api.not_found")
 			return
 		}
 		if err != nil {
@@ -208,7 +208,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 		sort = "-date"
 	}
 	if err := errors.Join(err1, err2); err != nil || offset < 0 || limit < 1 || limit > maxLimit {
-		web.WriteError(w, http.StatusBadRequest, "bad offset or limit")
+		s.apiError(w, r, http.StatusBadRequest, "api.bad_paging")
 		return
 	}
 	fs, err := s.folders(r, snap)
@@ -227,17 +227,17 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, _ who, sna
 	}
 	switch {
 	case folder == "" && key.query == "":
-		web.WriteError(w, http.StatusBadRequest, "folder or q is required")
+		s.apiError(w, r, http.StatusBadRequest, "api.folder_or_q")
 		return
 	case folder != "" && key.mailbox == 0 && !containerExists(fs, folder):
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 		return
 	case folder != "" && key.mailbox == 0: // a container holds no messages
 		key.query = ""
 	}
 	ids, more, err := s.messageList(r, snap, key)
 	if errors.Is(err, catalog.ErrBadSort) {
-		web.WriteError(w, http.StatusBadRequest, "unknown sort")
+		s.apiError(w, r, http.StatusBadRequest, "api.unknown_sort")
 		return
 	}
 	if err != nil {

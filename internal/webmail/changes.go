@@ -74,11 +74,11 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, u who) {
 	offset, err1 := intParam(q.Get("offset"), 0)
 	limit, err2 := intParam(q.Get("limit"), 100)
 	if err := errors.Join(err1, err2); err != nil || offset < 0 || limit < 1 || limit > maxLimit {
-		web.WriteError(w, http.StatusBadRequest, "bad offset or limit")
+		s.apiError(w, r, http.StatusBadRequest, "api.bad_paging")
 		return
 	}
 	if u.acct == 0 {
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 		return
 	}
 	from, to, ok := s.changeDays(w, r, u)
@@ -165,7 +165,7 @@ func (s *Server) changeDays(w http.ResponseWriter, r *http.Request, u who) (from
 	resolve := func(ref string) (catalog.Snapshot, bool) {
 		snap, err := catalog.ResolveSnapshot(ctx, s.opts.Catalog, u.acct, ref)
 		if errors.Is(err, catalog.ErrBadSnapshotRef) || errors.Is(err, catalog.ErrNotFound) {
-			web.WriteError(w, http.StatusNotFound, "no such day")
+			s.apiError(w, r, http.StatusNotFound, "api.no_such_day")
 			return snap, false
 		}
 		if err != nil {
@@ -183,7 +183,7 @@ func (s *Server) changeDays(w http.ResponseWriter, r *http.Request, u who) (from
 		}
 		kept := s.pickerDays(days)
 		if len(kept) < 2 {
-			web.WriteError(w, http.StatusNotFound, "there is only one day to compare")
+			s.apiError(w, r, http.StatusNotFound, "api.one_day")
 			return from, to, false
 		}
 		from, to = kept[len(kept)-1], kept[0]
@@ -199,7 +199,7 @@ func (s *Server) changeDays(w http.ResponseWriter, r *http.Request, u who) (from
 		}
 	}
 	if from.ID >= to.ID {
-		web.WriteError(w, http.StatusBadRequest, "from must be an earlier day than to")
+		s.apiError(w, r, http.StatusBadRequest, "api.from_before_to")
 		return from, to, false
 	}
 	return from, to, true

@@ -30,7 +30,7 @@ func (s *Server) withMessage(h func(http.ResponseWriter, *http.Request, target))
 	return s.withSnapshot(func(w http.ResponseWriter, r *http.Request, u who, snap catalog.Snapshot) {
 		mid, err := strconv.ParseInt(r.PathValue("mid"), 10, 64)
 		if err != nil {
-			web.WriteError(w, http.StatusNotFound, "not found")
+			s.apiError(w, r, http.StatusNotFound, "api.not_found")
 			return
 		}
 		m, err := s.opts.Catalog.MessageInView(r.Context(), snap, mid)
@@ -43,7 +43,7 @@ func (s *Server) withMessage(h func(http.ResponseWriter, *http.Request, target))
 			for _, f := range strings.Split(p, ".") {
 				n, err := strconv.Atoi(f)
 				if err != nil || n < 0 || len(t.parts) >= 16 {
-					web.WriteError(w, http.StatusNotFound, "not found")
+					s.apiError(w, r, http.StatusNotFound, "api.not_found")
 					return
 				}
 				t.parts = append(t.parts, n)

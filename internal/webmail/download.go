@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"mtm/internal/render"
-	"mtm/internal/web"
 )
 
 // bodyCSP is the policy of a message body document: no script at all,
@@ -60,7 +59,7 @@ func (s *Server) attachedRaw(w http.ResponseWriter, r *http.Request, t target) {
 	}
 	a, b, err := m.Part(t.parts[len(t.parts)-1])
 	if err != nil || !a.IsMessage {
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 		return
 	}
 	sendPart(w, "message/rfc822", render.SafeFileName(a.FileName, "attached", ".eml"), b)
@@ -167,7 +166,7 @@ func (s *Server) messageCID(w http.ResponseWriter, r *http.Request, t target) {
 	a, b, err := m.ByContentID(r.PathValue("cid"))
 	ctype := strings.ToLower(a.ContentType)
 	if err != nil || !rasterImages[ctype] {
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 		return
 	}
 	sendImage(w, ctype, b)
@@ -193,19 +192,19 @@ func (s *Server) messageAttachment(w http.ResponseWriter, r *http.Request, t tar
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil {
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 		return
 	}
 	a, b, err := m.Part(n)
 	if err != nil {
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 		return
 	}
 	// ?view=1: a raster image shown as a preview (never SVG, which can
 	// carry scripts); anything else only downloads.
 	if r.URL.Query().Get("view") == "1" {
 		if previewOf(a) != "image" {
-			web.WriteError(w, http.StatusNotFound, "not found")
+			s.apiError(w, r, http.StatusNotFound, "api.not_found")
 			return
 		}
 		sendImage(w, strings.ToLower(a.ContentType), b)

@@ -40,19 +40,19 @@ func (s *Server) readRestoreInput(w http.ResponseWriter, r *http.Request, u who)
 		in.Target = restore.TargetOriginal
 	}
 	if in.Target != restore.TargetOriginal && in.Target != restore.TargetSeparate {
-		web.WriteError(w, http.StatusBadRequest, `target must be "original" or "separate"`)
+		s.apiError(w, r, http.StatusBadRequest, "api.bad_target")
 		return restoreflow.RequestInput{}, false
 	}
 	if len(in.Folders) > 1000 {
-		web.WriteError(w, http.StatusBadRequest, "too many folders")
+		s.apiError(w, r, http.StatusBadRequest, "api.too_many_folders")
 		return restoreflow.RequestInput{}, false
 	}
 	if len(in.Messages) > maxSelected {
-		web.WriteError(w, http.StatusBadRequest, "too many messages selected")
+		s.apiError(w, r, http.StatusBadRequest, "api.too_many_messages")
 		return restoreflow.RequestInput{}, false
 	}
 	if u.acct == 0 {
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 		return restoreflow.RequestInput{}, false
 	}
 	return restoreflow.RequestInput{Account: u.address, Snapshot: catalog.SnapshotID(in.Snapshot),
@@ -128,16 +128,16 @@ func (s *Server) listRestores(w http.ResponseWriter, r *http.Request, u who) {
 func (s *Server) restoreFail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, catalog.ErrRestoreOpen):
-		web.WriteError(w, http.StatusConflict, "you already have a restore request waiting or running")
+		s.apiError(w, r, http.StatusConflict, "api.restore_open")
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, restore.ErrNoSuchFolder):
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 	case errors.Is(err, restore.ErrNotInSnapshot):
-		web.WriteError(w, http.StatusBadRequest, "a selected message is not in the backup of that day")
+		s.apiError(w, r, http.StatusBadRequest, "api.not_in_backup")
 	default:
 		if r.Context().Err() == nil {
 			s.log.Error("restore request", "err", err)
 		}
-		web.WriteError(w, http.StatusServiceUnavailable, "the mail server cannot be reached; try again later")
+		s.apiError(w, r, http.StatusServiceUnavailable, "api.mail_unavailable")
 	}
 }
 

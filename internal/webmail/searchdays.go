@@ -55,12 +55,12 @@ func (s *Server) searchDays(w http.ResponseWriter, r *http.Request, u who) {
 	offset, err1 := intParam(q.Get("offset"), 0)
 	limit, err2 := intParam(q.Get("limit"), defaultLimit)
 	if err := errors.Join(err1, err2); err != nil || offset < 0 || limit < 1 || limit > maxLimit {
-		web.WriteError(w, http.StatusBadRequest, "bad offset or limit")
+		s.apiError(w, r, http.StatusBadRequest, "api.bad_paging")
 		return
 	}
 	query := strings.TrimSpace(q.Get("q"))
 	if query == "" {
-		web.WriteError(w, http.StatusBadRequest, "q is required")
+		s.apiError(w, r, http.StatusBadRequest, "api.q_required")
 		return
 	}
 	out := daySearchJSON{Results: []dayHitJSON{}}

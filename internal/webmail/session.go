@@ -3,6 +3,7 @@ package webmail
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -30,8 +31,6 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
-// errLoginFailed is the one message every failed login gets.
-const errLoginFailed = "invalid email or password"
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var c credentials
@@ -56,21 +55,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &th):
 		web.SetRetryAfter(w, th.Wait)
-		web.WriteError(w, http.StatusTooManyRequests, th.Error())
+		s.apiError(w, r, http.StatusTooManyRequests, "api.throttled", "Count", int(math.Ceil(th.Wait.Seconds())))
 		return
 	case errors.Is(err, webauth.ErrBadCredentials):
-		web.WriteError(w, http.StatusUnauthorized, errLoginFailed)
+		s.apiError(w, r, http.StatusUnauthorized, "api.login_failed")
 		return
 	case err != nil:
 		s.log.Error("webmail login: cannot check the password", "account", address, "err", err)
-		web.WriteError(w, http.StatusServiceUnavailable, "the mail server cannot be reached; try again later")
+		s.apiError(w, r, http.StatusServiceUnavailable, "api.mail_unavailable")
 		return
 	}
 	s.audit(r.Context(), catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: client,
 		Action: "login", Account: address})
 	if _, err := s.gate.Start(w, r, address); err != nil {
 		s.log.Error("webmail login: starting the session", "account", address, "err", err)
-		web.WriteError(w, http.StatusServiceUnavailable, "the session cannot be started; try again later")
+		s.apiError(w, r, http.StatusServiceUnavailable, "api.session_unavailable")
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]string{"email": address})
@@ -133,7 +132,7 @@ func (s *Server) withAccount(h func(http.ResponseWriter, *http.Request, who)) ht
 	return func(w http.ResponseWriter, r *http.Request) {
 		ses, ok := s.session(r)
 		if !ok {
-			web.WriteError(w, http.StatusUnauthorized, "not logged in")
+			s.apiError(w, r, http.StatusUnauthorized, "api.not_logged_in")
 			return
 		}
 		u := who{session: ses, address: ses.Account}
@@ -156,13 +155,22 @@ func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, u who) {
 
 // fail answers 404 for what is not found (or not the account's) and 500
 // for the rest, logging it.
+// apiError answers a JSON error: "error" is message id in the page's
+// language (the scripts send theirs as Accept-Language), for the user;
+// "code" is the id without "api.", the same in every language, for
+// programs.
+func (s *Server) apiError(w http.ResponseWriter, r *http.Request, status int, id string, pairs ...any) {
+	l := s.lang(w, r, "")
+	web.WriteJSON(w, status, map[string]string{"error": l.T(id, pairs...), "code": strings.TrimPrefix(id, "api.")})
+}
+
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, catalog.ErrNotFound) {
-		web.WriteError(w, http.StatusNotFound, "not found")
+		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 		return
 	}
 	if r.Context().Err() == nil {
 		s.log.Error("webmail", "path", r.URL.Path, "err", err)
 	}
-	web.WriteError(w, http.StatusInternalServerError, "internal error")
+	s.apiError(w, r, http.StatusInternalServerError, "api.internal")
 }

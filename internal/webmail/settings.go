@@ -38,11 +38,11 @@ func (s *Server) setSettings(w http.ResponseWriter, r *http.Request, u who) {
 		return
 	}
 	if in.Language != nil && *in.Language != "" && !i18n.Supported(*in.Language) {
-		web.WriteError(w, http.StatusBadRequest, "unknown language")
+		s.apiError(w, r, http.StatusBadRequest, "api.unknown_language")
 		return
 	}
 	if u.acct == 0 {
-		web.WriteError(w, http.StatusNotFound, "this mailbox has no backup yet")
+		s.apiError(w, r, http.StatusNotFound, "api.no_backup")
 		return
 	}
 	set, err := s.opts.Catalog.AccountSettings(r.Context(), u.acct)

@@ -165,7 +165,7 @@ func (s *Server) routes(p *pages) *http.ServeMux {
 		mux.HandleFunc("POST /api/v1/restores", s.withAccount(s.requestRestore))
 		mux.HandleFunc("GET /api/v1/restores", s.withAccount(s.listRestores))
 	}
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { web.WriteError(w, http.StatusNotFound, "not found") })
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.apiError(w, r, http.StatusNotFound, "api.not_found") })
 	mux.HandleFunc("GET /{$}", s.page(p, "app", true))
 	mux.HandleFunc("GET /changes", s.page(p, "app", true))
 	mux.HandleFunc("GET /login", s.page(p, "login", false))

@@ -23,9 +23,9 @@ function busy(p) {
 }
 
 async function api(path) {
-  const res = await busy(fetch("/api/v1" + path, {headers: {"Accept": "application/json"}}));
+  const res = await busy(fetch("/api/v1" + path, {headers: API_HEADERS}));
   if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
-  if (!res.ok) throw new Error(t("js.error_status", {Status: res.status}));
+  if (!res.ok) throw await apiFailure(res);
   return res.json();
 }
 
@@ -567,7 +567,7 @@ function attachmentItem(d, a) {
     const part = d.base.includes("/parts/") ? d.base + "." + a.index : d.base + "/parts/" + a.index;
     const b = el("button", {type: "button", text: t("js.view_message")});
     b.addEventListener("click", async () => {
-      const res = await fetch(part + "/message");
+      const res = await fetch(part + "/message", {headers: API_HEADERS});
       if (res.ok) showDetail(await res.json());
     });
     li.append(" ", b);

@@ -19,11 +19,10 @@ const LOST = "deleted,removed";
 const longDay = (day) => new Date(day + "T12:00:00").toLocaleDateString(LANG, {weekday: "long", day: "numeric", month: "long", year: "numeric"});
 
 async function getChanges(params) {
-  const res = await fetch("/api/v1/changes?" + new URLSearchParams(params), {headers: {"Accept": "application/json"}});
+  const res = await fetch("/api/v1/changes?" + new URLSearchParams(params), {headers: API_HEADERS});
   if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error || t("js.error_status", {Status: res.status}));
-  return data;
+  if (!res.ok) throw await apiFailure(res);
+  return res.json();
 }
 
 // ---- opening and closing the view

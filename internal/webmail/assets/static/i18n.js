@@ -16,3 +16,12 @@ function t(key, vars) {
     return v === undefined ? "" : typeof v === "number" ? NUM.format(v) : String(v);
   });
 }
+
+// API_HEADERS ask the API for JSON, with its errors in the page's language.
+const API_HEADERS = {"Accept": "application/json", "Accept-Language": LANG};
+// apiFailure is the Error of a failed API answer: the server's words for
+// the user, or its status.
+async function apiFailure(res) {
+  const data = await res.json().catch(() => ({}));
+  return new Error(data.error || t("js.error_status", {Status: res.status}));
+}

@@ -24,7 +24,7 @@ document.getElementById("login").addEventListener("submit", async (ev) => {
   try {
     const res = await fetch("/api/v1/session", {
       method: "POST",
-      headers: {"Content-Type": "application/json"},
+      headers: {...API_HEADERS, "Content-Type": "application/json"},
       body: JSON.stringify({
         email: document.getElementById("email").value,
         password: document.getElementById("password").value,

@@ -5,13 +5,10 @@
 
 async function postJSON(path, body) {
   const res = await fetch("/api/v1" + path, {method: "POST",
-    headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(body)});
+    headers: {...API_HEADERS, "Content-Type": "application/json"}, body: JSON.stringify(body)});
   if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
-  const data = await res.json().catch(() => ({}));
-  // The server's words are English; the user reads what each answer means.
-  const said = {409: "js.rs_err_open", 503: "js.rs_err_unavailable", 404: "js.rs_err_gone", 400: "js.rs_err_bad"}[res.status];
-  if (!res.ok) throw new Error(said ? t(said) : t("js.error_status", {Status: res.status}));
-  return data;
+  if (!res.ok) throw await apiFailure(res);
+  return res.json();
 }
 
 // restoreSel is the selection being restored ({snap, ids}, from the
@@ -88,7 +85,7 @@ async function loadMyRestores() {
     const li = el("li", {}, el("span", {class: "rstatus", text: t("js.rs_status_" + r.status)}),
       " " + t("js.rs_request", {ID: String(r.id), Day: dayName(r.day), What: what}));
     if (r.reason) li.append(el("div", {text: t("js.rs_reason", {Reason: r.reason})}));
-    if (r.error) li.append(el("div", {class: "error", text: r.error}));
+    if (r.error) li.append(el("div", {class: "error", text: t("js.rs_error", {Error: r.error})}));
     return li;
   }) : [el("li", {text: t("js.rs_none")})]));
 }

@@ -12,11 +12,10 @@ async function openSettings() {
 
 async function saveSettings(change) {
   const res = await fetch("/api/v1/settings", {method: "PUT",
-    headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(change)});
+    headers: {...API_HEADERS, "Content-Type": "application/json"}, body: JSON.stringify(change)});
   if (res.status === 401) { loggedOut(); throw new Error("logged out"); }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error || t("js.error_status", {Status: res.status}));
-  return data;
+  if (!res.ok) throw await apiFailure(res);
+  return res.json();
 }
 
 $("settingsbtn").addEventListener("click", openSettings);

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
+	"github.com/jhillyerd/enmime/v2/mediatype"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -97,7 +98,8 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 // declared over Windows-1252, say). Guessing first, as the parser does by
 // default, garbles short texts in a declared, correct UTF-8.
 var (
-	declared = enmime.NewParser(enmime.SkipMalformedParts(true), enmime.DisableCharacterDetection(true))
+	declared = enmime.NewParser(enmime.SkipMalformedParts(true), enmime.DisableCharacterDetection(true),
+		enmime.SetCustomParseMediaType(asciiAsUTF8))
 	guessing = enmime.NewParser(enmime.SkipMalformedParts(true))
 )
 
@@ -147,6 +149,24 @@ func misdeclared(p *enmime.Part) bool {
 		}
 	}
 	return false
+}
+
+// asciiAsUTF8 parses a Content-Type as the parser does, reading a
+// declared US-ASCII (also the default of a part without one) as UTF-8, its
+// superset: the same text when the bytes are ASCII, and the right one when
+// they are the UTF-8 such parts most often hold. The parser would read
+// them as Windows-1252, as browsers do, which garbles that UTF-8 into
+// valid-looking "GrÃ¼ÃŸe"; bytes that are not UTF-8 either still go to the
+// guessing parse.
+func asciiAsUTF8(ctype string) (string, map[string]string, []string, error) {
+	mtype, params, invalid, err := mediatype.Parse(ctype)
+	if cs, ok := params["charset"]; ok {
+		switch strings.ToLower(strings.TrimSpace(cs)) {
+		case "us-ascii", "ascii", "us", "ansi_x3.4-1968", "iso646-us", "csascii":
+			params["charset"] = "utf-8"
+		}
+	}
+	return mtype, params, invalid, err
 }
 
 // leaves keeps the parts that hold content, not multipart containers.

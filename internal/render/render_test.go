@@ -157,6 +157,9 @@ func TestDeclaredCharsetWins(t *testing.T) {
 			"Il caffè è pronto, la crème brûlée anche."},
 		{"none declared", "Subject: x\nContent-Type: text/plain\nContent-Transfer-Encoding: 8bit\n\nGr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\n",
 			"Grüße aus Köln"},
+		{"us-ascii declared over utf-8", "Subject: x\nContent-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 8bit\n\n" +
+			"Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln: \xe2\x88\xae E\xe2\x8b\x85da = Q\n", "Grüße aus Köln: ∮ E⋅da = Q"},
+		{"us-ascii, plain", "Subject: x\nContent-Type: text/plain; charset=us-ascii\n\nNothing but ASCII here.\n", "Nothing but ASCII here."},
 	} {
 		m, err := Parse(crlf(c.raw))
 		if err != nil {

@@ -31,7 +31,6 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
-
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var c credentials
 	if !web.ReadJSON(w, r, &c, 8<<10) {

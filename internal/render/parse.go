@@ -54,6 +54,10 @@ type Message struct {
 	// Unreadable: not even the header parses as MIME; Text is the raw
 	// message, for a person to read, and there are no parts.
 	Unreadable bool
+	// TooComplex: nested deeper than MaxDepth or of more than MaxParts
+	// parts, so not parsed: Headers are read, Text is the raw message
+	// (its first MiB), and there are no parts.
+	TooComplex bool
 }
 
 // ParseHead parses the first bytes of a message over MaxParse, for its
@@ -76,6 +80,13 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 			src = raw[:min(len(raw), 1<<20)]
 		}
 	}
+	sh := scanShape(src)
+	if sh.depth > MaxDepth || sh.parts > MaxParts {
+		return tooComplex(src, sh, tooLarge), nil
+	}
+	if sh.repaired != nil {
+		src = sh.repaired
+	}
 	env, err := readEnvelope(src)
 	if err != nil {
 		return &Message{TooLarge: tooLarge, Unreadable: true, env: &enmime.Envelope{Text: repair(string(src))},
@@ -90,6 +101,30 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 	}
 	m.Headers = headers(env)
 	return m, nil
+}
+
+// tooComplex is src not parsed, its shape over the limits: its header
+// read alone, its raw text shown.
+func tooComplex(src []byte, sh shape, tooLarge bool) *Message {
+	problem := fmt.Sprintf("nested more than %d levels deep: not read", MaxDepth)
+	if sh.parts > MaxParts {
+		problem = fmt.Sprintf("more than %d parts: not read", MaxParts)
+	}
+	end := len(src) // the header's end: its first empty line
+	if i := bytes.Index(src, []byte("\n\r\n")); i >= 0 {
+		end = i + 3
+	}
+	if i := bytes.Index(src, []byte("\n\n")); i >= 0 && i+2 < end {
+		end = i + 2
+	}
+	head := src[:end]
+	m := &Message{TooLarge: tooLarge, TooComplex: true, Problems: []string{problem},
+		env: &enmime.Envelope{Text: repair(string(src[:min(len(src), 1<<20)]))}}
+	// The header alone holds no parts: the parser reads it at once.
+	if env, err := declared.ReadEnvelope(bytes.NewReader(head)); err == nil {
+		m.Headers = headers(env)
+	}
+	return m
 }
 
 // Parsers: a text part's declared charset is used when it decodes the

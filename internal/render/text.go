@@ -13,7 +13,7 @@ const MaxSearchText = 256 << 10
 // attachments, cut at MaxSearchText.
 func SearchText(raw []byte) string {
 	m, err := Parse(raw)
-	if err != nil || m.TooLarge {
+	if err != nil || m.TooLarge || m.TooComplex {
 		return ""
 	}
 	var b strings.Builder

@@ -124,8 +124,9 @@ type detailJSON struct {
 	Attachments  []attachmentJSON `json:"attachments"`
 	TooLarge     bool             `json:"too_large"`
 	Problems     []string         `json:"problems"`
-	Unreadable   bool             `json:"unreadable"` // not MIME: text is the raw message
-	Base         string           `json:"base"`       // URL prefix of this message's body, raw and parts
+	Unreadable   bool             `json:"unreadable"`  // not MIME: text is the raw message
+	TooComplex   bool             `json:"too_complex"` // nested too deep to read: text is the raw message
+	Base         string           `json:"base"`        // URL prefix of this message's body, raw and parts
 }
 
 // attachmentJSON is an attachment as the webmail lists it: with the way
@@ -142,7 +143,7 @@ func (s *Server) messageDetail(w http.ResponseWriter, r *http.Request, t target)
 		return
 	}
 	d := detailJSON{messageJSON: s.messageJSON(t.msg, t.folder), Headers: m.Headers, TooLarge: m.TooLarge,
-		Problems: m.Problems, Unreadable: m.Unreadable, Base: base(t)}
+		Problems: m.Problems, Unreadable: m.Unreadable, TooComplex: m.TooComplex, Base: base(t)}
 	if d.Problems == nil {
 		d.Problems = []string{}
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -67,8 +68,24 @@ Content-Type: text/plain; charset=utf-8
 		// script and bytes that are not UTF-8.
 		Message{Name: "not-mime", Raw: []byte("\x7fno header at all <script>" + payload + "</script>\r\n" +
 			"caf\xe9 \xff\xfe and a line: that looks like a header\r\n\r\nbody\r\n")},
+		// Multiparts nested 40 and 300 deep, never closed: the first took
+		// the parser longer than anyone waits, doubling with each level.
+		Message{Name: "nesting-bomb-40", Raw: nestingBomb(40)},
+		Message{Name: "nesting-bomb-300", Raw: nestingBomb(300)},
 	)
 	return out
+}
+
+// nestingBomb is a message of depth multiparts one in the other, none
+// closed, around a script.
+func nestingBomb(depth int) []byte {
+	var b strings.Builder
+	b.WriteString("From: bomb@example.com\r\nSubject: nested " + strconv.Itoa(depth) + " deep\r\nMIME-Version: 1.0\r\n")
+	for i := range depth {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"n%d\"\r\n\r\n--n%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/html\r\n\r\n<script>" + payload + "</script>\r\n")
+	return []byte(b.String())
 }
 
 func sortedKeys(m map[string]string) []string {

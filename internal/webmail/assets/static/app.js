@@ -532,7 +532,8 @@ async function showDetail(d) {
   $("rhead").replaceChildren(el("h2", {text: h.subject || d.subject || t("js.no_subject")}),
     el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {text: k}), el("dd", {}, v)])),
     ...(d.too_large ? [el("p", {class: "note", text: t("js.too_large")})] : []),
-    ...(d.unreadable ? [el("p", {class: "note", text: t("js.unreadable")})] : []));
+    ...(d.unreadable ? [el("p", {class: "note", text: t("js.unreadable")})] : []),
+    ...(d.too_complex ? [el("p", {class: "note", text: t("js.too_complex")})] : []));
   // Inline images the body shows are not listed as attachments.
   const listed = d.attachments.filter((a) => !(a.inline && a.content_id && d.has_html));
   $("atts").replaceChildren(...listed.map((a) => attachmentItem(d, a)));

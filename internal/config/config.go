@@ -176,6 +176,10 @@ type HTTP struct {
 	TrustedProxies []string `toml:"trusted_proxies"`
 	// Proxies is TrustedProxies parsed, set by Validate; nil when empty.
 	Proxies []netip.Prefix `toml:"-"`
+	// ShutdownTimeout bounds a stop: requests still running after it are
+	// cut, and workers not stopped are left (a snapshot's state is
+	// committed as it goes; the next start resumes).
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
 }
 
 // TLS tells whether the web UI serves HTTPS itself.
@@ -280,6 +284,7 @@ func Default() *Config {
 		},
 		Accounts: Accounts{File: "/etc/mtm/accounts.txt"},
 		SMTP:     SMTP{TLS: TLSNone},
+		HTTP:     HTTP{ShutdownTimeout: 20 * time.Second},
 		Log:      Log{Format: "text", Level: "info"},
 		Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 			NightWindow: 6 * time.Hour},

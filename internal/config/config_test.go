@@ -117,7 +117,8 @@ level = "debug"
 						Address: "smtp.example.org:587", TLS: TLSStartTLS,
 						Username: "mtm", Password: "pw", From: "MTM <mtm@example.org>",
 					},
-					Log: Log{Format: "json", Level: "debug"},
+					HTTP: HTTP{ShutdownTimeout: 20 * time.Second},
+					Log:  Log{Format: "json", Level: "debug"},
 					Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 						NightWindow: 6 * time.Hour}, // nor [cluster]
 					Alerts: Alerts{MassDeletion: true, MassDeletionMessages: 200, MassDeletionPercent: 20}, // nor [alerts]
@@ -312,8 +313,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 48 {
-		t.Errorf("%d keys, want 48; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 49 {
+		t.Errorf("%d keys, want 49; update this test and mtm.example.toml together", len(seen))
 	}
 }
 

@@ -69,6 +69,9 @@ func (c *Config) Validate() error {
 		v.errf("imap.master_separator", "%q must be non-empty and without spaces", s)
 	}
 	v.intRange("imap.connections_per_account", c.IMAP.ConnectionsPerAccount, 1, 16)
+	if c.HTTP.ShutdownTimeout < time.Second {
+		v.errf("http.shutdown_timeout", "%s is shorter than 1s (write a Go duration such as \"20s\")", c.HTTP.ShutdownTimeout)
+	}
 	if c.IMAP.Timeout < time.Second {
 		v.errf("imap.timeout", "%s is shorter than 1s (write a Go duration such as \"60s\")", c.IMAP.Timeout)
 	}

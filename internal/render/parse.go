@@ -82,7 +82,11 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 	}
 	sh := scanShape(src)
 	if sh.depth > MaxDepth || sh.parts > MaxParts {
-		return tooComplex(src, sh, tooLarge), nil
+		problem := fmt.Sprintf("nested more than %d levels deep: not read", MaxDepth)
+		if sh.parts > MaxParts {
+			problem = fmt.Sprintf("more than %d parts: not read", MaxParts)
+		}
+		return tooComplex(src, problem, tooLarge), nil
 	}
 	if sh.repaired != nil {
 		src = sh.repaired
@@ -103,13 +107,9 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 	return m, nil
 }
 
-// tooComplex is src not parsed, its shape over the limits: its header
-// read alone, its raw text shown.
-func tooComplex(src []byte, sh shape, tooLarge bool) *Message {
-	problem := fmt.Sprintf("nested more than %d levels deep: not read", MaxDepth)
-	if sh.parts > MaxParts {
-		problem = fmt.Sprintf("more than %d parts: not read", MaxParts)
-	}
+// tooComplex is src not parsed, for the reason problem: its header read
+// alone, its raw text shown.
+func tooComplex(src []byte, problem string, tooLarge bool) *Message {
 	end := len(src) // the header's end: its first empty line
 	if i := bytes.Index(src, []byte("\n\r\n")); i >= 0 {
 		end = i + 3

@@ -221,7 +221,7 @@ func TestSafeFileName(t *testing.T) {
 
 func TestSearchTextAndTooLarge(t *testing.T) {
 	raw := crlf("Subject: s\nContent-Type: text/html\n\n<p>Hello <b>searchable</b> world</p>\n")
-	if got := SearchText(raw); !strings.Contains(got, "searchable") || strings.Contains(got, "<b>") {
+	if got := SearchText(mustParse(t, raw)); !strings.Contains(got, "searchable") || strings.Contains(got, "<b>") {
 		t.Errorf("search text %q", got)
 	}
 	big := append(crlf("Subject: big\nContent-Type: text/plain\n\n"), make([]byte, MaxParse+1)...)
@@ -250,4 +250,13 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func mustParse(t *testing.T, raw []byte) *Message {
+	t.Helper()
+	m, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

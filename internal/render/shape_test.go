@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -56,7 +57,7 @@ func TestNestingBomb(t *testing.T) {
 					len(m.Problems) != 1 || !strings.Contains(m.Problems[0], "nested more than 32 levels") {
 					t.Errorf("%s: headers %+v, problems %q", name, m.Headers, m.Problems)
 				}
-				if SearchText(raw) != "" {
+				if SearchText(m) != "" {
 					t.Errorf("%s: body indexed", name)
 				}
 			}
@@ -101,5 +102,35 @@ func TestShapeRepairs(t *testing.T) {
 	}
 	if sh := scanShape(nested(5, true, "distinct")); sh.depth != 5 || sh.parts != 5 {
 		t.Errorf("distinct boundaries: depth %d parts %d", sh.depth, sh.parts)
+	}
+}
+
+// TestGuard: a parse that outlasts the budget gives the message back
+// unparsed (headers, raw text, the reason) at the budget, and keeps its
+// worker until it ends, so that stuck parses cannot pile up: the next
+// waits for a worker, and gives up when its caller does.
+func TestGuard(t *testing.T) {
+	g := NewGuard(1, 50*time.Millisecond)
+	release := make(chan struct{})
+	g.parse = func(raw []byte) (*Message, error) {
+		<-release
+		return Parse(raw)
+	}
+	raw := []byte("Subject: slow\r\nFrom: a@example.com\r\n\r\nthe body\r\n")
+	start := time.Now()
+	m, err := g.Parse(context.Background(), raw)
+	if err != nil || !m.TooComplex || m.Headers.Subject != "slow" || !strings.Contains(m.Text(), "the body") ||
+		!strings.Contains(m.Problems[0], "took longer than 50ms") || time.Since(start) > time.Second {
+		t.Fatalf("a stuck parse: %v %+v after %v", err, m, time.Since(start))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := g.Parse(ctx, raw); err != context.DeadlineExceeded {
+		t.Errorf("no worker free: %v", err)
+	}
+	close(release)
+	g.parse = Parse
+	if m, err := g.Parse(context.Background(), raw); err != nil || m.TooComplex || m.Headers.Subject != "slow" {
+		t.Errorf("once the worker is free: %v %+v", err, m)
 	}
 }

@@ -8,12 +8,12 @@ import (
 // MaxSearchText is the most body text indexed per message, in bytes.
 const MaxSearchText = 256 << 10
 
-// SearchText returns the body text the search index holds for raw: the
-// plain-text body (enmime converts HTML-only bodies), the names of the
-// attachments, cut at MaxSearchText.
-func SearchText(raw []byte) string {
-	m, err := Parse(raw)
-	if err != nil || m.TooLarge || m.TooComplex {
+// SearchText returns the body text the search index holds for a parsed
+// message: the plain-text body (enmime converts HTML-only bodies), the
+// names of the attachments, cut at MaxSearchText; nothing for a message
+// over MaxParse or too complex to read.
+func SearchText(m *Message) string {
+	if m == nil || m.TooLarge || m.TooComplex {
 		return ""
 	}
 	var b strings.Builder

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"mtm/internal/blobstore"
@@ -34,11 +35,18 @@ type Indexer struct {
 	Blobs   Blobs
 	Log     *slog.Logger
 	Batch   int // contents per transaction; default 100
+	// Parser parses the messages (shared with the webmail, so that both
+	// together parse at most its workers at a time); default one worker.
+	Parser *render.Guard
 }
 
 // IndexAll indexes every content not yet indexed and returns how many it
 // indexed. A blob that cannot be read is indexed by its header summary.
 func (ix *Indexer) IndexAll(ctx context.Context) (int, error) {
+	parser := ix.Parser
+	if parser == nil {
+		parser = render.NewGuard(1, 0)
+	}
 	batch := ix.Batch
 	if batch <= 0 {
 		batch = 100
@@ -55,7 +63,11 @@ func (ix *Indexer) IndexAll(ctx context.Context) (int, error) {
 		}
 		docs := make([]catalog.SearchDoc, 0, len(todo))
 		for _, u := range todo {
-			docs = append(docs, ix.doc(ctx, u))
+			d, err := ix.doc(ctx, parser, u)
+			if err != nil { // ctx ended: what is not indexed yet stays to do
+				return total, err
+			}
+			docs = append(docs, d)
 		}
 		if err := ix.Catalog.AddSearchDocs(ctx, docs); err != nil {
 			return total, err
@@ -65,20 +77,36 @@ func (ix *Indexer) IndexAll(ctx context.Context) (int, error) {
 	}
 }
 
-func (ix *Indexer) doc(ctx context.Context, u catalog.Unindexed) catalog.SearchDoc {
+// doc is u's document. A message that cannot be read or parsed is
+// indexed by its header summary, said in the log, and not tried again; the
+// error is ctx's only.
+func (ix *Indexer) doc(ctx context.Context, parser *render.Guard, u catalog.Unindexed) (catalog.SearchDoc, error) {
 	d := catalog.SearchDoc{ContentID: u.ID, Hash: u.Hash, From: u.From, To: u.To + " " + u.Cc, Subject: u.Subject}
 	if u.Size > render.MaxParse {
-		return d
+		return d, nil
 	}
 	raw, err := ix.read(ctx, u.Hash)
-	if err != nil {
-		if ix.Log != nil {
-			ix.Log.Warn("search index: reading message", "hash", blobstore.Hash(u.Hash).String(), "err", err)
+	if err == nil {
+		var m *render.Message
+		if m, err = parser.Parse(ctx, raw); err == nil {
+			if m.TooComplex {
+				ix.warn("search index: body not indexed", u.Hash, strings.Join(m.Problems, "; "))
+			}
+			d.Body = render.SearchText(m)
+			return d, nil
 		}
-		return d
 	}
-	d.Body = render.SearchText(raw)
-	return d
+	if ctx.Err() != nil {
+		return d, ctx.Err()
+	}
+	ix.warn("search index: reading message", u.Hash, err.Error())
+	return d, nil
+}
+
+func (ix *Indexer) warn(msg string, h blobstore.Hash, why string) {
+	if ix.Log != nil {
+		ix.Log.Warn(msg, "hash", h.String(), "why", why)
+	}
 }
 
 func (ix *Indexer) read(ctx context.Context, h blobstore.Hash) ([]byte, error) {

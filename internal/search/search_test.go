@@ -2,11 +2,13 @@ package search
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"mtm/internal/catalog"
+	"mtm/internal/testenv/hostile"
 	"mtm/internal/testenv/mailstore"
 )
 
@@ -39,5 +41,43 @@ func TestIndexerIndexesBodiesOnce(t *testing.T) {
 		if len(ids) != want {
 			t.Errorf("search %q: %d hits, want %d", q, len(ids), want)
 		}
+	}
+}
+
+// TestIndexerMovesPastABomb: a message nested too deep to read is indexed
+// by its headers, said in the log, and the indexer goes on to the next
+// (it stalled on the first for every account before); a cancelled run
+// records nothing it did not read.
+func TestIndexerMovesPastABomb(t *testing.T) {
+	ctx := context.Background()
+	st := mailstore.New(t, time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC), time.UTC)
+	var bomb []byte
+	for _, m := range hostile.Messages() {
+		if m.Name == "nesting-bomb-300" {
+			bomb = m.Raw
+		}
+	}
+	snap := st.Snapshot(t, "alice@example.com", []mailstore.Folder{{Name: "INBOX", Messages: []mailstore.Msg{
+		{UID: 1, Raw: bomb},
+		{UID: 2, Raw: raw("after", "<p>the zanzibar lunch</p>")},
+	}}})
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if n, err := (&Indexer{Catalog: st.Cat, Blobs: st.Blobs}).IndexAll(cancelled); n != 0 || err == nil {
+		t.Fatalf("a cancelled run indexed %d: %v", n, err)
+	}
+	var logged strings.Builder
+	ix := &Indexer{Catalog: st.Cat, Blobs: st.Blobs, Batch: 1, Log: slog.New(slog.NewTextHandler(&logged, nil))}
+	start := time.Now()
+	if n, err := ix.IndexAll(ctx); err != nil || n != 2 || time.Since(start) > 5*time.Second {
+		t.Fatalf("indexed %d in %v: %v", n, time.Since(start), err)
+	}
+	for q, want := range map[string]int{"zanzibar": 1, "subject:nested": 1} {
+		if ids, _, err := st.Cat.Search(ctx, snap, 0, q, catalog.SortDate, 1000); err != nil || len(ids) != want {
+			t.Errorf("search %q: %d hits, want %d (%v)", q, len(ids), want, err)
+		}
+	}
+	if !strings.Contains(logged.String(), "body not indexed") || !strings.Contains(logged.String(), "nested more than 32 levels") {
+		t.Errorf("the log: %s", logged.String())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"mtm/internal/metrics"
 	"mtm/internal/notify"
 	"mtm/internal/outbox"
+	"mtm/internal/render"
 	"mtm/internal/restoreflow"
 	"mtm/internal/scheduler"
 	"mtm/internal/search"
@@ -59,6 +61,7 @@ type App struct {
 	sched    *scheduler.Scheduler // the embedded catalog's nights
 	jobs     *jobs.Queue          // a PostgreSQL catalog's work
 	index    *search.Indexer
+	parser   *render.Guard
 	handler  http.Handler
 	stopping atomic.Bool
 	// Ready, if set, is called with the address the server listens on.
@@ -108,7 +111,10 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 	}
 	flowOpts.Wake, notifier.Wake = wake, wake
 	a.flow = restoreflow.New(flowOpts)
-	a.index = &search.Indexer{Catalog: st.Catalog, Blobs: st.Blobs, Log: log}
+	// One parser guard for the webmail and the indexer: hostile mail holds
+	// at most one CPU per worker, whatever asks for it.
+	a.parser = render.NewGuard(runtime.GOMAXPROCS(0), 0)
+	a.index = &search.Indexer{Catalog: st.Catalog, Blobs: st.Blobs, Log: log, Parser: a.parser}
 	if a.handler, err = a.routes(); err != nil {
 		return nil, err
 	}
@@ -182,6 +188,7 @@ func (a *App) routes() (http.Handler, error) {
 	}
 	mailUI, err := NewWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
 		o.Restores, o.ClientIP, o.Audit, o.SharedSessions = a.flow, proxies.ClientAddr, a.st.Catalog.Audit, shared
+		o.Parser = a.parser
 	})
 	if err != nil {
 		return nil, err
@@ -253,12 +260,30 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.stopping.Store(true)
 	a.log.Info("shutting down")
-	shut, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Everything stops at once, within the shutdown timeout whatever a
+	// request or a worker is doing: requests still running at its end are
+	// cut (a parse holds a worker of the guard, not the stop), and workers
+	// still running are left to the process's exit (what they committed
+	// stays; the next start resumes the rest). This is a safety timeout,
+	// like the HTTP server's, on a real timer.
+	shut, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
 	defer cancel()
-	err = hs.Shutdown(shut)
 	stopWork()
-	wg.Wait()
-	a.flow.Wait()
+	if err = hs.Shutdown(shut); err != nil {
+		a.log.Warn("shutdown: requests still running were cut", "timeout", a.cfg.HTTP.ShutdownTimeout)
+		err = hs.Close()
+	}
+	workers := make(chan struct{})
+	go func() {
+		wg.Wait()
+		a.flow.Wait()
+		close(workers)
+	}()
+	select {
+	case <-workers:
+	case <-shut.Done():
+		a.log.Warn("shutdown: workers still running were left", "timeout", a.cfg.HTTP.ShutdownTimeout)
+	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", serveErr)
 	}

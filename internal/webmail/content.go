@@ -76,7 +76,7 @@ func (s *Server) parsed(r *http.Request, t target) (*render.Message, error) {
 		if t.msg.Size > render.MaxParse {
 			m, err = render.ParseHead(raw)
 		} else {
-			m, err = render.Parse(raw)
+			m, err = s.opts.Parser.Parse(r.Context(), raw)
 		}
 		if err != nil {
 			return nil, err

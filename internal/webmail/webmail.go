@@ -15,12 +15,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/i18n"
+	"mtm/internal/render"
 	"mtm/internal/web"
 	"mtm/internal/webauth"
 )
@@ -78,6 +80,10 @@ type Options struct {
 	// Language is the language of a browser that asks for none mtm speaks
 	// (config language); default English.
 	Language string
+	// Parser parses the messages shown (shared with the search indexer, so
+	// that together they parse at most its workers at a time); default
+	// one worker per CPU.
+	Parser *render.Guard
 }
 
 // Server is the webmail.
@@ -107,6 +113,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.LoginTimeout <= 0 {
 		opts.LoginTimeout = 20 * time.Second
+	}
+	if opts.Parser == nil {
+		opts.Parser = render.NewGuard(runtime.GOMAXPROCS(0), 0)
 	}
 	if opts.Languages == nil {
 		var err error

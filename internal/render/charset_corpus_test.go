@@ -199,7 +199,7 @@ func TestCharsetsAgainstAReference(t *testing.T) {
 }
 
 // moduleDir is where the module cache holds a dependency's source.
-func moduleDir(t *testing.T, path string) string {
+func moduleDir(t testing.TB, path string) string {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", path).Output()
 	dir := strings.TrimSpace(string(out))

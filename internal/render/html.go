@@ -57,6 +57,9 @@ func (m *Message) SanitizedHTML(remote bool) Body {
 			if n.Type == html.ElementNode && n.DataAtom == atom.Img {
 				rewriteImg(n, remote, &b.RemoteImages)
 			}
+			if n.Type == html.ElementNode && n.DataAtom == atom.A {
+				dropRelativeHref(n)
+			}
 		})
 		if err := html.Render(&out, n); err != nil {
 			return Body{HTML: html.EscapeString(m.env.Text)}
@@ -97,6 +100,20 @@ func rewriteImg(n *html.Node, remote bool, count *int) {
 		case strings.EqualFold(u.Scheme, "data"):
 		default:
 			a.Val = "" // relative: would load from this server
+		}
+	}
+}
+
+// dropRelativeHref removes a link's relative address: a message has no
+// base of its own, so it would lead into this server. A link within the
+// message (#name) stays.
+func dropRelativeHref(n *html.Node) {
+	for i := 0; i < len(n.Attr); i++ {
+		if a := n.Attr[i]; a.Key == "href" && !strings.HasPrefix(a.Val, "#") {
+			if u, err := url.Parse(a.Val); err != nil || u.Scheme == "" {
+				n.Attr = append(n.Attr[:i], n.Attr[i+1:]...)
+				i--
+			}
 		}
 	}
 }

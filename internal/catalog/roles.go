@@ -163,6 +163,9 @@ type WebSessions interface {
 	LoginWait(ctx context.Context, keys ...string) (time.Time, error)
 	RecordLoginFailure(ctx context.Context, key string, forgetBefore time.Time, until func(failures int) time.Time) error
 	ClearLoginFailures(ctx context.Context, key string) error
+	// Secret returns a random key of size bytes, made once and then the
+	// same on every node (the device cookies' signing key).
+	Secret(ctx context.Context, name string, size int) ([]byte, error)
 }
 
 // IMAPSlots leases the connections a cluster may hold to a mail server.

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -129,4 +130,20 @@ func (c *DB) ClearLoginFailures(ctx context.Context, key string) error {
 		return fmt.Errorf("clearing login failures: %w", err)
 	}
 	return nil
+}
+
+// Secret returns the secret called name: size random bytes, made by the
+// first call of any node and the same for every node afterwards.
+func (c *DB) Secret(ctx context.Context, name string, size int) ([]byte, error) {
+	fresh := make([]byte, size)
+	_, _ = rand.Read(fresh) // crypto/rand.Read never fails (Go 1.24+)
+	if _, err := c.w.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO NOTHING`, name, fresh, c.nowMillis()); err != nil {
+		return nil, fmt.Errorf("making the secret %s: %w", name, err)
+	}
+	var v []byte
+	if err := c.readRow(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
+		return nil, fmt.Errorf("reading the secret %s: %w", name, err)
+	}
+	return v, nil
 }

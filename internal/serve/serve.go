@@ -181,6 +181,12 @@ func (a *App) web() bool { return a.jobs == nil || a.cfg.Cluster.Has(config.Role
 
 func (a *App) routes() (http.Handler, error) {
 	proxies := web.NewProxies(a.cfg.HTTP.Proxies)
+	// Device cookies are signed with the catalog's key: valid on every node
+	// and after a restart.
+	deviceKey, err := a.st.Catalog.Secret(context.Background(), webauth.DeviceKeyName, 32)
+	if err != nil {
+		return nil, err
+	}
 	var shared catalog.WebSessions // a cluster's web nodes share sessions and failed logins
 	var ops webadmin.Operations
 	if a.jobs != nil {
@@ -188,6 +194,7 @@ func (a *App) routes() (http.Handler, error) {
 	}
 	mailUI, err := NewWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
 		o.Restores, o.ClientIP, o.Audit, o.SharedSessions = a.flow, proxies.ClientAddr, a.st.Catalog.Audit, shared
+		o.DeviceKey = deviceKey
 		o.Parser = a.parser
 	})
 	if err != nil {
@@ -195,7 +202,8 @@ func (a *App) routes() (http.Handler, error) {
 	}
 	adm, err := webadmin.New(webadmin.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
 		Language: a.cfg.Language,
-		BaseURL:  a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared, Operations: ops})
+		BaseURL:  a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared, Operations: ops,
+		DeviceKey: deviceKey})
 	if err != nil {
 		return nil, err
 	}

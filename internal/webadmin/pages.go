@@ -113,7 +113,7 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := localPath(r.PostForm.Get("next"))
-	a, err := s.authenticate(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), s.o.ClientIP(r))
+	a, err := s.authenticate(r, r.PostForm.Get("email"), r.PostForm.Get("password"), s.o.ClientIP(r))
 	var th webauth.ThrottledError
 	switch {
 	case errors.As(err, &th):

@@ -66,6 +66,10 @@ type Options struct {
 	// SharedSessions, if set, keeps sessions and failed logins in the
 	// catalog, shared by every web node; nil: in memory.
 	SharedSessions catalog.WebSessions
+	// DeviceKey signs the cookies of browsers that logged in before (the
+	// catalog's secret webauth.DeviceKeyName); default a random key of
+	// this process.
+	DeviceKey []byte
 	// Operations, if set, is the cluster's job queue, for the operations
 	// page; nil on the embedded catalog.
 	Operations Operations
@@ -115,7 +119,8 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, verify: make(chan struct{}, 2), dummy: dummy,
 		gate: webauth.NewGate(webauth.GateOptions{Clock: o.Clock, Cookie: cookieName, SameSite: http.SameSiteStrictMode,
 			Sessions: o.Sessions, Throttle: o.Throttle, Guard: guard,
-			Shared: o.SharedSessions, Realm: "admin", Logger: o.Logger})}
+			Shared: o.SharedSessions, Realm: "admin", Logger: o.Logger,
+			DeviceCookie: "mtm_admin_device", DeviceKey: o.DeviceKey})}
 	if s.pages, err = parsePages(o.Location); err != nil {
 		return nil, err
 	}

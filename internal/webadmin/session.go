@@ -23,13 +23,14 @@ var errBadLogin = webauth.ErrBadCredentials
 
 // authenticate checks an admin's email and password, throttled per email
 // and per client, and records the attempt in the audit log.
-func (s *Server) authenticate(ctx context.Context, email, password, client string) (admin.Admin, error) {
+func (s *Server) authenticate(r *http.Request, email, password, client string) (admin.Admin, error) {
+	ctx := r.Context()
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > 254 || len(password) > 1024 {
 		return admin.Admin{}, errBadLogin
 	}
 	var row catalog.AdminRow
-	err := s.gate.Attempt(ctx, email, client, func() (err error) {
+	err := s.gate.Attempt(r, email, client, func() (err error) {
 		row, err = s.check(ctx, email, password)
 		if errors.Is(err, errBadLogin) {
 			s.audit(ctx, catalog.AuditEvent{Actor: email, Role: catalog.RoleAdmin, Client: client, Action: "admin-login-failed"})
@@ -137,7 +138,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !web.ReadJSON(w, r, &c, 8<<10) {
 		return
 	}
-	a, err := s.authenticate(r.Context(), c.Email, c.Password, s.o.ClientIP(r))
+	a, err := s.authenticate(r, c.Email, c.Password, s.o.ClientIP(r))
 	if !s.loginError(w, err) {
 		return
 	}

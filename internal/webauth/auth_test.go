@@ -11,56 +11,111 @@ import (
 	"mtm/internal/testenv/dovecot"
 )
 
-func TestThrottleGrowsPerAccountAndClient(t *testing.T) {
+// TestThrottle: three counts (docs/design.md, "Login throttling"). Guesses
+// at one account from one address are slowed after 3; guesses from
+// rotating addresses after 10 for the account, except for a browser that
+// logged in as it before; one address guessing many accounts after 10.
+func TestThrottle(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	th := NewThrottle(clk, ThrottleOptions{})
 	for i := 0; i < 3; i++ {
-		if w := th.Wait("alice", "1.2.3.4"); w != 0 {
+		if w := th.Wait("alice", "1.2.3.4", false); w != 0 {
 			t.Fatalf("attempt %d throttled %v", i, w)
 		}
 		th.Failed("alice", "1.2.3.4")
 	}
-	if w := th.Wait("alice", "1.2.3.4"); w != 0 {
+	if w := th.Wait("alice", "1.2.3.4", false); w != 0 {
 		t.Fatalf("three free failures, then throttled %v", w)
 	}
 	var want time.Duration = time.Second
 	for i := 0; i < 5; i++ {
 		th.Failed("alice", "1.2.3.4")
-		if w := th.Wait("alice", "9.9.9.9"); w != want {
-			t.Errorf("failure %d: account waits %v, want %v", 4+i, w, want)
+		if w := th.Wait("alice", "1.2.3.4", true); w != want {
+			t.Errorf("failure %d: the address waits %v at the account, want %v", 4+i, w, want)
+		}
+		if w := th.Wait("alice", "9.9.9.9", true); w != 0 {
+			t.Errorf("failure %d: the account's own browser elsewhere waits %v", 4+i, w)
 		}
 		clk.Advance(want)
 		want *= 2
 	}
-	if w := th.Wait("bob", "9.9.9.9"); w != 0 {
-		t.Errorf("another account from another client waits %v", w)
+	// Guesses from rotating addresses: 8 so far at alice; two more are
+	// free for the account, then every browser without alice's device
+	// cookie waits, and hers does not.
+	th.Failed("alice", "10.0.0.1")
+	th.Failed("alice", "10.0.0.2")
+	if w := th.Wait("alice", "10.0.0.3", false); w != 0 {
+		t.Fatalf("ten failures for the account, then throttled %v", w)
 	}
-	// The client is throttled across accounts after its own allowance.
-	for i := 0; i < 3; i++ {
-		th.Failed("user"+string(rune('a'+i)), "1.2.3.4")
+	th.Failed("alice", "10.0.0.3")
+	if w := th.Wait("alice", "10.0.0.4", false); w != time.Second {
+		t.Errorf("a new address at alice after 11 failures waits %v, want 1s", w)
 	}
-	if w := th.Wait("carol", "1.2.3.4"); w == 0 {
-		t.Error("client with 11 failures is not throttled for a new account")
+	if w := th.Wait("alice", "10.0.0.4", true); w != 0 {
+		t.Errorf("alice's own browser waits %v while others guess", w)
 	}
-	if w := th.Wait("carol", "5.5.5.5"); w != 0 {
-		t.Errorf("new account from a new client waits %v", w)
+	if w := th.Wait("bob", "10.0.0.4", false); w != 0 {
+		t.Errorf("another account waits %v", w)
 	}
-	// Success clears the account, not the client.
+	// One address guessing many accounts waits after 10 failures.
+	for i := 0; i < 10; i++ {
+		th.Failed("user"+string(rune('a'+i)), "5.5.5.5")
+	}
+	if w := th.Wait("carol", "5.5.5.5", false); w != 0 {
+		t.Errorf("ten free failures of the address, then throttled %v", w)
+	}
+	th.Failed("userk", "5.5.5.5")
+	if w := th.Wait("carol", "5.5.5.5", true); w == 0 {
+		t.Error("an address with 11 failures is not throttled, even with a device cookie")
+	}
+	// Success clears the account-and-address count only.
 	clk.Advance(time.Hour)
-	th.Failed("alice", "1.2.3.4")
-	th.Succeeded("alice")
-	if w := th.Wait("alice", "7.7.7.7"); w != 0 {
-		t.Errorf("account still throttled after success: %v", w)
+	for i := 0; i < 4; i++ {
+		th.Failed("dave", "7.7.7.7")
 	}
-	if w := th.Wait("dave", "1.2.3.4"); w == 0 {
-		t.Error("success of one account cleared the client")
+	th.Succeeded("dave", "7.7.7.7")
+	if w := th.Wait("dave", "7.7.7.7", true); w != 0 {
+		t.Errorf("still throttled after a success: %v", w)
 	}
-	// Delays are capped.
+	// Delays are capped, and forgotten after a day.
 	for i := 0; i < 40; i++ {
 		th.Failed("eve", "6.6.6.6")
 	}
-	if w := th.Wait("eve", "0"); w != 15*time.Minute {
+	if w := th.Wait("eve", "0", false); w != 15*time.Minute {
 		t.Errorf("capped delay %v", w)
+	}
+	clk.Advance(25 * time.Hour)
+	th.Failed("eve", "6.6.6.6")
+	if w := th.Wait("eve", "6.6.6.6", false); w != 0 {
+		t.Errorf("after a day, one failure waits %v", w)
+	}
+}
+
+// TestDeviceCookies: a device cookie proves a login of its account in its
+// realm, for 90 days, and cannot be forged or moved to another account.
+func TestDeviceCookies(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := devices{key: []byte("0123456789abcdef0123456789abcdef"), realm: "webmail"}
+	tok := d.token("Alice@Example.com", now)
+	if !d.valid(tok, "alice@example.com", now.Add(89*24*time.Hour)) {
+		t.Error("a fresh cookie is not valid")
+	}
+	if d.valid(tok, "alice@example.com", now.Add(91*24*time.Hour)) {
+		t.Error("a cookie of 91 days is valid")
+	}
+	if d.valid(tok, "bob@example.com", now) {
+		t.Error("alice's cookie is valid for bob")
+	}
+	if (devices{key: d.key, realm: "admin"}).valid(tok, "alice@example.com", now) {
+		t.Error("a webmail cookie is valid for the admin panel")
+	}
+	if (devices{key: []byte("another key, another installation"), realm: "webmail"}).valid(tok, "alice@example.com", now) {
+		t.Error("a cookie is valid under another key")
+	}
+	b := []byte(tok)
+	b[len(b)-2] ^= 1
+	if d.valid(string(b), "alice@example.com", now) || d.valid("", "alice@example.com", now) || d.valid("!!", "alice@example.com", now) {
+		t.Error("a damaged cookie is valid")
 	}
 }
 

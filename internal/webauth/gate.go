@@ -2,6 +2,7 @@ package webauth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,11 @@ type GateOptions struct {
 	// Guard says whether cookies must be Secure; required.
 	Guard  *web.Guard
 	Logger *slog.Logger // errors of the shared store; default discarded
+	// DeviceCookie names the cookie that proves a browser logged in before
+	// (default Cookie + "_device"); DeviceKey signs it (the catalog's
+	// secret DeviceKeyName; default a random key of this process).
+	DeviceCookie string
+	DeviceKey    []byte
 }
 
 // Gate is the one login and session path of every user interface: it
@@ -49,6 +55,7 @@ type Gate struct {
 	o        GateOptions
 	sessions SessionStore
 	throttle Limiter
+	devices  devices
 	log      *slog.Logger
 }
 
@@ -57,7 +64,14 @@ func NewGate(o GateOptions) *Gate {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	g := &Gate{o: o, log: o.Logger}
+	if o.DeviceCookie == "" {
+		o.DeviceCookie = o.Cookie + "_device"
+	}
+	if len(o.DeviceKey) == 0 {
+		o.DeviceKey = make([]byte, deviceKeySize)
+		_, _ = rand.Read(o.DeviceKey) // crypto/rand.Read never fails (Go 1.24+)
+	}
+	g := &Gate{o: o, log: o.Logger, devices: devices{key: o.DeviceKey, realm: o.Realm}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -71,15 +85,18 @@ func NewGate(o GateOptions) *Gate {
 	return g
 }
 
-// Attempt runs one login attempt of account from client. It returns a
-// ThrottledError, without calling check, while either must wait; else it
-// calls check, which returns nil for good credentials, ErrBadCredentials
-// for bad ones, or another error when they cannot be checked. Bad
-// credentials count against the account and the client; good ones clear
-// the account's count. Attempt returns check's error, or the shared
-// store's.
-func (g *Gate) Attempt(ctx context.Context, account, client string, check func() error) error {
-	wait, err := g.throttle.Wait(ctx, account, client)
+// Attempt runs one login attempt of account from client, in request r.
+// It returns a ThrottledError, without calling check, while the attempt
+// must wait (docs/design.md, "Login throttling": the account's own count
+// is waited for only by a browser without the account's device cookie);
+// else it calls check, which returns nil for good credentials,
+// ErrBadCredentials for bad ones, or another error when they cannot be
+// checked. Bad credentials count against the client, the account and
+// client, and the account; good ones clear the account-and-client count.
+// Attempt returns check's error, or the shared store's.
+func (g *Gate) Attempt(r *http.Request, account, client string, check func() error) error {
+	ctx := r.Context()
+	wait, err := g.throttle.Wait(ctx, account, client, g.known(r, account))
 	if err != nil {
 		return fmt.Errorf("reading failed logins: %w", err)
 	}
@@ -93,14 +110,15 @@ func (g *Gate) Attempt(ctx context.Context, account, client string, check func()
 			g.log.Error("recording a failed login", "err", ferr)
 		}
 	case err == nil:
-		if serr := g.throttle.Succeeded(ctx, account); serr != nil {
+		if serr := g.throttle.Succeeded(ctx, account, client); serr != nil {
 			g.log.Error("clearing failed logins", "err", serr)
 		}
 	}
 	return err
 }
 
-// Start begins a session for account and sets its cookie.
+// Start begins a session for account and sets its cookie, and the
+// device cookie that lets this browser in while others guess.
 func (g *Gate) Start(w http.ResponseWriter, r *http.Request, account string) (Session, error) {
 	ses, err := g.sessions.Create(r.Context(), account)
 	if err != nil {
@@ -108,6 +126,7 @@ func (g *Gate) Start(w http.ResponseWriter, r *http.Request, account string) (Se
 	}
 	http.SetCookie(w, &http.Cookie{Name: g.o.Cookie, Value: ses.ID, Path: "/", HttpOnly: true,
 		Secure: g.o.Guard.Secure(r), SameSite: g.o.SameSite})
+	g.remember(w, r, account)
 	return ses, nil
 }
 

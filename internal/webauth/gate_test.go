@@ -44,46 +44,74 @@ func testGate(t *testing.T, clk *clock.Fake, shared catalog.WebSessions) {
 		t.Fatal(err)
 	}
 	opts := GateOptions{Clock: clk, Cookie: "c", SameSite: http.SameSiteStrictMode, Guard: guard,
-		Throttle: ThrottleOptions{FreeAccount: 1, FreeClient: 100}, Shared: shared, Realm: "webmail"}
+		Throttle: ThrottleOptions{FreePair: 1, FreeAccount: 1, FreeClient: 100}, Shared: shared, Realm: "webmail",
+		DeviceKey: []byte("a key shared by every node of the cluster")}
 	g := NewGate(opts)
-	ctx := context.Background()
+	login := func(cookies ...*http.Cookie) *http.Request {
+		r := httptest.NewRequest("POST", "/login", nil)
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		return r
+	}
 	checks := 0
 	bad := func() error { checks++; return ErrBadCredentials }
-	if err := g.Attempt(ctx, "a", "1.2.3.4", bad); !errors.Is(err, ErrBadCredentials) {
+	if err := g.Attempt(login(), "a", "1.2.3.4", bad); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("first bad attempt: %v", err)
 	}
-	if err := g.Attempt(ctx, "a", "1.2.3.4", bad); !errors.Is(err, ErrBadCredentials) {
+	if err := g.Attempt(login(), "a", "1.2.3.4", bad); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("second bad attempt: %v", err)
 	}
 	var th ThrottledError
-	if err := g.Attempt(ctx, "a", "5.6.7.8", bad); !errors.As(err, &th) || !errors.Is(err, ErrThrottled) || th.Wait != time.Second {
-		t.Fatalf("third attempt: %v, want throttled for 1s", err)
+	if err := g.Attempt(login(), "a", "5.6.7.8", bad); !errors.As(err, &th) || !errors.Is(err, ErrThrottled) || th.Wait != time.Second {
+		t.Fatalf("third attempt, from elsewhere: %v, want throttled for 1s (the account's count)", err)
 	}
 	if checks != 2 {
 		t.Errorf("the check ran %d times, want 2 (never while throttled)", checks)
 	}
 	clk.Advance(time.Second)
-	if err := g.Attempt(ctx, "a", "1.2.3.4", func() error { return nil }); err != nil {
+	if err := g.Attempt(login(), "a", "1.2.3.4", func() error { return nil }); err != nil {
 		t.Fatalf("good attempt after the wait: %v", err)
 	}
-	if err := g.Attempt(ctx, "a", "1.2.3.4", bad); !errors.Is(err, ErrBadCredentials) {
-		t.Errorf("after a success the account starts again: %v", err)
+	rec := httptest.NewRecorder()
+	if _, err := g.Start(rec, httptest.NewRequest("POST", "/login", nil), "a"); err != nil {
+		t.Fatal(err)
+	}
+	var device *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "c_device" {
+			device = c
+		}
+	}
+	if device == nil || !device.HttpOnly || !device.Secure || device.MaxAge < 89*24*3600 {
+		t.Fatalf("no device cookie after a login: %+v", rec.Result().Cookies())
+	}
+	if err := g.Attempt(login(), "a", "1.2.3.4", bad); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("after a success the address starts again at the account: %v", err)
+	}
+	// The account is locked again (3 failures); a browser without its
+	// device cookie waits, the one with it does not.
+	if err := g.Attempt(login(), "a", "7.7.7.7", bad); !errors.Is(err, ErrThrottled) {
+		t.Errorf("a new browser while the account is guessed at: %v", err)
+	}
+	if err := g.Attempt(login(device), "a", "7.7.7.7", func() error { return nil }); err != nil {
+		t.Errorf("the browser that logged in before is kept out: %v", err)
 	}
 	down := errors.New("imap down")
-	if err := g.Attempt(ctx, "b", "1.2.3.4", func() error { return down }); !errors.Is(err, down) {
+	if err := g.Attempt(login(), "b", "1.2.3.4", func() error { return down }); !errors.Is(err, down) {
 		t.Errorf("an unanswered check: %v", err)
 	}
-	if err := g.Attempt(ctx, "b", "1.2.3.4", func() error { return down }); !errors.Is(err, down) {
+	if err := g.Attempt(login(), "b", "1.2.3.4", func() error { return down }); !errors.Is(err, down) {
 		t.Errorf("an unanswered check counted as a failure: %v", err)
 	}
 
-	rec := httptest.NewRecorder()
+	rec = httptest.NewRecorder()
 	ses, err := g.Start(rec, httptest.NewRequest("POST", "/login", nil), "alice@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cookies := rec.Result().Cookies()
-	if len(cookies) != 1 || cookies[0].Name != "c" || cookies[0].Value != ses.ID || !cookies[0].HttpOnly ||
+	if len(cookies) != 2 || cookies[0].Name != "c" || cookies[0].Value != ses.ID || !cookies[0].HttpOnly ||
 		!cookies[0].Secure || cookies[0].SameSite != http.SameSiteStrictMode {
 		t.Fatalf("session cookie: %+v", cookies)
 	}
@@ -99,10 +127,11 @@ func testGate(t *testing.T, clk *clock.Fake, shared catalog.WebSessions) {
 		}
 		// The account failed once through g; once more through the other
 		// node passes its allowance, and g holds it back.
-		if err := other.Attempt(ctx, "a", "9.9.9.9", bad); !errors.Is(err, ErrBadCredentials) {
+		clk.Advance(time.Hour)
+		if err := other.Attempt(login(device), "a", "9.9.9.9", bad); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("a second failure through the other node: %v", err)
 		}
-		if err := g.Attempt(ctx, "a", "1.2.3.4", bad); !errors.Is(err, ErrThrottled) {
+		if err := g.Attempt(login(), "a", "1.2.3.4", bad); !errors.Is(err, ErrThrottled) {
 			t.Errorf("failures through two nodes do not add up: %v", err)
 		}
 		clk.Advance(31 * time.Minute)

@@ -26,9 +26,9 @@ type SessionStore interface {
 // Limiter throttles login attempts: Throttle in memory, or SharedThrottle
 // in the catalog.
 type Limiter interface {
-	Wait(ctx context.Context, account, client string) (time.Duration, error)
+	Wait(ctx context.Context, account, client string, known bool) (time.Duration, error)
 	Failed(ctx context.Context, account, client string) error
-	Succeeded(ctx context.Context, account string) error
+	Succeeded(ctx context.Context, account, client string) error
 }
 
 // memSessions and memThrottle adapt Sessions and Throttle (one process's
@@ -48,8 +48,8 @@ func (m memSessions) Delete(_ context.Context, id string) error { m.Sessions.Del
 
 type memThrottle struct{ *Throttle }
 
-func (m memThrottle) Wait(_ context.Context, account, client string) (time.Duration, error) {
-	return m.Throttle.Wait(account, client), nil
+func (m memThrottle) Wait(_ context.Context, account, client string, known bool) (time.Duration, error) {
+	return m.Throttle.Wait(account, client, known), nil
 }
 
 func (m memThrottle) Failed(_ context.Context, account, client string) error {
@@ -57,8 +57,8 @@ func (m memThrottle) Failed(_ context.Context, account, client string) error {
 	return nil
 }
 
-func (m memThrottle) Succeeded(_ context.Context, account string) error {
-	m.Throttle.Succeeded(account)
+func (m memThrottle) Succeeded(_ context.Context, account, client string) error {
+	m.Throttle.Succeeded(account, client)
 	return nil
 }
 
@@ -140,28 +140,33 @@ type SharedThrottle struct {
 	Options ThrottleOptions
 }
 
-func (t *SharedThrottle) keys(account, client string) (string, string) {
-	return t.Realm + ":a:" + account, t.Realm + ":c:" + client
+func (t *SharedThrottle) keys(account, client string) (c, p, a string) {
+	c, p, a = throttleKeys(account, client)
+	return t.Realm + ":" + c, t.Realm + ":" + p, t.Realm + ":" + a
 }
 
-// Wait returns how long the account or the client must still wait.
-func (t *SharedThrottle) Wait(ctx context.Context, account, client string) (time.Duration, error) {
-	a, c := t.keys(account, client)
-	until, err := t.Catalog.LoginWait(ctx, a, c)
+// Wait returns how long an attempt must still wait (Throttle.Wait).
+func (t *SharedThrottle) Wait(ctx context.Context, account, client string, known bool) (time.Duration, error) {
+	c, p, a := t.keys(account, client)
+	keys := []string{c, p, a}
+	if known {
+		keys = keys[:2]
+	}
+	until, err := t.Catalog.LoginWait(ctx, keys...)
 	if err != nil {
 		return 0, err
 	}
 	return max(until.Sub(t.Clock.Now()), 0), nil
 }
 
-// Failed records a failed login against the account and the client.
+// Failed records a failed login against the three counts.
 func (t *SharedThrottle) Failed(ctx context.Context, account, client string) error {
 	o, now := t.Options.withDefaults(), t.Clock.Now()
-	a, c := t.keys(account, client)
+	c, p, a := t.keys(account, client)
 	for _, k := range []struct {
 		key  string
 		free int
-	}{{a, o.FreeAccount}, {c, o.FreeClient}} {
+	}{{c, o.FreeClient}, {p, o.FreePair}, {a, o.FreeAccount}} {
 		err := t.Catalog.RecordLoginFailure(ctx, k.key, now.Add(-o.Forget), func(n int) time.Time {
 			return now.Add(o.delay(n, k.free))
 		})
@@ -172,8 +177,8 @@ func (t *SharedThrottle) Failed(ctx context.Context, account, client string) err
 	return nil
 }
 
-// Succeeded clears the account's failures, not the client's.
-func (t *SharedThrottle) Succeeded(ctx context.Context, account string) error {
-	a, _ := t.keys(account, "")
-	return t.Catalog.ClearLoginFailures(ctx, a)
+// Succeeded clears the account-and-client count.
+func (t *SharedThrottle) Succeeded(ctx context.Context, account, client string) error {
+	_, p, _ := t.keys(account, client)
+	return t.Catalog.ClearLoginFailures(ctx, p)
 }

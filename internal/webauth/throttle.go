@@ -10,7 +10,8 @@ import (
 // ThrottleOptions tune a Throttle; zero fields take the defaults of
 // docs/design.md.
 type ThrottleOptions struct {
-	FreeAccount int           // failures per account before delays start (3)
+	FreePair    int           // failures per account and client address before delays start (3)
+	FreeAccount int           // failures per account, from any client, before delays start (10)
 	FreeClient  int           // failures per client address before delays start (10)
 	FirstDelay  time.Duration // delay after the first failure beyond the allowance (1 s)
 	MaxDelay    time.Duration // longest delay (15 min)
@@ -18,9 +19,11 @@ type ThrottleOptions struct {
 	MaxKeys     int           // keys remembered at most (100,000)
 }
 
-// Throttle slows down password guessing: each failure beyond a free
-// allowance locks its account and its client address for a delay that
-// doubles with every further failure. It is safe for concurrent use.
+// Throttle slows down password guessing (docs/design.md, "Login
+// throttling"): each failure counts against the client address, the
+// account and client together, and the account; each failure beyond a
+// count's free allowance locks it for a delay that doubles with every
+// further failure. It is safe for concurrent use.
 type Throttle struct {
 	clk  clock.Clock
 	opts ThrottleOptions
@@ -46,7 +49,8 @@ func (opts ThrottleOptions) withDefaults() ThrottleOptions {
 			*v = d
 		}
 	}
-	def(&opts.FreeAccount, 3)
+	def(&opts.FreePair, 3)
+	def(&opts.FreeAccount, 10)
 	def(&opts.FreeClient, 10)
 	def(&opts.MaxKeys, 100000)
 	defDur(&opts.FirstDelay, time.Second)
@@ -75,14 +79,26 @@ func NewThrottle(clk clock.Clock, opts ThrottleOptions) *Throttle {
 	return &Throttle{clk: clk, opts: opts.withDefaults(), keys: make(map[string]*failures)}
 }
 
-// Wait returns how long the account or the client must still wait before
-// its next attempt; 0 means it may try now.
-func (t *Throttle) Wait(account, client string) time.Duration {
+// throttleKeys are the three counts of an attempt: the client's, the
+// account and client's, and the account's.
+func throttleKeys(account, client string) (c, p, a string) {
+	return "c:" + client, "p:" + account + ":" + client, "a:" + account
+}
+
+// Wait returns how long an attempt at account from client must still
+// wait; 0 means it may try now. known (the browser holds the account's
+// device cookie) spares it the account's own count.
+func (t *Throttle) Wait(account, client string, known bool) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.clk.Now()
+	c, p, a := throttleKeys(account, client)
+	keys := []string{c, p, a}
+	if known {
+		keys = keys[:2]
+	}
 	var wait time.Duration
-	for _, k := range []string{"a:" + account, "c:" + client} {
+	for _, k := range keys {
 		if f := t.keys[k]; f != nil && f.until.After(now) {
 			wait = max(wait, f.until.Sub(now))
 		}
@@ -98,8 +114,10 @@ func (t *Throttle) Failed(account, client string) {
 	if len(t.keys) >= t.opts.MaxKeys {
 		t.forgetOld(now)
 	}
-	t.fail("a:"+account, t.opts.FreeAccount, now)
-	t.fail("c:"+client, t.opts.FreeClient, now)
+	c, p, a := throttleKeys(account, client)
+	t.fail(c, t.opts.FreeClient, now)
+	t.fail(p, t.opts.FreePair, now)
+	t.fail(a, t.opts.FreeAccount, now)
 }
 
 func (t *Throttle) fail(key string, free int, now time.Time) {
@@ -115,12 +133,13 @@ func (t *Throttle) fail(key string, free int, now time.Time) {
 	}
 }
 
-// Succeeded clears the account's failures. The client's stay: one good
-// account must not reset the guessing of others from the same address.
-func (t *Throttle) Succeeded(account string) {
+// Succeeded clears the account-and-client count. The client's and the
+// account's stay: they are a guesser's, and decay.
+func (t *Throttle) Succeeded(account, client string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.keys, "a:"+account)
+	_, p, _ := throttleKeys(account, client)
+	delete(t.keys, p)
 }
 
 // forgetOld drops counts past Forget, or, if none are, the oldest half.

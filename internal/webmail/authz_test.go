@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -261,5 +262,64 @@ func TestSnapshotByDay(t *testing.T) {
 	bob := f.login("bob@example.com", "bob-pw")
 	if res, _ := bob.do("GET", "/api/v1/snapshots/"+f.alice[1].Day+"/folders", ""); res.StatusCode != 404 {
 		t.Errorf("bob, who has no snapshot on %s, reads that day: %d", f.alice[1].Day, res.StatusCode)
+	}
+}
+
+// TestGuessesCannotLockTheUserOut: wrong passwords for alice from ever new
+// addresses slow every new browser's attempts at her account (it answers
+// 429 and says how long to wait), but the browser she logged in from
+// before logs in at once, from any address: a guesser cannot lock her out
+// of her own backup. Before, nine guesses locked her out, and one every
+// 15 minutes kept her out.
+func TestGuessesCannotLockTheUserOut(t *testing.T) {
+	f := newFixture(t)
+	srv, err := New(Options{Catalog: f.st.Cat.Browser(), Blobs: f.st.Blobs, Verifier: f.verifier, Clock: f.st.Clock,
+		MasterSeparator: "*", ClientIP: func(r *http.Request) string { return r.Header.Get("X-Test-Client") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	f.ts = ts
+	login := func(c *client, from, pw string) (*http.Response, string) {
+		return c.do("POST", "/api/v1/session", `{"email":"alice@example.com","password":"`+pw+`"}`, "X-Test-Client", from)
+	}
+	alice := f.anon()
+	if res, body := login(alice, "192.0.2.1", "alice-pw"); res.StatusCode != 200 {
+		t.Fatalf("alice's first login: %d %s", res.StatusCode, body)
+	}
+	locked := 0
+	for i := range 40 {
+		res, _ := login(f.anon(), fmt.Sprintf("198.51.100.%d", i), "guess")
+		switch res.StatusCode {
+		case 401:
+		case 429:
+			locked++
+		default:
+			t.Fatalf("guess %d: %d", i, res.StatusCode)
+		}
+		f.st.Clock.Advance(time.Second)
+	}
+	if locked == 0 {
+		t.Fatal("40 guesses from 40 addresses were never slowed down")
+	}
+	for _, from := range []string{"192.0.2.1", "203.0.113.7"} {
+		if res, body := login(alice, from, "alice-pw"); res.StatusCode != 200 {
+			t.Errorf("alice's own browser, from %s, while others guess: %d %s", from, res.StatusCode, body)
+		}
+	}
+	res, body := login(f.anon(), "203.0.113.8", "alice-pw")
+	e := decode[map[string]string](t, body)
+	if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" || e["code"] != "throttled" ||
+		!strings.HasPrefix(e["error"], "Too many attempts. Try again in ") {
+		t.Errorf("a new browser while the account is guessed at: %d %q %s", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
+	// Nor does one guess every 15 minutes keep her browser out.
+	for range 4 {
+		f.st.Clock.Advance(15 * time.Minute)
+		login(f.anon(), "198.51.100.200", "guess")
+		if res, body := login(alice, "192.0.2.1", "alice-pw"); res.StatusCode != 200 {
+			t.Errorf("alice's browser, a guess every 15 minutes: %d %s", res.StatusCode, body)
+		}
 	}
 }

@@ -38,7 +38,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	address := strings.ToLower(strings.TrimSpace(c.Email))
 	client := s.clientIP(r)
-	err := s.gate.Attempt(r.Context(), address, client, func() error {
+	err := s.gate.Attempt(r, address, client, func() error {
 		if !s.plausible(address, c.Password) {
 			return webauth.ErrBadCredentials
 		}

@@ -64,6 +64,10 @@ type Options struct {
 	// SharedSessions, if set, keeps sessions and failed logins in the
 	// catalog, shared by every web node; nil: in memory.
 	SharedSessions catalog.WebSessions
+	// DeviceKey signs the cookies of browsers that logged in before (the
+	// catalog's secret webauth.DeviceKeyName); default a random key of
+	// this process.
+	DeviceKey []byte
 	// LoginTimeout bounds one IMAP login check (20 s).
 	LoginTimeout time.Duration
 	// Restores, if set, serves the user's restore requests
@@ -131,7 +135,8 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, clk: opts.Clock, log: opts.Logger,
 		gate: webauth.NewGate(webauth.GateOptions{Clock: opts.Clock, Cookie: cookieName, SameSite: http.SameSiteLaxMode,
 			Sessions: opts.Sessions, Throttle: opts.Throttle, Guard: guard,
-			Shared: opts.SharedSessions, Realm: "webmail", Logger: opts.Logger}),
+			Shared: opts.SharedSessions, Realm: "webmail", Logger: opts.Logger,
+			DeviceCookie: "mtm_device", DeviceKey: opts.DeviceKey}),
 		logins: make(chan struct{}, 8), cache: newCaches()}
 	pages, err := newPages()
 	if err != nil {

@@ -1,6 +1,7 @@
 package catalogtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -132,6 +133,18 @@ func (cs suite) testWebSessions(t *testing.T) {
 	}
 	if len(counts) != 3 || counts[0] != 1 || counts[1] != 2 || counts[2] != 1 {
 		t.Errorf("failure counts %v, want [1 2 1] (forgotten after a day)", counts)
+	}
+
+	// A secret is made once: every handle reads the same bytes.
+	k1, err := a.Secret(ctx, "device-key", 32)
+	if err != nil || len(k1) != 32 || bytes.Equal(k1, make([]byte, 32)) {
+		t.Fatalf("a new secret: %x, %v", k1, err)
+	}
+	if k2, err := b.Secret(ctx, "device-key", 32); err != nil || !bytes.Equal(k1, k2) {
+		t.Errorf("the secret through another handle: %x, %v", k2, err)
+	}
+	if k3, err := b.Secret(ctx, "other", 32); err != nil || bytes.Equal(k1, k3) {
+		t.Errorf("another secret: %x, %v", k3, err)
 	}
 }
 

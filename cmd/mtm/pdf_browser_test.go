@@ -151,3 +151,33 @@ func TestPDFPreviewInBrowser(t *testing.T) {
 	}
 	watch.check(t)
 }
+
+// TestBidiNamesInBrowser: a folder and an attachment named with a
+// right-to-left override ("invoice\u202efdp.exe" shows as
+// "invoiceexe.pdf") are shown without it, and the folder still opens
+// under its own name.
+func TestBidiNamesInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs serve and chromium")
+	}
+	ctx, watch := browse(t, t.TempDir())
+	const alice = "alice@example.com"
+	e := newE2E(t, alice)
+	folder := "Bills \u202efdp.exe"
+	e.dc.Append(t, alice, folder, withAttachment("Your invoice", "application/octet-stream", "invoice\u202efdp.exe",
+		[]byte("MZ not a pdf")), nil, time.Time{})
+	e.mustMTM("snapshot")
+	s := serveE2E(t, e, nil)
+	do(t, ctx, "login", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), alice), chromedp.SendKeys(chromedp.ID("password"), "pw-"+alice+"\n"),
+		chromedp.WaitVisible(chromedp.ID("when")))
+	sel := `button.folder[data-name="` + folder + `"]`
+	waitJS(t, ctx, "the folder, shown without the override", `(() => { const b = document.querySelector(`+strconv.Quote(sel)+`);
+		return b && b.textContent.includes("Bills fdp.exe") && !b.textContent.includes("\u202e") && !b.title.includes("\u202e") })()`)
+	do(t, ctx, "open it", chromedp.Click(chromedp.CSS(sel)))
+	waitJS(t, ctx, "its title", `document.getElementById("listtitle").textContent === "Bills fdp.exe"`)
+	do(t, ctx, "open the message", chromedp.Click(chromedp.CSS(`#rows tr td.subject`)))
+	waitJS(t, ctx, "the attachment, shown without the override", `(() => { const a = document.querySelector("#atts a");
+		return a && a.textContent.includes("invoicefdp.exe") && !a.textContent.includes("\u202e") })()`)
+	watch.check(t)
+}

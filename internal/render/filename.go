@@ -21,6 +21,8 @@ func SafeFileName(name, fallback, ext string) string {
 		switch {
 		case r == utf8.RuneError, unicode.IsControl(r), strings.ContainsRune(`"*:<>?|/\%;`, r):
 			return '_'
+		case unicode.Is(unicode.Bidi_Control, r):
+			return -1 // would reorder what the name shows: "invoice‮fdp.exe"
 		case unicode.IsSpace(r):
 			return ' '
 		}

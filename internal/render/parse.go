@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
@@ -234,8 +235,11 @@ func headers(env *enmime.Envelope) Headers {
 // oneLine removes control characters (CR, LF, NUL, ...) from a header value.
 func oneLine(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		switch {
+		case r < 0x20 || r == 0x7f:
 			return ' '
+		case unicode.Is(unicode.Bidi_Control, r):
+			return -1 // U+202E and its kind would show "invoice‮fdp.exe" as "invoiceexe.pdf"
 		}
 		return r
 	}, s)

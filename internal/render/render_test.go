@@ -209,6 +209,8 @@ func TestSafeFileName(t *testing.T) {
 		{"Re: hello?", ".eml", "Re_ hello_.eml"},
 		{"Grüße aus Köln", ".eml", "Grüße aus Köln.eml"},
 		{strings.Repeat("x", 300), "", strings.Repeat("x", 100)},
+		{"invoice\u202efdp.exe", "", "invoicefdp.exe"}, // shown as "invoiceexe.pdf" with the override
+		{"a\u2066b\u2069\u200fc\u061c", "", "abc"},
 	}
 	for _, c := range cases {
 		if got := SafeFileName(c.in, "message", c.ext); got != c.want {
@@ -255,5 +257,19 @@ func TestRelativeLinksDropped(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q lacks %q", got, want)
 		}
+	}
+}
+
+// TestBidiControlsNeutralised: an attachment name or a header holding
+// bidirectional controls (U+202E makes "invoice\u202efdp.exe" show as
+// "invoiceexe.pdf") is listed and shown without them.
+func TestBidiControlsNeutralised(t *testing.T) {
+	raw := crlf("Subject: pay \u202etxt.exe\nFrom: x@example.com\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: application/octet-stream\n" +
+		"Content-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEfdp.exe\n\nMZ\n--b--\n")
+	m := mustParse(t, raw)
+	as := m.Attachments()
+	if len(as) != 1 || as[0].FileName != "invoicefdp.exe" || m.Headers.Subject != "pay txt.exe" {
+		t.Errorf("attachments %+v, subject %q", as, m.Headers.Subject)
 	}
 }

@@ -35,10 +35,14 @@ function loggedOut() {
   location.assign("/login?expired=1&next=" + encodeURIComponent(location.pathname + location.search));
 }
 
+// SHOWN_ATTRS are the attributes a person reads (values and data-* are
+// the names as the server knows them).
+const SHOWN_ATTRS = new Set(["title", "aria-label", "alt", "placeholder"]);
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+    if (k === "class") e.className = v; else if (k === "text") e.textContent = shown(v);
+    else e.setAttribute(k, SHOWN_ATTRS.has(k) ? shown(v) : v);
   }
   for (const k of kids) e.append(k);
   return e;
@@ -214,7 +218,7 @@ function renderTree() {
       btn.title = t("js.not_subscribed", {Folder: f.name});
       btn.append(el("span", {class: "badge", text: t("js.unsubscribed")}));
     } else {
-      btn.title = f.name;
+      btn.title = shown(f.name);
     }
     if (f.name === state.folder && !state.query) { btn.classList.add("current"); btn.setAttribute("aria-current", "true"); btn.tabIndex = 0; }
     const li = el("li", {role: "treeitem", "aria-level": String(parts.length)});
@@ -285,7 +289,7 @@ async function loadList() {
   } else {
     if (!state.folder) { renderRows({total: 0, messages: []}); return; }
     p.set("folder", state.folder);
-    $("listtitle").textContent = state.folder;
+    $("listtitle").textContent = shown(state.folder);
   }
   const res = await api("/snapshots/" + state.snap.id + "/messages?" + p);
   renderRows(res);
@@ -585,7 +589,7 @@ let pdfURL = "";
 
 function previewPDF(url, name, size) {
   pdfURL = url;
-  $("pdftitle").textContent = name;
+  $("pdftitle").textContent = shown(name);
   $("pdfdownload").href = url;
   const status = $("pdfstatus");
   if (size > PDF_MAX) {

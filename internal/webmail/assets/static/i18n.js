@@ -13,7 +13,7 @@ function t(key, vars) {
   const text = (vars && typeof vars.Count === "number" && forms[PLURAL.select(vars.Count)]) || forms.other;
   return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, k) => {
     const v = vars ? vars[k] : undefined;
-    return v === undefined ? "" : typeof v === "number" ? NUM.format(v) : String(v);
+    return v === undefined ? "" : typeof v === "number" ? NUM.format(v) : shown(String(v));
   });
 }
 
@@ -25,3 +25,10 @@ async function apiFailure(res) {
   const data = await res.json().catch(() => ({}));
   return new Error(data.error || t("js.error_status", {Status: res.status}));
 }
+
+// shown is a name from a mailbox as the page shows it: without the
+// bidirectional controls that would reorder it ("invoice\u202efdp.exe"
+// shows as "invoiceexe.pdf"). The name itself, as the server knows it, is
+// kept for requests.
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+function shown(s) { return String(s).replace(BIDI, ""); }

@@ -39,6 +39,12 @@ func TestAdminCommands(t *testing.T) {
 		want  string
 	}{
 		{"short\n", []string{"add", "--email", "x@example.com"}, "at least 10 characters"},
+		// The password policy: ten spaces, the address, common passwords and patterns.
+		{"          \n", []string{"add", "--email", "x@example.com"}, "at least 10 characters"},
+		{"x@example.com\n", []string{"add", "--email", "x@example.com"}, "must not contain the admin's address"},
+		{"password123\n", []string{"add", "--email", "x@example.com"}, "too easy to guess"},
+		{"qwertyuiop\n", []string{"add", "--email", "x@example.com"}, "too easy to guess"},
+		{"example.com2026\n", []string{"add", "--email", "x@example.com"}, "too easy to guess"},
 		{"a long enough password\n", []string{"add", "--email", "BOSS@example.com"}, "exists already"},
 		{"a long enough password\n", []string{"add", "--email", "y@example.com", "--domain", "not a domain"}, "not a domain"},
 		{"a long enough password\n", []string{"add", "--email", "not-an-address"}, "must be an email address"},

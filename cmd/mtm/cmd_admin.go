@@ -47,7 +47,7 @@ func runAdminAdd(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("%w: --language %q: not one of %s", errUsage, *lang, strings.Join(i18n.Codes, ", "))
 	}
 	row := catalog.AdminRow{Email: scope.Email, Domains: scope.Domains, Language: *lang}
-	pw, err := readPassword(env)
+	pw, err := readPassword(env, row.Email)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func runAdminAdd(ctx context.Context, env *environment, args []string) error {
 
 // readPassword reads the new password: twice, without echo, from a
 // terminal; otherwise the first line of standard input.
-func readPassword(env *environment) (string, error) {
+func readPassword(env *environment, email string) (string, error) {
 	if f, ok := env.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprint(env.stderr, "password: ")
 		a, err := term.ReadPassword(int(f.Fd()))
@@ -86,7 +86,7 @@ func readPassword(env *environment) (string, error) {
 		if string(a) != string(b) {
 			return "", errors.New("the passwords differ")
 		}
-		return checkPassword(string(a))
+		return string(a), admin.CheckNewPassword(string(a), email)
 	}
 	if env.stdin == nil {
 		return "", errors.New("no password: give it on standard input")
@@ -95,11 +95,8 @@ func readPassword(env *environment) (string, error) {
 	if err != nil && line == "" {
 		return "", fmt.Errorf("reading the password from standard input: %w", err)
 	}
-	return checkPassword(strings.TrimRight(line, "\r\n"))
-}
-
-func checkPassword(pw string) (string, error) {
-	return pw, admin.CheckNewPassword(pw)
+	pw := strings.TrimRight(line, "\r\n")
+	return pw, admin.CheckNewPassword(pw, email)
 }
 
 func runAdminList(ctx context.Context, env *environment, args []string) error {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/trustelem/zxcvbn"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -82,10 +83,29 @@ func Verify(hash, password string) (bool, error) {
 // MinPassword is the fewest characters an admin's new password may have.
 const MinPassword = 10
 
-// CheckNewPassword says what is wrong with a new admin password, or nil.
-func CheckNewPassword(pw string) error {
-	if len([]rune(pw)) < MinPassword {
-		return fmt.Errorf("the password must have at least %d characters", MinPassword)
+// MinStrength is the least zxcvbn score (0 to 4) of a new admin password:
+// 3 is "safely unguessable" against an attacker with the hash.
+const MinStrength = 3
+
+// CheckNewPassword says what is wrong with a new password of the admin
+// with this email, or nil: at least MinPassword characters, not the
+// address or made from it, and not common or easy to guess (zxcvbn's
+// lists of common passwords, words and names, keyboard patterns, repeats
+// and dates, score at least MinStrength).
+func CheckNewPassword(pw, email string) error {
+	if len([]rune(strings.TrimSpace(pw))) < MinPassword {
+		return fmt.Errorf("the password must have at least %d characters (spaces at its ends do not count)", MinPassword)
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	if strings.Contains(strings.ToLower(pw), email) && email != "" {
+		return errors.New("the password must not contain the admin's address")
+	}
+	local, domain, _ := strings.Cut(email, "@")
+	inputs := []string{email, local, domain, "mtm", "mailtimemachine", "admin", "backup"}
+	inputs = append(inputs, strings.Split(domain, ".")...)
+	if r := zxcvbn.PasswordStrength(pw, inputs); r.Score < MinStrength {
+		return errors.New("the password is too easy to guess (a common password, the address, a keyboard pattern, " +
+			"repeats or a date); a few unrelated words make a good one")
 	}
 	return nil
 }

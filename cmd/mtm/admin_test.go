@@ -29,6 +29,14 @@ func TestAdminCommands(t *testing.T) {
 		"--domain", "bücher.de"); code != 0 || !strings.Contains(out, "for example.com, xn--bcher-kva.de") {
 		t.Fatalf("add: exit %d\n%s", code, out)
 	}
+	// An internationalized domain is stored as it is sent: in ASCII.
+	if code, out := admin("yet another long password\n", "add", "--email", "Chef@Bücher.de"); code != 0 ||
+		!strings.Contains(out, "added admin chef@xn--bcher-kva.de") {
+		t.Fatalf("add an IDN address: exit %d\n%s", code, out)
+	}
+	if code, out := admin("", "remove", "--email", "chef@xn--bcher-kva.de"); code != 0 {
+		t.Fatalf("remove: exit %d\n%s", code, out)
+	}
 	if code, out := admin("another long password\n", "add", "--email", "root@example.net"); code != 0 ||
 		!strings.Contains(out, "for every domain") {
 		t.Fatalf("add global: exit %d\n%s", code, out)
@@ -48,6 +56,10 @@ func TestAdminCommands(t *testing.T) {
 		{"a long enough password\n", []string{"add", "--email", "BOSS@example.com"}, "exists already"},
 		{"a long enough password\n", []string{"add", "--email", "y@example.com", "--domain", "not a domain"}, "not a domain"},
 		{"a long enough password\n", []string{"add", "--email", "not-an-address"}, "must be an email address"},
+		{"a long enough password\n", []string{"add", "--email", "@"}, "must be an email address"},
+		{"a long enough password\n", []string{"add", "--email", "jürgen@example.com"}, "needs SMTPUTF8"},
+		{"a long enough password\n", []string{"add", "--email", "a b@example.com"}, "not a plain name"},
+		{"a long enough password\n", []string{"add", "--email", "x@nodot"}, "not a domain name"},
 		{"", []string{"remove", "--email", "nobody@example.com"}, "not found"},
 	} {
 		if code, out := admin(tc.stdin, tc.args...); code == 0 || !strings.Contains(out, tc.want) {

@@ -114,6 +114,15 @@ func runAdminList(ctx context.Context, env *environment, args []string) error {
 			if len(a.Domains) > 0 {
 				scope = strings.Join(a.Domains, " ")
 			}
+			// An admin added before addresses were checked may not be
+			// reachable: say so, as their emails are left out.
+			if n, err := admin.NormalizeAddress(a.Email); err != nil || n != a.Email {
+				why := "not in its normal form " + n
+				if err != nil {
+					why = err.Error()
+				}
+				scope += "\tCANNOT RECEIVE EMAIL: " + why + " (remove the admin and add it again)"
+			}
 			fmt.Fprintf(env.stdout, "%s\t%s\n", a.Email, scope)
 		}
 		return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"log/slog"
 	netmail "net/mail"
 	"net/url"
 	"os"
@@ -56,6 +57,10 @@ type Options struct {
 	// LanguageOf, if set, gives the language an admin or an operator chose
 	// ("" for none), for the emails to them; users' come with ToUser.
 	LanguageOf func(address string) string
+	// Logger hears of the admins and operators whose address cannot
+	// receive email (they are left out, the others get theirs); default
+	// discarded.
+	Logger *slog.Logger
 }
 
 // Renderer renders the emails. It is safe for concurrent use when its Rand
@@ -66,8 +71,9 @@ type Renderer struct {
 	loc     *time.Location
 	clk     clock.Clock
 	rand    io.Reader
-	lang    string                                       // the default language: cfg.Language
-	langOf  func(address string) string                  // Options.LanguageOf
+	lang    string                      // the default language: cfg.Language
+	langOf  func(address string) string // Options.LanguageOf
+	log     *slog.Logger
 	text    map[string]map[string]*template.Template     // by language, then kind: "subject" and "text"
 	html    map[string]map[string]*htmltemplate.Template // by language, then kind: "html"
 }
@@ -98,7 +104,10 @@ func New(cfg *config.Config, opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("notify: smtp.from: %w", err)
 	}
 	r := &Renderer{from: (*mail.Address)(from), baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		loc: cfg.Location, clk: opts.Clock, rand: opts.Rand, lang: cfg.Language, langOf: opts.LanguageOf}
+		loc: cfg.Location, clk: opts.Clock, rand: opts.Rand, lang: cfg.Language, langOf: opts.LanguageOf, log: opts.Logger}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
 	if !i18n.Supported(r.lang) {
 		r.lang = i18n.Codes[0]
 	}
@@ -258,12 +267,21 @@ func (r *Renderer) JobsFailed(operators []string, d JobsFailed) ([]Message, erro
 	return r.each(operators, KindJobsFailed, "jobs-failed/"+d.From.UTC().Format(time.RFC3339), view{D: d})
 }
 
+// each renders kind for every address of to. An address that cannot
+// receive email (an admin added before addresses were checked) is left
+// out and logged as an error for the operators: one bad address never
+// keeps the others' emails, or what sends them, from going on.
 func (r *Renderer) each(to []string, kind, key string, v view) ([]Message, error) {
 	if len(to) == 0 {
 		return nil, fmt.Errorf("notify: %s: no recipient", kind)
 	}
 	out := make([]Message, 0, len(to))
 	for _, addr := range to {
+		if err := checkAddress(addr); err != nil {
+			r.log.Error("notify: an address cannot receive email; it is left out (correct it with mtm admin remove and add)",
+				"kind", kind, "address", addr, "err", err)
+			continue
+		}
 		v := v
 		if r.langOf != nil {
 			v.lang = r.langOf(addr) // each admin or operator in their own language

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/mail"
 	"path/filepath"
 	"slices"
@@ -550,6 +551,41 @@ func TestSMTPDownThenUp(t *testing.T) {
 	for rcpt, want := range map[string]int{boss.Email: 1, "root@example.net": 1, alice: 2} {
 		if got := len(w.smtp.To(rcpt)); got != want {
 			t.Errorf("%s received %d mails, want %d", rcpt, got, want)
+		}
+	}
+}
+
+// TestOneBadAdminAddressBreaksNothing: admins added before addresses were
+// checked ("@", one in another script) are left out of the request's
+// emails and logged for the operators; the request is recorded and the
+// other admin is told (before, every request answered 503).
+func TestOneBadAdminAddressBreaksNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, bad := range []string{"@", "jürgen@example.com"} {
+		if err := w.cat.AddAdmin(w.ctx, catalog.AdminRow{Email: bad, PasswordHash: "x", Domains: []string{"example.com"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logged strings.Builder
+	mailer, err := notify.New(w.cfg, notify.Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.flow = New(Options{Catalog: w.cat, Blobs: w.blobs, Server: w.server, Mailer: mailer, Settle: 200 * time.Millisecond})
+	w.dc.Append(t, alice, "INBOX", message(1), nil, time.Time{})
+	snap := w.snapshot()
+	r, err := w.flow.Request(w.ctx, user, RequestInput{Account: alice, Snapshot: snap.ID})
+	if err != nil || r.Status != catalog.RestorePending {
+		t.Fatalf("the request: %+v, %v", r, err)
+	}
+	w.deliver()
+	if got := w.mailTo(boss.Email); len(got) != 1 {
+		t.Errorf("the good admin got %d emails", len(got))
+	}
+	for _, bad := range []string{`address=@`, `address=jürgen@example.com`} {
+		if !strings.Contains(logged.String(), bad) || !strings.Contains(logged.String(), "level=ERROR") {
+			t.Errorf("not logged for the operators: %s\n%s", bad, logged.String())
 		}
 	}
 }

@@ -127,7 +127,7 @@ func newMailer(cfg *config.Config, clk clock.Clock, log *slog.Logger, admins adm
 	if cfg.SMTP.Address == "" {
 		log.Warn("smtp.address is empty: notification emails are queued but not sent")
 	}
-	return notify.New(cfg, notify.Options{Clock: clk, DefaultFrom: true, LanguageOf: admins.of})
+	return notify.New(cfg, notify.Options{Clock: clk, DefaultFrom: true, LanguageOf: admins.of, Logger: log})
 }
 
 // adminLanguages gives an admin's chosen language for their emails.

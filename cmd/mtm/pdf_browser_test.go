@@ -118,16 +118,18 @@ func TestPDFPreviewInBrowser(t *testing.T) {
 		t.Run(size.name, func(t *testing.T) {
 			do(t, ctx, "size", chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(s.base+"/?folder=INBOX"),
 				chromedp.WaitVisible(chromedp.ID("when")))
-			open := func(subject string) {
+			open := func(subject, file string) {
 				t.Helper()
 				waitJS(t, ctx, "the list", `[...document.querySelectorAll("#rows td.subject")].some((td) => td.textContent === `+strconv.Quote(subject)+`)`)
 				do(t, ctx, "open "+subject, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#rows td.subject")].find((td) =>
 					td.textContent === `+strconv.Quote(subject)+`).click()`))
-				waitJS(t, ctx, "its preview button", `[...document.querySelectorAll("#atts button")].some((b) => b.textContent === "Preview")`)
-				do(t, ctx, "preview", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#atts button")].find((b) =>
-					b.textContent === "Preview").click()`))
+				// The reader shows this message (not the one before it) with its file.
+				item := `[...document.querySelectorAll("#atts li")].find((li) => li.querySelector("a").textContent.includes(` + strconv.Quote(file) + `))`
+				waitJS(t, ctx, "its preview button", `document.getElementById("rhead").textContent.includes(`+strconv.Quote(subject)+`) &&
+					`+item+`.querySelector("button").textContent === "Preview"`)
+				do(t, ctx, "preview", chromedp.Evaluate[chromedp.Void](item+`.querySelector("button").click()`))
 			}
-			open("Your invoice")
+			open("Your invoice", "invoice.pdf")
 			waitJS(t, ctx, "both pages drawn", `document.getElementById("pdf").open && document.getElementById("pdfstatus").textContent === "2 pages" &&
 				document.getElementById("pdftitle").textContent === "invoice.pdf"`)
 			// The frame is an origin of its own: this page cannot reach into it, nor it into this one.
@@ -143,8 +145,9 @@ func TestPDFPreviewInBrowser(t *testing.T) {
 			if size.w < 720 {
 				do(t, ctx, "back to the list", chromedp.Click(chromedp.ID("to-list")))
 			}
-			open("Broken scan")
+			open("Broken scan", "scan.pdf")
 			waitJS(t, ctx, "said it cannot be shown", `document.getElementById("pdf").open &&
+				document.getElementById("pdftitle").textContent === "scan.pdf" &&
 				document.getElementById("pdfstatus").textContent.startsWith("This PDF cannot be shown here. Download it")`)
 			do(t, ctx, "close", chromedp.Click(chromedp.ID("closepdf")))
 		})

@@ -586,9 +586,11 @@ function attachmentItem(d, a) {
 // with its page count or that it could not read them.
 const PDF_MAX = 30 << 20;
 let pdfURL = "";
+let pdfSeq = 0; // which preview the frame's answers are about
 
 function previewPDF(url, name, size) {
   pdfURL = url;
+  pdfSeq++;
   $("pdftitle").textContent = shown(name);
   $("pdfdownload").href = url;
   const status = $("pdfstatus");
@@ -609,12 +611,15 @@ window.addEventListener("message", async (ev) => {
   if (ev.source !== frame.contentWindow || !ev.data || !$("pdf").open) return;
   const m = ev.data, status = $("pdfstatus");
   if (m.ready) {
-    const url = pdfURL;
+    const url = pdfURL, seq = pdfSeq;
     const res = await fetch(url);
-    if (url !== pdfURL) return;
+    if (seq !== pdfSeq) return;
     if (!res.ok) { status.textContent = t("js.pdf_failed"); return; }
     const buf = await res.arrayBuffer();
-    frame.contentWindow.postMessage({pdf: buf}, "*", [buf]);
+    if (seq !== pdfSeq) return;
+    frame.contentWindow.postMessage({pdf: buf, seq}, "*", [buf]);
+  } else if (m.seq !== pdfSeq) {
+    return; // about a file shown before
   } else if (m.error) {
     status.textContent = t(m.error === "PasswordException" ? "js.pdf_password" : "js.pdf_failed");
   } else if (typeof m.pages === "number" && m.drawn === m.shown) {
@@ -622,7 +627,7 @@ window.addEventListener("message", async (ev) => {
   }
 });
 $("closepdf").addEventListener("click", () => $("pdf").close());
-$("pdf").addEventListener("close", () => { pdfURL = ""; $("pdfframe").removeAttribute("src"); });
+$("pdf").addEventListener("close", () => { pdfURL = ""; pdfSeq++; $("pdfframe").removeAttribute("src"); });
 
 $("remote").addEventListener("click", () => {
   if (!state.open) return;

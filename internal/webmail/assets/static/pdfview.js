@@ -14,6 +14,7 @@ const ready = import("/static/pdfjs/pdf.worker.min.mjs").then((w) => { globalThi
 
 window.addEventListener("message", async (ev) => {
   if (ev.source !== window.parent || !ev.data || !(ev.data.pdf instanceof ArrayBuffer)) return;
+  const seq = ev.data.seq; // echoed, so that the webmail ignores an earlier file's answers
   const pages = document.getElementById("pages");
   pages.replaceChildren();
   try {
@@ -35,11 +36,11 @@ window.addEventListener("message", async (ev) => {
       canvas.setAttribute("aria-label", String(i));
       pages.append(canvas);
       await page.render({canvas, canvasContext: canvas.getContext("2d"), viewport, annotationMode: pdfjs.AnnotationMode.DISABLE}).promise;
-      up({pages: doc.numPages, drawn: i, shown});
+      up({seq, pages: doc.numPages, drawn: i, shown});
     }
-    if (shown === 0) up({pages: 0, drawn: 0, shown: 0});
+    if (shown === 0) up({seq, pages: 0, drawn: 0, shown: 0});
   } catch (e) {
-    up({error: String((e && e.name) || "Error")});
+    up({seq, error: String((e && e.name) || "Error")});
   }
 });
 up({ready: true});

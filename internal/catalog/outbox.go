@@ -41,6 +41,9 @@ type OutboxMail struct {
 	MessageID string
 	// From and To are the envelope sender and the one recipient.
 	From, To string
+	// Account is the account the email is about ("" for the operators'
+	// emails): what a domain admin may see of the outbox follows it.
+	Account string
 	// Subject is the decoded subject, for the panel.
 	Subject string
 	// Body is the complete RFC 5322 message, header included.
@@ -102,10 +105,10 @@ func (c *DB) EnqueueMailTx(ctx context.Context, tx *sql.Tx, mails ...OutboxMail)
 		if err := m.check(); err != nil {
 			return added, err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO outbox(key, kind, message_id, sender, rcpt,
-			subject, body, state, created_at, next_at) VALUES(?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+		res, err := tx.ExecContext(ctx, `INSERT INTO outbox(key, kind, message_id, sender, rcpt, account,
+			subject, body, state, created_at, next_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
 			ON CONFLICT(key) DO NOTHING`,
-			m.Key, m.Kind, m.MessageID, m.From, m.To, m.Subject, m.Body, now, now)
+			m.Key, m.Kind, m.MessageID, m.From, m.To, m.Account, m.Subject, m.Body, now, now)
 		if err != nil {
 			return added, fmt.Errorf("enqueueing mail %s: %w", m.Key, err)
 		}
@@ -128,13 +131,13 @@ func (m OutboxMail) check() error {
 	return nil
 }
 
-const outboxColumns = `id, key, kind, message_id, sender, rcpt, subject, state, created_at, next_at,
+const outboxColumns = `id, key, kind, message_id, sender, rcpt, account, subject, state, created_at, next_at,
 	attempts, last_error, maybe_duplicate, sent_at`
 
 func scanOutbox(rows interface{ Scan(...any) error }, withBody bool, e *OutboxEntry) error {
 	var created, next int64
 	var sent sql.NullInt64
-	dest := []any{&e.ID, &e.Key, &e.Kind, &e.MessageID, &e.From, &e.To, &e.Subject, &e.State,
+	dest := []any{&e.ID, &e.Key, &e.Kind, &e.MessageID, &e.From, &e.To, &e.Account, &e.Subject, &e.State,
 		&created, &next, &e.Attempts, &e.LastError, &e.MaybeDuplicate, &sent}
 	if withBody {
 		dest = append(dest, &e.Body)

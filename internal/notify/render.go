@@ -169,6 +169,7 @@ type view struct {
 	Webmail string
 	lang    string   // the recipient's language; "": the default
 	replyTo []string // Reply-To: who answers a reply
+	account string   // the account the email is about (Message.Account)
 }
 
 // link returns base_url joined with path, or "" without a base_url.
@@ -185,34 +186,34 @@ func (r *Renderer) link(path string) string {
 
 // RestoreRequested renders the request email, one per admin address.
 func (r *Renderer) RestoreRequested(admins []string, d RestoreRequested) ([]Message, error) {
-	v := view{D: d, Link: r.link("/admin/restores/" + strconv.FormatInt(d.ID, 10))}
+	v := view{D: d, Link: r.link("/admin/restores/" + strconv.FormatInt(d.ID, 10)), account: d.Account}
 	return r.each(admins, KindRestoreRequested, fmt.Sprintf("restore/%d/requested", d.ID), v)
 }
 
 // toUser is the view of an email to a user: in their language, linking
 // to the webmail, a reply reaching their admins.
-func (r *Renderer) toUser(d any, u ToUser) view {
-	return view{D: d, Webmail: r.link("/"), lang: u.Lang, replyTo: u.ReplyTo}
+func (r *Renderer) toUser(d any, account string, u ToUser) view {
+	return view{D: d, Webmail: r.link("/"), lang: u.Lang, replyTo: u.ReplyTo, account: account}
 }
 
 // RestoreReceived renders the user's receipt of a restore request.
 func (r *Renderer) RestoreReceived(d RestoreReceived) (Message, error) {
-	return r.render(KindRestoreReceived, fmt.Sprintf("restore/%d/received", d.ID), d.Account, r.toUser(d, d.ToUser))
+	return r.render(KindRestoreReceived, fmt.Sprintf("restore/%d/received", d.ID), d.Account, r.toUser(d, d.Account, d.ToUser))
 }
 
 // RestoreDone renders the user's email about a finished restore.
 func (r *Renderer) RestoreDone(d RestoreDone) (Message, error) {
-	return r.render(KindRestoreDone, fmt.Sprintf("restore/%d/done", d.ID), d.Account, r.toUser(d, d.ToUser))
+	return r.render(KindRestoreDone, fmt.Sprintf("restore/%d/done", d.ID), d.Account, r.toUser(d, d.Account, d.ToUser))
 }
 
 // RestoreFailed renders the user's email about a restore that failed.
 func (r *Renderer) RestoreFailed(d RestoreFailed) (Message, error) {
-	return r.render(KindRestoreFailed, fmt.Sprintf("restore/%d/failed", d.ID), d.Account, r.toUser(d, d.ToUser))
+	return r.render(KindRestoreFailed, fmt.Sprintf("restore/%d/failed", d.ID), d.Account, r.toUser(d, d.Account, d.ToUser))
 }
 
 // RestoreRejected renders the user's email about a declined request.
 func (r *Renderer) RestoreRejected(d RestoreRejected) (Message, error) {
-	return r.render(KindRestoreRejected, fmt.Sprintf("restore/%d/rejected", d.ID), d.Account, r.toUser(d, d.ToUser))
+	return r.render(KindRestoreRejected, fmt.Sprintf("restore/%d/rejected", d.ID), d.Account, r.toUser(d, d.Account, d.ToUser))
 }
 
 // AccountFailing renders the two-night failure alert, one per admin
@@ -220,7 +221,7 @@ func (r *Renderer) RestoreRejected(d RestoreRejected) (Message, error) {
 // (like scheduler.StreakKey), so one streak is reported once however often
 // it is enqueued.
 func (r *Renderer) AccountFailing(admins []string, d AccountFailing) ([]Message, error) {
-	v := view{D: d, Link: r.link("/admin/backups")}
+	v := view{D: d, Link: r.link("/admin/backups"), account: d.Account}
 	return r.each(admins, KindAccountFailing, fmt.Sprintf("account-failing/%s/%s", d.Account, d.Previous.Day), v)
 }
 
@@ -232,7 +233,7 @@ func (r *Renderer) MassDeletion(user string, admins []string, d MassDeletion) ([
 	var out []Message
 	if user != "" {
 		d.ForAdmin = false
-		v := r.toUser(d, d.ToUser)
+		v := r.toUser(d, d.Account, d.ToUser)
 		if v.Link = r.link("/changes"); v.Link != "" {
 			v.Link += fmt.Sprintf("?from=%d&to=%d", d.From, d.To)
 		}
@@ -244,7 +245,7 @@ func (r *Renderer) MassDeletion(user string, admins []string, d MassDeletion) ([
 	}
 	if len(admins) > 0 {
 		d.ForAdmin = true
-		ms, err := r.each(admins, KindMassDeletion, key, view{D: d})
+		ms, err := r.each(admins, KindMassDeletion, key, view{D: d, account: d.Account})
 		if err != nil {
 			return nil, err
 		}
@@ -318,7 +319,7 @@ func (r *Renderer) render(kind, key, to string, v view) (Message, error) {
 			return Message{}, fmt.Errorf("notify: rendering %s %s: %w", kind, ex.name, err)
 		}
 	}
-	m := Message{Key: key + "/" + strings.ToLower(to), Kind: kind, From: r.from.Address, To: to,
+	m := Message{Key: key + "/" + strings.ToLower(to), Kind: kind, From: r.from.Address, To: to, Account: v.account,
 		Subject: oneLine(subject.String())}
 	var err error
 	if m.MessageID, err = r.token(16); err != nil {

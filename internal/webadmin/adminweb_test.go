@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -324,5 +325,76 @@ func TestFormPages(t *testing.T) {
 	}
 	if _, page := p.do(c, "GET", "/admin/restores?flash=<b>x</b>", ""); strings.Contains(page, "<b>x</b>") {
 		t.Error("a flash from the URL was shown")
+	}
+}
+
+// TestOutboxFollowsTheAccount: what an admin sees of the undelivered
+// emails, and may send again, follows the account the email is about,
+// not its recipient; the SMTP error (it names the mail server) is the
+// operators'. Before, an admin of example.net saw the global admin's copy
+// of a request of example.com, and every error in full.
+func TestOutboxFollowsTheAccount(t *testing.T) {
+	p := newPanel(t)
+	ctx := context.Background()
+	h, err := admin.Hash(pw, admin.Params{Memory: 1024, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cat.AddAdmin(ctx, catalog.AdminRow{Email: "net@example.net", PasswordHash: h, Domains: []string{"example.net"}}); err != nil {
+		t.Fatal(err)
+	}
+	mail := func(key, to, account, subject string) int64 {
+		t.Helper()
+		if _, err := p.cat.EnqueueMail(ctx, catalog.OutboxMail{Key: key, Kind: "restore-requested", MessageID: key + "@mtm",
+			From: "mtm@example.com", To: to, Account: account, Subject: subject, Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := p.cat.UndeliveredMail(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range list {
+			if e.Key == key {
+				if _, err := p.cat.ClaimMail(ctx, e.ID, p.clk.Now().Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.cat.FailMail(ctx, e.ID, "dial tcp 10.9.8.7:25: connection refused"); err != nil {
+					t.Fatal(err)
+				}
+				return e.ID
+			}
+		}
+		t.Fatalf("%s not in the outbox", key)
+		return 0
+	}
+	aboutAlice := mail("a", "root@example.net", "alice@example.com", "Request about alice")
+	aboutBob := mail("b", "other@example.org", "bob@example.org", "Request about bob")
+	mail("c", "ops@example.net", "", "The night is late")
+	for who, want := range map[string][]string{
+		"boss@example.com":  {"Request about alice"},
+		"other@example.org": {"Request about bob"},
+		"net@example.net":   {},
+		"root@example.net":  {"Request about alice", "Request about bob", "The night is late"},
+	} {
+		_, page := p.do(p.client(who), "GET", "/admin/outbox", "")
+		for _, subject := range []string{"Request about alice", "Request about bob", "The night is late"} {
+			if strings.Contains(page, subject) != slices.Contains(want, subject) {
+				t.Errorf("%s sees %q: %v", who, subject, strings.Contains(page, subject))
+			}
+		}
+		if global := who == "root@example.net"; strings.Contains(page, "10.9.8.7") != global ||
+			len(want) > 0 && !global && !strings.Contains(page, "The mail server has not taken it yet.") {
+			t.Errorf("%s: the SMTP error shown %v", who, strings.Contains(page, "10.9.8.7"))
+		}
+	}
+	for who, id := range map[string]int64{"boss@example.com": aboutBob, "net@example.net": aboutAlice} {
+		resp, err := p.client(who).PostForm(fmt.Sprintf("%s/admin/outbox/%d/requeue", p.srv.URL, id), url.Values{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close() //nolint:errcheck // test
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s sent again an email about another domain: %d", who, resp.StatusCode)
+		}
 	}
 }

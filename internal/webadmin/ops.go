@@ -60,9 +60,18 @@ func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, a admin.Adm
 	s.render(w, r, http.StatusOK, "backups", page{Title: "admin.title.backups", Nav: "backups", Admin: a, Data: list, Refresh: 60})
 }
 
-// mailVisible: a global admin sees every email; a domain admin those to
-// addresses of their domains.
-func mailVisible(a admin.Admin, e catalog.OutboxEntry) bool { return a.Responsible(e.To) }
+// mailVisible: a global admin sees every email; a domain admin those
+// about accounts of their domains, whoever they were sent to (an email
+// about no account is the operators', and a global admin's).
+func mailVisible(a admin.Admin, e catalog.OutboxEntry) bool {
+	if e.Account == "" {
+		return a.Global()
+	}
+	return a.Responsible(e.Account)
+}
+
+// hiddenError stands for an SMTP error a domain admin does not see.
+const hiddenError = "hidden"
 
 func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, a admin.Admin) {
 	all, err := s.o.Catalog.UndeliveredMail(r.Context(), 500)
@@ -71,6 +80,16 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, a admin.Admi
 		return
 	}
 	all = slices.DeleteFunc(all, func(e catalog.OutboxEntry) bool { return !mailVisible(a, e) })
+	if !a.Global() {
+		// The SMTP error names the mail server and its network: the
+		// operators'. A domain admin reads that it is not delivered yet
+		// (the page says so for a row with an error it does not show).
+		for i := range all {
+			if all[i].LastError != "" {
+				all[i].LastError = hiddenError
+			}
+		}
+	}
 	s.render(w, r, http.StatusOK, "outbox", page{Title: "admin.title.outbox", Nav: "outbox", Admin: a, Data: all, Flash: flash(r)})
 }
 

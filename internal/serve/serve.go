@@ -194,7 +194,7 @@ func (a *App) routes() (http.Handler, error) {
 	}
 	mailUI, err := NewWebmail(a.cfg, a.st, a.clk, a.log, func(o *webmail.Options) {
 		o.Restores, o.ClientIP, o.Audit, o.SharedSessions = a.flow, proxies.ClientAddr, a.st.Catalog.Audit, shared
-		o.DeviceKey = deviceKey
+		o.DeviceKey, o.IsHTTPS = deviceKey, proxies.IsHTTPS
 		o.Parser = a.parser
 	})
 	if err != nil {
@@ -203,7 +203,7 @@ func (a *App) routes() (http.Handler, error) {
 	adm, err := webadmin.New(webadmin.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
 		Language: a.cfg.Language,
 		BaseURL:  a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared, Operations: ops,
-		DeviceKey: deviceKey})
+		DeviceKey: deviceKey, IsHTTPS: proxies.IsHTTPS})
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,15 @@ type Headers struct {
 	CSP            string // Content-Security-Policy
 	FrameOptions   string // X-Frame-Options: "DENY" or "SAMEORIGIN"
 	ReferrerPolicy string // Referrer-Policy
+	// IsHTTPS tells whether a request reached the server over HTTPS, also
+	// through a trusted proxy (Proxies.IsHTTPS); default: the request
+	// itself came over TLS.
+	IsHTTPS func(*http.Request) bool
 }
+
+// HSTS is the Strict-Transport-Security of every response to a request
+// that came over HTTPS: browsers use HTTPS only, for a year.
+const HSTS = "max-age=31536000"
 
 // Guard is what every user interface (webmail, admin panel) puts in front
 // of its routes: its security headers, and protection against cross-origin
@@ -42,8 +50,15 @@ func NewGuard(baseURL string, h Headers) (*Guard, error) {
 }
 
 // Secure tells whether cookies of r must be Secure: the public URL is
-// https, or r came over TLS.
-func (g *Guard) Secure(r *http.Request) bool { return g.secure || r.TLS != nil }
+// https, or r came over HTTPS (itself, or through a trusted proxy).
+func (g *Guard) Secure(r *http.Request) bool { return g.secure || g.https(r) }
+
+func (g *Guard) https(r *http.Request) bool {
+	if g.headers.IsHTTPS != nil {
+		return g.headers.IsHTTPS(r)
+	}
+	return r.TLS != nil
+}
 
 // Wrap sets the headers on every response of next and refuses
 // cross-origin requests that could change state.
@@ -58,6 +73,9 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
+		if g.https(r) {
+			h.Set("Strict-Transport-Security", HSTS)
+		}
 		inner.ServeHTTP(w, r)
 	})
 }

@@ -82,7 +82,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 			saved = row.Language
 		}
 	}
-	p.L = s.o.Languages.ForRequest(w, r, strings.HasPrefix(s.o.BaseURL, "https:"), s.o.Language, saved)
+	p.L = s.o.Languages.ForRequest(w, r, s.gate.Secure(r), s.o.Language, saved)
 	p.Path, p.Languages = r.URL.Path, i18n.Switch()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
@@ -149,7 +149,7 @@ func (s *Server) formLanguage(w http.ResponseWriter, r *http.Request, a admin.Ad
 		s.pageError(w, r, a, err)
 		return
 	}
-	i18n.Remember(w, lang, strings.HasPrefix(s.o.BaseURL, "https:"))
+	i18n.Remember(w, lang, s.gate.Secure(r))
 	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
 }
 

@@ -70,6 +70,10 @@ type Options struct {
 	// catalog's secret webauth.DeviceKeyName); default a random key of
 	// this process.
 	DeviceKey []byte
+	// IsHTTPS tells whether a request came over HTTPS, also through a
+	// trusted proxy (web.Proxies.IsHTTPS): its cookies are then Secure
+	// and its answers carry HSTS. Default: the request itself is TLS.
+	IsHTTPS func(*http.Request) bool
 	// Operations, if set, is the cluster's job queue, for the operations
 	// page; nil on the embedded catalog.
 	Operations Operations
@@ -112,7 +116,8 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := web.NewGuard(o.BaseURL, web.Headers{CSP: panelCSP, FrameOptions: "DENY", ReferrerPolicy: "same-origin"})
+	guard, err := web.NewGuard(o.BaseURL, web.Headers{CSP: panelCSP, FrameOptions: "DENY", ReferrerPolicy: "same-origin",
+		IsHTTPS: o.IsHTTPS})
 	if err != nil {
 		return nil, err
 	}

@@ -154,6 +154,10 @@ func (g *Gate) Session(r *http.Request) (Session, bool) {
 	return ses, ok
 }
 
+// Secure tells whether the cookies of r must be Secure (web.Guard.Secure):
+// the session's, and any other the interface sets.
+func (g *Gate) Secure(r *http.Request) bool { return g.o.Guard.Secure(r) }
+
 // Drop ends a session by id (the admin it belongs to is gone).
 func (g *Gate) Drop(ctx context.Context, id string) {
 	if err := g.sessions.Delete(ctx, id); err != nil {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"mtm/internal/catalog"
+	"mtm/internal/web"
 )
 
 // ids returns the entry ids of a folder of a snapshot, oldest first.
@@ -320,6 +322,43 @@ func TestGuessesCannotLockTheUserOut(t *testing.T) {
 		login(f.anon(), "198.51.100.200", "guess")
 		if res, body := login(alice, "192.0.2.1", "alice-pw"); res.StatusCode != 200 {
 			t.Errorf("alice's browser, a guess every 15 minutes: %d %s", res.StatusCode, body)
+		}
+	}
+}
+
+// TestForwardedHTTPSFromATrustedProxy: behind a trusted proxy that says
+// the client came over HTTPS (X-Forwarded-Proto: https), with no https
+// base_url, the session and device cookies are Secure and the answer
+// carries HSTS; the same header from anyone else changes nothing (before,
+// it was ignored from the trusted proxy too).
+func TestForwardedHTTPSFromATrustedProxy(t *testing.T) {
+	f := newFixture(t)
+	proxies := web.NewProxies([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})
+	for _, trusted := range []bool{true, false} {
+		isHTTPS := proxies.IsHTTPS
+		if !trusted {
+			isHTTPS = web.NewProxies(nil).IsHTTPS
+		}
+		srv, err := New(Options{Catalog: f.st.Cat, Blobs: f.st.Blobs, Verifier: f.verifier, Clock: f.st.Clock, IsHTTPS: isHTTPS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv.Handler())
+		req, _ := http.NewRequest("POST", ts.URL+"/api/v1/session", strings.NewReader(`{"email":"alice@example.com","password":"alice-pw"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		res, err := http.DefaultClient.Do(req)
+		ts.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close() //nolint:errcheck // test
+		secure := len(res.Cookies()) == 2
+		for _, c := range res.Cookies() {
+			secure = secure && c.Secure
+		}
+		if res.StatusCode != 200 || secure != trusted || (res.Header.Get("Strict-Transport-Security") != "") != trusted {
+			t.Errorf("trusted proxy %v: %d, cookies %v, HSTS %q", trusted, res.StatusCode, res.Cookies(), res.Header.Get("Strict-Transport-Security"))
 		}
 	}
 }

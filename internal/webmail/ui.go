@@ -50,7 +50,7 @@ func (s *Server) lang(w http.ResponseWriter, r *http.Request, account string) i1
 			}
 		}
 	}
-	return s.opts.Languages.ForRequest(w, r, strings.HasPrefix(s.opts.BaseURL, "https:"), s.opts.Language, saved)
+	return s.opts.Languages.ForRequest(w, r, s.gate.Secure(r), s.opts.Language, saved)
 }
 
 // page renders template name; with needLogin, a request without a session

@@ -68,6 +68,10 @@ type Options struct {
 	// catalog's secret webauth.DeviceKeyName); default a random key of
 	// this process.
 	DeviceKey []byte
+	// IsHTTPS tells whether a request came over HTTPS, also through a
+	// trusted proxy (web.Proxies.IsHTTPS): its cookies are then Secure
+	// and its answers carry HSTS. Default: the request itself is TLS.
+	IsHTTPS func(*http.Request) bool
 	// LoginTimeout bounds one IMAP login check (20 s).
 	LoginTimeout time.Duration
 	// Restores, if set, serves the user's restore requests
@@ -128,7 +132,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	guard, err := web.NewGuard(opts.BaseURL, web.Headers{CSP: appCSP, FrameOptions: "SAMEORIGIN",
-		ReferrerPolicy: "no-referrer"})
+		ReferrerPolicy: "no-referrer", IsHTTPS: opts.IsHTTPS})
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,4 +45,61 @@ func TestServeStopsWithinItsShutdownTimeout(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("mtm serve did not stop within 30 s of the stop")
 	}
+}
+
+// TestSlowClientsCannotHoldTheServer: one client opening many connections
+// that send a request slowly gets http.max_connections_per_client of them
+// (the rest are closed at once), and those are cut off at
+// http.read_timeout; the server answers others throughout. Before, 200
+// slow clients held 200 connections for minutes.
+func TestSlowClientsCannotHoldTheServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs serve")
+	}
+	e := newE2E(t, "alice@example.com")
+	e.env = append(e.env, "MTM_HTTP_MAX_CONNECTIONS_PER_CLIENT=4", "MTM_HTTP_READ_TIMEOUT=1s")
+	s := serveE2E(t, e, nil)
+	addr := strings.TrimPrefix(s.base, "http://")
+	var conns []net.Conn
+	for range 12 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// A request whose body comes slowly: 1000 bytes announced, 9 sent.
+		if _, err := c.Write([]byte("POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			"Content-Length: 1000\r\n\r\n{\"email\":")); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	start := time.Now()
+	closedAt := make([]time.Duration, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, _ = io.ReadAll(c) // until the server closes it
+			closedAt[i] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	early, late := 0, 0
+	for _, d := range closedAt {
+		switch {
+		case d < 500*time.Millisecond:
+			early++
+		case d < 5*time.Second:
+			late++
+		}
+	}
+	if early < 8 || early+late != 12 {
+		t.Errorf("closed at %v: want 8 at once (over the limit of 4) and 4 at the read timeout", closedAt)
+	}
+	res, err := http.Get(s.base + "/login")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("the server after the slow clients: %v %v", res, err)
+	}
+	res.Body.Close() //nolint:errcheck // test
 }

@@ -180,6 +180,12 @@ type HTTP struct {
 	// cut, and workers not stopped are left (a snapshot's state is
 	// committed as it goes; the next start resumes).
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+	// ReadTimeout bounds reading a request, its body included: a client
+	// that sends slowly is cut off after it.
+	ReadTimeout time.Duration `toml:"read_timeout"`
+	// MaxConnectionsPerClient is the most connections one client address
+	// may hold open (trusted proxies are not counted); 0: no limit.
+	MaxConnectionsPerClient int `toml:"max_connections_per_client"`
 }
 
 // TLS tells whether the web UI serves HTTPS itself.
@@ -284,7 +290,7 @@ func Default() *Config {
 		},
 		Accounts: Accounts{File: "/etc/mtm/accounts.txt"},
 		SMTP:     SMTP{TLS: TLSNone},
-		HTTP:     HTTP{ShutdownTimeout: 20 * time.Second},
+		HTTP:     HTTP{ShutdownTimeout: 20 * time.Second, ReadTimeout: 30 * time.Second, MaxConnectionsPerClient: 32},
 		Log:      Log{Format: "text", Level: "info"},
 		Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 			NightWindow: 6 * time.Hour},

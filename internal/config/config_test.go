@@ -117,7 +117,7 @@ level = "debug"
 						Address: "smtp.example.org:587", TLS: TLSStartTLS,
 						Username: "mtm", Password: "pw", From: "MTM <mtm@example.org>",
 					},
-					HTTP: HTTP{ShutdownTimeout: 20 * time.Second},
+					HTTP: HTTP{ShutdownTimeout: 20 * time.Second, ReadTimeout: 30 * time.Second, MaxConnectionsPerClient: 32},
 					Log:  Log{Format: "json", Level: "debug"},
 					Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 						NightWindow: 6 * time.Hour}, // nor [cluster]
@@ -313,8 +313,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 49 {
-		t.Errorf("%d keys, want 49; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 51 {
+		t.Errorf("%d keys, want 51; update this test and mtm.example.toml together", len(seen))
 	}
 }
 

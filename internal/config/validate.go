@@ -69,6 +69,12 @@ func (c *Config) Validate() error {
 		v.errf("imap.master_separator", "%q must be non-empty and without spaces", s)
 	}
 	v.intRange("imap.connections_per_account", c.IMAP.ConnectionsPerAccount, 1, 16)
+	if c.HTTP.ReadTimeout < time.Second {
+		v.errf("http.read_timeout", "%s is shorter than 1s (write a Go duration such as \"30s\")", c.HTTP.ReadTimeout)
+	}
+	if c.HTTP.MaxConnectionsPerClient < 0 {
+		v.errf("http.max_connections_per_client", "%d is negative (0 means no limit)", c.HTTP.MaxConnectionsPerClient)
+	}
 	if c.HTTP.ShutdownTimeout < time.Second {
 		v.errf("http.shutdown_timeout", "%s is shorter than 1s (write a Go duration such as \"20s\")", c.HTTP.ShutdownTimeout)
 	}

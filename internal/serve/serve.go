@@ -237,7 +237,11 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.cfg.Listen, err)
 	}
-	hs := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// A slow client is cut off (read timeout), and one client cannot hold
+	// every connection (a trusted proxy carries everyone's: not counted).
+	ln = web.LimitPerClient(ln, a.cfg.HTTP.MaxConnectionsPerClient, web.NewProxies(a.cfg.HTTP.Proxies).Trusted)
+	hs := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.cfg.HTTP.ReadTimeout,
+		IdleTimeout: 2 * time.Minute}
 	if a.cfg.HTTP.TLS() {
 		if hs.TLSConfig, err = web.TLSConfig(a.cfg.HTTP.TLSCertFile, a.cfg.HTTP.TLSKeyFile,
 			web.TLSOptions{Clock: a.clk, Logger: a.log}); err != nil {

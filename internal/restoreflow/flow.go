@@ -75,6 +75,40 @@ type Options struct {
 	// worker of any node calls RunJob. Nil: this process runs them, and
 	// Start resumes the runs of a dead process.
 	Queue Queue
+	// Previews bounds the previews made at once (each logs in to the live
+	// server): jobs.Slots, cluster-wide, on a PostgreSQL catalog; default
+	// MaxPreviews in this process. A preview that finds none free fails
+	// at once with ErrBusy.
+	Previews imapconn.Slots
+}
+
+// MaxPreviews is the previews made at once by default.
+const MaxPreviews = 8
+
+// PreviewSlots is the key of the previews' slots (Options.Previews).
+const PreviewSlots = "restore-previews"
+
+// ErrBusy: as many previews as allowed are being made; try again shortly.
+var ErrBusy = errors.New("too many restore previews are being made; try again in a moment")
+
+// localSlots is a process's own bound: n at once.
+type localSlots chan struct{}
+
+func (l localSlots) Acquire(ctx context.Context, _ string, wait bool) (func(), error) {
+	if !wait {
+		select {
+		case l <- struct{}{}:
+			return func() { <-l }, nil
+		default:
+			return nil, imapconn.ErrNoSlot
+		}
+	}
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Queue runs confirmed restores as jobs (jobs.Queue is one).
@@ -122,6 +156,9 @@ func New(o Options) *Flow {
 	}
 	if o.Wake == nil {
 		o.Wake = func() {}
+	}
+	if o.Previews == nil {
+		o.Previews = make(localSlots, MaxPreviews)
 	}
 	runner := &restore.Runner{Catalog: o.Catalog, Blobs: o.Blobs, Server: o.Server, Connections: o.Connections,
 		Settle: o.Settle, Clock: o.Clock}
@@ -176,6 +213,14 @@ func (f *Flow) Preview(ctx context.Context, in RequestInput) (*restore.Plan, err
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %d: %w", in.Snapshot, catalog.ErrNotFound)
 	}
+	release, err := f.o.Previews.Acquire(ctx, PreviewSlots, false)
+	if errors.Is(err, imapconn.ErrNoSlot) {
+		return nil, ErrBusy
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return f.runner.Preview(ctx, restore.Request{Snapshot: snap, Address: in.Account, Folders: in.Folders,
 		Messages: in.Messages, Target: in.Target})
 }

@@ -589,3 +589,36 @@ func TestOneBadAdminAddressBreaksNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewsAreBounded: a preview takes one of the previews' slots
+// before it logs in to the live server; with none free it fails at once
+// with ErrBusy, without a login, and works again once one is freed.
+func TestPreviewsAreBounded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.dc.Append(t, alice, "INBOX", message(1), nil, time.Time{})
+	snap := w.snapshot()
+	slots := make(localSlots, 1)
+	slots <- struct{}{} // every slot taken
+	mailer, err := notify.New(w.cfg, notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := w.server
+	down.Address = "127.0.0.1:1" // a login would fail otherwise than ErrBusy
+	flow := New(Options{Catalog: w.cat, Blobs: w.blobs, Server: down, Mailer: mailer, Previews: slots})
+	if _, err := flow.Preview(w.ctx, RequestInput{Account: alice, Snapshot: snap.ID}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a preview with no slot free: %v", err)
+	}
+	if _, err := flow.Request(w.ctx, user, RequestInput{Account: alice, Snapshot: snap.ID}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a request with no slot free: %v", err)
+	}
+	<-slots
+	flow = New(Options{Catalog: w.cat, Blobs: w.blobs, Server: w.server, Mailer: mailer, Previews: slots})
+	if plan, err := flow.Preview(w.ctx, RequestInput{Account: alice, Snapshot: snap.ID}); err != nil || plan == nil {
+		t.Fatalf("a preview with a slot free: %v", err)
+	}
+	if len(slots) != 0 {
+		t.Errorf("the preview kept its slot: %d taken", len(slots))
+	}
+}

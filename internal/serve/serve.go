@@ -106,6 +106,9 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 			return nil, err
 		}
 		wake, flowOpts.Queue = a.jobs.WakeOutbox, a.jobs
+		// Previews log in to the live server: at most MaxPreviews at once
+		// across the cluster.
+		flowOpts.Previews = &jobs.Slots{Catalog: st.Catalog, Max: restoreflow.MaxPreviews, Clock: clk}
 	} else if a.sched, err = a.newScheduler(eng, notifier); err != nil {
 		return nil, err
 	}

@@ -76,11 +76,28 @@ type previewFolder struct {
 	Recreate  bool   `json:"recreate"`
 }
 
+// onePreview marks u's session as making a preview, or answers 429 when
+// it already is: each preview logs in to the live server, and a session
+// needs one at a time. done unmarks it.
+func (s *Server) onePreview(w http.ResponseWriter, r *http.Request, u who) (done func(), ok bool) {
+	if _, busy := s.previewing.LoadOrStore(u.session.ID, struct{}{}); busy {
+		web.SetRetryAfter(w, 2*time.Second)
+		s.apiError(w, r, http.StatusTooManyRequests, "api.preview_running")
+		return nil, false
+	}
+	return func() { s.previewing.Delete(u.session.ID) }, true
+}
+
 func (s *Server) previewRestore(w http.ResponseWriter, r *http.Request, u who) {
 	in, ok := s.readRestoreInput(w, r, u)
 	if !ok {
 		return
 	}
+	done, ok := s.onePreview(w, r, u)
+	if !ok {
+		return
+	}
+	defer done()
 	plan, err := s.opts.Restores.Preview(r.Context(), in)
 	if err != nil {
 		s.restoreFail(w, r, err)
@@ -100,6 +117,11 @@ func (s *Server) requestRestore(w http.ResponseWriter, r *http.Request, u who) {
 	if !ok {
 		return
 	}
+	done, ok := s.onePreview(w, r, u) // a request makes its preview
+	if !ok {
+		return
+	}
+	defer done()
 	req, err := s.opts.Restores.Request(r.Context(), restoreflow.Actor{Email: u.address, Role: catalog.RoleUser,
 		Client: s.clientIP(r)}, in)
 	if err != nil {
@@ -133,6 +155,9 @@ func (s *Server) restoreFail(w http.ResponseWriter, r *http.Request, err error) 
 		s.apiError(w, r, http.StatusNotFound, "api.not_found")
 	case errors.Is(err, restore.ErrNotInSnapshot):
 		s.apiError(w, r, http.StatusBadRequest, "api.not_in_backup")
+	case errors.Is(err, restoreflow.ErrBusy):
+		web.SetRetryAfter(w, 5*time.Second)
+		s.apiError(w, r, http.StatusServiceUnavailable, "api.previews_busy")
 	default:
 		if r.Context().Err() == nil {
 			s.log.Error("restore request", "err", err)

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"mtm/internal/blobstore"
@@ -103,6 +104,8 @@ type Server struct {
 	logins  chan struct{} // at most cap(logins) IMAP checks at once
 	cache   *caches
 	handler http.Handler
+	// previewing holds the sessions making a restore preview (one each).
+	previewing sync.Map
 }
 
 // New returns a server; its Handler serves everything.

@@ -254,3 +254,40 @@ func TestLogFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigCheckExposedSecrets: a configuration file that every local
+// user may read and that holds the master password is a problem, said
+// with the fix; the same file readable by its owner alone, or with the
+// password given in the environment, is not.
+func TestConfigCheckExposedSecrets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "accounts.txt"), []byte("alice@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const base = "data_dir = \"data\"\n[accounts]\nfile = \"accounts.txt\"\n[imap]\nmaster_user = \"backup\"\n"
+	path := writeConfig(t, dir, base+"master_password = \"hunter2-but-longer\"\n")
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := configCheck(t, path)
+	if code == 0 || !strings.Contains(out+errOut, "every local user may read it (mode -rw-r--r--), and it holds imap.master_password: chmod 600") {
+		t.Errorf("a world-readable file with the master password: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, "hunter2") {
+		t.Error("the check shows the password")
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := configCheck(t, path); code != 0 {
+		t.Errorf("the owner's alone: exit %d\n%s%s", code, out, errOut)
+	}
+	path = writeConfig(t, dir, base)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := configCheck(t, path, "MTM_IMAP_MASTER_PASSWORD=hunter2-but-longer"); code != 0 {
+		t.Errorf("the password from the environment: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	dirPerm  = 0o750
-	blobPerm = 0o440 // read-only: a blob file is never modified
+	dirPerm  = 0o700
+	blobPerm = 0o400 // read-only, the owner's alone: a blob file is never modified
 )
 
 // LocalOptions configure a Local store. The zero value is the production

@@ -112,8 +112,8 @@ func TestLayout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("blob not where design.md says: %v", err)
 	}
-	if fi.Mode() != 0o440 {
-		t.Errorf("blob file mode %v, want -r--r-----", fi.Mode())
+	if fi.Mode() != 0o400 {
+		t.Errorf("blob file mode %v, want -r--------", fi.Mode())
 	}
 	if fi.Size() != info.StoredSize {
 		t.Errorf("file size %d, StoredSize %d", fi.Size(), info.StoredSize)
@@ -186,8 +186,8 @@ func TestPackLayout(t *testing.T) {
 	}
 	name := filepath.Join(dataDir, "blobs", "packs", packs[0])
 	fi, err := os.Stat(name)
-	if err != nil || fi.Mode() != 0o440 {
-		t.Fatalf("sealed pack: %v, %v; want mode -r--r-----", fi.Mode(), err)
+	if err != nil || fi.Mode() != 0o400 {
+		t.Fatalf("sealed pack: %v, %v; want mode -r--------", fi.Mode(), err)
 	}
 	file, err := os.ReadFile(name)
 	if err != nil {

@@ -218,7 +218,7 @@ func NewS3(o S3Options) (*S3, error) {
 	if o.PartSize <= 0 {
 		o.PartSize = 8 << 20
 	}
-	if err := os.MkdirAll(o.TmpDir, 0o750); err != nil {
+	if err := os.MkdirAll(o.TmpDir, 0o700); err != nil {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
 	c, err := newCodec(o.Level)

@@ -92,6 +92,13 @@ func (c *Config) applyEnv(env []string) error {
 	return errors.Join(errs...)
 }
 
+// FromEnv tells whether key ("imap.master_password") was set from the
+// environment rather than the file.
+func (c *Config) FromEnv(key string) bool {
+	_, ok := c.fromEnv[key]
+	return ok
+}
+
 var durationType = reflect.TypeFor[time.Duration]()
 
 // setValue parses s into v according to v's type.

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,8 +48,33 @@ func Check(ctx context.Context, path string, getenv []string, clk clock.Clock) R
 		return Report{Problems: splitLines(err)}
 	}
 	problems := splitLines(cfg.CheckIMAPAuth())
+	if p := exposedSecrets(path, cfg); p != "" {
+		problems = append(problems, p)
+	}
 	summary, more := machine(ctx, cfg, clk)
 	return Report{Summary: summary, Problems: append(problems, more...)}
+}
+
+// exposedSecrets says which secrets the file at path holds while every
+// local user may read it, or "".
+func exposedSecrets(path string, cfg *config.Config) string {
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm()&0o004 == 0 {
+		return ""
+	}
+	var held []string
+	for key, v := range map[string]string{"imap.master_password": cfg.IMAP.MasterPassword, "smtp.password": cfg.SMTP.Password,
+		"blobs.secret_access_key": cfg.Blobs.SecretAccessKey} {
+		if v != "" && !cfg.FromEnv(key) {
+			held = append(held, key)
+		}
+	}
+	if len(held) == 0 {
+		return ""
+	}
+	slices.Sort(held)
+	return fmt.Sprintf("%s: every local user may read it (mode %v), and it holds %s: chmod 600 it (or 640 with mtm's group), "+
+		"or give them in the environment (MTM_IMAP_MASTER_PASSWORD, ...)", path, info.Mode().Perm(), strings.Join(held, ", ")) + onMachine
 }
 
 // splitLines returns the lines of a joined error, or nothing for nil.

@@ -66,10 +66,10 @@ func DataDir(dir string) (string, func() error, error) {
 			}
 		}
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("data dir: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, marker), []byte("made by mtm demo; mtm demo --data may clear it\n"), 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, marker), []byte("made by mtm demo; mtm demo --data may clear it\n"), 0o600); err != nil {
 		return "", nil, fmt.Errorf("data dir: %w", err)
 	}
 	return dir, keep, nil

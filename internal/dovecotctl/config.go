@@ -2,6 +2,7 @@ package dovecotctl
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -161,18 +162,60 @@ func (i *Instance) prepareDir(mail owner) error {
 	if err := os.Chmod(i.Dir, 0o755); err != nil {
 		return err
 	}
-	for _, d := range []string{"run", "state", "users", "mail"} {
+	for _, d := range []string{"run", "state", "mail"} {
 		if err := os.Mkdir(filepath.Join(i.Dir, d), 0o755); err != nil {
 			return err
 		}
 	}
+	// The password files are read by Dovecot's auth processes only: as
+	// root they run as Dovecot's internal user (the package's "dovecot"),
+	// so the files are root's and that user's group's (0750, 0640);
+	// otherwise everything runs as this user, whose alone they are (0700,
+	// 0600). Nobody else reads a password hash or the master password.
+	i.secretGID = -1
 	if os.Geteuid() == 0 {
+		i.secretGID = mail.GID
+		if u, err := user.Lookup("dovecot"); err == nil {
+			if gid, err := strconv.Atoi(u.Gid); err == nil {
+				i.secretGID = gid
+			}
+		}
 		if err := os.Chown(filepath.Join(i.Dir, "mail"), mail.UID, mail.GID); err != nil {
 			return err
 		}
 	}
+	if err := i.secretDir(filepath.Join(i.Dir, "users")); err != nil {
+		return err
+	}
 	line := passwdLine(i.MasterUser, i.MasterPassword)
-	return os.WriteFile(filepath.Join(i.Dir, "master-users"), []byte(line), 0o644)
+	return i.writeSecret(filepath.Join(i.Dir, "master-users"), []byte(line))
+}
+
+// secretDir makes a directory for password files (see prepareDir).
+func (i *Instance) secretDir(path string) error {
+	if err := os.Mkdir(path, 0o700); err != nil {
+		return err
+	}
+	if i.secretGID < 0 {
+		return nil
+	}
+	return errors.Join(os.Chown(path, 0, i.secretGID), os.Chmod(path, 0o750))
+}
+
+// writeSecret replaces a password file, readable by Dovecot's auth
+// processes and nobody else, so that a reader sees the old or the new
+// content, never a part.
+func (i *Instance) writeSecret(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	if i.secretGID >= 0 {
+		if err := errors.Join(os.Chown(tmp, 0, i.secretGID), os.Chmod(tmp, 0o640)); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, path)
 }
 
 // reachable checks that every directory above dir lets other users pass:

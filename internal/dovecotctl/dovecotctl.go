@@ -70,6 +70,9 @@ type Instance struct {
 	exited  chan struct{} // closed when the master process has been reaped
 
 	mu sync.Mutex // guards the users files
+	// secretGID is the group that may read the password files (the mail
+	// processes', when running as root), or -1: the owner alone.
+	secretGID int
 
 	stopOnce sync.Once
 	stopErr  error

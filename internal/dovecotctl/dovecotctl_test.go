@@ -69,6 +69,18 @@ func TestLaunch(t *testing.T) {
 	if out, err := inst.Doveadm("user", alice); err != nil || !strings.Contains(out, inst.Dir) {
 		t.Errorf("doveadm user: %v\n%s", err, out)
 	}
+	// The password files (a hash each, the master password) are for
+	// Dovecot's auth processes only: no other local user reads them.
+	for _, p := range []string{filepath.Join(inst.Dir, "master-users"), filepath.Join(inst.Dir, "users"),
+		filepath.Join(inst.Dir, "users", alice)} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o007 != 0 {
+			t.Errorf("%s is %v: other users may read it", p, fi.Mode().Perm())
+		}
+	}
 
 	if err := inst.Stop(); err != nil {
 		t.Fatal(err)

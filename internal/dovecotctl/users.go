@@ -29,7 +29,7 @@ func (i *Instance) AddUser(address, password string) error {
 	defer i.mu.Unlock()
 	path := filepath.Join(i.Dir, "users", user)
 	old, statErr := os.Stat(path)
-	if err := writeAtomic(path, []byte(passwdLine(user, password))); err != nil {
+	if err := i.writeSecret(path, []byte(passwdLine(user, password))); err != nil {
 		return fmt.Errorf("dovecot: AddUser %s: %w", address, err)
 	}
 	if statErr != nil {
@@ -51,16 +51,6 @@ func (i *Instance) AddUser(address, password string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// writeAtomic replaces path so that a reader sees the old or the new
-// content, never a part.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Doveadm runs doveadm with the instance's configuration and returns its

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
@@ -27,6 +28,14 @@ type Options struct {
 // Open returns a pool of connections to the database file at path,
 // creating the file when a writer first uses it.
 func Open(path string, o Options) (*sql.DB, error) {
+	if !o.ReadOnly {
+		// A database mtm makes is its owner's alone, whatever the umask
+		// (the catalog holds password hashes and sessions); SQLite gives
+		// the -wal and -shm files the mode of the database file.
+		if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+			_ = f.Close()
+		}
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
 	if o.ForeignKeys {

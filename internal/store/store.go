@@ -61,7 +61,9 @@ type Blobs interface {
 // Open creates the data directory if it is missing and opens its blob
 // store and catalog.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+	// The data directory holds every account's mail and the catalog: its
+	// owner's alone (0700), whatever the umask.
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	copts := catalog.Options{Clock: o.Clock, Location: o.Location, Owner: o.Owner, Migrate: o.Migrate}

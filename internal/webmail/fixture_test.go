@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -94,6 +95,7 @@ type fixture struct {
 	verifier *fakeVerifier
 	alice    [2]catalog.Snapshot // day 1, day 2
 	bob      catalog.Snapshot
+	log      logBuffer // what the server logged
 }
 
 func aliceFolders(day int) []mailstore.Folder {
@@ -133,13 +135,31 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.srv, err = New(Options{Catalog: st.Cat.Browser(), Blobs: st.Blobs, Verifier: f.verifier, Clock: st.Clock, Location: rome,
-		MasterSeparator: "*"})
+		MasterSeparator: "*", Logger: slog.New(slog.NewTextHandler(&f.log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.ts = httptest.NewServer(f.srv.Handler())
 	t.Cleanup(f.ts.Close)
 	return f
+}
+
+// logBuffer is what the server logged, safe for its goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // client is a browser-like client with its own cookie jar.

@@ -173,7 +173,7 @@ func (c *cluster) operationsPage(domainAdmin *httpClient) {
 // metricsOf checks that node i's /metrics has every line of want.
 func (c *cluster) metricsOf(i int, want ...string) {
 	c.e.t.Helper()
-	code, text := c.nodes[i].client().text("/metrics")
+	code, text := c.nodes[i].opsClient().text("/metrics")
 	if code != 200 {
 		c.e.t.Fatalf("/metrics: %d", code)
 	}

@@ -20,6 +20,6 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.Ready = env.ready
+	a.Ready, a.OpsReady = env.ready, env.opsReady
 	return a.Run(ctx)
 }

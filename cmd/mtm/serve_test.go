@@ -24,6 +24,7 @@ type served struct {
 	*e2e
 	smtp *smtpcapture.Server
 	base string
+	ops  string // the operators' listener
 	stop context.CancelFunc
 	done chan error
 }
@@ -71,11 +72,13 @@ func serveE2E(t *testing.T, e *e2e, smtp *smtpcapture.Server) *served {
 	s := &served{e2e: e, smtp: smtp, stop: stop, done: make(chan error, 1)}
 	go func() {
 		var out, errOut bytes.Buffer
-		getenv := append([]string{"MTM_LISTEN=127.0.0.1:0", "MTM_BASE_URL=https://mtm.example.com", "MTM_LOG_LEVEL=warn"}, e.env...)
+		getenv := append([]string{"MTM_LISTEN=127.0.0.1:0", "MTM_OPS_LISTEN=127.0.0.1:0", "MTM_BASE_URL=https://mtm.example.com",
+			"MTM_LOG_LEVEL=warn"}, e.env...)
 		if e.now != "" {
 			getenv = append(getenv, nowEnv+"="+e.now)
 		}
-		env := &environment{stdout: &out, stderr: &errOut, ready: func(a string) { addr <- a }, getenv: getenv}
+		env := &environment{stdout: &out, stderr: &errOut, ready: func(a string) { addr <- a }, getenv: getenv,
+			opsReady: func(a string) { s.ops = "http://" + a }}
 		code := run(ctx, env, []string{"serve", "--config", e.config})
 		if code != 0 {
 			s.done <- fmt.Errorf("mtm serve exited %d:\n%s%s", code, out.String(), errOut.String())
@@ -267,12 +270,23 @@ func TestServeRestoreOverHTTP(t *testing.T) {
 		t.Errorf("the user's email does not count the 20 messages:\n%s", userMail[1].Data)
 	}
 
-	ops := s.client(t)
+	ops := (&served{base: s.ops}).client(t)
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready",
-		"/metrics": `mtm_restores_total{outcome="done"} 1`} {
+		"/metrics": `mtm_restores_total{outcome="done"} 1`, "/debug/pprof/": "goroutine"} {
 		if code, body := ops.text(path); code != 200 || !strings.Contains(body, want) {
-			t.Errorf("%s: %d, lacks %q", path, code, want)
+			t.Errorf("ops %s: %d, lacks %q", path, code, want)
 		}
+	}
+	// The public listener serves none of the operators' endpoints (its
+	// /healthz says only "ok").
+	public := s.client(t)
+	for _, path := range []string{"/metrics", "/readyz", "/debug/pprof/"} {
+		if code, body := public.text(path); code == 200 || strings.Contains(body, "mtm_") || strings.Contains(body, "goroutine") {
+			t.Errorf("the public listener serves %s: %d", path, code)
+		}
+	}
+	if code, body := public.text("/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Errorf("public /healthz: %d %q", code, body)
 	}
 	if _, body := ops.text("/metrics"); !strings.Contains(body, `route="POST /api/v1/restores"`) {
 		t.Error("/metrics has no latency of the restore route")

@@ -25,12 +25,16 @@ type process struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	base string
+	ops  string // the operators' listener ([ops] listen)
 	mu   sync.Mutex
 	log  strings.Builder
 	done chan error
 }
 
-var servingRE = regexp.MustCompile(`msg=serving address=(\S+)`)
+var (
+	servingRE = regexp.MustCompile(`msg=serving address=(\S+)`)
+	opsRE     = regexp.MustCompile(`msg="serving the operators' endpoints" address=(\S+)`)
+)
 
 // startServe starts `mtm serve` as a child process, with more environment
 // ("KEY=value") after the test's own, and waits until it listens.
@@ -38,8 +42,8 @@ func startServe(t *testing.T, e *e2e, env ...string) *process {
 	t.Helper()
 	p := &process{t: t, done: make(chan error, 1)}
 	p.cmd = exec.Command(os.Args[0], "serve", "--config", e.config)
-	p.cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1", "MTM_LISTEN=127.0.0.1:0", "MTM_LOG_LEVEL=info",
-		"MTM_BASE_URL=https://mtm.example.com")
+	p.cmd.Env = append(os.Environ(), "MTMTEST_RUN_MAIN=1", "MTM_LISTEN=127.0.0.1:0", "MTM_OPS_LISTEN=127.0.0.1:0",
+		"MTM_LOG_LEVEL=info", "MTM_BASE_URL=https://mtm.example.com")
 	if e.now != "" {
 		p.cmd.Env = append(p.cmd.Env, nowEnv+"="+e.now)
 	}
@@ -58,6 +62,11 @@ func startServe(t *testing.T, e *e2e, env ...string) *process {
 			p.mu.Lock()
 			p.log.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
+			if m := opsRE.FindStringSubmatch(sc.Text()); m != nil {
+				p.mu.Lock()
+				p.ops = "http://" + m[1]
+				p.mu.Unlock()
+			}
 			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
@@ -105,6 +114,13 @@ func (p *process) term() {
 
 func (p *process) client() *httpClient {
 	return (&served{base: p.base}).client(p.t)
+}
+
+// opsClient is a client of the process's operators' listener.
+func (p *process) opsClient() *httpClient {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return (&served{base: p.ops}).client(p.t)
 }
 
 // waitRows waits until a catalog table has rows.

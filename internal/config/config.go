@@ -83,6 +83,7 @@ type Config struct {
 	Log      Log      `toml:"log"`
 	Cluster  Cluster  `toml:"cluster"`
 	Alerts   Alerts   `toml:"alerts"`
+	Ops      Ops      `toml:"ops"`
 
 	// fromEnv maps the keys set from the environment to their variable,
 	// so errors about them name the variable too.
@@ -186,6 +187,16 @@ type HTTP struct {
 	// MaxConnectionsPerClient is the most connections one client address
 	// may hold open (trusted proxies are not counted); 0: no limit.
 	MaxConnectionsPerClient int `toml:"max_connections_per_client"`
+}
+
+// Ops is the [ops] section: the operators' own listener, apart from the
+// public one.
+type Ops struct {
+	// Listen is the host:port of /metrics, /readyz, /healthz and
+	// /debug/pprof/: loopback by default, an internal interface for a
+	// Prometheus or a load balancer elsewhere. The public listener serves
+	// only /healthz of them.
+	Listen string `toml:"listen"`
 }
 
 // TLS tells whether the web UI serves HTTPS itself.
@@ -295,6 +306,7 @@ func Default() *Config {
 		Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 			NightWindow: 6 * time.Hour},
 		Alerts: Alerts{MassDeletion: true, MassDeletionMessages: 200, MassDeletionPercent: 20},
+		Ops:    Ops{Listen: "127.0.0.1:9464"},
 	}
 }
 

@@ -69,6 +69,11 @@ func (c *Config) Validate() error {
 		v.errf("imap.master_separator", "%q must be non-empty and without spaces", s)
 	}
 	v.intRange("imap.connections_per_account", c.IMAP.ConnectionsPerAccount, 1, 16)
+	if _, _, err := net.SplitHostPort(c.Ops.Listen); err != nil {
+		v.errf("ops.listen", "%q is not host:port: %v", c.Ops.Listen, err)
+	} else if _, port, _ := net.SplitHostPort(c.Ops.Listen); c.Ops.Listen == c.Listen && port != "0" {
+		v.errf("ops.listen", "%q is the public listen address too: give the operators' endpoints their own", c.Ops.Listen)
+	}
 	if c.HTTP.ReadTimeout < time.Second {
 		v.errf("http.read_timeout", "%s is shorter than 1s (write a Go duration such as \"30s\")", c.HTTP.ReadTimeout)
 	}

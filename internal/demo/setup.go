@@ -163,6 +163,9 @@ func WriteConfig(dir, listen, zone, imapAddr, smtpAddr string) (string, error) {
 		"accounts": map[string]any{"file": filepath.Join(dir, "accounts.txt")},
 		"smtp":     map[string]any{"address": smtpAddr, "tls": "none", "from": "Mail Time Machine <mtm@example.com>"},
 		"log":      map[string]any{"format": "text", "level": "warn"},
+		// The operators' endpoints on a free loopback port: a demo beside
+		// a real mtm (or another demo) must not collide with it.
+		"ops": map[string]any{"listen": "127.0.0.1:0"},
 	}
 	var b strings.Builder
 	b.WriteString("# Written by mtm demo: the IMAP and SMTP servers of this run.\n")

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -64,8 +65,10 @@ type App struct {
 	parser   *render.Guard
 	handler  http.Handler
 	stopping atomic.Bool
-	// Ready, if set, is called with the address the server listens on.
-	Ready func(addr string)
+	// Ready, if set, is called with the address the server listens on;
+	// OpsReady with the operators' listener's ([ops] listen).
+	Ready    func(addr string)
+	OpsReady func(addr string)
 }
 
 // New builds the process over an open store: server is the live IMAP
@@ -216,6 +219,21 @@ func (a *App) routes() (http.Handler, error) {
 			mux.Handle(p, adm.Handler())
 		}
 	}
+	// The public listener: the interfaces, and /healthz (it says nothing
+	// but "ok"). /metrics, /readyz and the profiles are the operators'.
+	mux.Handle("GET /healthz", web.Healthz())
+	if a.web() {
+		mux.Handle("/", mailUI.Handler())
+	} else {
+		mux.Handle("/", http.NotFoundHandler())
+	}
+	return a.metrics.Middleware(mux), nil
+}
+
+// opsRoutes is the operators' listener ([ops] listen): the metrics, the
+// health checks and the Go runtime's profiles (net/http/pprof).
+func (a *App) opsRoutes() http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("GET /healthz", web.Healthz())
 	mux.Handle("GET /readyz", web.Readyz(5*time.Second, web.CatalogCheck(a.st.Catalog),
@@ -225,10 +243,12 @@ func (a *App) routes() (http.Handler, error) {
 			}
 			return nil
 		}}))
-	if a.web() {
-		mux.Handle("/", mailUI.Handler())
-	}
-	return a.metrics.Middleware(mux), nil
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // Run serves until ctx ends, then shuts down: the web server stops taking
@@ -239,6 +259,23 @@ func (a *App) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.cfg.Listen, err)
+	}
+	opsLn, err := net.Listen("tcp", a.cfg.Ops.Listen)
+	if err != nil {
+		return errors.Join(fmt.Errorf("ops.listen %s: %w", a.cfg.Ops.Listen, err), ln.Close())
+	}
+	// The operators' server: no write timeout, as a CPU profile takes 30 s.
+	ops := &http.Server{Handler: a.opsRoutes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.cfg.HTTP.ReadTimeout,
+		IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := ops.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("ops listener stopped", "err", err)
+		}
+	}()
+	defer func() { _ = ops.Close() }()
+	a.log.Info("serving the operators' endpoints", "address", opsLn.Addr().String())
+	if a.OpsReady != nil {
+		a.OpsReady(opsLn.Addr().String())
 	}
 	// A slow client is cut off (read timeout), and one client cannot hold
 	// every connection (a trusted proxy carries everyone's: not counted).

@@ -23,6 +23,7 @@ func runPrune(ctx context.Context, env *environment, args []string) error {
 			return fmt.Errorf("accounts.file (prune keeps the last good snapshot of every listed account): %w", err)
 		}
 		pol = prune.NewPolicy(cfg.RetentionDays, cfg.Location, listed)
+		pol.AuditDays = cfg.Audit.RetentionDays
 		return nil
 	}})
 	if err != nil {

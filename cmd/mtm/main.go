@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"catalog":   {"catalog copy --from DATA_DIR --to postgres://...: copy an embedded catalog into an empty PostgreSQL one", runCatalog},
 	"blobs":     {"blobs copy [--to s3://BUCKET/PREFIX]: copy the local blob store into S3 (resumable)", runBlobs},
 	"jobs":      {"list a PostgreSQL catalog's jobs (--state S, --json), or jobs retry ID", runJobs},
+	"audit":     {"audit export --since DATE [--until DATE]: write the audit log's events as JSON lines", runAudit},
 }
 
 // environment is what a command may touch of the process.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -73,4 +74,51 @@ func (c *DB) AuditLog(ctx context.Context, domains []string, limit int) ([]Audit
 		ev.At = time.UnixMilli(at).UTC()
 		return ev, err
 	})
+}
+
+// AuditBefore counts the audit events recorded before t (what a prune
+// with the audit retention would delete).
+func (c *DB) AuditBefore(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	if err := c.readRow(ctx, `SELECT count(*) FROM audit WHERE at < ?`, t.UnixMilli()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting audit events: %w", err)
+	}
+	return n, nil
+}
+
+// ExpireAudit deletes the audit events recorded before t ([audit]
+// retention_days, the night's prune) and returns how many.
+func (c *DB) ExpireAudit(ctx context.Context, t time.Time) (int64, error) {
+	res, err := c.w.ExecContext(ctx, `DELETE FROM audit WHERE at < ?`, t.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("expiring audit events: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// AuditSince calls fn with every audit event recorded at or after since
+// and before until (zero: no end), oldest first (mtm audit export).
+func (c *DB) AuditSince(ctx context.Context, since, until time.Time, fn func(AuditEvent) error) error {
+	end := int64(math.MaxInt64)
+	if !until.IsZero() {
+		end = until.UnixMilli()
+	}
+	rows, err := c.r.QueryContext(ctx, `SELECT at, actor, role, client, action, account, detail FROM audit
+		WHERE at >= ? AND at < ? ORDER BY at, id`, since.UnixMilli(), end)
+	if err != nil {
+		return fmt.Errorf("reading audit events: %w", err)
+	}
+	defer rows.Close() //nolint:errcheck // read-only; Err is checked
+	for rows.Next() {
+		var ev AuditEvent
+		var at int64
+		if err := rows.Scan(&at, &ev.Actor, &ev.Role, &ev.Client, &ev.Action, &ev.Account, &ev.Detail); err != nil {
+			return fmt.Errorf("reading audit events: %w", err)
+		}
+		ev.At = time.UnixMilli(at).UTC()
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -102,6 +102,7 @@ type AdminsAndAudit interface {
 	Audit(ctx context.Context, ev AuditEvent) error
 	Auditing(ctx context.Context, ev AuditEvent) func(*sql.Tx) error
 	AuditLog(ctx context.Context, domains []string, limit int) ([]AuditEvent, error)
+	AuditSince(ctx context.Context, since, until time.Time, fn func(AuditEvent) error) error
 }
 
 // Maintenance is the upkeep around the snapshots: expiry and the garbage
@@ -123,6 +124,10 @@ type Maintenance interface {
 	CountRows(ctx context.Context, table string) (int, error)
 	Unindexed(ctx context.Context, after int64, limit int) ([]Unindexed, error)
 	AddSearchDocs(ctx context.Context, docs []SearchDoc) error
+	// AuditBefore and ExpireAudit count and delete the audit events
+	// older than the audit retention.
+	AuditBefore(ctx context.Context, t time.Time) (int64, error)
+	ExpireAudit(ctx context.Context, t time.Time) (int64, error)
 }
 
 // BlobIndex is where the blobs of a store that keeps its objects

@@ -84,6 +84,7 @@ type Config struct {
 	Cluster  Cluster  `toml:"cluster"`
 	Alerts   Alerts   `toml:"alerts"`
 	Ops      Ops      `toml:"ops"`
+	Audit    Audit    `toml:"audit"`
 
 	// fromEnv maps the keys set from the environment to their variable,
 	// so errors about them name the variable too.
@@ -187,6 +188,13 @@ type HTTP struct {
 	// MaxConnectionsPerClient is the most connections one client address
 	// may hold open (trusted proxies are not counted); 0: no limit.
 	MaxConnectionsPerClient int `toml:"max_connections_per_client"`
+}
+
+// Audit is the [audit] section.
+type Audit struct {
+	// RetentionDays is how long audit events are kept: older ones are
+	// deleted by the night's prune (and mtm prune); 0 keeps them all.
+	RetentionDays int `toml:"retention_days"`
 }
 
 // Ops is the [ops] section: the operators' own listener, apart from the
@@ -307,6 +315,7 @@ func Default() *Config {
 			NightWindow: 6 * time.Hour},
 		Alerts: Alerts{MassDeletion: true, MassDeletionMessages: 200, MassDeletionPercent: 20},
 		Ops:    Ops{Listen: "127.0.0.1:9464"},
+		Audit:  Audit{RetentionDays: 400},
 	}
 }
 

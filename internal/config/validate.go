@@ -74,6 +74,9 @@ func (c *Config) Validate() error {
 	} else if _, port, _ := net.SplitHostPort(c.Ops.Listen); c.Ops.Listen == c.Listen && port != "0" {
 		v.errf("ops.listen", "%q is the public listen address too: give the operators' endpoints their own", c.Ops.Listen)
 	}
+	if c.Audit.RetentionDays < 0 || c.Audit.RetentionDays > 36500 {
+		v.errf("audit.retention_days", "%d is not between 0 (keep every event) and 36500", c.Audit.RetentionDays)
+	}
 	if c.HTTP.ReadTimeout < time.Second {
 		v.errf("http.read_timeout", "%s is shorter than 1s (write a Go duration such as \"30s\")", c.HTTP.ReadTimeout)
 	}

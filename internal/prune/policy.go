@@ -25,6 +25,9 @@ type Policy struct {
 	// file. Each keeps its newest committed snapshot even when it is older
 	// than the cutoff; other accounts do not.
 	Listed map[string]bool
+	// AuditDays is [audit] retention_days: audit events older than that
+	// many days are deleted; 0 keeps them all.
+	AuditDays int
 }
 
 // NewPolicy is the policy of retention_days in the configured timezone, for

@@ -40,6 +40,10 @@ type Plan struct {
 	Garbage  int64                 // blobs already garbage (an earlier prune deferred them)
 	GBytes   int64                 // their stored size
 	Orphans  []blobstore.Info      // blobs no catalog row names
+	// AuditBefore is when the audit events kept begin (zero: all kept),
+	// and AuditEvents how many older ones the prune deletes.
+	AuditBefore time.Time
+	AuditEvents int64
 }
 
 // Blobs is the number of blobs the plan deletes, and their stored bytes.
@@ -74,6 +78,12 @@ func MakePlan(ctx context.Context, cat Catalog, blobs Blobs, pol Policy, clk clo
 	}
 	if p.Orphans, err = orphans(ctx, cat, blobs); err != nil {
 		return nil, err
+	}
+	if pol.AuditDays > 0 {
+		p.AuditBefore = now.AddDate(0, 0, -pol.AuditDays)
+		if p.AuditEvents, err = cat.AuditBefore(ctx, p.AuditBefore); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -127,6 +137,9 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	blobs, size := p.Blobs()
 	fmt.Fprintf(&cw, "blobs:   %d to delete, %s (%d freed by this expiry, %d already garbage, %d orphans)\n",
 		blobs, bytesize.Format(size), e.Contents, p.Garbage, len(p.Orphans))
+	if !p.AuditBefore.IsZero() {
+		fmt.Fprintf(&cw, "audit:   %d events before %s to delete\n", p.AuditEvents, p.AuditBefore.UTC().Format(time.RFC3339))
+	}
 	n, err := w.Write(cw.Bytes())
 	return int64(n), err
 }
@@ -152,6 +165,7 @@ type Result struct {
 	BytesFreed   int64
 	Spared       int64 // garbage or orphans that a catalog row named again
 	Compacted    blobstore.CompactResult
+	AuditDeleted int64 // audit events past their retention
 	// Deferred is set when the blob-deletion lock could not be taken: the
 	// catalog part is done, the blobs wait in garbage for the next prune.
 	Deferred error
@@ -173,6 +187,11 @@ func (p *Plan) Execute(ctx context.Context, cat Catalog, blobs Blobs, opts Optio
 	var err error
 	if res.Expiry, err = cat.Expire(ctx, ids(p.Drop), p.CutoffAt); err != nil {
 		return nil, err
+	}
+	if !p.AuditBefore.IsZero() {
+		if res.AuditDeleted, err = cat.ExpireAudit(ctx, p.AuditBefore); err != nil {
+			return nil, err
+		}
 	}
 	lock, err := takeLock(ctx, cat, opts)
 	if errors.Is(err, catalog.ErrBusy) {

@@ -14,11 +14,12 @@ import (
 // followed by Plan.Execute, with the night's accounts file as the listed
 // accounts (each keeps its last good snapshot).
 type Prune struct {
-	Catalog  prune.Catalog
-	Blobs    prune.Blobs
-	Days     int            // retention_days
-	Location *time.Location // timezone
-	Clock    clock.Clock
+	Catalog   prune.Catalog
+	Blobs     prune.Blobs
+	Days      int            // retention_days
+	AuditDays int            // [audit] retention_days; 0 keeps every event
+	Location  *time.Location // timezone
+	Clock     clock.Clock
 	// Wait is how long blob deletion waits for running snapshots before it
 	// is deferred to the next prune; default prune.DefaultWait.
 	Wait   time.Duration
@@ -36,6 +37,7 @@ func (p *Prune) Prune(ctx context.Context, listed []string) error {
 		wait = prune.DefaultWait
 	}
 	pol := prune.NewPolicy(p.Days, p.Location, listed)
+	pol.AuditDays = p.AuditDays
 	plan, err := prune.MakePlan(ctx, p.Catalog, p.Blobs, pol, p.Clock)
 	if err != nil {
 		return fmt.Errorf("planning prune: %w", err)
@@ -45,7 +47,7 @@ func (p *Prune) Prune(ctx context.Context, listed []string) error {
 		return fmt.Errorf("pruning: %w", err)
 	}
 	log.Info("pruned", "cutoff", plan.Cutoff, "snapshots", res.Expiry.Snapshots, "blobs", res.BlobsDeleted,
-		"freed", res.BytesFreed,
+		"freed", res.BytesFreed, "audit_events", res.AuditDeleted,
 		"packs_rewritten", res.Compacted.PacksRewritten, "disk_freed", res.Compacted.BytesFreed, "deferred", res.Deferred != nil)
 	return nil
 }

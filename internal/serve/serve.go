@@ -152,7 +152,7 @@ func (a adminLanguages) of(address string) string {
 }
 
 func (a *App) pruner() *scheduler.Prune {
-	return &scheduler.Prune{Catalog: a.st.Catalog, Blobs: a.st.Blobs, Days: a.cfg.RetentionDays,
+	return &scheduler.Prune{Catalog: a.st.Catalog, Blobs: a.st.Blobs, Days: a.cfg.RetentionDays, AuditDays: a.cfg.Audit.RetentionDays,
 		Location: a.cfg.Location, Clock: a.clk, Logger: a.log}
 }
 

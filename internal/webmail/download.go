@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"mtm/internal/catalog"
 	"mtm/internal/render"
 )
 
@@ -26,9 +27,23 @@ const partCSP = "default-src 'none'; sandbox"
 
 // messageRaw sends the exact stored bytes as a .eml download, or the bytes
 // of an attached message.
+// auditDownload records that a message's bytes, or a part's, left the
+// server for its user (the audit log: every download, View source and
+// PDF preview included; image previews are not downloads).
+func (s *Server) auditDownload(r *http.Request, t target, what string) {
+	s.audit(r.Context(), catalog.AuditEvent{Actor: t.u.address, Role: catalog.RoleUser, Client: s.clientIP(r),
+		Action: "download", Account: t.u.address,
+		Detail: fmt.Sprintf("%s of message %d of %s in %s", what, t.msg.EntryID, t.snap.Day, t.folder)})
+}
+
 func (s *Server) messageRaw(w http.ResponseWriter, r *http.Request, t target) {
 	// A subject is no path: its slashes are kept as "_", not cut at.
 	name := render.SafeFileName(strings.NewReplacer("/", "_", `\`, "_").Replace(t.msg.Subject), "message", ".eml")
+	what := "the whole message"
+	if len(t.parts) > 0 {
+		what = fmt.Sprintf("attached message %v", t.parts)
+	}
+	s.auditDownload(r, t, what)
 	if len(t.parts) > 0 {
 		s.attachedRaw(w, r, t)
 		return
@@ -210,5 +225,6 @@ func (s *Server) messageAttachment(w http.ResponseWriter, r *http.Request, t tar
 		sendImage(w, strings.ToLower(a.ContentType), b)
 		return
 	}
+	s.auditDownload(r, t, fmt.Sprintf("attachment %d", n))
 	sendPart(w, "application/octet-stream", render.SafeFileName(a.FileName, "attachment-"+strconv.Itoa(n), ""), b)
 }

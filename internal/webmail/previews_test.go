@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,5 +98,61 @@ func TestOnePreviewPerSession(t *testing.T) {
 	if e := decode[map[string]string](t, text); res.StatusCode != http.StatusServiceUnavailable || e["code"] != "previews_busy" ||
 		res.Header.Get("Retry-After") != "5" || !strings.Contains(e["error"], "Try again in a few seconds") {
 		t.Errorf("every preview of the cluster taken: %d %q %s", res.StatusCode, res.Header.Get("Retry-After"), text)
+	}
+}
+
+// TestDownloadsAreAudited: a message's source or download, an attached
+// message and an attachment are each one "download" event of the audit
+// log, naming the message; an image preview is not.
+func TestDownloadsAreAudited(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var events []catalog.AuditEvent
+	srv, err := New(Options{Catalog: f.st.Cat.Browser(), Blobs: f.st.Blobs, Verifier: f.verifier, Clock: f.st.Clock,
+		MasterSeparator: "*", Audit: func(_ context.Context, ev catalog.AuditEvent) error {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, ev)
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	f.ts = ts
+	c := f.login("alice@example.com", "alice-pw")
+	id := f.ids(f.alice[1], "INBOX")[0]
+	base := fmt.Sprintf("/api/v1/snapshots/%d/messages/%d", f.alice[1].ID, id)
+	_, body := c.do("GET", base, "")
+	d := decode[detailJSON](t, body)
+	urls := []string{base + "/raw"}
+	for _, a := range d.Attachments {
+		urls = append(urls, fmt.Sprintf("%s/attachments/%d", base, a.Index))
+		if a.Preview == "image" {
+			c.do("GET", fmt.Sprintf("%s/attachments/%d?view=1", base, a.Index), "") // a preview: not a download
+		}
+	}
+	for _, u := range urls {
+		if res, _ := c.do("GET", u, ""); res.StatusCode != 200 {
+			t.Fatalf("%s: %d", u, res.StatusCode)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var downloads []catalog.AuditEvent
+	for _, ev := range events {
+		if ev.Action == "download" {
+			downloads = append(downloads, ev)
+		}
+	}
+	if len(downloads) != len(urls) || len(urls) < 2 {
+		t.Fatalf("%d downloads audited for %d: %+v", len(downloads), len(urls), events)
+	}
+	for _, ev := range downloads {
+		if ev.Actor != "alice@example.com" || ev.Account != "alice@example.com" || ev.Role != catalog.RoleUser ||
+			!strings.Contains(ev.Detail, fmt.Sprintf("message %d of %s in INBOX", id, f.alice[1].Day)) {
+			t.Errorf("a download event: %+v", ev)
+		}
 	}
 }

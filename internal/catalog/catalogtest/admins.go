@@ -90,4 +90,32 @@ func (cs suite) testAdminsAndAudit(t *testing.T) {
 	if last, err := db.AuditLog(ctx, nil, 1); err != nil || len(last) != 1 || last[0].Actor != "x@example_com" {
 		t.Errorf("the log limited to 1: %+v, %v", last, err)
 	}
+
+	// The export reads a span of time, oldest first; the retention counts
+	// and deletes what is older than a time.
+	first := clk.Now().Add(-3 * time.Second) // alice's login
+	var got []string
+	if err := db.AuditSince(ctx, first.Add(time.Second), clk.Now(), func(ev catalog.AuditEvent) error {
+		got = append(got, ev.Actor)
+		return nil
+	}); err != nil || len(got) != 2 || got[0] != "eve@evil.test" || got[1] != "root@example.net" {
+		t.Errorf("the events of a span, oldest first: %v, %v", got, err)
+	}
+	got = nil
+	if err := db.AuditSince(ctx, first, time.Time{}, func(ev catalog.AuditEvent) error {
+		got = append(got, ev.Action)
+		return nil
+	}); err != nil || len(got) != 4 {
+		t.Errorf("every event since the first: %v, %v", got, err)
+	}
+	before := first.Add(2 * time.Second)
+	if n, err := db.AuditBefore(ctx, before); err != nil || n != 2 {
+		t.Errorf("events before: %d, %v", n, err)
+	}
+	if n, err := db.ExpireAudit(ctx, before); err != nil || n != 2 {
+		t.Errorf("expired: %d, %v", n, err)
+	}
+	if log, err := db.AuditLog(ctx, nil, 10); err != nil || len(log) != 2 || log[1].Actor != "root@example.net" {
+		t.Errorf("after the expiry: %+v, %v", log, err)
+	}
 }

@@ -16,6 +16,9 @@ import (
 )
 
 func runAdmin(ctx context.Context, env *environment, args []string) error {
+	if err := subcommandHelp(env, "admin", args); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("%w: admin add|list|remove", errUsage)
 	}

@@ -13,6 +13,9 @@ import (
 )
 
 func runAudit(ctx context.Context, env *environment, args []string) error {
+	if err := subcommandHelp(env, "audit", args); err != nil {
+		return err
+	}
 	if len(args) == 0 || args[0] != "export" {
 		return fmt.Errorf("%w: audit export --since DATE [--until DATE]", errUsage)
 	}

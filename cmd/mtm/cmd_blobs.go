@@ -10,6 +10,9 @@ import (
 )
 
 func runBlobs(ctx context.Context, env *environment, args []string) error {
+	if err := subcommandHelp(env, "blobs", args); err != nil {
+		return err
+	}
 	if len(args) == 0 || args[0] != "copy" {
 		return fmt.Errorf("%w: blobs copy [--to s3://BUCKET/PREFIX]", errUsage)
 	}

@@ -11,6 +11,9 @@ import (
 )
 
 func runCatalog(ctx context.Context, env *environment, args []string) error {
+	if err := subcommandHelp(env, "catalog", args); err != nil {
+		return err
+	}
 	if len(args) == 0 || args[0] != "copy" {
 		return fmt.Errorf("%w: catalog copy --from DATA_DIR --to postgres://USER@HOST/DB", errUsage)
 	}

@@ -10,6 +10,9 @@ import (
 // runConfig is `mtm config check`: it prints "ok" with a summary, or every
 // problem on its own line.
 func runConfig(ctx context.Context, env *environment, args []string) error {
+	if err := subcommandHelp(env, "config", args); err != nil {
+		return err
+	}
 	if len(args) == 0 || args[0] != "check" {
 		return fmt.Errorf("%w: want 'mtm config check [--config FILE]'", errUsage)
 	}

@@ -216,7 +216,7 @@ func TestConfigCheckUsage(t *testing.T) {
 		}
 	}
 	code, out, errOut := configCheck(t, filepath.Join(t.TempDir(), "nope.toml"))
-	if code != 1 || !strings.Contains(out, "reading config") || !strings.Contains(errOut, "1 problem\n") {
+	if code != 1 || !strings.Contains(out, "no configuration file") || !strings.Contains(errOut, "1 problem\n") {
 		t.Errorf("missing file: exit %d\n%s%s", code, out, errOut)
 	}
 }

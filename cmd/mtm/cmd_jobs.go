@@ -17,6 +17,9 @@ import (
 
 // runJobs lists the jobs of a PostgreSQL catalog, or retries one.
 func runJobs(ctx context.Context, env *environment, args []string) error {
+	if len(args) > 0 && args[0] == "help" {
+		return subcommandHelp(env, "jobs", args)
+	}
 	retry := len(args) > 0 && args[0] == "retry"
 	var id int64
 	if retry {

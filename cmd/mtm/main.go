@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -63,11 +64,21 @@ func main() {
 }
 
 func run(ctx context.Context, env *environment, args []string) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		writeVersion(env.stdout)
+		return 0
+	}
+	if len(args) > 1 && args[0] == "help" { // mtm help CMD: the command's own -h
+		if _, ok := commands[args[1]]; ok {
+			args = []string{args[1], "-h"}
+		}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(env.stderr)
 		if len(args) == 0 {
+			usage(env.stderr)
 			return 2
 		}
+		usage(env.stdout)
 		return 0
 	}
 	cmd, ok := commands[args[0]]
@@ -100,19 +111,43 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'mtm <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'mtm help <command>' for what a command does, its flags, examples and exit codes;")
+	fmt.Fprintln(w, "'mtm --version' for this binary's version.")
 }
 
 // newFlags returns a flag set with the common --config flag.
-func newFlags(env *environment, name string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet("mtm "+name, flag.ContinueOnError)
+// flags are a command's flags, and where its help goes.
+type flags struct {
+	*flag.FlagSet
+	env  *environment
+	name string // "admin add"
+}
+
+func newFlags(env *environment, name string) (*flags, *string) {
+	fs := &flags{FlagSet: flag.NewFlagSet("mtm "+name, flag.ContinueOnError), env: env, name: name}
 	fs.SetOutput(env.stderr)
+	// A wrong flag: the flags, on standard error (-h prints the whole
+	// help on standard output: parse).
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "usage of mtm %s ('mtm help %s' says more):\n", name, strings.Fields(name)[0])
+		fs.PrintDefaults()
+	}
 	cfg := fs.String("config", "./mtm.toml", "configuration file")
 	return fs, cfg
 }
 
-// parse parses flags, marking bad ones as usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
+// parse parses flags, marking bad ones as usage errors. -h, -help or
+// --help prints the command's help (writeHelp) and returns flag.ErrHelp.
+func parse(fs *flags, args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			writeHelp(fs.env.stdout, fs.name, fs.FlagSet)
+			return flag.ErrHelp
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

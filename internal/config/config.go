@@ -31,9 +31,15 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// DefaultPath is the configuration file used when none is named. Only this
-// file may be missing; Load then uses the defaults and the environment.
+// DefaultPath is the configuration file used when none is named. A
+// missing file is an error, this one too: a command run by mistake where
+// there is none must not make an empty catalog in the default data_dir.
+// (A configuration all in the environment names an empty file:
+// --config /dev/null.)
 const DefaultPath = "./mtm.toml"
+
+// ErrNoFile: the configuration file does not exist.
+var ErrNoFile = errors.New("no configuration file")
 
 // TLSMode says how a client secures its connection.
 type TLSMode string
@@ -321,7 +327,7 @@ func Default() *Config {
 
 // Load reads the configuration file at path ("" means DefaultPath), applies
 // the MTM_* variables of env (in os.Environ form) and validates the result.
-// A missing file is an error unless path is DefaultPath. The error joins
+// A missing file is an error (ErrNoFile). The error joins
 // every problem found.
 func Load(path string, env []string) (*Config, error) {
 	if path == "" {
@@ -359,8 +365,9 @@ func (e fileErrors) Unwrap() []error { return e }
 // loadFile decodes the file at path into c and resolves its relative paths.
 func (c *Config) loadFile(path string) error {
 	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && path == DefaultPath {
-		return nil
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w %s: give one with --config FILE (mtm.example.toml describes every key; "+
+			"--config /dev/null takes everything from the environment): %w", ErrNoFile, path, fs.ErrNotExist)
 	}
 	if err != nil {
 		return fmt.Errorf("reading config: %w", err)

@@ -142,9 +142,17 @@ level = "debug"
 			},
 		},
 		{
-			name:   "missing default file gives defaults and env",
-			noFile: true,
-			env:    []string{"MTM_DATA_DIR=/data", "PATH=/bin"},
+			// A command run where there is no configuration must not make
+			// an empty catalog in the default data_dir.
+			name:    "missing default file is an error",
+			noFile:  true,
+			env:     []string{"MTM_DATA_DIR=/data", "PATH=/bin"},
+			wantErr: []string{"no configuration file ./mtm.toml: give one with --config FILE"},
+		},
+		{
+			name: "an empty file gives defaults and env",
+			file: "",
+			env:  []string{"MTM_DATA_DIR=/data", "PATH=/bin"},
 			check: func(t *testing.T, c *Config) {
 				if c.DataDir != "/data" || c.RetentionDays != 15 {
 					t.Errorf("DataDir = %q, RetentionDays = %d", c.DataDir, c.RetentionDays)
@@ -420,7 +428,7 @@ func TestCheckIMAPAuth(t *testing.T) {
 
 func TestCheckIMAPAuthNamesEnv(t *testing.T) {
 	t.Chdir(t.TempDir())
-	c, err := Load("", []string{"MTM_IMAP_PASSWORD_FILE=pw", "MTM_IMAP_MASTER_USER=backup", "MTM_IMAP_MASTER_PASSWORD=x"})
+	c, err := Load(os.DevNull, []string{"MTM_IMAP_PASSWORD_FILE=pw", "MTM_IMAP_MASTER_USER=backup", "MTM_IMAP_MASTER_PASSWORD=x"})
 	if err != nil {
 		t.Fatal(err)
 	}

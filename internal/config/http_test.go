@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -45,7 +46,7 @@ func TestHTTPSectionFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.value, func(t *testing.T) {
-			c, err := Load("", []string{"MTM_HTTP_TRUSTED_PROXIES=" + tt.value})
+			c, err := Load(os.DevNull, []string{"MTM_HTTP_TRUSTED_PROXIES=" + tt.value})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +55,7 @@ func TestHTTPSectionFromEnv(t *testing.T) {
 			}
 		})
 	}
-	_, err := Load("", []string{"MTM_HTTP_TRUSTED_PROXIES=127.0.0.1,nope", "MTM_HTTP_TLS_KEY_FILE=k.pem"})
+	_, err := Load(os.DevNull, []string{"MTM_HTTP_TRUSTED_PROXIES=127.0.0.1,nope", "MTM_HTTP_TLS_KEY_FILE=k.pem"})
 	checkErr(t, err, []string{`http.trusted_proxies (MTM_HTTP_TRUSTED_PROXIES): "nope" is not an IP address`,
 		"http.tls_cert_file: is empty but http.tls_key_file (MTM_HTTP_TLS_KEY_FILE) is set"})
 }

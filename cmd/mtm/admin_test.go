@@ -70,6 +70,13 @@ func TestAdminCommands(t *testing.T) {
 		out != "boss@example.com\texample.com xn--bcher-kva.de\nroot@example.net\tall domains\n" {
 		t.Errorf("list: exit %d\n%q", code, out)
 	}
+	if code, out := admin("", "reset-2fa", "--email", "Root@example.net"); code != 0 ||
+		!strings.Contains(out, "cleared the second factor of root@example.net") {
+		t.Errorf("reset-2fa: exit %d\n%s", code, out)
+	}
+	if code, out := admin("", "reset-2fa", "--email", "nobody@example.net"); code == 0 || !strings.Contains(out, "not found") {
+		t.Errorf("reset-2fa of nobody: exit %d\n%s", code, out)
+	}
 	if code, out := admin("", "remove", "--email", "root@example.net"); code != 0 {
 		t.Fatalf("remove: exit %d\n%s", code, out)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"strings"
 
 	"golang.org/x/term"
@@ -20,7 +21,7 @@ func runAdmin(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	if len(args) == 0 {
-		return fmt.Errorf("%w: admin add|list|remove", errUsage)
+		return fmt.Errorf("%w: admin add|list|remove|reset-2fa", errUsage)
 	}
 	switch args[0] {
 	case "add":
@@ -29,8 +30,10 @@ func runAdmin(ctx context.Context, env *environment, args []string) error {
 		return runAdminList(ctx, env, args[1:])
 	case "remove":
 		return runAdminRemove(ctx, env, args[1:])
+	case "reset-2fa":
+		return runAdminReset2FA(ctx, env, args[1:])
 	}
-	return fmt.Errorf("%w: unknown admin command %q (add, list, remove)", errUsage, args[0])
+	return fmt.Errorf("%w: unknown admin command %q (add, list, remove, reset-2fa)", errUsage, args[0])
 }
 
 func runAdminAdd(ctx context.Context, env *environment, args []string) error {
@@ -159,4 +162,32 @@ func withCatalog(ctx context.Context, env *environment, cfgPath string, fn func(
 	}
 	st := op.st
 	return errors.Join(fn(st.Catalog), st.Close())
+}
+
+// runAdminReset2FA clears an admin's second factor and recovery codes (a
+// lost phone): their next login sets it up again. It is recorded.
+func runAdminReset2FA(ctx context.Context, env *environment, args []string) error {
+	fs, cfgPath := newFlags(env, "admin reset-2fa")
+	email := fs.String("email", "", "the admin whose second factor to clear (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return fmt.Errorf("%w: --email is required", errUsage)
+	}
+	return withCatalog(ctx, env, *cfgPath, func(cat *catalog.DB) error {
+		if err := cat.ResetAdminTOTP(ctx, *email); err != nil {
+			return err
+		}
+		who := "operator"
+		if u, err := user.Current(); err == nil {
+			who = u.Username
+		}
+		if err := cat.Audit(ctx, catalog.AuditEvent{Actor: who, Role: catalog.RoleOperator, Action: "admin-2fa-reset",
+			Detail: "the second factor of " + strings.ToLower(*email)}); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "cleared the second factor of %s: their next login sets it up again\n", strings.ToLower(*email))
+		return nil
+	})
 }

@@ -54,15 +54,18 @@ var helps = map[string]help{
 			"within [http] shutdown_timeout.",
 		examples: "mtm serve --config /etc/mtm/mtm.toml"},
 	"admin": {usage: "mtm admin add --email ADDR [--domain D ...] [--language en|it] [--config FILE]\n" +
-		"mtm admin list [--config FILE]\nmtm admin remove --email ADDR [--config FILE]",
+		"mtm admin list [--config FILE]\nmtm admin remove --email ADDR [--config FILE]\n" +
+		"mtm admin reset-2fa --email ADDR [--config FILE]",
 		about: "Manages the admins who confirm or reject restore requests: an admin with domains decides for " +
 			"the accounts of those domains, one without for every domain. add reads the password from the " +
 			"terminal (twice) or the first line of standard input; it must have 10 characters and not be easy " +
-			"to guess. list flags admins whose address cannot receive email.",
+			"to guess. list flags admins whose address cannot receive email. reset-2fa clears an admin's " +
+			"second factor (a lost phone): their next login sets it up again.",
 		examples: "mtm admin add --config /etc/mtm/mtm.toml --email boss@example.com --domain example.com\n" +
 			"printf '%s\\n' \"$PW\" | mtm admin add --config /etc/mtm/mtm.toml --email root@example.net\n" +
 			"mtm admin list --config /etc/mtm/mtm.toml\n" +
-			"mtm admin remove --config /etc/mtm/mtm.toml --email boss@example.com"},
+			"mtm admin remove --config /etc/mtm/mtm.toml --email boss@example.com\n" +
+			"mtm admin reset-2fa --config /etc/mtm/mtm.toml --email boss@example.com"},
 	"demo": {usage: "mtm demo [--data DIR] [--listen HOST:PORT] [--messages N] [--dovecot]",
 		about: "Runs the whole product on sample mail, with no configuration: an IMAP server (in process, or a " +
 			"real Dovecot with --dovecot), 15 days of history, an SMTP catcher whose emails show on a page, and " +

@@ -99,6 +99,12 @@ type AdminsAndAudit interface {
 	Admin(ctx context.Context, email string) (AdminRow, error)
 	Admins(ctx context.Context) ([]AdminRow, error)
 	SetAdminLanguage(ctx context.Context, email, lang string) error
+	// The second factor (docs/design.md, "Admins' second factor").
+	SetAdminTOTP(ctx context.Context, email, secret string, step int64, recovery [][32]byte) error
+	ResetAdminTOTP(ctx context.Context, email string) error
+	UseTOTPStep(ctx context.Context, email string, step int64) (bool, error)
+	UseRecoveryCode(ctx context.Context, email string, hash [32]byte) (bool, error)
+	RecoveryCodesLeft(ctx context.Context, email string) (int, error)
 	Audit(ctx context.Context, ev AuditEvent) error
 	Auditing(ctx context.Context, ev AuditEvent) func(*sql.Tx) error
 	AuditLog(ctx context.Context, domains []string, limit int) ([]AuditEvent, error)

@@ -2,6 +2,7 @@ package catalogtest
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strconv"
 	"testing"
@@ -89,6 +90,50 @@ func (cs suite) testAdminsAndAudit(t *testing.T) {
 	}
 	if last, err := db.AuditLog(ctx, nil, 1); err != nil || len(last) != 1 || last[0].Actor != "x@example_com" {
 		t.Errorf("the log limited to 1: %+v, %v", last, err)
+	}
+
+	// The second factor: set up with its recovery codes; a step is spent
+	// once and only forwards; a recovery code once; a reset clears both.
+	codes := [][32]byte{sha256.Sum256([]byte("AAAA")), sha256.Sum256([]byte("BBBB"))}
+	if err := db.SetAdminTOTP(ctx, "root@example.net", "JBSWY3DPEHPK3PXP", 100, codes); err != nil {
+		t.Fatal(err)
+	}
+	if row, err := db.Admin(ctx, "root@example.net"); err != nil || row.TOTPSecret != "JBSWY3DPEHPK3PXP" || row.TOTPStep != 100 {
+		t.Errorf("after set-up: %+v, %v", row, err)
+	}
+	for _, c := range []struct {
+		step int64
+		ok   bool
+	}{{100, false}, {99, false}, {101, true}, {101, false}, {103, true}, {102, false}} {
+		if ok, err := db.UseTOTPStep(ctx, "root@example.net", c.step); err != nil || ok != c.ok {
+			t.Errorf("step %d: %v, %v; want %v", c.step, ok, err, c.ok)
+		}
+	}
+	if ok, err := db.UseTOTPStep(ctx, "boss@example.com", 500); err != nil || ok {
+		t.Errorf("a step of an admin without a second factor: %v, %v", ok, err)
+	}
+	for i, want := range []bool{true, false} {
+		if ok, err := db.UseRecoveryCode(ctx, "root@example.net", codes[0]); err != nil || ok != want {
+			t.Errorf("recovery code, use %d: %v, %v", i+1, ok, err)
+		}
+	}
+	if ok, err := db.UseRecoveryCode(ctx, "boss@example.com", codes[1]); err != nil || ok {
+		t.Errorf("another admin's recovery code: %v, %v", ok, err)
+	}
+	if n, err := db.RecoveryCodesLeft(ctx, "root@example.net"); err != nil || n != 1 {
+		t.Errorf("recovery codes left: %d, %v", n, err)
+	}
+	if err := db.ResetAdminTOTP(ctx, "root@example.net"); err != nil {
+		t.Fatal(err)
+	}
+	if row, err := db.Admin(ctx, "root@example.net"); err != nil || row.TOTPSecret != "" || row.TOTPStep != 0 {
+		t.Errorf("after a reset: %+v, %v", row, err)
+	}
+	if n, err := db.RecoveryCodesLeft(ctx, "root@example.net"); err != nil || n != 0 {
+		t.Errorf("recovery codes after a reset: %d, %v", n, err)
+	}
+	if err := db.ResetAdminTOTP(ctx, "nobody@example.net"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("resetting an unknown admin: %v", err)
 	}
 
 	// The export reads a span of time, oldest first; the retention counts

@@ -411,7 +411,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	if code := adm.do("POST", "/api/v1/admin/session", map[string]string{"email": "boss@example.com", "password": adminPassword}, nil); code != 200 {
 		t.Fatalf("admin login on node 1: %d", code)
 	}
-	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), nil, nil); code != 200 {
+	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), map[string]string{"reauth": adminPassword}, nil); code != 200 {
 		t.Fatalf("confirm on node 1: %d", code)
 	}
 	var status struct{ Status, Error string }

@@ -78,6 +78,8 @@ master_password = %q
 master_separator = "*"
 [accounts]
 file = %q
+[admin]
+require_second_factor = false   # TestAdminSecondFactor* turn it on
 [log]
 level = "warn"
 `, filepath.Join(e.dir, "data"), e.dc.Addr, e.dc.MasterUser, e.dc.MasterPassword, list)

@@ -104,7 +104,7 @@ func TestRestoreSelectionOverHTTP(t *testing.T) {
 			}
 		}
 	}
-	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), nil, nil); code != 200 {
+	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), map[string]string{"reauth": adminPassword}, nil); code != 200 {
 		t.Fatalf("confirm: %d", code)
 	}
 	var status struct{ Status, Error string }

@@ -249,7 +249,7 @@ func TestServeRestoreOverHTTP(t *testing.T) {
 		!strings.Contains(page, alice) {
 		t.Errorf("the link of the admin's email: %d\n%.500s", code, page)
 	}
-	if code := adm.do("POST", "/api/v1/admin/restores/"+id+"/confirm", nil, nil); code != 200 {
+	if code := adm.do("POST", "/api/v1/admin/restores/"+id+"/confirm", map[string]string{"reauth": adminPassword}, nil); code != 200 {
 		t.Fatalf("confirm: %d", code)
 	}
 	var status struct{ Status, Error string }

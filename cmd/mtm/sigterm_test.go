@@ -219,7 +219,7 @@ func TestSIGTERMDuringRestore(t *testing.T) {
 	if code := adm.do("POST", "/api/v1/admin/session", map[string]string{"email": "boss@example.com", "password": adminPassword}, nil); code != 200 {
 		t.Fatalf("admin login: %d", code)
 	}
-	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), nil, nil); code != 200 {
+	if code := adm.do("POST", fmt.Sprintf("/api/v1/admin/restores/%d/confirm", req.ID), map[string]string{"reauth": adminPassword}, nil); code != 200 {
 		t.Fatalf("confirm: %d", code)
 	}
 	e.waitRows("restore_appends", p)

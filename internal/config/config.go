@@ -91,6 +91,7 @@ type Config struct {
 	Alerts   Alerts   `toml:"alerts"`
 	Ops      Ops      `toml:"ops"`
 	Audit    Audit    `toml:"audit"`
+	Admin    Admin    `toml:"admin"`
 
 	// fromEnv maps the keys set from the environment to their variable,
 	// so errors about them name the variable too.
@@ -194,6 +195,15 @@ type HTTP struct {
 	// MaxConnectionsPerClient is the most connections one client address
 	// may hold open (trusted proxies are not counted); 0: no limit.
 	MaxConnectionsPerClient int `toml:"max_connections_per_client"`
+}
+
+// Admin is the [admin] section: the admin panel's logins.
+type Admin struct {
+	// RequireSecondFactor makes every admin set up a TOTP second factor at
+	// their first login and give a code at every login (docs/design.md,
+	// "Admins' second factor"). Turn it off only when the panel sits
+	// behind a proxy that enforces one itself.
+	RequireSecondFactor bool `toml:"require_second_factor"`
 }
 
 // Audit is the [audit] section.
@@ -322,6 +332,7 @@ func Default() *Config {
 		Alerts: Alerts{MassDeletion: true, MassDeletionMessages: 200, MassDeletionPercent: 20},
 		Ops:    Ops{Listen: "127.0.0.1:9464"},
 		Audit:  Audit{RetentionDays: 400},
+		Admin:  Admin{RequireSecondFactor: true},
 	}
 }
 

@@ -119,7 +119,8 @@ level = "debug"
 					},
 					HTTP: HTTP{ShutdownTimeout: 20 * time.Second, ReadTimeout: 30 * time.Second, MaxConnectionsPerClient: 32},
 					Ops:  Ops{Listen: "127.0.0.1:9464"}, Audit: Audit{RetentionDays: 400},
-					Log: Log{Format: "json", Level: "debug"},
+					Admin: Admin{RequireSecondFactor: true},
+					Log:   Log{Format: "json", Level: "debug"},
 					Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 						NightWindow: 6 * time.Hour}, // nor [cluster]
 					Alerts: Alerts{MassDeletion: true, MassDeletionMessages: 200, MassDeletionPercent: 20}, // nor [alerts]
@@ -322,8 +323,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 53 {
-		t.Errorf("%d keys, want 53; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 54 {
+		t.Errorf("%d keys, want 54; update this test and mtm.example.toml together", len(seen))
 	}
 }
 

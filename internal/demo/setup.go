@@ -166,6 +166,9 @@ func WriteConfig(dir, listen, zone, imapAddr, smtpAddr string) (string, error) {
 		// The operators' endpoints on a free loopback port: a demo beside
 		// a real mtm (or another demo) must not collide with it.
 		"ops": map[string]any{"listen": "127.0.0.1:0"},
+		// The demo's admins log in with the printed password alone: no
+		// authenticator app is needed to look around.
+		"admin": map[string]any{"require_second_factor": false},
 	}
 	var b strings.Builder
 	b.WriteString("# Written by mtm demo: the IMAP and SMTP servers of this run.\n")

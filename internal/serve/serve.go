@@ -209,7 +209,7 @@ func (a *App) routes() (http.Handler, error) {
 	adm, err := webadmin.New(webadmin.Options{Catalog: a.st.Catalog, Flow: a.flow, Clock: a.clk, Location: a.cfg.Location,
 		Language: a.cfg.Language,
 		BaseURL:  a.cfg.BaseURL, ClientIP: proxies.ClientAddr, Logger: a.log, SharedSessions: shared, Operations: ops,
-		DeviceKey: deviceKey, IsHTTPS: proxies.IsHTTPS})
+		DeviceKey: deviceKey, IsHTTPS: proxies.IsHTTPS, RequireSecondFactor: a.cfg.Admin.RequireSecondFactor})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"mtm/internal/admin"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
@@ -396,5 +398,79 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s sent again an email about another domain: %d", who, resp.StatusCode)
 		}
+	}
+}
+
+// TestSecondFactorAPI: with the second factor required, the JSON API
+// refuses an admin who has not set it up (403 setup_2fa); once set up, a
+// login needs a right code, a code is spent once (a replay is refused,
+// on the same step or an earlier one), a recovery code works once, and
+// wrong codes are throttled like wrong passwords.
+func TestSecondFactorAPI(t *testing.T) {
+	p := newPanel(t)
+	ctx := context.Background()
+	s, err := New(Options{Catalog: p.cat, Clock: p.clk, BaseURL: "https://mtm.example.com", RequireSecondFactor: true,
+		Flow: restoreflow.New(restoreflow.Options{Catalog: p.cat, Clock: p.clk})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	p.srv = srv
+	login := func(code string) (int, string) {
+		jar, _ := cookiejar.New(nil)
+		return p.do(&http.Client{Jar: jar}, "POST", "/api/v1/admin/session",
+			fmt.Sprintf(`{"email":"boss@example.com","password":%q,"code":%q}`, pw, code))
+	}
+	if code, body := login(""); code != http.StatusForbidden || !strings.Contains(body, `"code":"setup_2fa"`) {
+		t.Fatalf("before set-up: %d %s", code, body)
+	}
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	recovery := "ABCD-EFGH-JKLM"
+	if err := p.cat.SetAdminTOTP(ctx, "boss@example.com", secret, 0,
+		[][32]byte{sha256.Sum256([]byte(normalizeCode(recovery)))}); err != nil {
+		t.Fatal(err)
+	}
+	now := func() string {
+		c, err := totp.GenerateCode(secret, p.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if code, _ := login(""); code != http.StatusUnauthorized {
+		t.Errorf("no code: %d", code)
+	}
+	c := now()
+	if code, body := login(c); code != 200 {
+		t.Fatalf("a right code: %d %s", code, body)
+	}
+	if code, _ := login(c); code != http.StatusUnauthorized {
+		t.Errorf("the same code again (a replay): %d", code)
+	}
+	p.clk.Advance(30 * time.Second)
+	old, _ := totp.GenerateCode(secret, p.clk.Now().Add(-60*time.Second))
+	if code, _ := login(old); code != http.StatusUnauthorized {
+		t.Errorf("an earlier step's code: %d", code)
+	}
+	if code, body := login(now()); code != 200 {
+		t.Errorf("the next step's code: %d %s", code, body)
+	}
+	if code, _ := login(strings.ToLower(recovery)); code != 200 {
+		t.Errorf("a recovery code, typed in lower case: %d", code)
+	}
+	if code, _ := login(recovery); code != http.StatusUnauthorized {
+		t.Errorf("a spent recovery code: %d", code)
+	}
+	// Guessing codes with the password: the account's count (10 free,
+	// then doubling delays) holds it back.
+	throttled := false
+	for range 12 {
+		if code, _ := login("123456"); code == http.StatusTooManyRequests {
+			throttled = true
+		}
+	}
+	if !throttled {
+		t.Error("wrong codes are not throttled")
 	}
 }

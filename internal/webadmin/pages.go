@@ -36,7 +36,7 @@ type page struct {
 	Path      string // the page's own path, where a language change returns
 }
 
-var pageNames = []string{"login", "restores", "restore", "backups", "outbox", "audit", "operations"}
+var pageNames = []string{"login", "code", "setup", "recovery", "restores", "restore", "backups", "outbox", "audit", "operations"}
 
 func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -128,12 +128,7 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusInternalServerError, "login", page{Title: "admin.title.login", Error: "admin.error.internal", Data: next})
 		return
 	}
-	if err := s.startSession(w, r, a); err != nil {
-		s.o.Logger.Error("admin login: starting the session", "err", err)
-		s.render(w, r, http.StatusServiceUnavailable, "login", page{Title: "admin.title.login", Error: "admin.error.later", Data: next})
-		return
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	s.afterPassword(w, r, a, next)
 }
 
 // formLanguage keeps the language an admin chose: for the panel in this
@@ -226,6 +221,18 @@ func (s *Server) formConfirm(w http.ResponseWriter, r *http.Request, a admin.Adm
 	if !ok {
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if wholeAccount(req) && req.Status == catalog.RestorePending {
+		ok, err := s.reauthenticated(r, a, r.PostForm.Get("reauth"))
+		if err != nil || !ok {
+			http.Redirect(w, r, fmt.Sprintf("/admin/restores/%d?flash=%s", req.ID, flashCode("admin.flash.reauth")), http.StatusSeeOther)
+			return
+		}
+	}
 	s.afterDecision(w, r, a, req.ID, "admin.flash.confirmed", s.o.Flow.Confirm(r.Context(), a, s.actor(r, a), req.ID))
 }
 
@@ -262,7 +269,7 @@ func (s *Server) afterDecision(w http.ResponseWriter, r *http.Request, a admin.A
 // Flash messages travel as a code in the redirect, never as text, so a
 // link cannot make the panel say anything else.
 var flashes = []string{"", "admin.flash.confirmed", "admin.flash.rejected",
-	"admin.flash.decided", "admin.flash.requeued", "admin.flash.job_retried"}
+	"admin.flash.decided", "admin.flash.requeued", "admin.flash.job_retried", "admin.flash.reauth"}
 
 func flashCode(msg string) string { return strconv.Itoa(max(0, slices.Index(flashes, msg))) }
 
@@ -277,4 +284,10 @@ func flash(r *http.Request) string {
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, a admin.Admin, err error) {
 	s.o.Logger.Error("admin panel", "err", err)
 	s.render(w, r, http.StatusInternalServerError, "restores", page{Title: "admin.title.error", Admin: a, Error: "admin.error.internal"})
+}
+
+// wholeAccount tells whether a request restores a whole account: its
+// confirmation asks again for the password or a code.
+func wholeAccount(req catalog.RestoreRequest) bool {
+	return len(req.Folders) == 0 && len(req.Messages) == 0
 }

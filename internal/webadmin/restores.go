@@ -143,6 +143,19 @@ func (s *Server) apiConfirm(w http.ResponseWriter, r *http.Request, a admin.Admi
 	if !ok {
 		return
 	}
+	if wholeAccount(req) && req.Status == catalog.RestorePending {
+		var body struct {
+			Reauth string `json:"reauth"` // the password or a code: a whole account asks again
+		}
+		if r.ContentLength != 0 {
+			_ = json.NewDecoder(io.LimitReader(r.Body, 16<<10)).Decode(&body)
+		}
+		if ok, err := s.reauthenticated(r, a, body.Reauth); err != nil || !ok {
+			web.WriteJSON(w, http.StatusForbidden, map[string]string{"code": "reauth",
+				"error": "confirming the restore of a whole account needs your password or a code again (\"reauth\")"})
+			return
+		}
+	}
 	s.decided(w, r, a, req.ID, s.o.Flow.Confirm(r.Context(), a, s.actor(r, a), req.ID))
 }
 

@@ -13,6 +13,7 @@ package webadmin
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"html/template"
 	"log/slog"
@@ -74,6 +75,11 @@ type Options struct {
 	// trusted proxy (web.Proxies.IsHTTPS): its cookies are then Secure
 	// and its answers carry HSTS. Default: the request itself is TLS.
 	IsHTTPS func(*http.Request) bool
+	// RequireSecondFactor makes every admin set up a TOTP second factor at
+	// their first login and give a code at every login ([admin]
+	// require_second_factor). An admin who has set one up gives a code
+	// whatever it says.
+	RequireSecondFactor bool
 	// Operations, if set, is the cluster's job queue, for the operations
 	// page; nil on the embedded catalog.
 	Operations Operations
@@ -87,6 +93,8 @@ type Server struct {
 	dummy   string        // a hash to check unknown emails against
 	pages   map[string]*template.Template
 	handler http.Handler
+	// pendingKey signs the token between a login's password and its code.
+	pendingKey []byte
 }
 
 //go:embed templates/*.html templates/admin.css
@@ -126,6 +134,11 @@ func New(o Options) (*Server, error) {
 			Sessions: o.Sessions, Throttle: o.Throttle, Guard: guard,
 			Shared: o.SharedSessions, Realm: "admin", Logger: o.Logger,
 			DeviceCookie: "mtm_admin_device", DeviceKey: o.DeviceKey})}
+	s.pendingKey = o.DeviceKey
+	if len(s.pendingKey) == 0 {
+		s.pendingKey = make([]byte, 32)
+		_, _ = rand.Read(s.pendingKey) // crypto/rand.Read never fails (Go 1.24+)
+	}
 	if s.pages, err = parsePages(o.Location); err != nil {
 		return nil, err
 	}
@@ -158,6 +171,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /admin/restores/{id}", s.withAdminPage(s.restorePage))
 	mux.HandleFunc("POST /admin/language", s.withAdminPage(s.formLanguage))
 	mux.HandleFunc("POST /admin/restores/{id}/confirm", s.withAdminPage(s.formConfirm))
+	mux.HandleFunc("POST /admin/login/code", s.formCode)
+	mux.HandleFunc("POST /admin/login/setup", s.formSetup)
 	mux.HandleFunc("POST /admin/restores/{id}/reject", s.withAdminPage(s.formReject))
 	mux.HandleFunc("GET /admin/backups", s.withAdminPage(s.backupsPage))
 	mux.HandleFunc("GET /admin/outbox", s.withAdminPage(s.outboxPage))
@@ -170,5 +185,5 @@ func (s *Server) routes() *http.ServeMux {
 }
 
 // panelCSP: the panel's own stylesheet, no script at all.
-const panelCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; " +
+const panelCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; " +
 	"frame-ancestors 'none'"

@@ -131,6 +131,7 @@ func localPath(p string) string {
 type credentials struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	Code     string `json:"code"` // the second factor's code, or a recovery code
 }
 
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +141,20 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.authenticate(r, c.Email, c.Password, s.o.ClientIP(r))
 	if !s.loginError(w, err) {
+		return
+	}
+	row, err := s.o.Catalog.Admin(r.Context(), a.Email)
+	switch {
+	case err != nil:
+		s.loginError(w, err)
+		return
+	case row.TOTPSecret != "":
+		if !s.loginError(w, s.secondStep(r, a.Email, c.Code)) {
+			return
+		}
+	case s.o.RequireSecondFactor:
+		web.WriteJSON(w, http.StatusForbidden, map[string]string{"code": "setup_2fa",
+			"error": "set up your second factor in the admin panel first (log in there once)"})
 		return
 	}
 	if err := s.startSession(w, r, a); err != nil {

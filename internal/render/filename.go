@@ -50,3 +50,15 @@ func ContentDisposition(safeName string) string {
 	}
 	return "attachment"
 }
+
+// ShownName is a name from a mailbox (a folder, a subject, a sender) as a
+// page shows it: without the bidirectional controls that would reorder
+// it ("invoice\u202efdp.exe" shows as "invoiceexe.pdf").
+func ShownName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, s)
+}

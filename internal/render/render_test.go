@@ -273,3 +273,9 @@ func TestBidiControlsNeutralised(t *testing.T) {
 		t.Errorf("attachments %+v, subject %q", as, m.Headers.Subject)
 	}
 }
+
+func TestShownName(t *testing.T) {
+	if got := ShownName("Bills \u202efdp.exe \u2066x\u2069"); got != "Bills fdp.exe x" {
+		t.Errorf("ShownName: %q", got)
+	}
+}

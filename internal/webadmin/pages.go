@@ -15,6 +15,7 @@ import (
 	"mtm/internal/catalog"
 	"mtm/internal/i18n"
 	"mtm/internal/notify"
+	"mtm/internal/render"
 	"mtm/internal/restoreflow"
 	"mtm/internal/web"
 	"mtm/internal/webauth"
@@ -52,8 +53,10 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 			case len(f) == 0:
 				return l.T("admin.scope.all")
 			}
-			return strings.Join(f, ", ")
+			return render.ShownName(strings.Join(f, ", "))
 		},
+		// "shown" is a name from a mailbox without bidirectional controls.
+		"shown": render.ShownName,
 		// "status" names a request's or a job's state in the page's language.
 		"status": func(l i18n.Lang, state string) string { return l.T("admin.status." + state) },
 		"previewTotal": func(p []notify.FolderCount) int {

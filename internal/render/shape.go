@@ -101,7 +101,9 @@ func scanShape(raw []byte) shape {
 			switch {
 			case text == "":
 				inHead = false
-				if mt, params, _, err := mediatype.Parse(ctype); err == nil && strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" {
+				// The parser reads any part with a boundary as a multipart,
+				// whatever its type says ("ultipart/mixed" too): so does this.
+				if _, params, _, err := mediatype.Parse(ctype); err == nil && params["boundary"] != "" {
 					stack = append(stack, boundary{delim: "--" + params["boundary"]})
 					if sh.depth = max(sh.depth, len(stack)); sh.depth > MaxDepth {
 						return sh

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 
 	"golang.org/x/term"
@@ -179,11 +178,7 @@ func runAdminReset2FA(ctx context.Context, env *environment, args []string) erro
 		if err := cat.ResetAdminTOTP(ctx, *email); err != nil {
 			return err
 		}
-		who := "operator"
-		if u, err := user.Current(); err == nil {
-			who = u.Username
-		}
-		if err := cat.Audit(ctx, catalog.AuditEvent{Actor: who, Role: catalog.RoleOperator, Action: "admin-2fa-reset",
+		if err := cat.Audit(ctx, catalog.AuditEvent{Actor: operatorName(), Role: catalog.RoleOperator, Action: "admin-2fa-reset",
 			Detail: "the second factor of " + strings.ToLower(*email)}); err != nil {
 			return err
 		}

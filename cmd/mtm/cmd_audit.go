@@ -73,11 +73,7 @@ func runAuditExport(ctx context.Context, env *environment, args []string) error 
 	err = errors.Join(err, w.Flush())
 	if err == nil {
 		// The export is itself an event: who took the log away, and which part.
-		who := "operator"
-		if u, uerr := user.Current(); uerr == nil {
-			who = u.Username
-		}
-		err = st.Catalog.Audit(ctx, catalog.AuditEvent{Actor: who, Role: catalog.RoleOperator, Action: "audit-export",
+		err = st.Catalog.Audit(ctx, catalog.AuditEvent{Actor: operatorName(), Role: catalog.RoleOperator, Action: "audit-export",
 			Detail: fmt.Sprintf("%d events from %s", n, from.Format(time.RFC3339))})
 	}
 	return errors.Join(err, st.Close())
@@ -93,4 +89,13 @@ func parseWhen(s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is neither a day (YYYY-MM-DD) nor an RFC 3339 time", s)
 	}
 	return t, nil
+}
+
+// operatorName is who runs an operator's command, for the audit log: the
+// system user, or "operator" when it cannot be told.
+func operatorName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "operator"
 }

@@ -73,10 +73,8 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 	m := &Message{TooLarge: tooLarge}
 	src := raw
 	if tooLarge {
-		if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 && i < 1<<20 {
-			src = raw[:i+4]
-		} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 && i < 1<<20 {
-			src = raw[:i+2]
+		if end := headerEnd(raw); end >= 0 && end < 1<<20 {
+			src = raw[:end]
 		} else {
 			src = raw[:min(len(raw), 1<<20)]
 		}
@@ -108,17 +106,26 @@ func parse(raw []byte, tooLarge bool) (*Message, error) {
 	return m, nil
 }
 
+// headerEnd is where raw's header ends, after its first empty line (LF
+// or CRLF), or -1 when it has none.
+func headerEnd(raw []byte) int {
+	end := -1
+	if i := bytes.Index(raw, []byte("\n\r\n")); i >= 0 {
+		end = i + 3
+	}
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 && (end < 0 || i+2 < end) {
+		end = i + 2
+	}
+	return end
+}
+
 // tooComplex is src not parsed, for the reason problem: its header read
 // alone, its raw text shown.
 func tooComplex(src []byte, problem string, tooLarge bool) *Message {
-	end := len(src) // the header's end: its first empty line
-	if i := bytes.Index(src, []byte("\n\r\n")); i >= 0 {
-		end = i + 3
+	head := src
+	if end := headerEnd(src); end >= 0 {
+		head = src[:end]
 	}
-	if i := bytes.Index(src, []byte("\n\n")); i >= 0 && i+2 < end {
-		end = i + 2
-	}
-	head := src[:end]
 	m := &Message{TooLarge: tooLarge, TooComplex: true, Problems: []string{problem},
 		env: &enmime.Envelope{Text: repair(string(src[:min(len(src), 1<<20)]))}}
 	// The header alone holds no parts: the parser reads it at once.

@@ -63,6 +63,7 @@ type App struct {
 	jobs     *jobs.Queue          // a PostgreSQL catalog's work
 	index    *search.Indexer
 	parser   *render.Guard
+	proxies  web.Proxies // [http] trusted_proxies, parsed
 	handler  http.Handler
 	stopping atomic.Bool
 	// Ready, if set, is called with the address the server listens on;
@@ -186,7 +187,8 @@ func (a *App) newJobs(eng *snapshot.Engine, notifier *alert.Notifier, slots *job
 func (a *App) web() bool { return a.jobs == nil || a.cfg.Cluster.Has(config.RoleWeb) }
 
 func (a *App) routes() (http.Handler, error) {
-	proxies := web.NewProxies(a.cfg.HTTP.Proxies)
+	a.proxies = web.NewProxies(a.cfg.HTTP.Proxies)
+	proxies := a.proxies
 	// Device cookies are signed with the catalog's key: valid on every node
 	// and after a restart.
 	deviceKey, err := a.st.Catalog.Secret(context.Background(), webauth.DeviceKeyName, 32)
@@ -279,7 +281,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	// A slow client is cut off (read timeout), and one client cannot hold
 	// every connection (a trusted proxy carries everyone's: not counted).
-	ln = web.LimitPerClient(ln, a.cfg.HTTP.MaxConnectionsPerClient, web.NewProxies(a.cfg.HTTP.Proxies).Trusted)
+	ln = web.LimitPerClient(ln, a.cfg.HTTP.MaxConnectionsPerClient, a.proxies.Trusted)
 	hs := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.cfg.HTTP.ReadTimeout,
 		IdleTimeout: 2 * time.Minute}
 	if a.cfg.HTTP.TLS() {

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"image/png"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 
 	"mtm/internal/admin"
 	"mtm/internal/catalog"
+	"mtm/internal/web"
 	"mtm/internal/webauth"
 )
 
@@ -245,7 +245,7 @@ func (s *Server) stepError(w http.ResponseWriter, err error) (int, string) {
 	var th webauth.ThrottledError
 	switch {
 	case errors.As(err, &th):
-		w.Header().Set("Retry-After", fmt.Sprint(int(th.Wait.Seconds()+0.999)))
+		web.SetRetryAfter(w, th.Wait)
 		return http.StatusTooManyRequests, "admin.error.code_throttled"
 	case errors.Is(err, errBadLogin):
 		return http.StatusUnauthorized, "admin.error.code"

@@ -85,6 +85,22 @@ func (c *DB) SnapshotOfDay(ctx context.Context, acct AccountID, day string) (Sna
 	return s, nil
 }
 
+// KeptDays are the days an account's user sees, newest first: of snaps
+// (the account's snapshot rows, oldest first, as Snapshots returns them),
+// the last committed snapshot of each day, at most n days. The webmail's
+// day picker and the IMAP server's day folders both show these.
+func KeptDays(snaps []Snapshot, n int) []Snapshot {
+	var out []Snapshot
+	seen := map[string]bool{}
+	for i := len(snaps) - 1; i >= 0 && len(out) < n; i-- {
+		if sn := snaps[i]; sn.State == StateCommitted && !seen[sn.Day] {
+			seen[sn.Day] = true
+			out = append(out, sn)
+		}
+	}
+	return out
+}
+
 // Folder is a folder in a snapshot's view.
 type Folder struct {
 	Name        string

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -92,6 +93,7 @@ type Config struct {
 	Ops      Ops      `toml:"ops"`
 	Audit    Audit    `toml:"audit"`
 	Admin    Admin    `toml:"admin"`
+	IMAPD    IMAPD    `toml:"imapd"`
 
 	// fromEnv maps the keys set from the environment to their variable,
 	// so errors about them name the variable too.
@@ -211,6 +213,38 @@ type Audit struct {
 	// RetentionDays is how long audit events are kept: older ones are
 	// deleted by the night's prune (and mtm prune); 0 keeps them all.
 	RetentionDays int `toml:"retention_days"`
+}
+
+// IMAPD is the [imapd] section: the read-only IMAP server of the kept
+// days (docs/design.md, "Read-only IMAP access to the kept days"), run by
+// `mtm serve` on the nodes with the web role (or the imap role).
+type IMAPD struct {
+	// Listen is its host:port, such as ":993"; empty: no IMAP server.
+	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile, both set or both empty: with port 993
+	// every connection is TLS; on another port clients use STARTTLS.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// AllowPlaintext lets clients log in without TLS: for tests and a
+	// loopback-only second webmail, never for users across a network.
+	AllowPlaintext bool `toml:"allow_plaintext"`
+	// MaxConnections bounds this node's IMAP connections, and
+	// MaxConnectionsPerUser those of one account.
+	MaxConnections        int `toml:"max_connections"`
+	MaxConnectionsPerUser int `toml:"max_connections_per_user"`
+	// IdleTimeout ends a connection that sends nothing for this long
+	// (IDLE included: clients renew it within 29 minutes).
+	IdleTimeout time.Duration `toml:"idle_timeout"`
+}
+
+// On tells whether the IMAP server runs.
+func (i IMAPD) On() bool { return i.Listen != "" }
+
+// ImplicitTLS tells whether connections start with TLS (a certificate and
+// port 993).
+func (i IMAPD) ImplicitTLS() bool {
+	_, port, _ := net.SplitHostPort(i.Listen)
+	return i.TLSCertFile != "" && port == "993"
 }
 
 // Ops is the [ops] section: the operators' own listener, apart from the
@@ -333,6 +367,7 @@ func Default() *Config {
 		Ops:    Ops{Listen: "127.0.0.1:9464"},
 		Audit:  Audit{RetentionDays: 400},
 		Admin:  Admin{RequireSecondFactor: true},
+		IMAPD:  IMAPD{MaxConnections: 1000, MaxConnectionsPerUser: 10, IdleTimeout: 30 * time.Minute},
 	}
 }
 
@@ -418,6 +453,8 @@ func (c *Config) pathKeys() []pathKey {
 		{[]string{"accounts", "file"}, &c.Accounts.File},
 		{[]string{"http", "tls_cert_file"}, &c.HTTP.TLSCertFile},
 		{[]string{"http", "tls_key_file"}, &c.HTTP.TLSKeyFile},
+		{[]string{"imapd", "tls_cert_file"}, &c.IMAPD.TLSCertFile},
+		{[]string{"imapd", "tls_key_file"}, &c.IMAPD.TLSKeyFile},
 	}
 }
 

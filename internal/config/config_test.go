@@ -120,6 +120,7 @@ level = "debug"
 					HTTP: HTTP{ShutdownTimeout: 20 * time.Second, ReadTimeout: 30 * time.Second, MaxConnectionsPerClient: 32},
 					Ops:  Ops{Listen: "127.0.0.1:9464"}, Audit: Audit{RetentionDays: 400},
 					Admin: Admin{RequireSecondFactor: true},
+					IMAPD: IMAPD{MaxConnections: 1000, MaxConnectionsPerUser: 10, IdleTimeout: 30 * time.Minute},
 					Log:   Log{Format: "json", Level: "debug"},
 					Cluster: Cluster{Roles: []string{RoleWeb, RoleWorker, RoleScheduler}, WorkerConcurrency: 8,
 						NightWindow: 6 * time.Hour}, // nor [cluster]
@@ -323,8 +324,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 54 {
-		t.Errorf("%d keys, want 54; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 61 {
+		t.Errorf("%d keys, want 61; update this test and mtm.example.toml together", len(seen))
 	}
 }
 

@@ -109,6 +109,7 @@ func (c *Config) Validate() error {
 	proxies := v.httpSection(c.HTTP)
 	v.clusterSection(c.Cluster)
 	v.alertsSection(c.Alerts)
+	v.imapdSection(c)
 	if !i18n.Supported(c.Language) {
 		v.errf("language", "%q is not a language mtm speaks (%s)", c.Language, strings.Join(i18n.Codes, ", "))
 	}
@@ -122,6 +123,34 @@ func (c *Config) Validate() error {
 	c.Location, c.SnapshotHour, c.SnapshotMinute = loc, hour, minute
 	c.HTTP.Proxies = proxies
 	return nil
+}
+
+// imapdSection checks the [imapd] keys.
+func (v *validator) imapdSection(c *Config) {
+	i := c.IMAPD
+	if (i.TLSCertFile == "") != (i.TLSKeyFile == "") {
+		key, other := "imapd.tls_cert_file", "imapd.tls_key_file"
+		if i.TLSCertFile != "" {
+			key, other = other, key
+		}
+		v.errf(key, "is empty but %s is set; set both or neither", v.label(other))
+	}
+	v.intRange("imapd.max_connections", i.MaxConnections, 1, 1000000)
+	v.intRange("imapd.max_connections_per_user", i.MaxConnectionsPerUser, 1, 1000)
+	if i.IdleTimeout < time.Minute {
+		v.errf("imapd.idle_timeout", "%s is shorter than 1m (write a Go duration such as \"30m\")", i.IdleTimeout)
+	}
+	if !i.On() {
+		return
+	}
+	if _, _, err := net.SplitHostPort(i.Listen); err != nil {
+		v.errf("imapd.listen", "%q is not host:port: %v", i.Listen, err)
+	} else if i.Listen == c.Listen || i.Listen == c.Ops.Listen {
+		v.errf("imapd.listen", "%q is the address of another listener", i.Listen)
+	}
+	if i.TLSCertFile == "" && !i.AllowPlaintext {
+		v.errf("imapd.listen", "is set without a certificate: set imapd.tls_cert_file and imapd.tls_key_file, or imapd.allow_plaintext = true on loopback")
+	}
 }
 
 // alertsSection checks the [alerts] keys.

@@ -142,6 +142,10 @@ func gauge(name, help string) prometheus.Gauge {
 // Handler serves the registry in the Prometheus exposition format (mount
 // it at GET /metrics). A catalog query that fails during a scrape is
 // logged and its metrics are left out; the others are still served.
+// Registerer is where other parts of the process register their own
+// metrics (the IMAP server's), served by Handler with these.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:      slogAdapter{m.log},

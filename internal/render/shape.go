@@ -152,3 +152,19 @@ func delimiter(stack []boundary, line []byte) (k int, final bool) {
 	}
 	return -1, false
 }
+
+// Structure checks a message before another MIME reader walks its tree
+// (the IMAP server's BODYSTRUCTURE and body parts, go-message's): ok is
+// false past MaxDepth or MaxParts; else safe is the message with the
+// closing delimiters it lacks added (raw itself when none is missing),
+// which any reader of nested parts walks in linear time.
+func Structure(raw []byte) (safe []byte, ok bool) {
+	sh := scanShape(raw)
+	if sh.depth > MaxDepth || sh.parts > MaxParts {
+		return nil, false
+	}
+	if sh.repaired != nil {
+		return sh.repaired, true
+	}
+	return raw, true
+}

@@ -27,6 +27,7 @@ import (
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/config"
+	"mtm/internal/imapd"
 	"mtm/internal/imapconn"
 	"mtm/internal/jobs"
 	"mtm/internal/metrics"
@@ -62,6 +63,7 @@ type App struct {
 	sched    *scheduler.Scheduler // the embedded catalog's nights
 	jobs     *jobs.Queue          // a PostgreSQL catalog's work
 	index    *search.Indexer
+	imapd    *imapd.Server // the read-only IMAP server, when [imapd] listen is set
 	parser   *render.Guard
 	proxies  web.Proxies // [http] trusted_proxies, parsed
 	handler  http.Handler
@@ -70,6 +72,8 @@ type App struct {
 	// OpsReady with the operators' listener's ([ops] listen).
 	Ready    func(addr string)
 	OpsReady func(addr string)
+	// IMAPReady is called with the IMAP server's address ([imapd] listen).
+	IMAPReady func(addr string)
 }
 
 // New builds the process over an open store: server is the live IMAP
@@ -125,7 +129,41 @@ func New(cfg *config.Config, st *store.Store, server imapconn.Server, clk clock.
 	if a.handler, err = a.routes(); err != nil {
 		return nil, err
 	}
+	if cfg.IMAPD.On() && a.web() {
+		if a.imapd, err = a.newIMAPD(); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
+}
+
+// newIMAPD builds the read-only IMAP server of the kept days: its logins
+// are the webmail's (the live server checks the password; failed logins
+// are shared by a cluster's nodes), its reads the webmail's catalog
+// queries and blobs.
+func (a *App) newIMAPD() (*imapd.Server, error) {
+	cfg := a.cfg
+	o := imapd.Options{
+		Catalog: a.st.Catalog.Browser(), Blobs: a.st.Blobs,
+		Verifier: webauth.IMAPVerifier{Server: imapconn.Endpoint(cfg)},
+		Clock:    a.clk, RetentionDays: cfg.RetentionDays, MasterSeparator: cfg.IMAP.MasterSeparator,
+		Logger: a.log, Audit: a.st.Catalog.Audit, Parser: a.parser,
+		AllowPlaintext: cfg.IMAPD.AllowPlaintext, ImplicitTLS: cfg.IMAPD.ImplicitTLS(),
+		MaxConnections: cfg.IMAPD.MaxConnections, MaxConnectionsPerUser: cfg.IMAPD.MaxConnectionsPerUser,
+		IdleTimeout: cfg.IMAPD.IdleTimeout, Registerer: a.metrics.Registerer(),
+	}
+	if a.jobs != nil {
+		o.SharedLogins = a.st.Catalog
+	}
+	if cfg.IMAPD.TLSCertFile != "" {
+		tc, err := web.TLSConfig(cfg.IMAPD.TLSCertFile, cfg.IMAPD.TLSKeyFile, web.TLSOptions{Clock: a.clk, Logger: a.log})
+		if err != nil {
+			return nil, fmt.Errorf("imapd: %w", err)
+		}
+		tc.NextProtos = []string{"imap"}
+		o.TLS = tc
+	}
+	return imapd.New(o)
 }
 
 // newMailer renders the notification emails. Without an SMTP server they
@@ -288,6 +326,23 @@ func (a *App) Run(ctx context.Context) error {
 		if hs.TLSConfig, err = web.TLSConfig(a.cfg.HTTP.TLSCertFile, a.cfg.HTTP.TLSKeyFile,
 			web.TLSOptions{Clock: a.clk, Logger: a.log}); err != nil {
 			return errors.Join(err, ln.Close())
+		}
+	}
+	if a.imapd != nil {
+		imapLn, err := net.Listen("tcp", a.cfg.IMAPD.Listen)
+		if err != nil {
+			return errors.Join(fmt.Errorf("imapd.listen %s: %w", a.cfg.IMAPD.Listen, err), ln.Close())
+		}
+		go func() {
+			if err := a.imapd.Serve(imapLn); err != nil && !a.stopping.Load() {
+				a.log.Error("IMAP server stopped", "err", err)
+			}
+		}()
+		defer func() { _ = a.imapd.Close() }()
+		a.log.Info("serving IMAP", "address", imapLn.Addr().String(), "implicit_tls", a.cfg.IMAPD.ImplicitTLS(),
+			"starttls", a.cfg.IMAPD.TLSCertFile != "" && !a.cfg.IMAPD.ImplicitTLS())
+		if a.IMAPReady != nil {
+			a.IMAPReady(imapLn.Addr().String())
 		}
 	}
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))

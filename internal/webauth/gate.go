@@ -36,7 +36,8 @@ type GateOptions struct {
 	// on PostgreSQL); nil keeps them in this process's memory.
 	Shared catalog.WebSessions
 	Realm  string
-	// Guard says whether cookies must be Secure; required.
+	// Guard says whether cookies must be Secure; required for sessions
+	// (Start, End), not for Try.
 	Guard  *web.Guard
 	Logger *slog.Logger // errors of the shared store; default discarded
 	// DeviceCookie names the cookie that proves a browser logged in before
@@ -95,8 +96,14 @@ func NewGate(o GateOptions) *Gate {
 // client, and the account; good ones clear the account-and-client count.
 // Attempt returns check's error, or the shared store's.
 func (g *Gate) Attempt(r *http.Request, account, client string, check func() error) error {
-	ctx := r.Context()
-	wait, err := g.throttle.Wait(ctx, account, client, g.known(r, account))
+	return g.Try(r.Context(), account, client, g.known(r, account), check)
+}
+
+// Try is Attempt for a client that is not a browser (the IMAP server's):
+// known tells whether the client proved it logged in to the account
+// before; a client that cannot prove it waits for the account's count too.
+func (g *Gate) Try(ctx context.Context, account, client string, known bool, check func() error) error {
+	wait, err := g.throttle.Wait(ctx, account, client, known)
 	if err != nil {
 		return fmt.Errorf("reading failed logins: %w", err)
 	}

@@ -48,19 +48,9 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request, u who) {
 	web.WriteJSON(w, http.StatusOK, out)
 }
 
-// pickerDays are the days the user picks from, newest first: of the
-// account's committed snapshots, the last of each day, at most the kept
-// number of days.
+// pickerDays are the days the user picks from (catalog.KeptDays).
 func (s *Server) pickerDays(snaps []catalog.Snapshot) []catalog.Snapshot {
-	var out []catalog.Snapshot
-	seen := map[string]bool{}
-	for i := len(snaps) - 1; i >= 0 && len(out) < s.opts.RetentionDays; i-- {
-		if sn := snaps[i]; sn.State == catalog.StateCommitted && !seen[sn.Day] {
-			seen[sn.Day] = true
-			out = append(out, sn)
-		}
-	}
-	return out
+	return catalog.KeptDays(snaps, s.opts.RetentionDays)
 }
 
 // vanishedByDay adds up, per day, the messages that vanished with each of

@@ -44,8 +44,9 @@ type Conn struct {
 	conn    net.Conn
 	enabled imap.CapSet
 
-	state   imap.ConnState
-	session Session
+	state    imap.ConnState
+	readOnly bool // the selected mailbox was opened read-only
+	session  Session
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
@@ -251,6 +252,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleLSub(dec)
 	case "NAMESPACE":
 		err = c.handleNamespace(dec)
+	case "ID":
+		err = c.handleID(dec)
 	case "IDLE":
 		err = c.handleIdle(dec)
 	case "SELECT", "EXAMINE":

@@ -34,6 +34,9 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 
 	options := imap.SelectOptions{ReadOnly: readOnly}
 	data, err := c.session.Select(mailbox, &options)
+	// A session may open a SELECTed mailbox read-only (it sets
+	// options.ReadOnly); the answer then says so.
+	readOnly = options.ReadOnly
 	if err != nil {
 		return err
 	}
@@ -70,6 +73,7 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	}
 
 	c.state = imap.ConnStateSelected
+	c.readOnly = readOnly
 	// TODO: forbid write commands in read-only mode
 
 	var (
@@ -99,7 +103,9 @@ func (c *Conn) handleUnselect(dec *imapwire.Decoder, expunge bool) error {
 		return err
 	}
 
-	if expunge {
+	// CLOSE of a mailbox selected read-only removes nothing (RFC 3501
+	// section 6.4.2).
+	if expunge && !c.readOnly {
 		w := &ExpungeWriter{}
 		if err := c.session.Expunge(w, nil); err != nil {
 			return err

@@ -1,0 +1,267 @@
+package imapd
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-message/textproto"
+
+	"mtm/internal/blobstore"
+	"mtm/internal/render"
+)
+
+// maxHead is the most of a message read for its header alone; a header
+// longer than that is read as cut there.
+const maxHead = 1 << 20
+
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	if err := s.stillKept(false); err != nil {
+		return err
+	}
+	return s.sel.each(numSet, func(seq uint32, m *message) error {
+		return s.fetchOne(w, seq, m, options)
+	})
+}
+
+// fetchOne answers one message. Everything that can fail is read before
+// its response begins, but the bytes of BODY[] (whole or a range), which
+// stream from the blob store: a failure there ends the connection, as the
+// literal under way cannot be finished.
+func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *message, options *imap.FetchOptions) error {
+	needRaw := options.BodyStructure != nil || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
+	needHead := options.Envelope
+	for _, bs := range options.BodySection {
+		switch {
+		case streamed(bs):
+		case headerOnly(bs):
+			needHead = true
+		default:
+			needRaw = true
+		}
+	}
+	var raw, head []byte
+	var err error
+	switch {
+	case needRaw:
+		if raw, err = s.read(m, false); err != nil {
+			return err
+		}
+		head = raw[:headEnd(raw)]
+	case needHead:
+		if head, err = s.read(m, true); err != nil {
+			return err
+		}
+		head = head[:headEnd(head)]
+	}
+	// safe is raw with missing closing delimiters added, for the MIME
+	// readers; nil when its structure is beyond render's limits.
+	var safe []byte
+	if raw != nil {
+		safe, _ = render.Structure(raw)
+	}
+
+	rw := w.CreateMessage(seq)
+	rw.WriteUID(m.uid)
+	if options.Flags {
+		rw.WriteFlags(m.flags)
+	}
+	if options.InternalDate {
+		rw.WriteInternalDate(m.date)
+	}
+	if options.RFC822Size {
+		rw.WriteRFC822Size(m.size)
+	}
+	if options.Envelope {
+		rw.WriteEnvelope(envelope(head))
+	}
+	if options.BodyStructure != nil {
+		rw.WriteBodyStructure(bodyStructure(raw, safe))
+	}
+	for _, bs := range options.BodySection {
+		if streamed(bs) {
+			if err := s.stream(rw, m, bs); err != nil {
+				return err
+			}
+			continue
+		}
+		src := head
+		if !headerOnly(bs) {
+			src = safe
+		}
+		var b []byte
+		if src != nil {
+			b = imapserver.ExtractBodySection(bytes.NewReader(src), bs)
+		}
+		if err := writeLiteral(rw.WriteBodySection(bs, int64(len(b))), b); err != nil {
+			return err
+		}
+	}
+	for _, bs := range options.BinarySection {
+		var b []byte
+		if safe != nil {
+			b = imapserver.ExtractBinarySection(bytes.NewReader(safe), bs)
+		}
+		if err := writeLiteral(rw.WriteBinarySection(bs, int64(len(b))), b); err != nil {
+			return err
+		}
+	}
+	for _, bss := range options.BinarySectionSize {
+		var n uint32
+		if safe != nil {
+			n = imapserver.ExtractBinarySectionSize(bytes.NewReader(safe), bss)
+		}
+		rw.WriteBinarySectionSize(bss, n)
+	}
+	return rw.Close()
+}
+
+// streamed: BODY[] or BODY.PEEK[], whole or a range, sent straight from
+// the blob store.
+func streamed(bs *imap.FetchItemBodySection) bool {
+	return len(bs.Part) == 0 && bs.Specifier == imap.PartSpecifierNone
+}
+
+// headerOnly: the message's own header, or some of its fields.
+func headerOnly(bs *imap.FetchItemBodySection) bool {
+	return len(bs.Part) == 0 && bs.Specifier == imap.PartSpecifierHeader
+}
+
+func writeLiteral(wc io.WriteCloser, b []byte) error {
+	_, werr := wc.Write(b)
+	return errors.Join(werr, wc.Close())
+}
+
+// stream sends BODY[]<offset.size> from the blob store.
+func (s *session) stream(rw *imapserver.FetchResponseWriter, m *message, bs *imap.FetchItemBodySection) error {
+	offset, n := int64(0), m.size
+	if p := bs.Partial; p != nil {
+		offset = min(p.Offset, m.size)
+		n = min(p.Size, m.size-offset)
+	}
+	rc, err := s.open(m)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rc.Close() }()
+	if offset > 0 {
+		if _, err := io.CopyN(io.Discard, rc, offset); err != nil {
+			return s.cut(m, err)
+		}
+	}
+	wc := rw.WriteBodySection(bs, n)
+	if _, err := io.CopyN(wc, rc, n); err != nil {
+		_ = wc.Close()
+		return s.cut(m, err)
+	}
+	return wc.Close()
+}
+
+// cut ends a connection whose literal could not be finished.
+func (s *session) cut(m *message, err error) error {
+	s.srv.log.Error("imap: a message could not be sent whole; ending the connection", "account", s.address,
+		"uid", m.uid, "hash", m.hash.String(), "err", err)
+	_ = s.conn.Bye("The backup cannot be read right now; try again later")
+	return fmt.Errorf("sending message %d: %w", m.uid, err)
+}
+
+// open opens a message's blob; a blob gone with its day says BYE.
+func (s *session) open(m *message) (io.ReadCloser, error) {
+	rc, err := s.srv.o.Blobs.Open(s.ctx, m.hash)
+	if err == nil {
+		return rc, nil
+	}
+	if errors.Is(err, blobstore.ErrNotFound) {
+		if gone := s.stillKept(true); gone != nil {
+			return nil, gone
+		}
+	}
+	return nil, s.serverError("opening a message", err)
+}
+
+// read reads a message whole, or only its header.
+func (s *session) read(m *message, headOnly bool) ([]byte, error) {
+	rc, err := s.open(m)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rc.Close() }()
+	if headOnly {
+		b, err := readHead(io.LimitReader(rc, maxHead))
+		if err != nil {
+			return nil, s.serverError("reading a message's header", err)
+		}
+		return b, nil
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, m.size))
+	if _, err := buf.ReadFrom(rc); err != nil {
+		return nil, s.serverError("reading a message", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// readHead reads lines up to and with the first empty one.
+func readHead(r io.Reader) ([]byte, error) {
+	br := bufio.NewReader(r)
+	var out []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		out = append(out, line...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil || len(bytes.TrimRight(line, "\r\n")) == 0 {
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			return out, nil
+		}
+	}
+}
+
+// headEnd is the length of b's header with its empty line (all of b when
+// it has none).
+func headEnd(b []byte) int {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return len(b)
+		}
+		line := b[i : i+j]
+		i += j + 1
+		if len(bytes.TrimRight(line, "\r")) == 0 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// envelope is go-imap's ENVELOPE of a header; an unreadable header gives
+// an empty one.
+func envelope(head []byte) *imap.Envelope {
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	if err != nil {
+		return &imap.Envelope{}
+	}
+	env := imapserver.ExtractEnvelope(h)
+	if env == nil {
+		return &imap.Envelope{}
+	}
+	return env
+}
+
+// bodyStructure is go-imap's BODYSTRUCTURE of a message, or, for one
+// beyond render's limits (safe nil), a single text part of its body.
+func bodyStructure(raw, safe []byte) imap.BodyStructure {
+	if safe != nil {
+		return imapserver.ExtractBodyStructure(bytes.NewReader(safe))
+	}
+	body := raw[headEnd(raw):]
+	return &imap.BodyStructureSinglePart{Type: "text", Subtype: "plain", Params: map[string]string{"charset": "us-ascii"},
+		Encoding: "7bit", Size: uint32(len(body)), Text: &imap.BodyStructureText{NumLines: int64(bytes.Count(body, []byte("\n")))},
+		Extended: &imap.BodyStructureSinglePartExt{}}
+}

@@ -1,0 +1,577 @@
+package imapd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"mtm/internal/catalog"
+	"mtm/internal/testenv/hostile"
+	"mtm/internal/testenv/mailstore"
+	"mtm/internal/webauth"
+)
+
+func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+var (
+	lunch = crlf(`From: Carol <carol@example.com>
+To: alice@example.com
+Subject: Lunch on Friday
+Date: Mon, 23 Nov 2026 09:00:00 +0100
+Message-ID: <lunch@example.com>
+
+Shall we meet at the harbour?
+`)
+	news = crlf(`From: News <news@example.com>
+To: alice@example.com
+Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe_/_newsletter?=
+Date: Sun, 22 Nov 2026 08:00:00 +0100
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="M"
+
+--M
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+Sch=C3=B6ne Gr=C3=BC=C3=9Fe from the newsletter
+--M
+Content-Type: application/pdf
+Content-Disposition: attachment; filename="report 2026.pdf"
+
+%PDF-1.4 not really
+--M--
+`)
+	forBob = crlf(`From: Dan <dan@example.com>
+To: bob@example.com
+Subject: For Bob only
+Date: Mon, 23 Nov 2026 10:00:00 +0100
+
+secret words for bob
+`)
+)
+
+type verifier struct{ passwords map[string]string }
+
+func (v verifier) Verify(_ context.Context, address, password string) error {
+	if pw, ok := v.passwords[address]; ok && pw == password {
+		return nil
+	}
+	return webauth.ErrBadCredentials
+}
+
+// aliceDay is alice's mailbox on day 1 or 2: on day 2 lunch is gone from
+// INBOX and the folder Old is deleted.
+func aliceDay(day int) []mailstore.Folder {
+	inbox := []mailstore.Msg{{UID: 1, Raw: lunch, Flags: []string{`\Seen`}}, {UID: 2, Raw: news, Flags: []string{`\Flagged`}}}
+	fs := []mailstore.Folder{
+		{Name: "Archiv", Container: true, Subscribed: true},
+		{Name: "Archiv/2024 & more", Subscribed: true, Messages: []mailstore.Msg{{UID: 7, Raw: lunch, Flags: []string{`\Seen`, `\Answered`}}}},
+		{Name: "Sent", SpecialUse: `\Sent`, Subscribed: false},
+	}
+	if day == 1 {
+		fs = append(fs, mailstore.Folder{Name: "Old", Subscribed: true, Messages: []mailstore.Msg{{UID: 3, Raw: news}}})
+	} else {
+		inbox = inbox[1:]
+	}
+	var bad []mailstore.Msg
+	for i, h := range hostile.Messages() {
+		bad = append(bad, mailstore.Msg{UID: uint32(i + 1), Raw: h.Raw})
+	}
+	fs = append(fs, mailstore.Folder{Name: "INBOX", Subscribed: true, Messages: inbox},
+		mailstore.Folder{Name: "日本語", Messages: bad})
+	return fs
+}
+
+type fixture struct {
+	t     *testing.T
+	st    *mailstore.Store
+	srv   *Server
+	addr  string
+	alice [2]catalog.Snapshot
+	reg   *prometheus.Registry
+	log   logBuffer
+}
+
+func newFixture(t *testing.T, o Options) *fixture {
+	t.Helper()
+	st := mailstore.New(t, time.Date(2026, 11, 22, 23, 5, 0, 0, time.UTC), time.UTC)
+	f := &fixture{t: t, st: st, reg: prometheus.NewRegistry()}
+	f.alice[0] = st.Snapshot(t, "alice@example.com", aliceDay(1))
+	st.Snapshot(t, "bob@example.com", []mailstore.Folder{{Name: "INBOX", Subscribed: true,
+		Messages: []mailstore.Msg{{UID: 1, Raw: forBob}}}})
+	st.Clock.Advance(24 * time.Hour)
+	f.alice[1] = st.Snapshot(t, "alice@example.com", aliceDay(2))
+	o.Catalog, o.Blobs, o.Clock = st.Cat.Browser(), st.Blobs, st.Clock
+	o.Verifier = verifier{map[string]string{"alice@example.com": "alice-pw", "bob@example.com": "bob-pw",
+		"nobackup@example.com": "pw"}}
+	o.AllowPlaintext, o.MasterSeparator = true, "*"
+	o.Logger = slog.New(slog.NewTextHandler(&f.log, nil))
+	o.Registerer = f.reg
+	srv, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	f.srv, f.addr = srv, ln.Addr().String()
+	return f
+}
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (f *fixture) dial() *imapclient.Client {
+	f.t.Helper()
+	c, err := imapclient.DialInsecure(f.addr, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func (f *fixture) login(user, pw string) *imapclient.Client {
+	f.t.Helper()
+	c := f.dial()
+	if err := c.Login(user, pw).Wait(); err != nil {
+		f.t.Fatalf("login %s: %v", user, err)
+	}
+	return c
+}
+
+func list(t *testing.T, c *imapclient.Client, options *imap.ListOptions) []*imap.ListData {
+	t.Helper()
+	l, err := c.List("", "*", options).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func names(l []*imap.ListData) []string {
+	var out []string
+	for _, d := range l {
+		out = append(out, d.Mailbox)
+	}
+	return out
+}
+
+func TestFoldersPerDay(t *testing.T) {
+	f := newFixture(t, Options{})
+	c := f.login("alice@example.com", "alice-pw")
+	got := names(list(t, c, nil))
+	want := []string{"2026-11-23", "2026-11-23/INBOX", "2026-11-23/Archiv", "2026-11-23/Archiv/2024 & more",
+		"2026-11-23/Sent", "2026-11-23/日本語",
+		"2026-11-22", "2026-11-22/INBOX", "2026-11-22/Archiv", "2026-11-22/Archiv/2024 & more", "2026-11-22/Old",
+		"2026-11-22/Sent", "2026-11-22/日本語"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("LIST:\n got %q\nwant %q", got, want)
+	}
+	for _, d := range list(t, c, &imap.ListOptions{ReturnSubscribed: true, ReturnSpecialUse: true}) {
+		attrs := map[imap.MailboxAttr]bool{}
+		for _, a := range d.Attrs {
+			attrs[a] = true
+		}
+		if !attrs[imap.MailboxAttrSubscribed] {
+			t.Errorf("%s is not subscribed: %v", d.Mailbox, d.Attrs)
+		}
+		if attrs[imap.MailboxAttrSent] {
+			t.Errorf("%s has special-use \\Sent: clients would file sent mail there", d.Mailbox)
+		}
+		noSelect := !strings.Contains(d.Mailbox, "/") || strings.HasSuffix(d.Mailbox, "/Archiv")
+		if attrs[imap.MailboxAttrNoSelect] != noSelect {
+			t.Errorf("%s: \\Noselect %v, want %v", d.Mailbox, attrs[imap.MailboxAttrNoSelect], noSelect)
+		}
+		if d.Delim != '/' {
+			t.Errorf("%s: delimiter %q", d.Mailbox, d.Delim)
+		}
+	}
+	// LSUB shows them all; % stops at one level.
+	if got := names(list(t, c, &imap.ListOptions{SelectSubscribed: true})); len(got) != len(want) {
+		t.Errorf("LIST (SUBSCRIBED): %d folders, want %d", len(got), len(want))
+	}
+	if l, err := c.List("", "%", nil).Collect(); err != nil || strings.Join(names(l), "|") != "2026-11-23|2026-11-22" {
+		t.Errorf("LIST %%: %q %v", names(l), err)
+	}
+	// Another account's days are never there; bob sees only his.
+	b := f.login("bob@example.com", "bob-pw")
+	if got := names(list(t, b, nil)); strings.Join(got, "|") != "2026-11-22|2026-11-22/INBOX" {
+		t.Errorf("bob's LIST: %q", got)
+	}
+	if _, err := b.Select("2026-11-23/INBOX", nil).Wait(); err == nil {
+		t.Error("bob selected a day of alice's")
+	}
+	// An account without backups logs in to an empty tree.
+	n := f.login("nobackup@example.com", "pw")
+	if got := names(list(t, n, nil)); len(got) != 0 {
+		t.Errorf("an account without backups lists %q", got)
+	}
+	// STATUS, and STATUS in LIST.
+	st, err := c.Status("2026-11-22/INBOX", &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true,
+		NumUnseen: true}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *st.NumMessages != 2 || st.UIDNext != 3 || *st.NumUnseen != 1 || st.UIDValidity == 0 {
+		t.Errorf("STATUS day 1 INBOX: messages %d uidnext %d unseen %d uidvalidity %d", *st.NumMessages, st.UIDNext,
+			*st.NumUnseen, st.UIDValidity)
+	}
+	st2, err := c.Status("2026-11-23/INBOX", &imap.StatusOptions{NumMessages: true, UIDValidity: true}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *st2.NumMessages != 1 || st2.UIDValidity == st.UIDValidity {
+		t.Errorf("STATUS day 2 INBOX: messages %d, uidvalidity %d (day 1: %d): must differ", *st2.NumMessages,
+			st2.UIDValidity, st.UIDValidity)
+	}
+	ls, err := c.List("", "2026-11-23/*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{NumMessages: true}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ls {
+		if d.Mailbox == "2026-11-23/日本語" && (d.Status == nil || *d.Status.NumMessages != uint32(len(hostile.Messages()))) {
+			t.Errorf("LIST-STATUS of %s: %+v", d.Mailbox, d.Status)
+		}
+	}
+	if _, err := c.Status("2026-11-23/Old", &imap.StatusOptions{NumMessages: true}).Wait(); err == nil ||
+		!strings.Contains(err.Error(), "NONEXISTENT") {
+		t.Errorf("STATUS of a folder deleted on day 2: %v", err)
+	}
+}
+
+func TestReadDay(t *testing.T) {
+	f := newFixture(t, Options{})
+	c := f.login("alice@example.com", "alice-pw")
+	sel, err := c.Select("2026-11-22/INBOX", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel.NumMessages != 2 || sel.UIDNext != 3 || len(sel.PermanentFlags) != 0 {
+		t.Errorf("SELECT: %+v", sel)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2), &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true,
+		InternalDate: true, Envelope: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}, {Peek: true, Partial: &imap.SectionPartial{Offset: 6, Size: 5}},
+			{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Subject"}, Peek: true}, {Part: []int{1}, Peek: true}}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	for i, raw := range [][]byte{lunch, news} {
+		m := msgs[i]
+		whole := m.FindBodySection(&imap.FetchItemBodySection{Peek: true})
+		if !bytes.Equal(whole, raw) {
+			t.Errorf("message %d: BODY[] differs from what was stored:\n%q", i+1, whole)
+		}
+		if m.RFC822Size != int64(len(raw)) {
+			t.Errorf("message %d: RFC822.SIZE %d, want %d", i+1, m.RFC822Size, len(raw))
+		}
+		part := m.FindBodySection(&imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: 6, Size: 5}})
+		if !bytes.Equal(part, raw[6:11]) {
+			t.Errorf("message %d: BODY[]<6.5> = %q, want %q", i+1, part, raw[6:11])
+		}
+	}
+	if msgs[0].Envelope == nil || msgs[0].Envelope.Subject != "Lunch on Friday" || msgs[0].Envelope.From[0].Host != "example.com" {
+		t.Errorf("ENVELOPE: %+v", msgs[0].Envelope)
+	}
+	if got := msgs[1].Envelope.Subject; got != "Grüße / newsletter" {
+		t.Errorf("ENVELOPE subject %q", got)
+	}
+	if mp, ok := msgs[1].BodyStructure.(*imap.BodyStructureMultiPart); !ok || len(mp.Children) != 2 ||
+		mp.Children[1].Disposition() == nil || mp.Children[1].Disposition().Params["filename"] != "report 2026.pdf" {
+		t.Errorf("BODYSTRUCTURE: %#v", msgs[1].BodyStructure)
+	}
+	if got := string(msgs[1].FindBodySection(&imap.FetchItemBodySection{Part: []int{1}, Peek: true})); !strings.Contains(got, "Sch=C3=B6ne") {
+		t.Errorf("BODY[1] = %q", got)
+	}
+	if got := string(msgs[0].FindBodySection(&imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader,
+		HeaderFields: []string{"Subject"}, Peek: true})); got != "Subject: Lunch on Friday\r\n\r\n" {
+		t.Errorf("BODY[HEADER.FIELDS (Subject)] = %q", got)
+	}
+	if !hasFlag(msgs[0].Flags, imap.FlagSeen) || !hasFlag(msgs[1].Flags, imap.FlagFlagged) || hasFlag(msgs[1].Flags, imap.FlagSeen) {
+		t.Errorf("flags: %v %v", msgs[0].Flags, msgs[1].Flags)
+	}
+	// UID FETCH with "*", and a fetch of the whole message without PEEK
+	// changes no flag.
+	if _, err := c.Fetch(imap.UIDSetNum(2), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{}}}).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	last, err := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 2, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	if err != nil || len(last) != 1 || last[0].UID != 2 || hasFlag(last[0].Flags, imap.FlagSeen) {
+		t.Errorf("UID FETCH 2:* after BODY[]: %+v %v", last, err)
+	}
+
+	// Every hostile message is served whole, with a structure and an
+	// envelope, and nothing is logged as an error.
+	if _, err := c.Select("2026-11-22/日本語", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	bad, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Envelope: true,
+		BodyStructure: &imap.FetchItemBodyStructure{Extended: true},
+		BodySection:   []*imap.FetchItemBodySection{{Peek: true}, {Part: []int{1, 1}, Peek: true}}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hostile.Messages() {
+		if i >= len(bad) {
+			t.Fatalf("only %d of %d hostile messages fetched", len(bad), len(hostile.Messages()))
+		}
+		if !bytes.Equal(bad[i].FindBodySection(&imap.FetchItemBodySection{Peek: true}), h.Raw) {
+			t.Errorf("hostile %s: BODY[] differs", h.Name)
+		}
+		if bad[i].BodyStructure == nil {
+			t.Errorf("hostile %s: no BODYSTRUCTURE", h.Name)
+		}
+	}
+	if strings.Contains(f.log.String(), "level=ERROR") {
+		t.Errorf("errors logged:\n%s", f.log.String())
+	}
+	if n := testutil.ToFloat64(f.srv.metrics.bytes); n < float64(len(lunch)+len(news)) {
+		t.Errorf("mtm_imapd_bytes_total %v", n)
+	}
+}
+
+func hasFlag(flags []imap.Flag, want imap.Flag) bool {
+	for _, f := range flags {
+		if strings.EqualFold(string(f), string(want)) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSearch(t *testing.T) {
+	f := newFixture(t, Options{})
+	c := f.login("alice@example.com", "alice-pw")
+	if _, err := c.Select("2026-11-22/INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		c    imap.SearchCriteria
+		uids []imap.UID
+	}{
+		{"all", imap.SearchCriteria{}, []imap.UID{1, 2}},
+		{"seen", imap.SearchCriteria{Flag: []imap.Flag{imap.FlagSeen}}, []imap.UID{1}},
+		{"unseen", imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, []imap.UID{2}},
+		{"from", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "CAROL"}}}, []imap.UID{1}},
+		{"subject decoded", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "grüße"}}}, []imap.UID{2}},
+		{"body decoded", imap.SearchCriteria{Body: []string{"schöne"}}, []imap.UID{2}},
+		{"text in header", imap.SearchCriteria{Text: []string{"carol@example.com"}}, []imap.UID{1}},
+		{"body not header", imap.SearchCriteria{Body: []string{"Lunch on"}}, nil},
+		{"uid range", imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: 2, Stop: 0}}}}, []imap.UID{2}},
+		{"since", imap.SearchCriteria{SentSince: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}, []imap.UID{1}},
+		{"larger", imap.SearchCriteria{Larger: int64(len(lunch))}, []imap.UID{2}},
+		{"or", imap.SearchCriteria{Or: [][2]imap.SearchCriteria{{{Flag: []imap.Flag{imap.FlagFlagged}}, {Flag: []imap.Flag{imap.FlagSeen}}}}}, []imap.UID{1, 2}},
+		{"not", imap.SearchCriteria{Not: []imap.SearchCriteria{{Flag: []imap.Flag{imap.FlagSeen}}}}, []imap.UID{2}},
+	} {
+		data, err := c.UIDSearch(&tc.c, nil).Wait()
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := data.AllUIDs(); !equalUIDs(got, tc.uids) {
+			t.Errorf("%s: UIDs %v, want %v", tc.name, got, tc.uids)
+		}
+	}
+}
+
+func equalUIDs(a, b []imap.UID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestWritesAreRefused(t *testing.T) {
+	f := newFixture(t, Options{})
+	c := f.login("alice@example.com", "alice-pw")
+	before, err := f.st.Cat.CountRows(context.Background(), "entries")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := c.Select("2026-11-22/INBOX", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sel
+	cannot := func(what string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), "read-only backup") {
+			t.Errorf("%s: %v, want NO [CANNOT] read-only", what, err)
+		}
+	}
+	_, err = c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Collect()
+	cannot("STORE", err)
+	_, err = c.Copy(imap.SeqSetNum(1), "2026-11-23/INBOX").Wait()
+	cannot("COPY", err)
+	_, err = c.Move(imap.SeqSetNum(1), "2026-11-23/INBOX").Wait()
+	cannot("MOVE", err)
+	_, err = c.Expunge().Collect()
+	cannot("EXPUNGE", err)
+	cannot("CREATE", c.Create("2026-11-22/New", nil).Wait())
+	cannot("DELETE", c.Delete("2026-11-22/INBOX").Wait())
+	cannot("RENAME", c.Rename("2026-11-22/INBOX", "x", nil).Wait())
+	cannot("UNSUBSCRIBE", c.Unsubscribe("2026-11-22/INBOX").Wait())
+	if err := c.Subscribe("2026-11-22/INBOX").Wait(); err != nil {
+		t.Errorf("SUBSCRIBE of a folder that is there (and subscribed): %v", err)
+	}
+	app := c.Append("2026-11-22/INBOX", int64(len(lunch)), nil)
+	if _, err := app.Write(lunch); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.Wait()
+	cannot("APPEND", err)
+	// CLOSE of the read-only folder expunges nothing and succeeds.
+	if err := c.UnselectAndExpunge().Wait(); err != nil {
+		t.Errorf("CLOSE: %v", err)
+	}
+	sel, err = c.Select("2026-11-22/INBOX", nil).Wait()
+	if err != nil || sel.NumMessages != 2 {
+		t.Errorf("after the writes: %+v %v", sel, err)
+	}
+	after, err := f.st.Cat.CountRows(context.Background(), "entries")
+	if err != nil || after != before {
+		t.Errorf("entries %d before, %d after (%v)", before, after, err)
+	}
+}
+
+func TestLoginsThrottledAndLimited(t *testing.T) {
+	f := newFixture(t, Options{MaxConnectionsPerUser: 2,
+		Throttle: webauth.ThrottleOptions{FreePair: 3}})
+	for i := range 4 {
+		c := f.dial()
+		if err := c.Login("alice@example.com", "wrong").Wait(); err == nil {
+			t.Fatalf("guess %d logged in", i)
+		}
+	}
+	c := f.dial()
+	err := c.Login("alice@example.com", "alice-pw").Wait()
+	if err == nil || !strings.Contains(err.Error(), "Too many failed logins") {
+		t.Fatalf("after 4 wrong passwords, the right one: %v, want throttled", err)
+	}
+	f.st.Clock.Advance(16 * time.Minute)
+	a := f.login("alice@example.com", "alice-pw")
+	f.login("alice@example.com", "alice-pw")
+	third := f.dial()
+	if err := third.Login("alice@example.com", "alice-pw").Wait(); err == nil || !strings.Contains(err.Error(), "LIMIT") &&
+		!strings.Contains(err.Error(), "Too many connections") {
+		t.Errorf("a third connection of a user limited to 2: %v", err)
+	}
+	if err := a.Logout().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		c := f.dial()
+		return c.Login("alice@example.com", "alice-pw").Wait() == nil
+	})
+	// Master-user logins are refused.
+	if err := f.dial().Login("alice@example.com*admin", "alice-pw").Wait(); err == nil {
+		t.Error("a master-user login was accepted")
+	}
+	if got := testutil.ToFloat64(f.srv.metrics.logins.WithLabelValues(loginThrottled)); got < 1 {
+		t.Errorf("throttled logins counted %v", got)
+	}
+	if !strings.Contains(f.log.String(), "imap login failed") {
+		t.Errorf("failed logins not logged:\n%s", f.log.String())
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for range 100 {
+		if ok() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("condition not met within 2 s")
+}
+
+func TestPrunedDaySaysBye(t *testing.T) {
+	f := newFixture(t, Options{})
+	c := f.login("alice@example.com", "alice-pw")
+	if _, err := c.Select("2026-11-22/INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.Cat.Expire(context.Background(), []catalog.SnapshotID{f.alice[0].ID}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	f.st.Clock.Advance(pollEvery)
+	_, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Flags: true}).Collect()
+	if err == nil {
+		t.Fatal("FETCH in a pruned day succeeded")
+	}
+	select {
+	case <-c.Closed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection stayed open after the day was pruned")
+	}
+	// A new connection lists only the day left.
+	n := f.login("alice@example.com", "alice-pw")
+	for _, name := range names(list(t, n, nil)) {
+		if strings.HasPrefix(name, "2026-11-22") {
+			t.Errorf("the pruned day is still listed: %s", name)
+		}
+	}
+	if strings.Contains(f.log.String(), "level=ERROR") {
+		t.Errorf("errors logged:\n%s", f.log.String())
+	}
+	_ = errors.New
+}
+
+func TestConnectionLimit(t *testing.T) {
+	f := newFixture(t, Options{MaxConnections: 2})
+	f.dial()
+	f.dial()
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b := make([]byte, 200)
+	n, _ := conn.Read(b)
+	if !strings.HasPrefix(string(b[:n]), "* BYE Too many connections") {
+		t.Errorf("the third connection got %q", b[:n])
+	}
+}

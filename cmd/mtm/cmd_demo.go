@@ -98,8 +98,10 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 	// The banner is printed once serve listens, so that every URL in it
 	// answers.
 	serveEnv := *env
+	var imapAt string
+	serveEnv.imapReady = func(a string) { imapAt = a }
 	serveEnv.ready = func(string) {
-		printDemoBanner(env, cfg.BaseURL, outbox.URL(), hist, clock.Real{}.Now().Sub(start))
+		printDemoBanner(env, cfg.BaseURL, outbox.URL(), imapAt, hist, clock.Real{}.Now().Sub(start))
 		if env.ready != nil {
 			env.ready(addr)
 		}
@@ -107,7 +109,7 @@ func runDemo(ctx context.Context, env *environment, args []string) (err error) {
 	return runServe(ctx, &serveEnv, []string{"--config", cfgPath})
 }
 
-func printDemoBanner(env *environment, base, outbox string, h *demo.History, took time.Duration) {
+func printDemoBanner(env *environment, base, outbox, imapAt string, h *demo.History, took time.Duration) {
 	user := demo.Accounts()[0]
 	w := env.stdout
 	fmt.Fprintf(w, "\nReady in %.0fs: %d messages in 3 accounts, snapshots of %s to %s.\n\n",
@@ -117,7 +119,12 @@ func printDemoBanner(env *environment, base, outbox string, h *demo.History, too
 	fmt.Fprintf(w, "  Admin panel  %sadmin\n", base)
 	fmt.Fprintf(w, "               log in as %s, password %s\n", demoAdmin, demoAdminPassword)
 	fmt.Fprintf(w, "  Outbox       %s\n", outbox)
-	fmt.Fprintf(w, "               the emails mtm sends (the warning that mail vanished, restores)\n\n")
+	fmt.Fprintf(w, "               the emails mtm sends (the warning that mail vanished, restores)\n")
+	if imapAt != "" {
+		fmt.Fprintf(w, "  IMAP         %s (no TLS, loopback)\n", imapAt)
+		fmt.Fprintf(w, "               every day as folders, read-only, in your own mail client: the webmail's login\n")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Try it: the outbox has the warning that the folder %q vanished on %s.\n", demo.TripFolder, h.DeletedDay)
 	fmt.Fprintf(w, "In the webmail, \"What changed?\" shows it; select the folder, request its restore,\n")
 	fmt.Fprintf(w, "confirm it in the admin panel, and watch the outbox.\n")

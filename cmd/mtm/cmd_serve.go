@@ -20,6 +20,6 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.Ready, a.OpsReady = env.ready, env.opsReady
+	a.Ready, a.OpsReady, a.IMAPReady = env.ready, env.opsReady, env.imapReady
 	return a.Run(ctx)
 }

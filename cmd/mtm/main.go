@@ -47,10 +47,12 @@ type environment struct {
 	stdin          io.Reader // nil reads as empty
 	stdout, stderr io.Writer
 	getenv         []string
-	// ready, if set, is told the address `mtm serve` listens on, and
-	// opsReady its operators' listener's.
-	ready    func(addr string)
-	opsReady func(addr string)
+	// ready, if set, is told the address `mtm serve` listens on,
+	// opsReady its operators' listener's, and imapReady its IMAP
+	// server's (told before ready).
+	ready     func(addr string)
+	opsReady  func(addr string)
+	imapReady func(addr string)
 }
 
 // errUsage marks errors that are the caller's, answered with exit code 2.

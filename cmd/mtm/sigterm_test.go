@@ -26,6 +26,7 @@ type process struct {
 	cmd  *exec.Cmd
 	base string
 	ops  string // the operators' listener ([ops] listen)
+	imap string // the IMAP server's address ([imapd] listen), when it runs
 	mu   sync.Mutex
 	log  strings.Builder
 	done chan error
@@ -34,6 +35,7 @@ type process struct {
 var (
 	servingRE = regexp.MustCompile(`msg=serving address=(\S+)`)
 	opsRE     = regexp.MustCompile(`msg="serving the operators' endpoints" address=(\S+)`)
+	imapRE    = regexp.MustCompile(`msg="serving IMAP" address=(\S+)`)
 )
 
 // startServe starts `mtm serve` as a child process, with more environment
@@ -65,6 +67,11 @@ func startServe(t *testing.T, e *e2e, env ...string) *process {
 			if m := opsRE.FindStringSubmatch(sc.Text()); m != nil {
 				p.mu.Lock()
 				p.ops = "http://" + m[1]
+				p.mu.Unlock()
+			}
+			if m := imapRE.FindStringSubmatch(sc.Text()); m != nil {
+				p.mu.Lock()
+				p.imap = m[1]
 				p.mu.Unlock()
 			}
 			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {

@@ -145,7 +145,7 @@ func (v *validator) imapdSection(c *Config) {
 	}
 	if _, _, err := net.SplitHostPort(i.Listen); err != nil {
 		v.errf("imapd.listen", "%q is not host:port: %v", i.Listen, err)
-	} else if i.Listen == c.Listen || i.Listen == c.Ops.Listen {
+	} else if _, port, _ := net.SplitHostPort(i.Listen); port != "0" && (i.Listen == c.Listen || i.Listen == c.Ops.Listen) {
 		v.errf("imapd.listen", "%q is the address of another listener", i.Listen)
 	}
 	if i.TLSCertFile == "" && !i.AllowPlaintext {

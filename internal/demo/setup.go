@@ -169,6 +169,9 @@ func WriteConfig(dir, listen, zone, imapAddr, smtpAddr string) (string, error) {
 		// The demo's admins log in with the printed password alone: no
 		// authenticator app is needed to look around.
 		"admin": map[string]any{"require_second_factor": false},
+		// The read-only IMAP server of the days, on a free loopback port
+		// without TLS: a mail client on this machine opens the backup.
+		"imapd": map[string]any{"listen": "127.0.0.1:0", "allow_plaintext": true},
 	}
 	var b strings.Builder
 	b.WriteString("# Written by mtm demo: the IMAP and SMTP servers of this run.\n")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -258,10 +259,36 @@ func envelope(head []byte) *imap.Envelope {
 // beyond render's limits (safe nil), a single text part of its body.
 func bodyStructure(raw, safe []byte) imap.BodyStructure {
 	if safe != nil {
-		return imapserver.ExtractBodyStructure(bytes.NewReader(safe))
+		bs := imapserver.ExtractBodyStructure(bytes.NewReader(safe))
+		defaultCharset(bs)
+		return bs
 	}
 	body := raw[headEnd(raw):]
 	return &imap.BodyStructureSinglePart{Type: "text", Subtype: "plain", Params: map[string]string{"charset": "us-ascii"},
 		Encoding: "7bit", Size: uint32(len(body)), Text: &imap.BodyStructureText{NumLines: int64(bytes.Count(body, []byte("\n")))},
 		Extended: &imap.BodyStructureSinglePartExt{}}
+}
+
+// defaultCharset gives every text part without a charset the one it has
+// (RFC 2045 section 5.2: US-ASCII), as Dovecot's BODYSTRUCTURE does:
+// clients read the parameter rather than know the default.
+func defaultCharset(bs imap.BodyStructure) {
+	switch b := bs.(type) {
+	case *imap.BodyStructureSinglePart:
+		if strings.EqualFold(b.Type, "text") {
+			if _, ok := b.Params["charset"]; !ok {
+				if b.Params == nil {
+					b.Params = map[string]string{}
+				}
+				b.Params["charset"] = "us-ascii"
+			}
+		}
+		if b.MessageRFC822 != nil && b.MessageRFC822.BodyStructure != nil {
+			defaultCharset(b.MessageRFC822.BodyStructure)
+		}
+	case *imap.BodyStructureMultiPart:
+		for _, c := range b.Children {
+			defaultCharset(c)
+		}
+	}
 }

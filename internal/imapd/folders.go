@@ -28,9 +28,20 @@ type day struct {
 
 // folderRef is one selectable or listed folder of the tree.
 type folderRef struct {
+	// inbox: the top INBOX, which every IMAP account has (RFC 3501);
+	// here it is empty: the mail is in the days' folders.
+	inbox  bool
 	day    *day
 	folder *catalog.Folder // nil: the day's own folder
 }
+
+// selectable: INBOX, or a day's folder that held messages.
+func (r folderRef) selectable() bool {
+	return r.inbox || (r.folder != nil && r.folder.MailboxID != 0)
+}
+
+// inboxValidity is the top INBOX's UIDVALIDITY: it never holds a message.
+const inboxValidity = 1
 
 // defaultDelim is the hierarchy delimiter of an account whose folders name
 // none (a flat server).
@@ -81,6 +92,9 @@ func isInbox(name string) bool { return strings.EqualFold(name, "INBOX") }
 
 // name is the folder's name on the wire (go-imap encodes it).
 func (t *tree) name(r folderRef) string {
+	if r.inbox {
+		return "INBOX"
+	}
 	if r.folder == nil {
 		return r.day.snap.Day
 	}
@@ -90,7 +104,7 @@ func (t *tree) name(r folderRef) string {
 // all lists every folder of the tree in LIST's order: each day, newest
 // first, then its folders.
 func (t *tree) all() []folderRef {
-	var out []folderRef
+	out := []folderRef{{inbox: true}}
 	for i := range t.days {
 		d := &t.days[i]
 		out = append(out, folderRef{day: d})
@@ -104,6 +118,9 @@ func (t *tree) all() []folderRef {
 // find resolves a name the client sent. INBOX is matched in any case, as
 // IMAP wants.
 func (t *tree) find(name string) (folderRef, bool) {
+	if isInbox(name) {
+		return folderRef{inbox: true}, true
+	}
 	dayName, rest, hasRest := strings.Cut(name, string(t.delim))
 	for i := range t.days {
 		d := &t.days[i]
@@ -125,6 +142,9 @@ func (t *tree) find(name string) (folderRef, bool) {
 
 // hasChildren tells whether a folder has folders under it that day.
 func (t *tree) hasChildren(r folderRef) bool {
+	if r.inbox {
+		return false
+	}
 	if r.folder == nil {
 		return len(r.day.folders) > 0
 	}
@@ -173,7 +193,7 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 			continue
 		}
 		data := &imap.ListData{Mailbox: name, Delim: t.delim}
-		if r.folder == nil || r.folder.MailboxID == 0 {
+		if !r.selectable() {
 			data.Attrs = append(data.Attrs, imap.MailboxAttrNoSelect)
 		}
 		if t.hasChildren(r) {
@@ -184,7 +204,7 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		if options.SelectSubscribed || options.ReturnSubscribed {
 			data.Attrs = append(data.Attrs, imap.MailboxAttrSubscribed)
 		}
-		if options.ReturnStatus != nil && r.folder != nil && r.folder.MailboxID != 0 {
+		if options.ReturnStatus != nil && r.selectable() {
 			st, err := s.status(r, name, options.ReturnStatus)
 			if err != nil {
 				return err
@@ -204,7 +224,7 @@ func (s *session) Status(name string, options *imap.StatusOptions) (*imap.Status
 		return nil, err
 	}
 	r, ok := t.find(name)
-	if !ok || r.folder == nil || r.folder.MailboxID == 0 {
+	if !ok || !r.selectable() {
 		return nil, noSuchFolder(name)
 	}
 	return s.status(r, name, options)
@@ -213,17 +233,22 @@ func (s *session) Status(name string, options *imap.StatusOptions) (*imap.Status
 // status answers STATUS of a day's folder, reading its messages only when
 // a count of flags is asked.
 func (s *session) status(r folderRef, name string, options *imap.StatusOptions) (*imap.StatusData, error) {
-	f := r.folder
 	st := &imap.StatusData{Mailbox: name}
-	if options.UIDValidity {
-		st.UIDValidity = uidValidity(r.day.snap.ID, f.MailboxID)
+	var n uint32
+	var size int64
+	if r.inbox {
+		st.UIDValidity = inboxValidity
+	} else {
+		st.UIDValidity = uidValidity(r.day.snap.ID, r.folder.MailboxID)
+		n, size = uint32(r.folder.Messages), r.folder.Bytes
 	}
-	n := uint32(f.Messages)
+	if !options.UIDValidity {
+		st.UIDValidity = 0
+	}
 	if options.NumMessages {
 		st.NumMessages = &n
 	}
 	if options.Size {
-		size := f.Bytes
 		st.Size = &size
 	}
 	if options.NumRecent {
@@ -281,6 +306,9 @@ func (m *message) has(flag imap.Flag) bool {
 // messages reads a day's folder's messages, in UID order.
 func (s *session) messages(r folderRef) ([]message, error) {
 	var out []message
+	if r.inbox {
+		return nil, nil
+	}
 	err := s.srv.o.Catalog.Messages(s.ctx, r.day.snap, r.folder.MailboxID, func(m catalog.Message) error {
 		msg := message{uid: imap.UID(m.UID), entry: m.EntryID, date: m.InternalDate, size: m.Size,
 			hash: blobstore.Hash(m.Hash), sent: m.Date}
@@ -307,7 +335,7 @@ func uidNext(msgs []message) imap.UID {
 
 // selected is the folder a client has open.
 type selected struct {
-	snap        catalog.Snapshot
+	snap        catalog.Snapshot // zero for the top INBOX
 	folder      catalog.Folder
 	uidValidity uint32
 	msgs        []message
@@ -321,7 +349,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		return nil, err
 	}
 	r, ok := t.find(name)
-	if !ok || r.folder == nil || r.folder.MailboxID == 0 {
+	if !ok || !r.selectable() {
 		return nil, noSuchFolder(name)
 	}
 	msgs, err := s.messages(r)
@@ -329,8 +357,10 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		return nil, err
 	}
 	options.ReadOnly = true // SELECT answers READ-ONLY, as EXAMINE
-	sel := &selected{snap: r.day.snap, folder: *r.folder, uidValidity: uidValidity(r.day.snap.ID, r.folder.MailboxID),
-		msgs: msgs, checked: s.srv.o.Clock.Now()}
+	sel := &selected{msgs: msgs, uidValidity: inboxValidity, checked: s.srv.o.Clock.Now()}
+	if !r.inbox {
+		sel.snap, sel.folder, sel.uidValidity = r.day.snap, *r.folder, uidValidity(r.day.snap.ID, r.folder.MailboxID)
+	}
 	s.sel = sel
 	data := &imap.SelectData{
 		Flags:          []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft},

@@ -189,7 +189,7 @@ func TestFoldersPerDay(t *testing.T) {
 	f := newFixture(t, Options{})
 	c := f.login("alice@example.com", "alice-pw")
 	got := names(list(t, c, nil))
-	want := []string{"2026-11-23", "2026-11-23/INBOX", "2026-11-23/Archiv", "2026-11-23/Archiv/2024 & more",
+	want := []string{"INBOX", "2026-11-23", "2026-11-23/INBOX", "2026-11-23/Archiv", "2026-11-23/Archiv/2024 & more",
 		"2026-11-23/Sent", "2026-11-23/日本語",
 		"2026-11-22", "2026-11-22/INBOX", "2026-11-22/Archiv", "2026-11-22/Archiv/2024 & more", "2026-11-22/Old",
 		"2026-11-22/Sent", "2026-11-22/日本語"}
@@ -207,7 +207,7 @@ func TestFoldersPerDay(t *testing.T) {
 		if attrs[imap.MailboxAttrSent] {
 			t.Errorf("%s has special-use \\Sent: clients would file sent mail there", d.Mailbox)
 		}
-		noSelect := !strings.Contains(d.Mailbox, "/") || strings.HasSuffix(d.Mailbox, "/Archiv")
+		noSelect := (!strings.Contains(d.Mailbox, "/") && d.Mailbox != "INBOX") || strings.HasSuffix(d.Mailbox, "/Archiv")
 		if attrs[imap.MailboxAttrNoSelect] != noSelect {
 			t.Errorf("%s: \\Noselect %v, want %v", d.Mailbox, attrs[imap.MailboxAttrNoSelect], noSelect)
 		}
@@ -219,21 +219,29 @@ func TestFoldersPerDay(t *testing.T) {
 	if got := names(list(t, c, &imap.ListOptions{SelectSubscribed: true})); len(got) != len(want) {
 		t.Errorf("LIST (SUBSCRIBED): %d folders, want %d", len(got), len(want))
 	}
-	if l, err := c.List("", "%", nil).Collect(); err != nil || strings.Join(names(l), "|") != "2026-11-23|2026-11-22" {
+	if l, err := c.List("", "%", nil).Collect(); err != nil || strings.Join(names(l), "|") != "INBOX|2026-11-23|2026-11-22" {
 		t.Errorf("LIST %%: %q %v", names(l), err)
 	}
 	// Another account's days are never there; bob sees only his.
 	b := f.login("bob@example.com", "bob-pw")
-	if got := names(list(t, b, nil)); strings.Join(got, "|") != "2026-11-22|2026-11-22/INBOX" {
+	if got := names(list(t, b, nil)); strings.Join(got, "|") != "INBOX|2026-11-22|2026-11-22/INBOX" {
 		t.Errorf("bob's LIST: %q", got)
 	}
 	if _, err := b.Select("2026-11-23/INBOX", nil).Wait(); err == nil {
 		t.Error("bob selected a day of alice's")
 	}
-	// An account without backups logs in to an empty tree.
+	// An account without backups logs in to an empty INBOX alone.
 	n := f.login("nobackup@example.com", "pw")
-	if got := names(list(t, n, nil)); len(got) != 0 {
+	if got := names(list(t, n, nil)); strings.Join(got, "|") != "INBOX" {
 		t.Errorf("an account without backups lists %q", got)
+	}
+	// INBOX is there, as in every IMAP account, and empty: the mail is in
+	// the days.
+	if sel, err := c.Select("inbox", nil).Wait(); err != nil || sel.NumMessages != 0 || sel.UIDValidity == 0 {
+		t.Errorf("SELECT INBOX: %+v %v", sel, err)
+	}
+	if err := c.Unselect().Wait(); err != nil {
+		t.Fatal(err)
 	}
 	// STATUS, and STATUS in LIST.
 	st, err := c.Status("2026-11-22/INBOX", &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true,

@@ -217,7 +217,7 @@ const pollEvery = 5 * time.Second
 // longer kept. Unless force, it asks the catalog at most every pollEvery.
 func (s *session) stillKept(force bool) error {
 	sel := s.sel
-	if sel == nil {
+	if sel == nil || sel.snap.ID == 0 {
 		return nil
 	}
 	now := s.srv.o.Clock.Now()

@@ -7,6 +7,8 @@
 #   isync          mbsync: the peer the benchmarks compare against, and a
 #                  real client of mtm's IMAP server in the tests
 #   python3        imaplib, an independent IMAP client of the tests
+#   roundcube      Debian's Roundcube webmail (with roundcube-sqlite3 and
+#                  php-cli), pointed at mtm's IMAP server by a browser test
 #   versitygw      the S3 server the S3 blob store's tests start (built
 #                  from source with go install, Apache-2.0; Debian has none)
 # Each is checked first; apt-get and go install run only when something is
@@ -27,6 +29,8 @@ have chromium || want+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
 have mbsync || want+=(isync)
 have python3 || want+=(python3)
+[ -f /var/lib/roundcube/public_html/index.php ] || want+=(roundcube roundcube-sqlite3)
+have php || want+=(php-cli)
 [ ${#want[@]} -eq 0 ] && exit 0
 
 echo "installing: ${want[*]}" >&2

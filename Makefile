@@ -1,5 +1,5 @@
 # Everyday targets. `make test` is the README's test command.
-.PHONY: fmt check test race bench bench-limits bench-catalogs bench-blobs bench-cluster
+.PHONY: fmt check test race bench bench-limits bench-catalogs bench-blobs bench-cluster bench-imapd
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -42,3 +42,10 @@ bench-blobs:
 bench-cluster:
 	bash scripts/deps.sh --bench
 	MTMTEST_REQUIRE_INTEGRATION=1 go test -v -run '^$$' -bench BenchmarkCluster -benchtime 1x -timeout 60m ./internal/bench
+
+# mbsync pulling a 50,000-message day from mtm's read-only IMAP server and
+# the same account from Dovecot (high-performance mode), side by side; see
+# docs/benchmarks.md.
+bench-imapd:
+	bash scripts/deps.sh --bench
+	MTMTEST_REQUIRE_INTEGRATION=1 go test -v -run '^$$' -bench BenchmarkIMAPServe -benchtime 1x -timeout 60m ./internal/bench

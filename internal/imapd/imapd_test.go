@@ -3,8 +3,14 @@ package imapd
 import (
 	"bytes"
 	"context"
-	"errors"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"log/slog"
+	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -564,7 +570,6 @@ func TestPrunedDaySaysBye(t *testing.T) {
 	if strings.Contains(f.log.String(), "level=ERROR") {
 		t.Errorf("errors logged:\n%s", f.log.String())
 	}
-	_ = errors.New
 }
 
 func TestConnectionLimit(t *testing.T) {
@@ -582,4 +587,99 @@ func TestConnectionLimit(t *testing.T) {
 	if !strings.HasPrefix(string(b[:n]), "* BYE Too many connections") {
 		t.Errorf("the third connection got %q", b[:n])
 	}
+}
+
+// selfSigned is a TLS configuration with a fresh self-signed certificate
+// for 127.0.0.1.
+func selfSigned(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+func TestTLS(t *testing.T) {
+	// STARTTLS: no login before it.
+	f := newFixture(t, Options{TLS: selfSigned(t)})
+	o := f.srv.o
+	o.AllowPlaintext, o.Registerer = false, nil
+	srv, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	plain, err := imapclient.DialInsecure(ln.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if err := plain.WaitGreeting(); err != nil {
+		t.Fatal(err)
+	}
+	if !plain.Caps().Has(imap.CapLoginDisabled) || !plain.Caps().Has(imap.CapStartTLS) {
+		t.Errorf("capabilities before TLS: %v", plain.Caps())
+	}
+	if err := plain.Login("alice@example.com", "alice-pw").Wait(); err == nil {
+		t.Error("a login without TLS was accepted")
+	}
+	c, err := imapclient.DialStartTLS(ln.Addr().String(), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@example.com", "alice-pw").Wait(); err != nil {
+		t.Errorf("login after STARTTLS: %v", err)
+	}
+
+	// Implicit TLS (port 993).
+	o.ImplicitTLS = true
+	srv993, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln993, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv993.Serve(ln993) }()
+	t.Cleanup(func() { _ = srv993.Close() })
+	c993, err := imapclient.DialTLS(ln993.Addr().String(), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c993.Close()
+	if err := c993.Login("alice@example.com", "alice-pw").Wait(); err != nil {
+		t.Errorf("login over implicit TLS: %v", err)
+	}
+	id, err := c993.ID(&imap.IDData{Name: "test"}).Wait()
+	if err != nil || id.Name != "Mail Time Machine" {
+		t.Errorf("ID: %+v %v", id, err)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	f := newFixture(t, Options{IdleTimeout: 300 * time.Millisecond})
+	c := f.login("alice@example.com", "alice-pw")
+	select {
+	case <-c.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("an idle connection stayed open past the idle timeout")
+	}
+	// The closed connection is no longer counted.
+	waitFor(t, func() bool { return testutil.ToFloat64(f.srv.metrics.connections) == 0 })
 }

@@ -1,0 +1,181 @@
+package bench
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"mtm/internal/testenv/dovecot"
+)
+
+var flagIMAPDMessages = flag.Int("mtm.imapd.messages", 50000, "messages of the day pulled over IMAP (BenchmarkIMAPServe)")
+
+// BenchmarkIMAPServe measures mtm's read-only IMAP server against the mail
+// server itself: mbsync pulls one account of -mtm.imapd.messages messages
+// from Dovecot (high-performance mode) into a Maildir, and the same
+// account's day, snapshotted by mtm, from `mtm serve`'s IMAP server, in
+// alternating runs. Target: mtm's pull takes at most 1.0 × Dovecot's
+// (median of -mtm.runs each).
+//
+//	go test -run '^$' -bench IMAPServe -benchtime 1x -timeout 60m ./internal/bench
+func BenchmarkIMAPServe(b *testing.B) {
+	h := newHarnessWith(b, dovecot.Options{Performance: true})
+	r := &report{b: b}
+	r.sections = append(r.sections, fmt.Sprintf("Load average (1, 5, 15 min) at the start: %s.\n", loadAvg()))
+	alice := &account{address: "alice@example.com", tag: "alice", folders: benchFolders}
+	h.dc.AddUser(b, alice.address, "pw")
+	h.progressf("delivering %d messages to %s", *flagIMAPDMessages, alice.address)
+	raw := h.deliver(alice, *flagIMAPDMessages)
+	h.progressf("delivered %s", mib(raw))
+	st := h.newStore("imapd", []string{alice.address})
+	now := time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	st.mustRun(now, "snapshot")
+	day := st.last(alice.address).Day
+	addr := st.serveIMAP(now.Add(time.Hour))
+	h.progressf("mtm serves IMAP on %s; the day is %s", addr, day)
+
+	var dovecotRuns, mtmRuns []time.Duration
+	for i := range *flagRuns {
+		for _, fromMTM := range []bool{false, true} {
+			var m *mirror
+			if fromMTM {
+				m = h.newIMAPMirror(fmt.Sprintf("from-mtm-%d", i), addr, alice.address, "pw", day)
+			} else {
+				m = h.newMirror(fmt.Sprintf("from-dovecot-%d", i), alice.address)
+			}
+			took := m.sync()
+			if n := m.messages(); n != *flagIMAPDMessages {
+				b.Fatalf("%s pulled %d messages, want %d", m.dir, n, *flagIMAPDMessages)
+			}
+			m.remove()
+			if fromMTM {
+				mtmRuns = append(mtmRuns, took.Wall)
+			} else {
+				dovecotRuns = append(dovecotRuns, took.Wall)
+			}
+			h.progressf("run %d, %s: %.1fs", i+1, filepath.Base(m.dir), took.Wall.Seconds())
+		}
+	}
+	md, mm := median(dovecotRuns), median(mtmRuns)
+	ratio := mm.Seconds() / md.Seconds()
+	r.table(fmt.Sprintf("mbsync pulling %d messages (%s): from Dovecot and from mtm's IMAP server", *flagIMAPDMessages, mib(raw)),
+		[]string{"from", "runs (s)", "median (s)", "messages/s"},
+		[][]string{
+			{"Dovecot (high-performance mode)", secondsList(dovecotRuns), fmt.Sprintf("%.2f", md.Seconds()),
+				fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/md.Seconds())},
+			{"mtm serve, [imapd]", secondsList(mtmRuns), fmt.Sprintf("%.2f", mm.Seconds()),
+				fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/mm.Seconds())},
+		}, "Alternating runs on the same machine; each pull starts from an empty Maildir.")
+	r.target("mbsync from mtm ≤ 1.0 × from Dovecot", "≤ 1.0 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 1.0))
+	r.metric(ratio, "x-dovecot")
+	r.dovecotErrors(h)
+	r.sections = append(r.sections, fmt.Sprintf("Load average at the end: %s.\n", loadAvg()))
+	r.print(os.Stdout)
+}
+
+func secondsList(ds []time.Duration) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("%.2f", d.Seconds()))
+	}
+	return strings.Join(out, ", ")
+}
+
+var imapServingRE = regexp.MustCompile(`msg="serving IMAP" address=(\S+)`)
+
+// serveIMAP starts `mtm serve` over the store with its IMAP server on
+// loopback, under the test clock now, and returns the IMAP address. It is
+// stopped at the benchmark's end.
+func (s *mtmStore) serveIMAP(now time.Time) string {
+	s.h.b.Helper()
+	cmd := exec.Command(s.h.mtm, "serve", "--config", s.config)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MTM_") && !strings.HasPrefix(kv, "MTMTEST_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "MTMTEST_NOW="+now.UTC().Format(time.RFC3339), "MTM_LISTEN=127.0.0.1:0",
+		"MTM_OPS_LISTEN=127.0.0.1:0", "MTM_IMAPD_LISTEN=127.0.0.1:0", "MTM_IMAPD_ALLOW_PLAINTEXT=true",
+		"MTM_LOG_LEVEL=info")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		s.h.b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		s.h.b.Fatal(err)
+	}
+	s.h.b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := imapServingRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case a := <-found:
+		return a
+	case <-time.After(60 * time.Second):
+		s.h.b.Fatal("mtm serve did not serve IMAP within a minute")
+		return ""
+	}
+}
+
+// newIMAPMirror is an mbsync configuration pulling every folder of day
+// from mtm's IMAP server at addr, logged in as the user.
+func (h *harness) newIMAPMirror(name, addr, user, password, day string) *mirror {
+	h.b.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		h.b.Fatal(err)
+	}
+	dir := filepath.Join(h.work, name)
+	maildir := filepath.Join(dir, "Maildir") + "/"
+	rc := fmt.Sprintf(`IMAPAccount far
+Host %s
+Port %s
+User "%s"
+Pass "%s"
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore far
+Account far
+
+MaildirStore near
+Path %s
+Inbox %sLocalInbox
+SubFolders Verbatim
+
+Channel bench
+Far :far:
+Near :near:
+Patterns "%s/*"
+Create Near
+Sync Pull
+SyncState *
+`, host, port, user, password, maildir, maildir, day)
+	if err := os.MkdirAll(maildir, 0o755); err != nil {
+		h.b.Fatal(err)
+	}
+	m := &mirror{h: h, rc: filepath.Join(dir, "mbsyncrc"), dir: dir}
+	if err := os.WriteFile(m.rc, []byte(rc), 0o600); err != nil {
+		h.b.Fatal(err)
+	}
+	return m
+}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"mtm/internal/demo"
 	"mtm/internal/dovecotctl"
 )
@@ -56,10 +58,45 @@ func TestDemo(t *testing.T) {
 		t.Errorf("outbox page: %.200s", body)
 	}
 	checkDemoDays(t, client, webmail)
+	checkDemoIMAP(t, d.out.String())
 	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
 		t.Error(err)
 	}
 	d.stop(t)
+}
+
+var bannerIMAP = regexp.MustCompile(`(?m)^\s+IMAP\s+(127\.0\.0\.1:\d+) `)
+
+// checkDemoIMAP logs in to the IMAP server the banner names, as the
+// printed user, and finds the fifteen days.
+func checkDemoIMAP(t *testing.T, banner string) {
+	t.Helper()
+	m := bannerIMAP.FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("the banner names no IMAP server:\n%s", banner)
+	}
+	c, err := imapclient.DialInsecure(m[1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	user := demo.Accounts()[0]
+	if err := c.Login(user.Addr, user.Password).Wait(); err != nil {
+		t.Fatalf("IMAP login as %s: %v", user.Addr, err)
+	}
+	l, err := c.List("", "%", nil).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	days := 0
+	for _, d := range l {
+		if len(d.Mailbox) == len("2006-01-02") && d.Mailbox[4] == '-' {
+			days++
+		}
+	}
+	if days != 15 {
+		t.Errorf("IMAP lists %d days, want 15: %v", days, l)
+	}
 }
 
 // TestDemoDovecot runs mtm demo --dovecot: the history is built into a

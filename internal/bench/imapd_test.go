@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,11 @@ import (
 	"mtm/internal/testenv/dovecot"
 )
 
-var flagIMAPDMessages = flag.Int("mtm.imapd.messages", 50000, "messages of the day pulled over IMAP (BenchmarkIMAPServe)")
+var (
+	flagIMAPDMessages = flag.Int("mtm.imapd.messages", 50000, "messages of the day pulled over IMAP (BenchmarkIMAPServe)")
+	flagIMAPDProfile  = flag.String("mtm.imapd.profile", "", "write a 20 s CPU profile of mtm serve during its first pull to this file")
+	flagIMAPDMaildirs = flag.String("mtm.imapd.maildirs", "/dev/shm", "where mbsync writes its Maildirs (a tmpfs keeps the disk out of the comparison); empty: the scratch directory")
+)
 
 // BenchmarkIMAPServe measures mtm's read-only IMAP server against the mail
 // server itself: mbsync pulls one account of -mtm.imapd.messages messages
@@ -40,19 +45,30 @@ func BenchmarkIMAPServe(b *testing.B) {
 	now := time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
 	st.mustRun(now, "snapshot")
 	day := st.last(alice.address).Day
-	addr := st.serveIMAP(now.Add(time.Hour))
+	addr, ops := st.serveIMAP(now.Add(time.Hour))
 	h.progressf("mtm serves IMAP on %s; the day is %s", addr, day)
 
 	var dovecotRuns, mtmRuns []time.Duration
+	cpu := map[bool][]time.Duration{} // mbsync's CPU time, by from mtm
 	for i := range *flagRuns {
 		for _, fromMTM := range []bool{false, true} {
 			var m *mirror
 			if fromMTM {
-				m = h.newIMAPMirror(fmt.Sprintf("from-mtm-%d", i), addr, alice.address, "pw", day)
+				m = h.pullMirror(fmt.Sprintf("from-mtm-%d", i), imapStore(addr, alice.address, "pw"), day+"/*")
 			} else {
-				m = h.newMirror(fmt.Sprintf("from-dovecot-%d", i), alice.address)
+				m = h.pullMirror(fmt.Sprintf("from-dovecot-%d", i), h.farStore(alice.address), "*")
+			}
+			var profiled chan error
+			if fromMTM && i == 0 && *flagIMAPDProfile != "" {
+				profiled = make(chan error, 1)
+				go func() { profiled <- saveProfile("http://"+ops+"/debug/pprof/profile?seconds=20", *flagIMAPDProfile) }()
 			}
 			took := m.sync()
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					b.Fatalf("CPU profile: %v", err)
+				}
+			}
 			if n := m.messages(); n != *flagIMAPDMessages {
 				b.Fatalf("%s pulled %d messages, want %d", m.dir, n, *flagIMAPDMessages)
 			}
@@ -62,19 +78,21 @@ func BenchmarkIMAPServe(b *testing.B) {
 			} else {
 				dovecotRuns = append(dovecotRuns, took.Wall)
 			}
+			cpu[fromMTM] = append(cpu[fromMTM], took.CPU)
 			h.progressf("run %d, %s: %.1fs", i+1, filepath.Base(m.dir), took.Wall.Seconds())
 		}
 	}
 	md, mm := median(dovecotRuns), median(mtmRuns)
 	ratio := mm.Seconds() / md.Seconds()
 	r.table(fmt.Sprintf("mbsync pulling %d messages (%s): from Dovecot and from mtm's IMAP server", *flagIMAPDMessages, mib(raw)),
-		[]string{"from", "runs (s)", "median (s)", "messages/s"},
+		[]string{"from", "runs (s)", "median (s)", "messages/s", "mbsync CPU, median (s)"},
 		[][]string{
 			{"Dovecot (high-performance mode)", secondsList(dovecotRuns), fmt.Sprintf("%.2f", md.Seconds()),
-				fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/md.Seconds())},
+				fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/md.Seconds()), fmt.Sprintf("%.2f", median(cpu[false]).Seconds())},
 			{"mtm serve, [imapd]", secondsList(mtmRuns), fmt.Sprintf("%.2f", mm.Seconds()),
-				fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/mm.Seconds())},
-		}, "Alternating runs on the same machine; each pull starts from an empty Maildir.")
+				fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/mm.Seconds()), fmt.Sprintf("%.2f", median(cpu[true]).Seconds())},
+		}, fmt.Sprintf("Alternating runs on the same machine; each pull starts from an empty Maildir in %s, with mbsync's `FSync no` "+
+			"on both sides, so that the disk (the same for both) does not drown the servers' difference.", maildirsWhere()))
 	r.target("mbsync from mtm ≤ 1.0 × from Dovecot", "≤ 1.0 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 1.0))
 	r.metric(ratio, "x-dovecot")
 	r.dovecotErrors(h)
@@ -90,12 +108,32 @@ func secondsList(ds []time.Duration) string {
 	return strings.Join(out, ", ")
 }
 
-var imapServingRE = regexp.MustCompile(`msg="serving IMAP" address=(\S+)`)
+var (
+	imapServingRE = regexp.MustCompile(`msg="serving IMAP" address=(\S+)`)
+	opsServingRE  = regexp.MustCompile(`msg="serving the operators' endpoints" address=(\S+)`)
+	indexedRE     = regexp.MustCompile(`msg="search index" indexed=`)
+)
+
+// saveProfile writes what url answers to file.
+func saveProfile(url, file string) error {
+	res, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
+}
 
 // serveIMAP starts `mtm serve` over the store with its IMAP server on
-// loopback, under the test clock now, and returns the IMAP address. It is
-// stopped at the benchmark's end.
-func (s *mtmStore) serveIMAP(now time.Time) string {
+// loopback, under the test clock now, and returns the IMAP address and the
+// operators' listener's once its search indexer has indexed the day (it
+// would otherwise take the CPU the pulls are measured on). It is stopped
+// at the benchmark's end.
+func (s *mtmStore) serveIMAP(now time.Time) (imapAddr, opsAddr string) {
 	s.h.b.Helper()
 	cmd := exec.Command(s.h.mtm, "serve", "--config", s.config)
 	for _, kv := range os.Environ() {
@@ -117,36 +155,37 @@ func (s *mtmStore) serveIMAP(now time.Time) string {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	found := make(chan string, 1)
+	found := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		var ops, imapAt string
 		for sc.Scan() {
+			if m := opsServingRE.FindStringSubmatch(sc.Text()); m != nil {
+				ops = m[1]
+			}
 			if m := imapServingRE.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+				imapAt = m[1]
+			}
+			if indexedRE.MatchString(sc.Text()) {
+				found <- [2]string{imapAt, ops}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
 	}()
 	select {
 	case a := <-found:
-		return a
-	case <-time.After(60 * time.Second):
-		s.h.b.Fatal("mtm serve did not serve IMAP within a minute")
-		return ""
+		return a[0], a[1]
+	case <-time.After(15 * time.Minute):
+		s.h.b.Fatal("mtm serve did not serve IMAP and index the day within 15 minutes")
+		return "", ""
 	}
 }
 
-// newIMAPMirror is an mbsync configuration pulling every folder of day
-// from mtm's IMAP server at addr, logged in as the user.
-func (h *harness) newIMAPMirror(name, addr, user, password, day string) *mirror {
-	h.b.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		h.b.Fatal(err)
-	}
-	dir := filepath.Join(h.work, name)
-	maildir := filepath.Join(dir, "Maildir") + "/"
-	rc := fmt.Sprintf(`IMAPAccount far
+// imapStore is the mbsyncrc (isync 1.4) part that reaches addr as user,
+// as the store "far".
+func imapStore(addr, user, password string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	return fmt.Sprintf(`IMAPAccount far
 Host %s
 Port %s
 User "%s"
@@ -157,7 +196,26 @@ AuthMechs LOGIN
 IMAPStore far
 Account far
 
-MaildirStore near
+`, host, port, user, password)
+}
+
+// pullMirror is an mbsync configuration pulling the folders of far that
+// pattern matches into a fresh Maildir, without fsync.
+func (h *harness) pullMirror(name, far, pattern string) *mirror {
+	h.b.Helper()
+	dir := filepath.Join(h.work, name)
+	if base := *flagIMAPDMaildirs; base != "" {
+		if fi, err := os.Stat(base); err == nil && fi.IsDir() {
+			tmp, err := os.MkdirTemp(base, "mtm-bench-")
+			if err != nil {
+				h.b.Fatal(err)
+			}
+			h.b.Cleanup(func() { _ = os.RemoveAll(tmp) })
+			dir = filepath.Join(tmp, name)
+		}
+	}
+	maildir := filepath.Join(dir, "Maildir") + "/"
+	rc := "FSync no\n\n" + far + fmt.Sprintf(`MaildirStore near
 Path %s
 Inbox %sLocalInbox
 SubFolders Verbatim
@@ -165,11 +223,11 @@ SubFolders Verbatim
 Channel bench
 Far :far:
 Near :near:
-Patterns "%s/*"
+Patterns "%s"
 Create Near
 Sync Pull
 SyncState *
-`, host, port, user, password, maildir, maildir, day)
+`, maildir, maildir, pattern)
 	if err := os.MkdirAll(maildir, 0o755); err != nil {
 		h.b.Fatal(err)
 	}
@@ -178,4 +236,14 @@ SyncState *
 		h.b.Fatal(err)
 	}
 	return m
+}
+
+// maildirsWhere says where the mirrors' Maildirs are.
+func maildirsWhere() string {
+	if base := *flagIMAPDMaildirs; base != "" {
+		if fi, err := os.Stat(base); err == nil && fi.IsDir() {
+			return base
+		}
+	}
+	return "the scratch directory"
 }

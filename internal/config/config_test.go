@@ -344,6 +344,12 @@ func TestValidate(t *testing.T) {
 		{"mass_deletion_percent 101", func(c *Config) { c.Alerts.MassDeletionPercent = 101 }, []string{"alerts.mass_deletion_percent: 101 is not between 0 and 100"}},
 		{"night_window 30s", func(c *Config) { c.Cluster.NightWindow = 30 * time.Second }, []string{"cluster.night_window: 30s is not between 1m and 24h"}},
 		{"bad operator", func(c *Config) { c.Cluster.Operators = []string{"ops"} }, []string{`cluster.operators: "ops" is not an email address`}},
+		{"imapd without TLS", func(c *Config) { c.IMAPD.Listen = ":1143" }, []string{"imapd.listen: is set without a certificate"}},
+		{"imapd plaintext", func(c *Config) { c.IMAPD.Listen, c.IMAPD.AllowPlaintext = "127.0.0.1:1143", true }, nil},
+		{"imapd on the web port", func(c *Config) { c.IMAPD.Listen, c.IMAPD.AllowPlaintext = c.Listen, true }, []string{"imapd.listen: \"127.0.0.1:8080\" is the address of another listener"}},
+		{"imapd key alone", func(c *Config) { c.IMAPD.TLSKeyFile = "k.pem" }, []string{"imapd.tls_cert_file: is empty but imapd.tls_key_file is set"}},
+		{"imapd idle 10s", func(c *Config) { c.IMAPD.IdleTimeout = 10 * time.Second }, []string{"imapd.idle_timeout: 10s is shorter than 1m"}},
+		{"imapd no connections", func(c *Config) { c.IMAPD.MaxConnectionsPerUser = 0 }, []string{"imapd.max_connections_per_user: 0 is not between 1 and 1000"}},
 		{"empty data_dir", func(c *Config) { c.DataDir = "" }, []string{"data_dir: must not be empty"}},
 		{"bad timezone", func(c *Config) { c.Timezone = "Mars/Olympus" }, []string{`timezone: "Mars/Olympus" is not a known time zone`}},
 		{"empty timezone", func(c *Config) { c.Timezone = "" }, []string{`timezone: "" is not a known time zone`}},
@@ -445,5 +451,21 @@ func TestSlogLevel(t *testing.T) {
 				t.Errorf("SlogLevel() = %v", got)
 			}
 		})
+	}
+}
+
+func TestIMAPDImplicitTLS(t *testing.T) {
+	for _, tc := range []struct {
+		i    IMAPD
+		want bool
+	}{
+		{IMAPD{Listen: ":993", TLSCertFile: "c.pem"}, true},
+		{IMAPD{Listen: "0.0.0.0:993", TLSCertFile: "c.pem"}, true},
+		{IMAPD{Listen: ":1143", TLSCertFile: "c.pem"}, false}, // STARTTLS
+		{IMAPD{Listen: ":993"}, false},                        // no certificate: plain text (allow_plaintext)
+	} {
+		if got := tc.i.ImplicitTLS(); got != tc.want {
+			t.Errorf("%+v: ImplicitTLS %v, want %v", tc.i, got, tc.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -25,6 +26,10 @@ const (
 	literalWriteTimeout = 5 * time.Minute
 
 	maxCommandSize = 50 * 1024 // RFC 2683 section 3.2.1.5 says 8KiB minimum
+
+	// writeBufferSize is the output buffer: the answers to pipelined
+	// FETCH commands go out together, up to this much at a time.
+	writeBufferSize = 64 * 1024
 )
 
 var internalServerErrorResp = &imap.StatusResponse{
@@ -47,12 +52,17 @@ type Conn struct {
 	state    imap.ConnState
 	readOnly bool // the selected mailbox was opened read-only
 	session  Session
+
+	// pipelined is set while a FETCH is answered and the client has sent
+	// another command already: the answers stay in the output buffer
+	// (flushed when it is full) and go out with the next command's.
+	pipelined atomic.Bool
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
 	rw := server.options.wrapReadWriter(c)
 	br := bufio.NewReader(rw)
-	bw := bufio.NewWriter(rw)
+	bw := bufio.NewWriterSize(rw, writeBufferSize)
 	return &Conn{
 		conn:    c,
 		server:  server,
@@ -75,6 +85,7 @@ func (c *Conn) NetConn() net.Conn {
 
 // Bye terminates the IMAP connection.
 func (c *Conn) Bye(text string) error {
+	c.pipelined.Store(false) // what is buffered goes out with the BYE
 	respErr := c.writeStatusResp("", &imap.StatusResponse{
 		Type: imap.StatusResponseTypeBye,
 		Text: text,
@@ -192,6 +203,9 @@ func (c *Conn) serve() {
 			break
 		}
 	}
+	c.encMutex.Lock()
+	_ = c.bw.Flush() // answers of pipelined commands still buffered
+	c.encMutex.Unlock()
 }
 
 func (c *Conn) readCommand(dec *imapwire.Decoder) error {
@@ -294,6 +308,9 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	}
 
 	dec.DiscardLine()
+	// The tagged answer of a pipelined FETCH stays buffered too; the
+	// next command's answers flush it.
+	defer c.pipelined.Store(false)
 
 	var (
 		resp    *imap.StatusResponse
@@ -500,6 +517,7 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 
 	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer)
 	wireEnc.QuotedUTF8 = quotedUTF8
+	wireEnc.DeferFlush = conn.pipelined.Load
 
 	conn.encMutex.Lock() // released by responseEncoder.end
 	conn.setWriteTimeout(respWriteTimeout)

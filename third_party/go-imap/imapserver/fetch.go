@@ -82,6 +82,8 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
 	}
+	// Another command waiting already: answer this one into the buffer.
+	c.pipelined.Store(c.br.Buffered() > 0)
 
 	if numKind == NumKindUID {
 		options.UID = true

@@ -31,6 +31,10 @@ type Encoder struct {
 	// NewContinuationRequest creates a new continuation request. This is only
 	// meaningful for clients.
 	NewContinuationRequest func() *ContinuationRequest
+	// DeferFlush, if set and true when a line ends, leaves the line in
+	// the buffered writer instead of flushing it: the server has a
+	// pipelined command to answer next and flushes both together.
+	DeferFlush func() bool
 
 	w       *bufio.Writer
 	side    ConnSide
@@ -63,11 +67,15 @@ func (enc *Encoder) writeString(s string) *Encoder {
 	return enc
 }
 
-// CRLF writes a "\r\n" sequence and flushes the buffered writer.
+// CRLF writes a "\r\n" sequence and flushes the buffered writer (unless
+// DeferFlush says not yet).
 func (enc *Encoder) CRLF() error {
 	enc.writeString("\r\n")
 	if enc.err != nil {
 		return enc.err
+	}
+	if enc.DeferFlush != nil && enc.DeferFlush() {
+		return nil
 	}
 	return enc.w.Flush()
 }

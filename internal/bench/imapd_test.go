@@ -28,8 +28,9 @@ var (
 // server itself: mbsync pulls one account of -mtm.imapd.messages messages
 // from Dovecot (high-performance mode) into a Maildir, and the same
 // account's day, snapshotted by mtm, from `mtm serve`'s IMAP server, in
-// alternating runs. Target: mtm's pull takes at most 1.0 × Dovecot's
-// (median of -mtm.runs each).
+// alternating runs, as a user runs it and with the client's disk taken out.
+// Target: mtm's pull takes at most 1.0 × Dovecot's (median of -mtm.runs
+// each).
 //
 //	go test -run '^$' -bench IMAPServe -benchtime 1x -timeout 60m ./internal/bench
 func BenchmarkIMAPServe(b *testing.B) {
@@ -48,53 +49,69 @@ func BenchmarkIMAPServe(b *testing.B) {
 	addr, ops := st.serveIMAP(now.Add(time.Hour))
 	h.progressf("mtm serves IMAP on %s; the day is %s", addr, day)
 
-	var dovecotRuns, mtmRuns []time.Duration
-	cpu := map[bool][]time.Duration{} // mbsync's CPU time, by from mtm
-	for i := range *flagRuns {
-		for _, fromMTM := range []bool{false, true} {
-			var m *mirror
-			if fromMTM {
-				m = h.pullMirror(fmt.Sprintf("from-mtm-%d", i), imapStore(addr, alice.address, "pw"), day+"/*")
-			} else {
-				m = h.pullMirror(fmt.Sprintf("from-dovecot-%d", i), h.farStore(alice.address), "*")
-			}
-			var profiled chan error
-			if fromMTM && i == 0 && *flagIMAPDProfile != "" {
-				profiled = make(chan error, 1)
-				go func() { profiled <- saveProfile("http://"+ops+"/debug/pprof/profile?seconds=20", *flagIMAPDProfile) }()
-			}
-			took := m.sync()
-			if profiled != nil {
-				if err := <-profiled; err != nil {
-					b.Fatalf("CPU profile: %v", err)
+	// Two setups: mbsync as a user runs it (fsync on, the Maildir on the
+	// disk), and the servers alone (no fsync, the Maildir on a tmpfs), where
+	// the client's disk, the same for both, no longer hides their costs.
+	for _, setup := range []struct {
+		name, note string
+		alone      bool
+	}{
+		{"as a user pulls (mbsync's defaults, the Maildir on the disk)", "", false},
+		{"the servers alone (`FSync no`, the Maildir in " + maildirsWhere() + ")", "", true},
+	} {
+		var dovecotRuns, mtmRuns []time.Duration
+		cpu := map[bool][]time.Duration{} // mbsync's CPU time, by from mtm
+		for i := range *flagRuns {
+			for _, fromMTM := range []bool{false, true} {
+				var m *mirror
+				name := fmt.Sprintf("dovecot-%v-%d", setup.alone, i)
+				far, pattern := h.farStore(alice.address), "*"
+				if fromMTM {
+					name = fmt.Sprintf("mtm-%v-%d", setup.alone, i)
+					far, pattern = imapStore(addr, alice.address, "pw"), day+"/*"
 				}
+				m = h.pullMirror(name, far, pattern, setup.alone)
+				var profiled chan error
+				if fromMTM && setup.alone && i == 0 && *flagIMAPDProfile != "" {
+					profiled = make(chan error, 1)
+					go func() { profiled <- saveProfile("http://"+ops+"/debug/pprof/profile?seconds=20", *flagIMAPDProfile) }()
+				}
+				took := m.sync()
+				if profiled != nil {
+					if err := <-profiled; err != nil {
+						b.Fatalf("CPU profile: %v", err)
+					}
+				}
+				if n := m.messages(); n != *flagIMAPDMessages {
+					b.Fatalf("%s pulled %d messages, want %d", m.dir, n, *flagIMAPDMessages)
+				}
+				m.remove()
+				if fromMTM {
+					mtmRuns = append(mtmRuns, took.Wall)
+				} else {
+					dovecotRuns = append(dovecotRuns, took.Wall)
+				}
+				cpu[fromMTM] = append(cpu[fromMTM], took.CPU)
+				h.progressf("run %d, %s: %.1fs", i+1, name, took.Wall.Seconds())
 			}
-			if n := m.messages(); n != *flagIMAPDMessages {
-				b.Fatalf("%s pulled %d messages, want %d", m.dir, n, *flagIMAPDMessages)
-			}
-			m.remove()
-			if fromMTM {
-				mtmRuns = append(mtmRuns, took.Wall)
-			} else {
-				dovecotRuns = append(dovecotRuns, took.Wall)
-			}
-			cpu[fromMTM] = append(cpu[fromMTM], took.CPU)
-			h.progressf("run %d, %s: %.1fs", i+1, filepath.Base(m.dir), took.Wall.Seconds())
 		}
+		md, mm := median(dovecotRuns), median(mtmRuns)
+		ratio := mm.Seconds() / md.Seconds()
+		r.table(fmt.Sprintf("mbsync pulling %d messages (%s), %s", *flagIMAPDMessages, mib(raw), setup.name),
+			[]string{"from", "runs (s)", "median (s)", "messages/s", "mbsync CPU, median (s)"},
+			[][]string{
+				{"Dovecot (high-performance mode)", secondsList(dovecotRuns), fmt.Sprintf("%.2f", md.Seconds()),
+					fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/md.Seconds()), fmt.Sprintf("%.2f", median(cpu[false]).Seconds())},
+				{"mtm serve, [imapd]", secondsList(mtmRuns), fmt.Sprintf("%.2f", mm.Seconds()),
+					fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/mm.Seconds()), fmt.Sprintf("%.2f", median(cpu[true]).Seconds())},
+			}, "Alternating runs on the same machine; each pull starts from an empty Maildir.")
+		r.target("mbsync from mtm ≤ 1.0 × from Dovecot, "+setup.name, "≤ 1.0 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 1.0))
+		unit := "x-dovecot"
+		if setup.alone {
+			unit = "x-dovecot-alone"
+		}
+		r.metric(ratio, unit)
 	}
-	md, mm := median(dovecotRuns), median(mtmRuns)
-	ratio := mm.Seconds() / md.Seconds()
-	r.table(fmt.Sprintf("mbsync pulling %d messages (%s): from Dovecot and from mtm's IMAP server", *flagIMAPDMessages, mib(raw)),
-		[]string{"from", "runs (s)", "median (s)", "messages/s", "mbsync CPU, median (s)"},
-		[][]string{
-			{"Dovecot (high-performance mode)", secondsList(dovecotRuns), fmt.Sprintf("%.2f", md.Seconds()),
-				fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/md.Seconds()), fmt.Sprintf("%.2f", median(cpu[false]).Seconds())},
-			{"mtm serve, [imapd]", secondsList(mtmRuns), fmt.Sprintf("%.2f", mm.Seconds()),
-				fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/mm.Seconds()), fmt.Sprintf("%.2f", median(cpu[true]).Seconds())},
-		}, fmt.Sprintf("Alternating runs on the same machine; each pull starts from an empty Maildir in %s, with mbsync's `FSync no` "+
-			"on both sides, so that the disk (the same for both) does not drown the servers' difference.", maildirsWhere()))
-	r.target("mbsync from mtm ≤ 1.0 × from Dovecot", "≤ 1.0 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 1.0))
-	r.metric(ratio, "x-dovecot")
 	r.dovecotErrors(h)
 	r.sections = append(r.sections, fmt.Sprintf("Load average at the end: %s.\n", loadAvg()))
 	r.print(os.Stdout)
@@ -200,11 +217,12 @@ Account far
 }
 
 // pullMirror is an mbsync configuration pulling the folders of far that
-// pattern matches into a fresh Maildir, without fsync.
-func (h *harness) pullMirror(name, far, pattern string) *mirror {
+// pattern matches into a fresh Maildir: on the scratch disk with mbsync's
+// defaults, or, alone, without fsync in -mtm.imapd.maildirs.
+func (h *harness) pullMirror(name, far, pattern string, alone bool) *mirror {
 	h.b.Helper()
 	dir := filepath.Join(h.work, name)
-	if base := *flagIMAPDMaildirs; base != "" {
+	if base := *flagIMAPDMaildirs; base != "" && alone {
 		if fi, err := os.Stat(base); err == nil && fi.IsDir() {
 			tmp, err := os.MkdirTemp(base, "mtm-bench-")
 			if err != nil {
@@ -215,7 +233,11 @@ func (h *harness) pullMirror(name, far, pattern string) *mirror {
 		}
 	}
 	maildir := filepath.Join(dir, "Maildir") + "/"
-	rc := "FSync no\n\n" + far + fmt.Sprintf(`MaildirStore near
+	rc := far
+	if alone {
+		rc = "FSync no\n\n" + far
+	}
+	rc += fmt.Sprintf(`MaildirStore near
 Path %s
 Inbox %sLocalInbox
 SubFolders Verbatim

@@ -632,7 +632,7 @@ func TestTLS(t *testing.T) {
 	if err := plain.WaitGreeting(); err != nil {
 		t.Fatal(err)
 	}
-	if !plain.Caps().Has(imap.CapLoginDisabled) || !plain.Caps().Has(imap.CapStartTLS) {
+	if !plain.Caps().Has(imap.CapLoginDisabled) || !plain.Caps().Has(imap.CapStartTLS) || !plain.Caps().Has(imap.CapID) {
 		t.Errorf("capabilities before TLS: %v", plain.Caps())
 	}
 	if err := plain.Login("alice@example.com", "alice-pw").Wait(); err == nil {

@@ -178,7 +178,7 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	caps := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapNamespace: {}, imap.CapListExtended: {},
-		imap.CapListStatus: {}, imap.CapID: {}, imap.CapESearch: {}}
+		imap.CapListStatus: {}, imap.CapID: {}, imap.CapESearch: {}, imap.CapBinary: {}, imap.CapChildren: {}}
 	opts := &imapserver.Options{
 		NewSession: s.newSession,
 		Caps:       caps,

@@ -48,6 +48,10 @@ func (c *Conn) availableCaps() []imap.Cap {
 	if c.canStartTLS() {
 		caps = append(caps, imap.CapStartTLS)
 	}
+	// ID works in every state (RFC 2971); the session answers it.
+	if _, ok := c.session.(SessionID); ok {
+		addAvailableCaps(&caps, available, []imap.Cap{imap.CapID})
+	}
 	if c.canAuth() {
 		mechs := []string{"PLAIN"}
 		if authSess, ok := c.session.(SessionSASL); ok {

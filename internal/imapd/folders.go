@@ -256,30 +256,73 @@ func (s *session) status(r folderRef, name string, options *imap.StatusOptions) 
 		st.NumRecent = &zero
 	}
 	if options.UIDNext || options.NumUnseen || options.NumDeleted {
-		msgs, err := s.messages(r)
+		c, err := s.counts(r)
 		if err != nil {
 			return nil, err
 		}
 		if options.UIDNext {
-			st.UIDNext = uidNext(msgs)
-		}
-		var unseen, deleted uint32
-		for _, m := range msgs {
-			if !m.has(imap.FlagSeen) {
-				unseen++
-			}
-			if m.has(imap.FlagDeleted) {
-				deleted++
-			}
+			st.UIDNext = c.uidNext
 		}
 		if options.NumUnseen {
-			st.NumUnseen = &unseen
+			st.NumUnseen = &c.unseen
 		}
 		if options.NumDeleted {
-			st.NumDeleted = &deleted
+			st.NumDeleted = &c.deleted
 		}
 	}
 	return st, nil
+}
+
+// counts is what STATUS reads of a day's folder's messages.
+type counts struct {
+	uidNext         imap.UID
+	unseen, deleted uint32
+}
+
+// countsKey names a day's folder: a committed snapshot never changes, so
+// its counts are kept by the server for every client.
+type countsKey struct {
+	snap    catalog.SnapshotID
+	mailbox int64
+}
+
+// maxCounts bounds the counts the server keeps; past it they are dropped
+// and read again as asked.
+const maxCounts = 100000
+
+// counts returns a day's folder's counts, reading its messages once.
+func (s *session) counts(r folderRef) (counts, error) {
+	if r.inbox {
+		return counts{uidNext: 1}, nil
+	}
+	key := countsKey{r.day.snap.ID, r.folder.MailboxID}
+	srv := s.srv
+	srv.mu.Lock()
+	c, ok := srv.counts[key]
+	srv.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	msgs, err := s.messages(r)
+	if err != nil {
+		return counts{}, err
+	}
+	c.uidNext = uidNext(msgs)
+	for _, m := range msgs {
+		if !m.has(imap.FlagSeen) {
+			c.unseen++
+		}
+		if m.has(imap.FlagDeleted) {
+			c.deleted++
+		}
+	}
+	srv.mu.Lock()
+	if len(srv.counts) >= maxCounts {
+		clear(srv.counts)
+	}
+	srv.counts[key] = c
+	srv.mu.Unlock()
+	return c, nil
 }
 
 // message is one message of a selected folder.

@@ -103,9 +103,10 @@ type Server struct {
 	logins  chan struct{} // at most cap(logins) password checks at once
 	metrics serverMetrics
 
-	mu    sync.Mutex
-	conns int            // open connections
-	users map[string]int // logged-in connections per account
+	mu     sync.Mutex
+	conns  int                  // open connections
+	users  map[string]int       // logged-in connections per account
+	counts map[countsKey]counts // STATUS of days' folders, which never change
 }
 
 type serverMetrics struct {
@@ -155,7 +156,7 @@ func New(o Options) (*Server, error) {
 	if o.ImplicitTLS && o.TLS == nil {
 		return nil, errors.New("imapd: implicit TLS needs a certificate")
 	}
-	s := &Server{o: o, log: o.Logger, logins: make(chan struct{}, 8), users: map[string]int{},
+	s := &Server{o: o, log: o.Logger, logins: make(chan struct{}, 8), users: map[string]int{}, counts: map[countsKey]counts{},
 		gate: webauth.NewGate(webauth.GateOptions{Clock: o.Clock, Throttle: o.Throttle, Shared: o.SharedLogins,
 			Realm: "imap", Logger: o.Logger})}
 	s.metrics = serverMetrics{

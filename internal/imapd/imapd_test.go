@@ -375,6 +375,48 @@ func TestReadDay(t *testing.T) {
 	if n := testutil.ToFloat64(f.srv.metrics.bytes); n < float64(len(lunch)+len(news)) {
 		t.Errorf("mtm_imapd_bytes_total %v", n)
 	}
+
+	// IDLE waits until DONE; NAMESPACE is the personal one.
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Wait(); err != nil {
+		t.Errorf("IDLE: %v", err)
+	}
+	ns, err := c.Namespace().Wait()
+	if err != nil || len(ns.Personal) != 1 || ns.Personal[0].Delim != '/' || ns.Other != nil || ns.Shared != nil {
+		t.Errorf("NAMESPACE: %+v %v", ns, err)
+	}
+	// UIDVALIDITY is the same for the same day and folder on another
+	// connection (and after a restart: it is derived, not stored).
+	again := f.login("alice@example.com", "alice-pw")
+	s1, err1 := c.Select("2026-11-22/INBOX", nil).Wait()
+	s2, err2 := again.Select("2026-11-22/INBOX", nil).Wait()
+	if err1 != nil || err2 != nil || s1.UIDValidity != s2.UIDValidity ||
+		s1.UIDValidity != uidValidity(f.alice[0].ID, mailboxOf(t, f, f.alice[0], "INBOX")) {
+		t.Errorf("UIDVALIDITY %d and %d (%v %v)", s1.UIDValidity, s2.UIDValidity, err1, err2)
+	}
+}
+
+// mailboxOf is the mailbox id of a snapshot's folder.
+func mailboxOf(t *testing.T, f *fixture, s catalog.Snapshot, name string) int64 {
+	t.Helper()
+	folders, err := f.st.Cat.Folders(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fo := range folders {
+		if fo.Name == name {
+			return fo.MailboxID
+		}
+	}
+	t.Fatalf("no folder %s", name)
+	return 0
 }
 
 func hasFlag(flags []imap.Flag, want imap.Flag) bool {

@@ -49,18 +49,12 @@ type Blobs interface {
 	Open(ctx context.Context, h blobstore.Hash) (io.ReadCloser, error)
 }
 
-// Verifier checks an account's own password against the live IMAP server
-// (webauth.IMAPVerifier).
-type Verifier interface {
-	Verify(ctx context.Context, address, password string) error
-}
-
 // Options configure a Server. Catalog, Blobs and Verifier are required.
 type Options struct {
 	Catalog  Catalog
 	Blobs    Blobs
-	Verifier Verifier
-	Clock    clock.Clock // default the real clock
+	Verifier webauth.Verifier // the live server's check (webauth.IMAPVerifier)
+	Clock    clock.Clock      // default the real clock
 	// RetentionDays is how many days are shown (15), as in the webmail.
 	RetentionDays int
 	// MasterSeparator is refused in login names (no master-user logins).
@@ -100,7 +94,7 @@ type Server struct {
 	log     *slog.Logger
 	gate    *webauth.Gate
 	imap    *imapserver.Server
-	logins  chan struct{} // at most cap(logins) password checks at once
+	checker *webauth.Checker // the live server's password checks
 	metrics serverMetrics
 
 	mu     sync.Mutex
@@ -150,13 +144,10 @@ func New(o Options) (*Server, error) {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Minute
 	}
-	if o.LoginTimeout <= 0 {
-		o.LoginTimeout = 20 * time.Second
-	}
 	if o.ImplicitTLS && o.TLS == nil {
 		return nil, errors.New("imapd: implicit TLS needs a certificate")
 	}
-	s := &Server{o: o, log: o.Logger, logins: make(chan struct{}, 8), users: map[string]int{}, counts: map[countsKey]counts{},
+	s := &Server{o: o, log: o.Logger, checker: webauth.NewChecker(o.Verifier, o.LoginTimeout, 0), users: map[string]int{}, counts: map[countsKey]counts{},
 		gate: webauth.NewGate(webauth.GateOptions{Clock: o.Clock, Throttle: o.Throttle, Shared: o.SharedLogins,
 			Realm: "imap", Logger: o.Logger})}
 	s.metrics = serverMetrics{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -64,28 +63,14 @@ func (s *session) Close() error {
 	return nil
 }
 
-// loginAddress is what a login name may look like: a bare lower-case
-// address (as the webmail's).
-var loginAddress = regexp.MustCompile("^[a-z0-9.!#$%&'+/=?^_`{|}~-]{1,64}@[a-z0-9-]+(\\.[a-z0-9-]+)*$")
-
-func (s *session) plausible(address, password string) bool {
-	if len(address) > 254 || !loginAddress.MatchString(address) {
-		return false
-	}
-	if sep := s.srv.o.MasterSeparator; sep != "" && strings.Contains(address, sep) {
-		return false
-	}
-	return password != "" && len(password) <= 1024 && !strings.ContainsAny(password, "\x00\r\n")
-}
-
 func (s *session) Login(username, password string) error {
 	srv := s.srv
 	address := strings.ToLower(strings.TrimSpace(username))
 	err := srv.gate.Try(s.ctx, address, s.client, false, func() error {
-		if !s.plausible(address, password) {
+		if !webauth.Plausible(address, password, srv.o.MasterSeparator) {
 			return webauth.ErrBadCredentials
 		}
-		err := srv.verify(s.ctx, address, password)
+		err := srv.checker.Check(s.ctx, address, password)
 		if errors.Is(err, webauth.ErrBadCredentials) {
 			srv.log.Info("imap login failed", "account", address, "client", s.client)
 			srv.audit(s.ctx, catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: s.client,
@@ -128,19 +113,6 @@ func (s *session) Login(username, password string) error {
 		Action: "imap-login", Account: address})
 	s.address, s.acct = address, acct
 	return nil
-}
-
-// verify asks the live IMAP server, at most cap(logins) at a time.
-func (srv *Server) verify(ctx context.Context, address, password string) error {
-	ctx, cancel := context.WithTimeout(ctx, srv.o.LoginTimeout)
-	defer cancel()
-	select {
-	case srv.logins <- struct{}{}:
-		defer func() { <-srv.logins }()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return srv.o.Verifier.Verify(ctx, address, password)
 }
 
 func (srv *Server) audit(ctx context.Context, ev catalog.AuditEvent) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"mtm/internal/catalog"
@@ -22,10 +21,6 @@ type who struct {
 	acct    catalog.AccountID // 0: the account has no backups
 }
 
-// loginAddress is what a login name may look like: a bare lower-case
-// address without '*', the usual master-user separator.
-var loginAddress = regexp.MustCompile("^[a-z0-9.!#$%&'+/=?^_`{|}~-]{1,64}@[a-z0-9-]+(\\.[a-z0-9-]+)*$")
-
 type credentials struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -39,10 +34,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	address := strings.ToLower(strings.TrimSpace(c.Email))
 	client := s.clientIP(r)
 	err := s.gate.Attempt(r, address, client, func() error {
-		if !s.plausible(address, c.Password) {
+		if !webauth.Plausible(address, c.Password, s.opts.MasterSeparator) {
 			return webauth.ErrBadCredentials
 		}
-		err := s.verify(r.Context(), address, c.Password)
+		err := s.checker.Check(r.Context(), address, c.Password)
 		if errors.Is(err, webauth.ErrBadCredentials) {
 			s.log.Info("webmail login failed", "account", address, "client", client)
 			s.audit(r.Context(), catalog.AuditEvent{Actor: address, Role: catalog.RoleUser, Client: client,
@@ -72,29 +67,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]string{"email": address})
-}
-
-func (s *Server) plausible(address, password string) bool {
-	if len(address) > 254 || !loginAddress.MatchString(address) {
-		return false
-	}
-	if sep := s.opts.MasterSeparator; sep != "" && strings.Contains(address, sep) {
-		return false
-	}
-	return password != "" && len(password) <= 1024 && !strings.ContainsAny(password, "\x00\r\n")
-}
-
-// verify asks the IMAP server, at most cap(s.logins) at a time.
-func (s *Server) verify(ctx context.Context, address, password string) error {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.LoginTimeout)
-	defer cancel()
-	select {
-	case s.logins <- struct{}{}:
-		defer func() { <-s.logins }()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return s.opts.Verifier.Verify(ctx, address, password)
 }
 
 // clientIP is the client's address, through the trusted proxies if the

@@ -39,18 +39,13 @@ type Blobs interface {
 	Open(ctx context.Context, h blobstore.Hash) (io.ReadCloser, error)
 }
 
-// Verifier checks an account's own password (webauth.IMAPVerifier).
-type Verifier interface {
-	Verify(ctx context.Context, address, password string) error
-}
-
 // Options configure a Server. Catalog, Blobs and Verifier are required.
 type Options struct {
 	Catalog  Catalog
 	Blobs    Blobs
-	Verifier Verifier
-	Clock    clock.Clock    // default the real clock
-	Location *time.Location // of snapshot days and times; default UTC
+	Verifier webauth.Verifier // the live server's check (webauth.IMAPVerifier)
+	Clock    clock.Clock      // default the real clock
+	Location *time.Location   // of snapshot days and times; default UTC
 	// RetentionDays is how many backup days the day picker offers (15).
 	RetentionDays int
 	// BaseURL is the public URL; its origin is trusted for cross-origin
@@ -101,7 +96,7 @@ type Server struct {
 	clk     clock.Clock
 	log     *slog.Logger
 	gate    *webauth.Gate
-	logins  chan struct{} // at most cap(logins) IMAP checks at once
+	checker *webauth.Checker // the live server's password checks
 	cache   *caches
 	handler http.Handler
 	// previewing holds the sessions making a restore preview (one each).
@@ -122,9 +117,6 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.LoginTimeout <= 0 {
-		opts.LoginTimeout = 20 * time.Second
-	}
 	if opts.Parser == nil {
 		opts.Parser = render.NewGuard(runtime.GOMAXPROCS(0), 0)
 	}
@@ -144,7 +136,7 @@ func New(opts Options) (*Server, error) {
 			Sessions: opts.Sessions, Throttle: opts.Throttle, Guard: guard,
 			Shared: opts.SharedSessions, Realm: "webmail", Logger: opts.Logger,
 			DeviceCookie: "mtm_device", DeviceKey: opts.DeviceKey}),
-		logins: make(chan struct{}, 8), cache: newCaches()}
+		checker: webauth.NewChecker(opts.Verifier, opts.LoginTimeout, 0), cache: newCaches()}
 	pages, err := newPages()
 	if err != nil {
 		return nil, err

@@ -219,3 +219,42 @@ func TestUnsyncedNotDurable(t *testing.T) {
 		t.Fatalf("another process lists %d blobs, want the 2 synced", len(got))
 	}
 }
+
+// TestPrefetchedLocations: blobs looked up ahead read as before; a
+// deleted one is gone whatever was looked up; a compaction that moved
+// blobs after their look-up costs a retry, not a wrong or failed read.
+func TestPrefetchedLocations(t *testing.T) {
+	l, _ := newLocal(t, blobstore.LocalOptions{NoSync: true})
+	ctx := context.Background()
+	datas := putMany(t, l, 100, 40)
+	if err := l.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hashes := func(ds [][]byte) []blobstore.Hash {
+		var hs []blobstore.Hash
+		for _, d := range ds {
+			hs = append(hs, blobstoretest.HashOf(d))
+		}
+		return append(hs, blobstoretest.HashOf([]byte("never stored")))
+	}
+	if err := l.Prefetch(ctx, hashes(datas)); err != nil {
+		t.Fatal(err)
+	}
+	checkReadable(t, l, datas[:10])
+	// Deleted after the look-up: gone.
+	deleteAll(t, l, datas[10:30])
+	checkGone(t, l, datas[10:30])
+	// Looked up, then moved by a compaction (half dead): still read right.
+	if err := l.Prefetch(ctx, hashes(datas[30:])); err != nil {
+		t.Fatal(err)
+	}
+	if res := compact(t, l); res.PacksRewritten != 1 {
+		t.Fatalf("Compact = %+v, want the pack rewritten", res)
+	}
+	checkReadable(t, l, datas[30:])
+	for _, d := range datas[30:] {
+		if err := l.Verify(ctx, blobstoretest.HashOf(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"mtm/internal/sqlitex"
@@ -66,6 +67,37 @@ func (ix *index) find(ctx context.Context, h Hash) (location, bool, error) {
 		return location{}, false, fmt.Errorf("blob index: %w", err)
 	}
 	return loc, true, nil
+}
+
+// findMany returns the locations of the packed blobs among hs (those not
+// packed are left out), in queries of at most 500 hashes.
+func (ix *index) findMany(ctx context.Context, hs []Hash) (map[Hash]location, error) {
+	out := make(map[Hash]location, len(hs))
+	for len(hs) > 0 {
+		n := min(len(hs), 500)
+		args := make([]any, n)
+		for i := range n {
+			args[i] = hs[i][:]
+		}
+		rows, err := ix.db.QueryContext(ctx, `SELECT hash, pack, offset, length, size FROM blobs WHERE hash IN (?`+
+			strings.Repeat(",?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("blob index: %w", err)
+		}
+		for rows.Next() {
+			var h []byte
+			var loc location
+			if err := rows.Scan(&h, &loc.pack, &loc.offset, &loc.length, &loc.size); err != nil {
+				return nil, errors.Join(fmt.Errorf("blob index: %w", err), rows.Close())
+			}
+			out[Hash(h)] = loc
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("blob index: %w", err)
+		}
+		hs = hs[n:]
+	}
+	return out, nil
 }
 
 // newPack records a new pack and returns its id.

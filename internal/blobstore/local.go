@@ -59,6 +59,8 @@ type Local struct {
 	cur     *packWriter       // nil until the first packed Put
 	sealing []*packWriter     // full packs the next Sync seals
 	pending map[Hash]location // packed but not yet in the index
+	hints   map[Hash]location // indexed, looked up ahead by Prefetch
+	deletes uint64            // Deletes begun: a Prefetch across one keeps nothing
 
 	mu sync.Mutex
 	// durable holds the blob directories ("ab", "ab/cd") whose entries in
@@ -90,7 +92,7 @@ func OpenLocal(dir string, opts LocalOptions) (*Local, error) {
 		noSync:  opts.NoSync,
 		codec:   c,
 		clk:     opts.Clock,
-		pending: map[Hash]location{},
+		pending: map[Hash]location{}, hints: map[Hash]location{},
 		durable: map[string]bool{},
 		writing: map[string]bool{},
 	}
@@ -200,6 +202,7 @@ func (l *Local) Delete(ctx context.Context, h Hash) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("delete blob %s: %w", h, err)
 	}
+	l.forget(h)
 	if removed, err := l.idx.remove(ctx, h); err != nil || removed {
 		if err != nil {
 			return fmt.Errorf("delete blob %s: %w", h, err)

@@ -188,11 +188,62 @@ func (l *Local) rotate() {
 func (l *Local) locate(ctx context.Context, h Hash) (location, bool, error) {
 	l.packMu.Lock()
 	loc, ok := l.pending[h]
+	if !ok {
+		// A hint is used once: a retry (its pack compacted away) asks
+		// the index.
+		if loc, ok = l.hints[h]; ok {
+			delete(l.hints, h)
+		}
+	}
 	l.packMu.Unlock()
 	if ok {
 		return loc, true, nil
 	}
 	return l.idx.find(ctx, h)
+}
+
+// maxHints bounds the locations Prefetch keeps (about 100 bytes each).
+const maxHints = 1 << 18
+
+// Prefetch looks up, in a few queries, where the packed blobs among hs
+// are, for reads about to come (a folder downloaded message after
+// message): each Open of one of them then skips its own index query. A
+// location is kept until it is used once, the blob is deleted, or the
+// hints are full (then the rest of hs is not looked up); a stale one (its
+// pack compacted meanwhile) costs the retry Open makes anyway.
+func (l *Local) Prefetch(ctx context.Context, hs []Hash) error {
+	l.packMu.Lock()
+	room := maxHints - len(l.hints)
+	gen := l.deletes
+	l.packMu.Unlock()
+	if room <= 0 {
+		return nil
+	}
+	locs, err := l.idx.findMany(ctx, hs[:min(len(hs), room)])
+	if err != nil {
+		return err
+	}
+	l.packMu.Lock()
+	defer l.packMu.Unlock()
+	if l.deletes != gen {
+		return nil // a blob was deleted meanwhile: these may name it
+	}
+	for h, loc := range locs {
+		if len(l.hints) >= maxHints {
+			break
+		}
+		l.hints[h] = loc
+	}
+	return nil
+}
+
+// forget drops the hint of a blob being deleted, and makes a Prefetch
+// under way drop what it found.
+func (l *Local) forget(h Hash) {
+	l.packMu.Lock()
+	delete(l.hints, h)
+	l.deletes++
+	l.packMu.Unlock()
 }
 
 // Sync makes every blob that Put has stored so far durable: it fsyncs the

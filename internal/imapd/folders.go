@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"context"
 	"encoding/binary"
 	"hash/fnv"
 	"sort"
@@ -399,6 +400,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if err != nil {
 		return nil, err
 	}
+	s.prefetch(msgs)
 	options.ReadOnly = true // SELECT answers READ-ONLY, as EXAMINE
 	sel := &selected{msgs: msgs, uidValidity: inboxValidity, checked: s.srv.o.Clock.Now()}
 	if !r.inbox {
@@ -470,4 +472,27 @@ func staticRange(start, stop, max uint32) (uint32, uint32) {
 		start, stop = stop, start
 	}
 	return start, stop
+}
+
+// prefetcher is a blob store that looks many blobs up at once
+// (blobstore.Local): a client that downloads a folder then costs one
+// index query per few hundred messages instead of one per message.
+type prefetcher interface {
+	Prefetch(ctx context.Context, hs []blobstore.Hash) error
+}
+
+// prefetch tells the blob store the selected folder's messages are about
+// to be read, when it can use that; a failure only costs the lookups.
+func (s *session) prefetch(msgs []message) {
+	p, ok := s.srv.o.Blobs.(prefetcher)
+	if !ok || len(msgs) == 0 {
+		return
+	}
+	hs := make([]blobstore.Hash, len(msgs))
+	for i, m := range msgs {
+		hs[i] = m.hash
+	}
+	if err := p.Prefetch(s.ctx, hs); err != nil {
+		s.srv.log.Warn("imap: looking the folder's messages up ahead", "account", s.address, "err", err)
+	}
 }

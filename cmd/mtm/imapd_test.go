@@ -329,15 +329,7 @@ func TestIMAPDaysAgainstDovecot(t *testing.T) {
 			if err := c.Delete("Old").Wait(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Expunge().Close(); err != nil {
-				t.Fatal(err)
-			}
+			expunge(t, c, "INBOX", 1)
 			if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsSet, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Close(); err != nil {
 				t.Fatal(err)
 			}

@@ -137,15 +137,7 @@ func TestRoundcubeOverTheBackup(t *testing.T) {
 	e.now = "2026-11-20T03:00:00+01:00"
 	e.mustMTM("snapshot")
 	c := e.dc.Dial(t, alice)
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Expunge().Close(); err != nil {
-		t.Fatal(err)
-	}
+	expunge(t, c, "INBOX", 1)
 	if err := c.Logout().Wait(); err != nil {
 		t.Fatal(err)
 	}

@@ -282,29 +282,7 @@ type mirror struct {
 // account, logged in through the master user, into a fresh Maildir.
 func (h *harness) newMirror(name, account string) *mirror {
 	h.b.Helper()
-	dir := filepath.Join(h.work, name)
-	maildir := filepath.Join(dir, "Maildir") + "/"
-	if err := os.MkdirAll(maildir, 0o755); err != nil {
-		h.b.Fatal(err)
-	}
-	rc := h.farStore(account) + fmt.Sprintf(`MaildirStore near
-Path %s
-Inbox %sINBOX
-SubFolders Verbatim
-
-Channel bench
-Far :far:
-Near :near:
-Patterns *
-Create Near
-Sync Pull
-SyncState *
-`, maildir, maildir)
-	m := &mirror{h: h, rc: filepath.Join(dir, "mbsyncrc"), dir: dir}
-	if err := os.WriteFile(m.rc, []byte(rc), 0o600); err != nil {
-		h.b.Fatal(err)
-	}
-	return m
+	return h.pullMirror(name, h.farStore(account), "*", false)
 }
 
 // farStore is the mbsyncrc (isync 1.4) part that reaches account on the

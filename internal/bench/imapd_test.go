@@ -239,7 +239,7 @@ func (h *harness) pullMirror(name, far, pattern string, alone bool) *mirror {
 	}
 	rc += fmt.Sprintf(`MaildirStore near
 Path %s
-Inbox %sLocalInbox
+Inbox %sINBOX
 SubFolders Verbatim
 
 Channel bench

@@ -48,7 +48,9 @@ const inboxValidity = 1
 // none (a flat server).
 const defaultDelim = '/'
 
-// tree reads the account's kept days and their folders.
+// tree reads the account's kept days and their folders. A committed
+// snapshot's folders never change: the session reads each day's once and
+// asks the catalog only which days are kept.
 func (s *session) tree() (*tree, error) {
 	t := &tree{delim: defaultDelim}
 	if s.acct == 0 {
@@ -58,19 +60,18 @@ func (s *session) tree() (*tree, error) {
 	if err != nil {
 		return nil, s.serverError("listing the kept days", err)
 	}
+	kept := catalog.KeptDays(snaps, s.srv.o.RetentionDays)
+	known := s.days
+	s.days = make(map[catalog.SnapshotID][]catalog.Folder, len(kept)) // days no longer kept are dropped
 	delimSet := false
-	for _, sn := range catalog.KeptDays(snaps, s.srv.o.RetentionDays) {
-		folders, err := s.srv.o.Catalog.Folders(s.ctx, sn)
-		if err != nil {
-			return nil, s.serverError("listing a day's folders", err)
-		}
-		sort.SliceStable(folders, func(i, j int) bool {
-			ii, ij := isInbox(folders[i].Name), isInbox(folders[j].Name)
-			if ii != ij {
-				return ii
+	for _, sn := range kept {
+		folders, ok := known[sn.ID]
+		if !ok {
+			if folders, err = s.dayFolders(sn); err != nil {
+				return nil, err
 			}
-			return folders[i].Name < folders[j].Name
-		})
+		}
+		s.days[sn.ID] = folders
 		for _, f := range folders {
 			if !delimSet && f.Delimiter != "" {
 				t.delim, delimSet = []rune(f.Delimiter)[0], true
@@ -81,12 +82,20 @@ func (s *session) tree() (*tree, error) {
 	return t, nil
 }
 
-func (s *session) delimiter() (rune, error) {
-	t, err := s.tree()
+// dayFolders reads a day's folders, INBOX first, then by name.
+func (s *session) dayFolders(sn catalog.Snapshot) ([]catalog.Folder, error) {
+	folders, err := s.srv.o.Catalog.Folders(s.ctx, sn)
 	if err != nil {
-		return 0, err
+		return nil, s.serverError("listing a day's folders", err)
 	}
-	return t.delim, nil
+	sort.SliceStable(folders, func(i, j int) bool {
+		ii, ij := isInbox(folders[i].Name), isInbox(folders[j].Name)
+		if ii != ij {
+			return ii
+		}
+		return folders[i].Name < folders[j].Name
+	})
+	return folders, nil
 }
 
 func isInbox(name string) bool { return strings.EqualFold(name, "INBOX") }

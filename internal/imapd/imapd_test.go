@@ -125,6 +125,13 @@ func newFixture(t *testing.T, o Options) *fixture {
 	o.AllowPlaintext, o.MasterSeparator = true, "*"
 	o.Logger = slog.New(slog.NewTextHandler(&f.log, nil))
 	o.Registerer = f.reg
+	f.srv, f.addr = serve(t, o)
+	return f
+}
+
+// serve runs a server of o on a loopback port until the test ends.
+func serve(t *testing.T, o Options) (*Server, string) {
+	t.Helper()
 	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -135,8 +142,7 @@ func newFixture(t *testing.T, o Options) *fixture {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	f.srv, f.addr = srv, ln.Addr().String()
-	return f
+	return srv, ln.Addr().String()
 }
 
 type logBuffer struct {
@@ -656,17 +662,8 @@ func TestTLS(t *testing.T) {
 	f := newFixture(t, Options{TLS: selfSigned(t)})
 	o := f.srv.o
 	o.AllowPlaintext, o.Registerer = false, nil
-	srv, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	plain, err := imapclient.DialInsecure(ln.Addr().String(), nil)
+	_, addr := serve(t, o)
+	plain, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -680,7 +677,7 @@ func TestTLS(t *testing.T) {
 	if err := plain.Login("alice@example.com", "alice-pw").Wait(); err == nil {
 		t.Error("a login without TLS was accepted")
 	}
-	c, err := imapclient.DialStartTLS(ln.Addr().String(), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	c, err := imapclient.DialStartTLS(addr, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -691,17 +688,8 @@ func TestTLS(t *testing.T) {
 
 	// Implicit TLS (port 993).
 	o.ImplicitTLS = true
-	srv993, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln993, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv993.Serve(ln993) }()
-	t.Cleanup(func() { _ = srv993.Close() })
-	c993, err := imapclient.DialTLS(ln993.Addr().String(), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	_, addr993 := serve(t, o)
+	c993, err := imapclient.DialTLS(addr993, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

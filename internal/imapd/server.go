@@ -37,7 +37,6 @@ import (
 type Catalog interface {
 	LookupAccount(ctx context.Context, address string) (catalog.AccountID, error)
 	Snapshots(ctx context.Context, acct catalog.AccountID) ([]catalog.Snapshot, error)
-	AccountSnapshot(ctx context.Context, acct catalog.AccountID, id catalog.SnapshotID) (catalog.Snapshot, error)
 	Folders(ctx context.Context, s catalog.Snapshot) ([]catalog.Folder, error)
 	Messages(ctx context.Context, s catalog.Snapshot, mailboxID int64, fn func(catalog.Message) error) error
 	Search(ctx context.Context, s catalog.Snapshot, mailboxID int64, query string, sort catalog.Sort, max int) ([]int64, bool, error)

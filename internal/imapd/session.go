@@ -25,6 +25,7 @@ type session struct {
 	address string            // logged in as; "" before
 	acct    catalog.AccountID // 0: the account has no backups
 	sel     *selected
+	days    map[catalog.SnapshotID][]catalog.Folder // the kept days' folders read so far
 }
 
 var _ interface {
@@ -130,11 +131,11 @@ func (s *session) ID(*imap.IDData) *imap.IDData {
 }
 
 func (s *session) Namespace() (*imap.NamespaceData, error) {
-	delim, err := s.delimiter()
+	t, err := s.tree()
 	if err != nil {
 		return nil, err
 	}
-	return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: delim}}}, nil
+	return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: t.delim}}}, nil
 }
 
 // The writes: all refused, nothing changed.

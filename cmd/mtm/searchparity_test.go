@@ -113,13 +113,21 @@ func parityQueries(ctx context.Context, t *testing.T, cat *catalog.DB, s catalog
 	}
 	var subjects, senders []string
 	for _, f := range folders {
+		var ids []int64
 		err := cat.Messages(ctx, s, f.MailboxID, func(m catalog.Message) error {
-			subjects = append(subjects, m.Subject)
-			senders = append(senders, m.From)
+			ids = append(ids, m.EntryID)
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		full, err := cat.MessagesByID(ctx, s, ids) // with the summary
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range full {
+			subjects = append(subjects, m.Subject)
+			senders = append(senders, m.From)
 		}
 	}
 	word := func(text string) string {

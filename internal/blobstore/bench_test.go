@@ -159,10 +159,19 @@ func BenchmarkOpen(b *testing.B) {
 		for i := range 1000 {
 			hashes = append(hashes, blobstoretest.Put(b, l, msgs.variant(i)).Hash)
 		}
+		if err := l.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
 		buf := make([]byte, 32<<10)
 		b.SetBytes(5000)
 		i := 0
 		for b.Loop() {
+			if i%len(hashes) == 0 {
+				// As the IMAP server does when a folder is selected.
+				if err := l.Prefetch(ctx, hashes); err != nil {
+					b.Fatal(err)
+				}
+			}
 			readBlob(b, l, hashes[i%len(hashes)], buf)
 			i++
 		}

@@ -48,6 +48,7 @@ type codec struct {
 	bufs     sync.Pool // *[]byte of copyBufSize
 	entries  sync.Pool // *[]byte: a pack entry being built
 	smalls   sync.Pool // *[]byte of PackMaxBlob+1: a blob read whole
+	wholes   sync.Pool // *[]byte of wholeSmall: a small blob decoded whole
 }
 
 // decoder is a pooled synchronous zstd decoder with its input buffer.
@@ -111,6 +112,9 @@ func (c *codec) getDecoder(r io.Reader) (*decoder, error) {
 			zstd.WithDecoderConcurrency(1), // synchronous: no goroutines
 			zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(decoderMaxWindow),
+			// And what DecodeAll may produce: a corrupted frame cannot make
+			// it allocate more.
+			zstd.WithDecoderMaxMemory(decoderMaxWindow),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("zstd decoder: %w", err)
@@ -179,3 +183,30 @@ func (c *codec) getSmallBuf() *[]byte {
 }
 
 func (c *codec) putSmallBuf(b *[]byte) { c.smalls.Put(b) }
+
+// wholeSmall is the capacity of the pooled buffers small blobs are
+// decoded into (most messages); larger ones use the PackMaxBlob+1 buffers.
+const wholeSmall = 64 << 10
+
+// getWholeBuf returns an empty pooled buffer with room for n bytes,
+// n at most PackMaxBlob+1.
+func (c *codec) getWholeBuf(n int64) *[]byte {
+	if n > wholeSmall {
+		return c.getSmallBuf()
+	}
+	if b, ok := c.wholes.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, wholeSmall)
+	return &b
+}
+
+// putWholeBuf returns a buffer of getWholeBuf to its pool.
+func (c *codec) putWholeBuf(b *[]byte) {
+	switch cap(*b) {
+	case wholeSmall:
+		c.wholes.Put(b)
+	case PackMaxBlob + 1:
+		c.smalls.Put(b)
+	}
+}

@@ -71,6 +71,7 @@ func (l *Local) Compact(ctx context.Context, beat func(context.Context) error) (
 // compactPack deletes or rewrites one pack if it is unlocked and dead
 // enough.
 func (l *Local) compactPack(ctx context.Context, u packUse, res *CompactResult) error {
+	defer l.files.drop(u.id) // a pack removed is not kept open
 	f, err := os.Open(l.packPath(u.id))
 	if errors.Is(err, fs.ErrNotExist) {
 		if u.liveEntries > 0 {
@@ -231,6 +232,7 @@ func (l *Local) removeStrayPacks(ctx context.Context, known map[int64]bool, res 
 }
 
 func (l *Local) removeStray(ctx context.Context, id int64, res *CompactResult) error {
+	defer l.files.drop(id)
 	f, err := os.Open(l.packPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -85,7 +85,7 @@ func (ix *index) findMany(ctx context.Context, hs []Hash) (map[Hash]location, er
 			return nil, fmt.Errorf("blob index: %w", err)
 		}
 		for rows.Next() {
-			var h []byte
+			var h sql.RawBytes
 			var loc location
 			if err := rows.Scan(&h, &loc.pack, &loc.offset, &loc.length, &loc.size); err != nil {
 				return nil, errors.Join(fmt.Errorf("blob index: %w", err), rows.Close())

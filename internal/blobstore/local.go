@@ -62,6 +62,8 @@ type Local struct {
 	hints   map[Hash]location // indexed, looked up ahead by Prefetch
 	deletes uint64            // Deletes begun: a Prefetch across one keeps nothing
 
+	files *packFiles // packs kept open for reading
+
 	mu sync.Mutex
 	// durable holds the blob directories ("ab", "ab/cd") whose entries in
 	// their parents this process has synced.
@@ -99,6 +101,7 @@ func OpenLocal(dir string, opts LocalOptions) (*Local, error) {
 	if l.clk == nil {
 		l.clk = clock.Real{}
 	}
+	l.files = newPackFiles(l.clk)
 	switch l.packMax = opts.PackMax; {
 	case l.packMax == 0:
 		l.packMax = PackMaxBlob
@@ -171,10 +174,10 @@ func (l *Local) Stat(ctx context.Context, h Hash) (Info, error) {
 	if err := ctx.Err(); err != nil {
 		return Info{}, fmt.Errorf("stat blob %s: %w", h, err)
 	}
-	if f, loc, ok, err := l.findPacked(ctx, h); err != nil {
+	if p, loc, ok, _, err := l.findPacked(ctx, h, nil); err != nil {
 		return Info{}, fmt.Errorf("stat blob %s: %w", h, err)
 	} else if ok {
-		if err := f.Close(); err != nil {
+		if err := p.release(); err != nil {
 			return Info{}, fmt.Errorf("stat blob %s: %w", h, err)
 		}
 		return Info{Hash: h, Size: loc.size, StoredSize: loc.length}, nil

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -314,50 +315,74 @@ func (l *Local) Seal(ctx context.Context) error {
 // Close seals and closes the index. The Local must not be used after.
 func (l *Local) Close() error {
 	err := l.Seal(context.Background())
-	return errors.Join(err, l.idx.close())
+	return errors.Join(err, l.files.closeAll(), l.idx.close())
 }
 
-// openPacked opens the entry of blob h at loc and checks its header. It
-// returns fs.ErrNotExist, unwrapped, if the pack file is gone.
-func (l *Local) openPacked(h Hash, loc location) (*os.File, error) {
-	f, err := os.Open(l.packPath(loc.pack))
-	if err != nil {
-		return nil, err
-	}
-	var hdr [packHeaderLen]byte
+// readEntry reads buf, the start of blob h's entry at loc (its header or
+// the whole entry), from f, and checks the header.
+func readEntry(f *os.File, h Hash, loc location, buf []byte) error {
 	if loc.length < packHeaderLen {
-		err = fmt.Errorf("%w: index gives an entry of %d bytes", ErrCorrupt, loc.length)
-	} else if _, err = f.ReadAt(hdr[:], loc.offset); errors.Is(err, io.EOF) {
-		err = fmt.Errorf("%w: pack %s ends before the entry at %d", ErrCorrupt, packName(loc.pack), loc.offset)
+		return fmt.Errorf("%w: index gives an entry of %d bytes", ErrCorrupt, loc.length)
 	}
-	if err == nil {
-		err = checkPackHeader(hdr[:], loc.size, h)
+	if _, err := f.ReadAt(buf, loc.offset); errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: pack %s ends inside the entry at %d", ErrCorrupt, packName(loc.pack), loc.offset)
+	} else if err != nil {
+		return err
 	}
-	if err != nil {
-		return nil, errors.Join(err, f.Close())
-	}
-	return f, nil
+	return checkPackHeader(buf[:packHeaderLen], loc.size, h)
 }
 
-// findPacked locates blob h and opens its entry, looking it up again if its
-// pack disappeared in between (compacted). ok is false if h is not packed.
-func (l *Local) findPacked(ctx context.Context, h Hash) (*os.File, location, bool, error) {
+// openPacked opens the pack of blob h at loc and reads buf, the start of
+// its entry, checking the header. A pack file found open that does not
+// hold the entry (its id reused after a compaction) is dropped and the
+// pack opened again. It returns fs.ErrNotExist, unwrapped, if the pack
+// file is gone.
+func (l *Local) openPacked(h Hash, loc location, buf []byte) (*packFile, error) {
+	for {
+		p, reused, err := l.files.get(loc.pack, l.packPath(loc.pack))
+		if err != nil {
+			return nil, err
+		}
+		err = readEntry(p.f, h, loc, buf)
+		if err == nil {
+			return p, nil
+		}
+		if reused {
+			l.files.drop(loc.pack)
+		}
+		if rerr := p.release(); !reused {
+			return nil, errors.Join(err, rerr)
+		}
+	}
+}
+
+// findPacked locates blob h and opens its pack, looking it up again if the
+// pack disappeared in between (compacted). It reads the entry's header, or
+// the whole entry into *whole if whole is not nil and the blob is at most
+// wholeMax bytes (then read is true). ok is false if h is not packed.
+func (l *Local) findPacked(ctx context.Context, h Hash, whole *[]byte) (p *packFile, loc location, ok, read bool, err error) {
 	for attempt := 0; ; attempt++ {
 		loc, ok, err := l.locate(ctx, h)
 		if err != nil || !ok {
-			return nil, location{}, false, err
+			return nil, location{}, false, false, err
 		}
-		f, err := l.openPacked(h, loc)
+		var hdr [packHeaderLen]byte
+		buf := hdr[:]
+		if read = whole != nil && loc.size <= wholeMax && loc.length >= packHeaderLen; read {
+			*whole = slices.Grow((*whole)[:0], int(loc.length))[:loc.length]
+			buf = *whole
+		}
+		p, err := l.openPacked(h, loc, buf)
 		if errors.Is(err, fs.ErrNotExist) && attempt < 2 {
 			continue
 		}
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, location{}, false, fmt.Errorf("%w: pack %s is missing", ErrNotFound, packName(loc.pack))
+			return nil, location{}, false, false, fmt.Errorf("%w: pack %s is missing", ErrNotFound, packName(loc.pack))
 		}
 		if err != nil {
-			return nil, location{}, false, err
+			return nil, location{}, false, false, err
 		}
-		return f, loc, true, nil
+		return p, loc, true, read, nil
 	}
 }
 

@@ -44,28 +44,113 @@ func (l *Local) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", h, err)
 	}
-	var src *recordingReader
-	f, loc, packed, err := l.findPacked(ctx, h)
+	inp := l.codec.getEntryBuf()
+	defer l.codec.putEntryBuf(inp)
+	p, loc, packed, whole, err := l.findPacked(ctx, h, inp)
 	if err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", h, err)
 	}
+	if whole {
+		r := l.decodeWhole(ctx, h, loc, (*inp)[packHeaderLen:])
+		if err := p.release(); err != nil {
+			return nil, errors.Join(fmt.Errorf("open blob %s: %w", h, err), r.Close())
+		}
+		return r, nil
+	}
+	var src *recordingReader
+	var body io.Closer
 	size := loc.size
 	if packed {
-		src = &recordingReader{r: io.NewSectionReader(f, loc.offset+packHeaderLen, loc.length-packHeaderLen)}
+		src = &recordingReader{r: io.NewSectionReader(p.f, loc.offset+packHeaderLen, loc.length-packHeaderLen)}
+		body = p
 	} else {
-		if f, size, err = l.openFile(h); err != nil {
+		f, fsize, err := l.openFile(h)
+		if err != nil {
 			return nil, fmt.Errorf("open blob %s: %w", h, err)
 		}
-		src = &recordingReader{r: f}
+		src, body, size = &recordingReader{r: f}, f, fsize
 	}
 	d, err := l.codec.getDecoder(src)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("open blob %s: %w", h, err), f.Close())
+		return nil, errors.Join(fmt.Errorf("open blob %s: %w", h, err), body.Close())
 	}
 	return &blobReader{
 		ctx: ctx, codec: l.codec, h: h, size: size,
-		body: f, src: src, d: d, hasher: sha256.New(),
+		body: body, src: src, d: d, hasher: sha256.New(),
 	}, nil
+}
+
+// wholeMax is the largest raw size Open decodes in one piece: up to the
+// encoder's window a streaming decoder holds the blob's bytes as its
+// history anyway, so reading the entry with one read and decoding it whole
+// costs no more memory, and spares a small message the stream's
+// per-read overhead (see docs/design.md, "Reading a blob").
+const wholeMax = encoderWindow
+
+// decodeWhole decodes and checks in, the compressed bytes of packed blob
+// h at loc. Its errors, ErrCorrupt included, come from the first Read.
+func (l *Local) decodeWhole(ctx context.Context, h Hash, loc location, in []byte) io.ReadCloser {
+	r := &wholeReader{ctx: ctx, codec: l.codec, h: h, raw: l.codec.getWholeBuf(loc.size)}
+	d, err := l.codec.getDecoder(nil)
+	if err != nil {
+		r.err = fmt.Errorf("read blob %s: %w", h, err)
+		return r
+	}
+	out, err := d.dec.DecodeAll(in, (*r.raw)[:0])
+	l.codec.putDecoder(d)
+	switch {
+	case err != nil:
+		r.err = r.corrupt("decompress: %v", err)
+	case int64(len(out)) != loc.size:
+		r.err = r.corrupt("decompresses to %d bytes, header says %d", len(out), loc.size)
+	case Hash(sha256.Sum256(out)) != h:
+		r.err = r.corrupt("content hashes to %s", Hash(sha256.Sum256(out)))
+	}
+	r.rest = out // a copy grown past the pooled buffer is garbage
+	return r
+}
+
+// wholeReader returns a blob decoded in one piece.
+type wholeReader struct {
+	ctx   context.Context
+	codec *codec
+	h     Hash
+	raw   *[]byte // pooled; nil once closed
+	rest  []byte  // not yet read
+	err   error   // sticky
+}
+
+func (r *wholeReader) Read(p []byte) (int, error) {
+	if r.raw == nil {
+		return 0, fmt.Errorf("read blob %s: %w", r.h, fs.ErrClosed)
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.err = fmt.Errorf("read blob %s: %w", r.h, err)
+		return 0, r.err
+	}
+	if len(r.rest) == 0 {
+		r.err = io.EOF
+		return 0, io.EOF
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+func (r *wholeReader) corrupt(format string, args ...any) error {
+	return fmt.Errorf("read blob %s: %w: %s", r.h, ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// Close returns the buffer to the pool. Closing twice is no error.
+func (r *wholeReader) Close() error {
+	if r.raw != nil {
+		r.codec.putWholeBuf(r.raw)
+		r.raw, r.rest = nil, nil
+	}
+	return nil
 }
 
 // Verify decompresses blob h and checks its size and hash. It returns an

@@ -43,6 +43,7 @@ type Browsing interface {
 	Snapshot(ctx context.Context, id SnapshotID) (Snapshot, error)
 	Snapshots(ctx context.Context, acct AccountID) ([]Snapshot, error)
 	Folders(ctx context.Context, s Snapshot) ([]Folder, error)
+	// Messages lists a folder without the summary; MessagesByID has it.
 	Messages(ctx context.Context, s Snapshot, mailboxID int64, fn func(Message) error) error
 	MessageOrder(ctx context.Context, s Snapshot, mailboxID int64, sort Sort) ([]int64, error)
 	Search(ctx context.Context, s Snapshot, mailboxID int64, query string, sort Sort, max int) ([]int64, bool, error)

@@ -165,14 +165,18 @@ type Message struct {
 }
 
 // Messages calls fn for each message of the folder's mailbox in a committed
-// snapshot, in UID order, streaming.
+// snapshot, in UID order, streaming, as a mail client lists a folder: its
+// entry, UID, flags, arrival time, and its content's hash, sizes and Date:
+// header. The rest of the summary (From, To, Cc, Subject, MessageID,
+// HasAttachments) is left empty: MessagesByID reads it. A folder of 50,000
+// messages is listed for every IMAP SELECT, export and restore; the
+// summary's strings would double its cost.
 func (c *DB) Messages(ctx context.Context, s Snapshot, mailboxID int64, fn func(Message) error) error {
 	if err := committed(s); err != nil {
 		return err
 	}
 	rows, err := c.r.QueryContext(ctx, `SELECT e.id, e.uid, e.flags, e.internal_date, e.internal_tz,
-		c.hash, c.size, c.stored_size, c.from_addr, c.to_addr, c.cc_addr, c.subject, c.date, c.message_id,
-		c.has_attachments
+		c.hash, c.size, c.stored_size, c.date
 		FROM entries e JOIN contents c ON c.id = e.content_id
 		WHERE e.mailbox_id = ?1 AND e.first_snap <= ?2 AND (e.end_snap IS NULL OR e.end_snap > ?2)
 		ORDER BY e.uid`, mailboxID, s.ID)
@@ -184,9 +188,8 @@ func (c *DB) Messages(ctx context.Context, s Snapshot, mailboxID int64, fn func(
 		var flags string
 		var sec, date int64
 		var tz int
-		var hash []byte
-		if err := rows.Scan(&m.EntryID, &m.UID, &flags, &sec, &tz, &hash, &m.Size, &m.StoredSize, &m.From, &m.To,
-			&m.Cc, &m.Subject, &date, &m.MessageID, &m.HasAttachments); err != nil {
+		var hash sql.RawBytes
+		if err := rows.Scan(&m.EntryID, &m.UID, &flags, &sec, &tz, &hash, &m.Size, &m.StoredSize, &date); err != nil {
 			return errors.Join(err, rows.Close())
 		}
 		m.Flags = SplitFlags(flags)

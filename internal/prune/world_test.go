@@ -191,11 +191,19 @@ func (w *world) view(id catalog.SnapshotID) map[uint32]string {
 	}
 	out := map[uint32]string{}
 	for _, f := range folders {
+		var ids []int64
 		if err := w.db.Messages(w.ctx, s, f.MailboxID, func(m catalog.Message) error {
-			out[m.UID] = m.Subject + " " + catalog.JoinFlags(m.Flags)
+			ids = append(ids, m.EntryID)
 			return nil
 		}); err != nil {
 			w.t.Fatal(err)
+		}
+		full, err := w.db.MessagesByID(w.ctx, s, ids) // with the subject
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, m := range full {
+			out[m.UID] = m.Subject + " " + catalog.JoinFlags(m.Flags)
 		}
 	}
 	return out

@@ -95,6 +95,7 @@ func (h *harness) view(s catalog.Snapshot) (map[string]catalog.Folder, map[strin
 	for _, f := range folders {
 		fs[f.Name] = f
 		m := map[uint32]msgView{}
+		var ids []int64
 		if f.MailboxID != 0 {
 			err := h.cat.Messages(h.ctx, s, f.MailboxID, func(cm catalog.Message) error {
 				rc, err := h.blobs.Open(h.ctx, blobstore.Hash(cm.Hash))
@@ -105,11 +106,21 @@ func (h *harness) view(s catalog.Snapshot) (map[string]catalog.Folder, map[strin
 				if err := rc.Close(); err != nil {
 					return err
 				}
-				m[cm.UID] = msgView{Flags: catalog.JoinFlags(cm.Flags), Subject: cm.Subject, Bytes: b}
+				m[cm.UID] = msgView{Flags: catalog.JoinFlags(cm.Flags), Bytes: b}
+				ids = append(ids, cm.EntryID)
 				return err
 			})
 			if err != nil {
 				h.t.Fatal(err)
+			}
+			full, err := h.cat.MessagesByID(h.ctx, s, ids) // the summary's subject
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			for _, cm := range full {
+				v := m[cm.UID]
+				v.Subject = cm.Subject
+				m[cm.UID] = v
 			}
 		}
 		msgs[f.Name] = m

@@ -82,11 +82,19 @@ func TestWithoutListStatus(t *testing.T) {
 		}
 		out := map[string][]string{}
 		for _, f := range folders {
+			var ids []int64
 			if err := cat.Messages(ctx, s, f.MailboxID, func(m catalog.Message) error {
-				out[f.Name] = append(out[f.Name], m.Subject+" "+catalog.JoinFlags(m.Flags))
+				ids = append(ids, m.EntryID)
 				return nil
 			}); err != nil {
 				t.Fatal(err)
+			}
+			full, err := cat.MessagesByID(ctx, s, ids) // with the subject
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range full {
+				out[f.Name] = append(out[f.Name], m.Subject+" "+catalog.JoinFlags(m.Flags))
 			}
 		}
 		return out

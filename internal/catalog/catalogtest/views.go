@@ -30,11 +30,19 @@ func view(t *testing.T, db catalog.Catalog, id catalog.SnapshotID) map[string]ma
 	out := map[string]map[uint32]string{}
 	for _, f := range folders {
 		msgs := map[uint32]string{}
+		var ids []int64
 		if err := db.Messages(ctx, s, f.MailboxID, func(m catalog.Message) error {
-			msgs[m.UID] = m.Subject + " " + catalog.JoinFlags(m.Flags)
+			ids = append(ids, m.EntryID)
 			return nil
 		}); err != nil {
 			t.Fatal(err)
+		}
+		full, err := db.MessagesByID(ctx, s, ids) // with the subject
+		if err != nil || len(full) != len(ids) {
+			t.Fatalf("MessagesByID of the %d listed: %d, %v", len(ids), len(full), err)
+		}
+		for _, m := range full {
+			msgs[m.UID] = m.Subject + " " + catalog.JoinFlags(m.Flags)
 		}
 		if int64(len(msgs)) != f.Messages {
 			t.Errorf("folder %s counts %d messages, lists %d", f.Name, f.Messages, len(msgs))

@@ -147,27 +147,71 @@ func BenchmarkCatalogs(b *testing.B) {
 // postgres on the machine, with the time of their reaped children: a
 // backend's time moves to the postmaster's when its connection closes.
 func postgresCPU() time.Duration {
-	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var ticks int64
+	var sum time.Duration
+	for _, p := range procStats() {
+		if p.comm == "postgres" {
+			sum += p.cpu
+		}
+	}
+	return sum
+}
+
+// treeCPU sums the user and system time of process root and its
+// descendants, with the time of their reaped children.
+func treeCPU(root int) time.Duration {
+	procs := procStats()
+	parent := map[int]int{}
 	for _, p := range procs {
-		b, err := os.ReadFile(p)
+		parent[p.pid] = p.ppid
+	}
+	var sum time.Duration
+	for _, p := range procs {
+		for pid, hops := p.pid, 0; pid > 1 && hops < 64; pid, hops = parent[pid], hops+1 {
+			if pid == root {
+				sum += p.cpu
+				break
+			}
+		}
+	}
+	return sum
+}
+
+// procStat is a process's line of /proc/PID/stat.
+type procStat struct {
+	pid, ppid int
+	comm      string
+	cpu       time.Duration // utime, stime, cutime and cstime
+}
+
+// procStats reads every process's /proc/PID/stat.
+func procStats() []procStat {
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []procStat
+	for _, path := range procs {
+		b, err := os.ReadFile(path)
 		if err != nil {
 			continue
 		}
 		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-		if open < 0 || end < open || string(b[open+1:end]) != "postgres" {
+		if open < 0 || end < open {
 			continue
 		}
 		f := strings.Fields(string(b[end+1:]))
 		if len(f) < 15 {
 			continue
 		}
+		p := procStat{comm: string(b[open+1 : end])}
+		p.pid, _ = strconv.Atoi(strings.TrimSpace(string(b[:open])))
+		p.ppid, _ = strconv.Atoi(f[1])
+		var ticks int64
 		for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime: fields 14 to 17
 			n, _ := strconv.ParseInt(f[i], 10, 64)
 			ticks += n
 		}
+		p.cpu = time.Duration(ticks) * time.Second / 100 // USER_HZ
+		out = append(out, p)
 	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+	return out
 }
 
 // accountDuration reads the account's own time from a run's "account done"

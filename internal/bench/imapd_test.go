@@ -47,7 +47,15 @@ func BenchmarkIMAPServe(b *testing.B) {
 	now := time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
 	st.mustRun(now, "snapshot")
 	day := st.last(alice.address).Day
-	addr, ops := st.serveIMAP(now.Add(time.Hour))
+	addr, ops, mtmPid := st.serveIMAP(now.Add(time.Hour))
+	// serverCPU is the CPU the server of a pull has used so far: Dovecot's
+	// master with its login and imap processes, or mtm serve.
+	serverCPU := func(fromMTM bool) time.Duration {
+		if fromMTM {
+			return treeCPU(mtmPid)
+		}
+		return treeCPU(h.dc.Pid())
+	}
 	h.progressf("mtm serves IMAP on %s; the day is %s", addr, day)
 
 	// Two setups: mbsync as a user runs it (fsync on, the Maildir on the
@@ -61,7 +69,8 @@ func BenchmarkIMAPServe(b *testing.B) {
 		{"the servers alone (`FSync no`, the Maildir in " + maildirsWhere() + ")", "", true},
 	} {
 		var dovecotRuns, mtmRuns []time.Duration
-		cpu := map[bool][]time.Duration{} // mbsync's CPU time, by from mtm
+		cpu := map[bool][]time.Duration{}    // mbsync's CPU time, by from mtm
+		served := map[bool][]time.Duration{} // the server's CPU time, by from mtm
 		for i := range *flagRuns {
 			// Each server goes first in every other pair, so neither always
 			// follows the other's clean-up.
@@ -79,7 +88,9 @@ func BenchmarkIMAPServe(b *testing.B) {
 					profiled = make(chan error, 1)
 					go func() { profiled <- saveProfile("http://"+ops+"/debug/pprof/profile?seconds=20", *flagIMAPDProfile) }()
 				}
+				cpuBefore := serverCPU(fromMTM)
 				took := m.sync()
+				served[fromMTM] = append(served[fromMTM], serverCPU(fromMTM)-cpuBefore)
 				if profiled != nil {
 					if err := <-profiled; err != nil {
 						b.Fatalf("CPU profile: %v", err)
@@ -104,13 +115,16 @@ func BenchmarkIMAPServe(b *testing.B) {
 		md, mm := median(dovecotRuns), median(mtmRuns)
 		ratio := mm.Seconds() / md.Seconds()
 		r.table(fmt.Sprintf("mbsync pulling %d messages (%s), %s", *flagIMAPDMessages, mib(raw), setup.name),
-			[]string{"from", "runs (s)", "median (s)", "messages/s", "mbsync CPU, median (s)"},
+			[]string{"from", "runs (s)", "median (s)", "messages/s", "mbsync CPU, median (s)", "server CPU, median (s)", "server CPU per message (µs)"},
 			[][]string{
 				{"Dovecot (high-performance mode)", secondsList(dovecotRuns), fmt.Sprintf("%.2f", md.Seconds()),
-					fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/md.Seconds()), fmt.Sprintf("%.2f", median(cpu[false]).Seconds())},
+					fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/md.Seconds()), fmt.Sprintf("%.2f", median(cpu[false]).Seconds()),
+					fmt.Sprintf("%.2f", median(served[false]).Seconds()), perMessage(median(served[false]))},
 				{"mtm serve, [imapd]", secondsList(mtmRuns), fmt.Sprintf("%.2f", mm.Seconds()),
-					fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/mm.Seconds()), fmt.Sprintf("%.2f", median(cpu[true]).Seconds())},
-			}, "Alternating runs on the same machine; each pull starts from an empty Maildir.")
+					fmt.Sprintf("%.0f", float64(*flagIMAPDMessages)/mm.Seconds()), fmt.Sprintf("%.2f", median(cpu[true]).Seconds()),
+					fmt.Sprintf("%.2f", median(served[true]).Seconds()), perMessage(median(served[true]))},
+			}, "Alternating runs on the same machine, each server first in every other pair; each pull starts from an empty Maildir. "+
+				"Server CPU: user and system time of mtm serve, or of Dovecot's master with its login and imap processes, during the pull.")
 		r.target("mbsync from mtm ≤ 1.0 × from Dovecot, "+setup.name, "≤ 1.0 ×", fmt.Sprintf("%.2f ×", ratio), verdict(ratio <= 1.0))
 		unit := "x-dovecot"
 		if setup.alone {
@@ -121,6 +135,11 @@ func BenchmarkIMAPServe(b *testing.B) {
 	r.dovecotErrors(h)
 	r.sections = append(r.sections, fmt.Sprintf("Load average at the end: %s.\n", loadAvg()))
 	r.print(os.Stdout)
+}
+
+// perMessage formats a server's CPU time per message pulled, in µs.
+func perMessage(d time.Duration) string {
+	return fmt.Sprintf("%.0f", float64(d.Microseconds())/float64(*flagIMAPDMessages))
 }
 
 func secondsList(ds []time.Duration) string {
@@ -153,10 +172,10 @@ func saveProfile(url, file string) error {
 
 // serveIMAP starts `mtm serve` over the store with its IMAP server on
 // loopback, under the test clock now, and returns the IMAP address and the
-// operators' listener's once its search indexer has indexed the day (it
-// would otherwise take the CPU the pulls are measured on). It is stopped
-// at the benchmark's end.
-func (s *mtmStore) serveIMAP(now time.Time) (imapAddr, opsAddr string) {
+// operators' listener's, and its process id, once its search indexer has
+// indexed the day (it would otherwise take the CPU the pulls are measured
+// on). It is stopped at the benchmark's end.
+func (s *mtmStore) serveIMAP(now time.Time) (imapAddr, opsAddr string, pid int) {
 	s.h.b.Helper()
 	cmd := exec.Command(s.h.mtm, "serve", "--config", s.config)
 	for _, kv := range os.Environ() {
@@ -197,10 +216,10 @@ func (s *mtmStore) serveIMAP(now time.Time) (imapAddr, opsAddr string) {
 	}()
 	select {
 	case a := <-found:
-		return a[0], a[1]
+		return a[0], a[1], cmd.Process.Pid
 	case <-time.After(15 * time.Minute):
 		s.h.b.Fatal("mtm serve did not serve IMAP and index the day within 15 minutes")
-		return "", ""
+		return "", "", 0
 	}
 }
 

@@ -78,6 +78,10 @@ type Instance struct {
 	stopErr  error
 }
 
+// Pid returns the process id of the Dovecot master, whose children serve
+// the connections (for benchmarks that measure its CPU).
+func (i *Instance) Pid() int { return i.cmd.Process.Pid }
+
 const (
 	masterUser    = "backup"
 	startAttempts = 5                // new ports to try when another process takes ours

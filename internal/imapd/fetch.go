@@ -172,6 +172,7 @@ func (s *session) cut(m *message, err error) error {
 
 // open opens a message's blob; a blob gone with its day says BYE.
 func (s *session) open(m *message) (io.ReadCloser, error) {
+	s.lookedUp()
 	rc, err := s.srv.o.Blobs.Open(s.ctx, m.hash)
 	if err == nil {
 		return rc, nil

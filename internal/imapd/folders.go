@@ -393,6 +393,9 @@ type selected struct {
 	uidValidity uint32
 	msgs        []message
 	checked     time.Time // when the day was last found still kept
+	// lookedUp is closed when the blob store has looked the messages up
+	// ahead (prefetch); nil when it does not.
+	lookedUp <-chan struct{}
 }
 
 func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
@@ -409,9 +412,8 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if err != nil {
 		return nil, err
 	}
-	s.prefetch(msgs)
 	options.ReadOnly = true // SELECT answers READ-ONLY, as EXAMINE
-	sel := &selected{msgs: msgs, uidValidity: inboxValidity, checked: s.srv.o.Clock.Now()}
+	sel := &selected{msgs: msgs, uidValidity: inboxValidity, checked: s.srv.o.Clock.Now(), lookedUp: s.prefetch(msgs)}
 	if !r.inbox {
 		sel.snap, sel.folder, sel.uidValidity = r.day.snap, *r.folder, uidValidity(r.day.snap.ID, r.folder.MailboxID)
 	}
@@ -491,17 +493,38 @@ type prefetcher interface {
 }
 
 // prefetch tells the blob store the selected folder's messages are about
-// to be read, when it can use that; a failure only costs the lookups.
-func (s *session) prefetch(msgs []message) {
+// to be read, when it can use that, and returns a channel closed when it
+// is done, or nil. The look-up runs beside the session: clients list a
+// folder's flags before they read its messages, so it costs SELECT
+// nothing on a second core; the first read waits for it. A failure only
+// costs the look-ups.
+func (s *session) prefetch(msgs []message) <-chan struct{} {
 	p, ok := s.srv.o.Blobs.(prefetcher)
 	if !ok || len(msgs) == 0 {
-		return
+		return nil
 	}
 	hs := make([]blobstore.Hash, len(msgs))
 	for i, m := range msgs {
 		hs[i] = m.hash
 	}
-	if err := p.Prefetch(s.ctx, hs); err != nil {
-		s.srv.log.Warn("imap: looking the folder's messages up ahead", "account", s.address, "err", err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := p.Prefetch(s.ctx, hs); err != nil && s.ctx.Err() == nil {
+			s.srv.log.Warn("imap: looking the folder's messages up ahead", "account", s.address, "err", err)
+		}
+	}()
+	return done
+}
+
+// lookedUp waits until the selected folder's look-up ahead is done, or the
+// connection ends.
+func (s *session) lookedUp() {
+	if s.sel == nil || s.sel.lookedUp == nil {
+		return
+	}
+	select {
+	case <-s.sel.lookedUp:
+	case <-s.ctx.Done():
 	}
 }

@@ -106,6 +106,9 @@ func StartWith(t testing.TB, o Options) *Server {
 	return s
 }
 
+// Pid returns the process id of the Dovecot master process.
+func (s *Server) Pid() int { return s.inst.Pid() }
+
 // SpecialUse returns the special-use folders the namespace declares, by
 // name. They are not created automatically (auto = no); once a folder of that
 // name exists, LIST shows it with the attribute.

@@ -20,6 +20,9 @@ import (
 // longer than that is read as cut there.
 const maxHead = 1 << 20
 
+// copyBufSize is the size of the buffer a session copies messages with.
+const copyBufSize = 32 << 10
+
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
 	if err := s.stillKept(false); err != nil {
 		return err
@@ -155,7 +158,15 @@ func (s *session) stream(rw *imapserver.FetchResponseWriter, m *message, bs *ima
 		}
 	}
 	wc := rw.WriteBodySection(bs, n)
-	if _, err := io.CopyN(wc, rc, n); err != nil {
+	if s.copyBuf == nil {
+		s.copyBuf = make([]byte, copyBufSize)
+	}
+	// io.CopyN would allocate a buffer of its own for every message.
+	written, err := io.CopyBuffer(wc, io.LimitReader(rc, n), s.copyBuf)
+	if err == nil && written < n {
+		err = io.ErrUnexpectedEOF // shorter than its size: the literal cannot be finished
+	}
+	if err != nil {
 		_ = wc.Close()
 		return s.cut(m, err)
 	}

@@ -26,6 +26,7 @@ type session struct {
 	acct    catalog.AccountID // 0: the account has no backups
 	sel     *selected
 	days    map[catalog.SnapshotID][]catalog.Folder // the kept days' folders read so far
+	copyBuf []byte                                  // streams BODY[]; nil until the first
 }
 
 var _ interface {

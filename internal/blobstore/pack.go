@@ -338,7 +338,7 @@ func readEntry(f *os.File, h Hash, loc location, buf []byte) error {
 // pack opened again. It returns fs.ErrNotExist, unwrapped, if the pack
 // file is gone.
 func (l *Local) openPacked(h Hash, loc location, buf []byte) (*packFile, error) {
-	for {
+	for attempt := 0; ; attempt++ {
 		p, reused, err := l.files.get(loc.pack, l.packPath(loc.pack))
 		if err != nil {
 			return nil, err
@@ -350,7 +350,7 @@ func (l *Local) openPacked(h Hash, loc location, buf []byte) (*packFile, error) 
 		if reused {
 			l.files.drop(loc.pack)
 		}
-		if rerr := p.release(); !reused {
+		if rerr := p.release(); !reused || attempt > 0 {
 			return nil, errors.Join(err, rerr)
 		}
 	}
@@ -368,7 +368,8 @@ func (l *Local) findPacked(ctx context.Context, h Hash, whole *[]byte) (p *packF
 		}
 		var hdr [packHeaderLen]byte
 		buf := hdr[:]
-		if read = whole != nil && loc.size <= wholeMax && loc.length >= packHeaderLen; read {
+		if read = whole != nil && loc.size <= wholeMax && loc.length >= packHeaderLen &&
+			loc.length <= packHeaderLen+maxWholeFrame; read {
 			*whole = slices.Grow((*whole)[:0], int(loc.length))[:loc.length]
 			buf = *whole
 		}

@@ -87,6 +87,12 @@ func (l *Local) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 // per-read overhead (see docs/design.md, "Reading a blob").
 const wholeMax = encoderWindow
 
+// maxWholeFrame bounds the compressed frame of a blob of wholeMax bytes
+// (zstd's worst case adds about 1/256 and a few bytes): an index entry
+// that claims a longer one is not read whole, and its reader finds what
+// is wrong.
+const maxWholeFrame = wholeMax + wholeMax/128 + 4096
+
 // decodeWhole decodes and checks in, the compressed bytes of packed blob
 // h at loc. Its errors, ErrCorrupt included, come from the first Read.
 func (l *Local) decodeWhole(ctx context.Context, h Hash, loc location, in []byte) io.ReadCloser {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-imap/v2"
 
@@ -22,6 +23,13 @@ func TestWebmailDefectsInBrowser(t *testing.T) {
 		t.Skip("runs serve and chromium")
 	}
 	ctx, watch := browse(t, t.TempDir())
+	// The user sits in the provider's zone (the configuration's
+	// Europe/Rome), so that the newest day is "Today" on the page's clock
+	// too: on the machine's UTC clock it is still the day before from
+	// 23:00 to midnight.
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Rome"}); err != nil {
+		t.Fatalf("time zone: %v", err)
+	}
 	const alice = "alice@example.com"
 	e := newE2E(t, alice)
 	smtp := withSMTP(t, e)

@@ -2,11 +2,8 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -28,12 +25,6 @@ import (
 func BenchmarkCatalogs(b *testing.B) {
 	h := newHarnessWith(b, dovecot.Options{Performance: true})
 	pg := postgres.StartWith(b, postgres.Options{Sync: true})
-	if os.Getenv("DEBUGPG") != "" {
-		c, _ := pgx.Connect(context.Background(), pg.URL)
-		c.Exec(context.Background(), "ALTER SYSTEM SET log_min_duration_statement = 0")
-		c.Exec(context.Background(), "SELECT pg_reload_conf()")
-		b.Cleanup(func() { exec.Command("cp", pg.LogFile(), "/tmp/pglog").Run() })
-	}
 	r := &report{b: b}
 	r.sections = append(r.sections, fmt.Sprintf("Load average (1, 5, 15 min) at the start: %s.\n", loadAvg()))
 	a := &account{address: "alice@example.com", tag: "alice", folders: benchFolders}

@@ -235,6 +235,13 @@ type IMAPD struct {
 	// IdleTimeout ends a connection that sends nothing for this long
 	// (IDLE included: clients renew it within 29 minutes).
 	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// TrustedProxies lists the load balancers (IP addresses or CIDR
+	// prefixes) in front of the server that send the PROXY protocol's
+	// header: connections from them must start with it, and its client
+	// address is throttled and logged. Empty: no header is accepted.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// Proxies is TrustedProxies parsed, set by Validate; nil when empty.
+	Proxies []netip.Prefix `toml:"-"`
 }
 
 // On tells whether the IMAP server runs.

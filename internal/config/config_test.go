@@ -324,8 +324,8 @@ func TestEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 61 {
-		t.Errorf("%d keys, want 61; update this test and mtm.example.toml together", len(seen))
+	if len(seen) != 62 {
+		t.Errorf("%d keys, want 62; update this test and mtm.example.toml together", len(seen))
 	}
 }
 
@@ -387,6 +387,8 @@ func TestValidate(t *testing.T) {
 		{"trusted proxies", func(c *Config) { c.HTTP.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"} }, nil},
 		{"bad trusted proxy", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.0/8", "proxy.example.org", "10.0.0.1/33"} },
 			[]string{`http.trusted_proxies: "proxy.example.org" is not an IP address or CIDR prefix`, `http.trusted_proxies: "10.0.0.1/33"`}},
+		{"bad imapd trusted proxy", func(c *Config) { c.IMAPD.TrustedProxies = []string{"10.0.0.5", "lb.example.org"} },
+			[]string{`imapd.trusted_proxies: "lb.example.org" is not an IP address or CIDR prefix`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

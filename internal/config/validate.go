@@ -109,7 +109,7 @@ func (c *Config) Validate() error {
 	proxies := v.httpSection(c.HTTP)
 	v.clusterSection(c.Cluster)
 	v.alertsSection(c.Alerts)
-	v.imapdSection(c)
+	imapProxies := v.imapdSection(c)
 	if !i18n.Supported(c.Language) {
 		v.errf("language", "%q is not a language mtm speaks (%s)", c.Language, strings.Join(i18n.Codes, ", "))
 	}
@@ -121,13 +121,14 @@ func (c *Config) Validate() error {
 		return err
 	}
 	c.Location, c.SnapshotHour, c.SnapshotMinute = loc, hour, minute
-	c.HTTP.Proxies = proxies
+	c.HTTP.Proxies, c.IMAPD.Proxies = proxies, imapProxies
 	return nil
 }
 
-// imapdSection checks the [imapd] keys.
-func (v *validator) imapdSection(c *Config) {
+// imapdSection checks the [imapd] keys and returns its trusted proxies.
+func (v *validator) imapdSection(c *Config) []netip.Prefix {
 	i := c.IMAPD
+	proxies := v.proxies("imapd.trusted_proxies", i.TrustedProxies)
 	if (i.TLSCertFile == "") != (i.TLSKeyFile == "") {
 		key, other := "imapd.tls_cert_file", "imapd.tls_key_file"
 		if i.TLSCertFile != "" {
@@ -141,7 +142,7 @@ func (v *validator) imapdSection(c *Config) {
 		v.errf("imapd.idle_timeout", "%s is shorter than 1m (write a Go duration such as \"30m\")", i.IdleTimeout)
 	}
 	if !i.On() {
-		return
+		return proxies
 	}
 	if _, _, err := net.SplitHostPort(i.Listen); err != nil {
 		v.errf("imapd.listen", "%q is not host:port: %v", i.Listen, err)
@@ -151,6 +152,7 @@ func (v *validator) imapdSection(c *Config) {
 	if i.TLSCertFile == "" && !i.AllowPlaintext {
 		v.errf("imapd.listen", "is set without a certificate: set imapd.tls_cert_file and imapd.tls_key_file, or imapd.allow_plaintext = true on loopback")
 	}
+	return proxies
 }
 
 // alertsSection checks the [alerts] keys.
@@ -194,11 +196,16 @@ func (v *validator) httpSection(h HTTP) []netip.Prefix {
 		}
 		v.errf(key, "is empty but %s is set; set both or neither", v.label(other))
 	}
+	return v.proxies("http.trusted_proxies", h.TrustedProxies)
+}
+
+// proxies parses a list of trusted proxies, the value of key.
+func (v *validator) proxies(key string, list []string) []netip.Prefix {
 	var out []netip.Prefix
-	for _, s := range h.TrustedProxies {
+	for _, s := range list {
 		p, err := ParseProxy(s)
 		if err != nil {
-			v.errf("http.trusted_proxies", "%v", err)
+			v.errf(key, "%v", err)
 			continue
 		}
 		out = append(out, p)

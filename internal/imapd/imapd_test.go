@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -763,5 +764,59 @@ func TestPipelinedDownload(t *testing.T) {
 	// The last answer was flushed although no command followed.
 	if err := c.Noop().Wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// proxied dials the server as a load balancer would for a client at
+// client: the PROXY protocol's v1 header first, then IMAP.
+func (f *fixture) proxied(client string) *imapclient.Client {
+	f.t.Helper()
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	local := conn.LocalAddr().(*net.TCPAddr)
+	if _, err := fmt.Fprintf(conn, "PROXY TCP4 %s 127.0.0.1 %d 143\r\n", client, local.Port); err != nil {
+		f.t.Fatal(err)
+	}
+	c := imapclient.New(conn, nil)
+	f.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// TestProxyProtocol: behind a trusted load balancer, the PROXY header's
+// client address is the one throttled and logged, so one client's guesses
+// do not lock the account for the others; a connection from the balancer
+// without the header, and a header from an untrusted address, are refused.
+func TestProxyProtocol(t *testing.T) {
+	f := newFixture(t, Options{Throttle: webauth.ThrottleOptions{FreePair: 3},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	for i := range 4 {
+		if err := f.proxied("203.0.113.7").Login("alice@example.com", "wrong").Wait(); err == nil {
+			t.Fatalf("guess %d logged in", i)
+		}
+	}
+	err := f.proxied("203.0.113.7").Login("alice@example.com", "alice-pw").Wait()
+	if err == nil || !strings.Contains(err.Error(), "Too many failed logins") {
+		t.Fatalf("the guessing client, right password: %v, want throttled", err)
+	}
+	if err := f.proxied("198.51.100.9").Login("alice@example.com", "alice-pw").Wait(); err != nil {
+		t.Fatalf("another client behind the same balancer: %v", err)
+	}
+	if log := f.log.String(); !strings.Contains(log, "client=203.0.113.7") {
+		t.Errorf("the failed logins do not name the client behind the balancer:\n%s", log)
+	}
+	// From the balancer without a header: refused.
+	if err := f.dial().Login("alice@example.com", "alice-pw").Wait(); err == nil {
+		t.Error("a connection from the balancer without a PROXY header logged in")
+	}
+
+	// A server that trusts no balancer refuses a header.
+	untrusting := newFixture(t, Options{})
+	if err := untrusting.proxied("198.51.100.9").Login("alice@example.com", "alice-pw").Wait(); err == nil {
+		t.Error("a server trusting no balancer accepted a PROXY header")
+	}
+	if err := untrusting.dial().Login("alice@example.com", "alice-pw").Wait(); err != nil {
+		t.Errorf("a plain connection to a server trusting no balancer: %v", err)
 	}
 }

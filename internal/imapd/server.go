@@ -18,11 +18,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/pires/go-proxyproto"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mtm/internal/blobstore"
@@ -82,6 +84,12 @@ type Options struct {
 	IdleTimeout time.Duration
 	// LoginTimeout (20 s) bounds one password check on the live server.
 	LoginTimeout time.Duration
+	// TrustedProxies are the load balancers in front of the server that
+	// speak the PROXY protocol (v1 or v2): a connection from one of them
+	// must start with the header, whose client address the server then
+	// uses (throttling, logs, audit); a header from anywhere else is
+	// refused. Empty: no header is accepted.
+	TrustedProxies []netip.Prefix
 	// Registerer, if set, gets the server's metrics.
 	Registerer prometheus.Registerer
 }
@@ -186,11 +194,30 @@ func New(o Options) (*Server, error) {
 
 // Serve accepts connections on ln until Close.
 func (s *Server) Serve(ln net.Listener) error {
+	if len(s.o.TrustedProxies) > 0 {
+		ln = &proxyproto.Listener{Listener: ln, ConnPolicy: s.proxyPolicy, ReadHeaderTimeout: proxyHeaderTimeout}
+	}
 	ln = &limitListener{Listener: ln, s: s}
 	if s.o.ImplicitTLS {
 		ln = tls.NewListener(ln, s.o.TLS)
 	}
 	return s.imap.Serve(ln)
+}
+
+// proxyHeaderTimeout bounds the wait for a trusted proxy's PROXY header.
+const proxyHeaderTimeout = 10 * time.Second
+
+// proxyPolicy requires the PROXY header from the trusted proxies and
+// refuses it from every other address.
+func (s *Server) proxyPolicy(o proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
+	if ap, err := netip.ParseAddrPort(o.Upstream.String()); err == nil {
+		for _, p := range s.o.TrustedProxies {
+			if p.Contains(ap.Addr().Unmap()) {
+				return proxyproto.REQUIRE, nil
+			}
+		}
+	}
+	return proxyproto.REJECT, nil
 }
 
 // Close stops listening and ends every connection.

@@ -150,7 +150,7 @@ func (a *App) newIMAPD() (*imapd.Server, error) {
 		Logger: a.log, Audit: a.st.Catalog.Audit, Parser: a.parser,
 		AllowPlaintext: cfg.IMAPD.AllowPlaintext, ImplicitTLS: cfg.IMAPD.ImplicitTLS(),
 		MaxConnections: cfg.IMAPD.MaxConnections, MaxConnectionsPerUser: cfg.IMAPD.MaxConnectionsPerUser,
-		IdleTimeout: cfg.IMAPD.IdleTimeout, Registerer: a.metrics.Registerer(),
+		IdleTimeout: cfg.IMAPD.IdleTimeout, TrustedProxies: cfg.IMAPD.Proxies, Registerer: a.metrics.Registerer(),
 	}
 	if a.jobs != nil {
 		o.SharedLogins = a.st.Catalog

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"mtm/internal/catalog"
+	"mtm/internal/catalog/catalogtest"
 	"mtm/internal/search"
 	"mtm/internal/store"
 	"mtm/internal/testenv/corpus"
@@ -113,19 +114,7 @@ func parityQueries(ctx context.Context, t *testing.T, cat *catalog.DB, s catalog
 	}
 	var subjects, senders []string
 	for _, f := range folders {
-		var ids []int64
-		err := cat.Messages(ctx, s, f.MailboxID, func(m catalog.Message) error {
-			ids = append(ids, m.EntryID)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		full, err := cat.MessagesByID(ctx, s, ids) // with the summary
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range full {
+		for _, m := range catalogtest.Summaries(t, cat, s, f.MailboxID) {
 			subjects = append(subjects, m.Subject)
 			senders = append(senders, m.From)
 		}

@@ -62,11 +62,11 @@ func BenchmarkIMAPServe(b *testing.B) {
 	// disk), and the servers alone (no fsync, the Maildir on a tmpfs), where
 	// the client's disk, the same for both, no longer hides their costs.
 	for _, setup := range []struct {
-		name, note string
-		alone      bool
+		name  string
+		alone bool
 	}{
-		{"as a user pulls (mbsync's defaults, the Maildir on the disk)", "", false},
-		{"the servers alone (`FSync no`, the Maildir in " + maildirsWhere() + ")", "", true},
+		{"as a user pulls (mbsync's defaults, the Maildir on the disk)", false},
+		{"the servers alone (`FSync no`, the Maildir in " + maildirsWhere() + ")", true},
 	} {
 		var dovecotRuns, mtmRuns []time.Duration
 		cpu := map[bool][]time.Duration{}    // mbsync's CPU time, by from mtm
@@ -75,14 +75,13 @@ func BenchmarkIMAPServe(b *testing.B) {
 			// Each server goes first in every other pair, so neither always
 			// follows the other's clean-up.
 			for _, fromMTM := range []bool{i%2 == 1, i%2 == 0} {
-				var m *mirror
 				name := fmt.Sprintf("dovecot-%v-%d", setup.alone, i)
 				far, pattern := h.farStore(alice.address), "*"
 				if fromMTM {
 					name = fmt.Sprintf("mtm-%v-%d", setup.alone, i)
 					far, pattern = imapStore(addr, alice.address, "pw"), day+"/*"
 				}
-				m = h.pullMirror(name, far, pattern, setup.alone)
+				m := h.pullMirror(name, far, pattern, setup.alone)
 				var profiled chan error
 				if fromMTM && setup.alone && i == 0 && *flagIMAPDProfile != "" {
 					profiled = make(chan error, 1)

@@ -368,8 +368,7 @@ func (l *Local) findPacked(ctx context.Context, h Hash, whole *[]byte) (p *packF
 		}
 		var hdr [packHeaderLen]byte
 		buf := hdr[:]
-		if read = whole != nil && loc.size <= wholeMax && loc.length >= packHeaderLen &&
-			loc.length <= packHeaderLen+maxWholeFrame; read {
+		if read = whole != nil && loc.size <= wholeMax && loc.length <= packHeaderLen+maxWholeFrame; read {
 			*whole = slices.Grow((*whole)[:0], int(loc.length))[:loc.length]
 			buf = *whole
 		}

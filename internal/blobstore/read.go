@@ -146,9 +146,7 @@ func (r *wholeReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (r *wholeReader) corrupt(format string, args ...any) error {
-	return fmt.Errorf("read blob %s: %w: %s", r.h, ErrCorrupt, fmt.Sprintf(format, args...))
-}
+func (r *wholeReader) corrupt(format string, args ...any) error { return corrupt(r.h, format, args...) }
 
 // Close returns the buffer to the pool. Closing twice is no error.
 func (r *wholeReader) Close() error {
@@ -252,8 +250,12 @@ func (r *blobReader) checkEnd() error {
 	return io.EOF
 }
 
-func (r *blobReader) corrupt(format string, args ...any) error {
-	return fmt.Errorf("read blob %s: %w: %s", r.h, ErrCorrupt, fmt.Sprintf(format, args...))
+func (r *blobReader) corrupt(format string, args ...any) error { return corrupt(r.h, format, args...) }
+
+// corrupt is the error of reading blob h whose bytes are not what they
+// must be.
+func corrupt(h Hash, format string, args ...any) error {
+	return fmt.Errorf("read blob %s: %w: %s", h, ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
 // Close releases the decoder and closes the file. Closing twice is no error.

@@ -31,6 +31,7 @@ import (
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/render"
+	"mtm/internal/web"
 	"mtm/internal/webauth"
 )
 
@@ -102,6 +103,7 @@ type Server struct {
 	gate    *webauth.Gate
 	imap    *imapserver.Server
 	checker *webauth.Checker // the live server's password checks
+	proxies web.Proxies      // Options.TrustedProxies
 	metrics serverMetrics
 
 	mu     sync.Mutex
@@ -154,7 +156,8 @@ func New(o Options) (*Server, error) {
 	if o.ImplicitTLS && o.TLS == nil {
 		return nil, errors.New("imapd: implicit TLS needs a certificate")
 	}
-	s := &Server{o: o, log: o.Logger, checker: webauth.NewChecker(o.Verifier, o.LoginTimeout, 0), users: map[string]int{}, counts: map[countsKey]counts{},
+	s := &Server{o: o, log: o.Logger, checker: webauth.NewChecker(o.Verifier, o.LoginTimeout, 0),
+		proxies: web.NewProxies(o.TrustedProxies), users: map[string]int{}, counts: map[countsKey]counts{},
 		gate: webauth.NewGate(webauth.GateOptions{Clock: o.Clock, Throttle: o.Throttle, Shared: o.SharedLogins,
 			Realm: "imap", Logger: o.Logger})}
 	s.metrics = serverMetrics{
@@ -210,12 +213,8 @@ const proxyHeaderTimeout = 10 * time.Second
 // proxyPolicy requires the PROXY header from the trusted proxies and
 // refuses it from every other address.
 func (s *Server) proxyPolicy(o proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
-	if ap, err := netip.ParseAddrPort(o.Upstream.String()); err == nil {
-		for _, p := range s.o.TrustedProxies {
-			if p.Contains(ap.Addr().Unmap()) {
-				return proxyproto.REQUIRE, nil
-			}
-		}
+	if ap, err := netip.ParseAddrPort(o.Upstream.String()); err == nil && s.proxies.Trusted(ap.Addr()) {
+		return proxyproto.REQUIRE, nil
 	}
 	return proxyproto.REJECT, nil
 }

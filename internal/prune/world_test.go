@@ -13,6 +13,7 @@ import (
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
+	"mtm/internal/catalog/catalogtest"
 	"mtm/internal/checker"
 	"mtm/internal/clock"
 )
@@ -191,18 +192,7 @@ func (w *world) view(id catalog.SnapshotID) map[uint32]string {
 	}
 	out := map[uint32]string{}
 	for _, f := range folders {
-		var ids []int64
-		if err := w.db.Messages(w.ctx, s, f.MailboxID, func(m catalog.Message) error {
-			ids = append(ids, m.EntryID)
-			return nil
-		}); err != nil {
-			w.t.Fatal(err)
-		}
-		full, err := w.db.MessagesByID(w.ctx, s, ids) // with the subject
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		for _, m := range full {
+		for _, m := range catalogtest.Summaries(w.t, w.db, s, f.MailboxID) {
 			out[m.UID] = m.Subject + " " + catalog.JoinFlags(m.Flags)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
+	"mtm/internal/catalog/catalogtest"
 	"mtm/internal/checker"
 	"mtm/internal/imapconn"
 	"mtm/internal/testenv/dovecot"
@@ -95,32 +96,20 @@ func (h *harness) view(s catalog.Snapshot) (map[string]catalog.Folder, map[strin
 	for _, f := range folders {
 		fs[f.Name] = f
 		m := map[uint32]msgView{}
-		var ids []int64
 		if f.MailboxID != 0 {
-			err := h.cat.Messages(h.ctx, s, f.MailboxID, func(cm catalog.Message) error {
+			for _, cm := range catalogtest.Summaries(h.t, h.cat, s, f.MailboxID) {
 				rc, err := h.blobs.Open(h.ctx, blobstore.Hash(cm.Hash))
 				if err != nil {
-					return err
+					h.t.Fatal(err)
 				}
 				b, err := io.ReadAll(rc)
-				if err := rc.Close(); err != nil {
-					return err
+				if cerr := rc.Close(); err == nil {
+					err = cerr
 				}
-				m[cm.UID] = msgView{Flags: catalog.JoinFlags(cm.Flags), Bytes: b}
-				ids = append(ids, cm.EntryID)
-				return err
-			})
-			if err != nil {
-				h.t.Fatal(err)
-			}
-			full, err := h.cat.MessagesByID(h.ctx, s, ids) // the summary's subject
-			if err != nil {
-				h.t.Fatal(err)
-			}
-			for _, cm := range full {
-				v := m[cm.UID]
-				v.Subject = cm.Subject
-				m[cm.UID] = v
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				m[cm.UID] = msgView{Flags: catalog.JoinFlags(cm.Flags), Subject: cm.Subject, Bytes: b}
 			}
 		}
 		msgs[f.Name] = m

@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mtm/internal/catalog"
+	"mtm/internal/catalog/catalogtest"
 	"mtm/internal/checker"
 	"mtm/internal/demo"
 	"mtm/internal/imapconn"
@@ -82,18 +83,7 @@ func TestWithoutListStatus(t *testing.T) {
 		}
 		out := map[string][]string{}
 		for _, f := range folders {
-			var ids []int64
-			if err := cat.Messages(ctx, s, f.MailboxID, func(m catalog.Message) error {
-				ids = append(ids, m.EntryID)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-			full, err := cat.MessagesByID(ctx, s, ids) // with the subject
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range full {
+			for _, m := range catalogtest.Summaries(t, cat, s, f.MailboxID) {
 				out[f.Name] = append(out[f.Name], m.Subject+" "+catalog.JoinFlags(m.Flags))
 			}
 		}

@@ -15,9 +15,9 @@ import (
 
 // mmapSize is how much of a database file SQLite reads through a memory
 // map instead of read calls: a page in the kernel's cache then costs no
-// system call and no copy into SQLite's own small cache. Looking up a
-// folder's 50,000 blobs in the blob index, or listing the folder, is
-// about twice as fast (docs/benchmarks.md, the IMAP server). Writes still
+// system call and no copy into SQLite's own small cache. Looking 20,000
+// blobs up among 200,000 in the blob index, in queries of 500, took 6 µs
+// a blob with it and 10.7 µs without (BenchmarkIndexLookups). Writes still
 // go through write calls and the WAL. The map is address space, not
 // memory: the kernel's page cache holds the pages either way.
 const mmapSize = 1 << 30

@@ -30,18 +30,7 @@ func view(t *testing.T, db catalog.Catalog, id catalog.SnapshotID) map[string]ma
 	out := map[string]map[uint32]string{}
 	for _, f := range folders {
 		msgs := map[uint32]string{}
-		var ids []int64
-		if err := db.Messages(ctx, s, f.MailboxID, func(m catalog.Message) error {
-			ids = append(ids, m.EntryID)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		full, err := db.MessagesByID(ctx, s, ids) // with the subject
-		if err != nil || len(full) != len(ids) {
-			t.Fatalf("MessagesByID of the %d listed: %d, %v", len(ids), len(full), err)
-		}
-		for _, m := range full {
+		for _, m := range Summaries(t, db, s, f.MailboxID) {
 			msgs[m.UID] = m.Subject + " " + catalog.JoinFlags(m.Flags)
 		}
 		if int64(len(msgs)) != f.Messages {
@@ -231,4 +220,24 @@ func (cs suite) testStaleRunIsReaped(t *testing.T) {
 	if _, err := ra.Commit(ctx, catalog.RunStats{}); !errors.Is(err, catalog.ErrLostOwnership) {
 		t.Fatalf("reaped run committed: err = %v", err)
 	}
+}
+
+// Summaries lists the messages of a folder's mailbox in snapshot s, in UID
+// order, with their summaries (Subject, From, ...), which Messages leaves
+// out.
+func Summaries(t testing.TB, db catalog.Browsing, s catalog.Snapshot, mailboxID int64) []catalog.Message {
+	t.Helper()
+	ctx := context.Background()
+	var ids []int64
+	if err := db.Messages(ctx, s, mailboxID, func(m catalog.Message) error {
+		ids = append(ids, m.EntryID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := db.MessagesByID(ctx, s, ids)
+	if err != nil || len(full) != len(ids) {
+		t.Fatalf("MessagesByID of the %d messages listed: %d, %v", len(ids), len(full), err)
+	}
+	return full
 }

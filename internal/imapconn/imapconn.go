@@ -241,6 +241,13 @@ var specialUse = []imap.MailboxAttr{
 	imap.MailboxAttrJunk, imap.MailboxAttrSent, imap.MailboxAttrTrash, imap.MailboxAttrImportant,
 }
 
+// volatile are the LIST attributes that describe the moment, not the
+// folder: \Marked and \Unmarked say whether mail arrived since the folder
+// was last selected (RFC 3501, 7.2.2), and come and go without any change to
+// its messages. They are not kept, so they cannot make an unchanged account
+// look changed.
+var volatile = []imap.MailboxAttr{imap.MailboxAttrMarked, imap.MailboxAttrUnmarked}
+
 // ListFolders lists every folder of the personal namespace, subscribed or
 // not, with special-use and subscription state and, where the server has
 // LIST-STATUS, each folder's status, sorted by name: one LIST (plus a
@@ -310,6 +317,7 @@ func toListed(l *imap.ListData, subscribed map[string]bool) Folder {
 			f.Subscribed = true
 		case slices.Contains(specialUse, a):
 			uses = append(uses, string(a))
+		case slices.Contains(volatile, a): // go-imap gives attributes in canonical case
 		default:
 			if a == imap.MailboxAttrNoSelect || a == imap.MailboxAttrNonExistent {
 				f.Selectable = false

@@ -104,6 +104,10 @@ type Store interface {
 	// r fails or ctx ends, nothing is stored and the error is returned
 	// wrapped.
 	Put(ctx context.Context, r io.Reader) (Info, error)
+	// PutAll stores each of blobs as Put would and returns their Infos in
+	// order, looking the small ones up together rather than one by one.
+	// On an error, what was stored before it stays, unnamed.
+	PutAll(ctx context.Context, blobs [][]byte) ([]Info, error)
 	// Sync makes every blob Put so far durable. Only then may the catalog
 	// name them.
 	Sync(ctx context.Context) error

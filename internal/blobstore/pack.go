@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,6 +138,101 @@ func (l *Local) putPacked(ctx context.Context, raw []byte) (Info, error) {
 	} else if ok {
 		return Info{Hash: h, Size: loc.size, StoredSize: loc.length}, nil
 	}
+	return l.storePacked(ctx, h, raw)
+}
+
+// PutAll stores each of blobs as Put would and returns their Infos in the
+// same order. The packed ones (at most PackMax bytes) are looked up
+// together, in one index query per 500, instead of one query each: the
+// snapshot engine hands over the messages of a batch at once. On an
+// error, the blobs stored before it stay (unnamed by the catalog, like the
+// blobs of a crashed run) and nothing else is stored.
+func (l *Local) PutAll(ctx context.Context, blobs [][]byte) ([]Info, error) {
+	infos, hs, err := hashAll(ctx, blobs, l.packMax, func(b []byte) (Info, error) {
+		return l.Put(ctx, bytes.NewReader(b))
+	})
+	if err != nil {
+		return nil, err
+	}
+	found, err := l.locateMany(ctx, hs)
+	if err != nil {
+		return nil, fmt.Errorf("put %d blobs: %w", len(hs), err)
+	}
+	for i, b := range blobs {
+		if len(b) > l.packMax {
+			continue
+		}
+		h := infos[i].Hash
+		if loc, ok := found[h]; ok { // stored already, or earlier in blobs
+			infos[i] = Info{Hash: h, Size: loc.size, StoredSize: loc.length}
+			continue
+		}
+		if infos[i], err = l.storePacked(ctx, h, b); err != nil {
+			return nil, err
+		}
+		found[h] = location{size: infos[i].Size, length: infos[i].StoredSize}
+	}
+	return infos, nil
+}
+
+// hashAll is the first step of PutAll: it hashes the blobs of at most
+// packMax bytes, and returns their hashes, and stores each larger one with
+// put. It checks ctx first.
+func hashAll(ctx context.Context, blobs [][]byte, packMax int, put func([]byte) (Info, error)) ([]Info, []Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("put blobs: %w", err)
+	}
+	infos := make([]Info, len(blobs))
+	hs := make([]Hash, 0, len(blobs))
+	for i, b := range blobs {
+		if len(b) > packMax {
+			var err error
+			if infos[i], err = put(b); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		infos[i].Hash = sha256.Sum256(b)
+		hs = append(hs, infos[i].Hash)
+	}
+	return infos, hs, nil
+}
+
+// locateMany is locate for many blobs: the ones this process wrote and
+// has not yet indexed or has hints for, then the index in a few queries.
+// Packed blobs not found are left out.
+func (l *Local) locateMany(ctx context.Context, hs []Hash) (map[Hash]location, error) {
+	out := make(map[Hash]location, len(hs))
+	rest := make([]Hash, 0, len(hs))
+	l.packMu.Lock()
+	for _, h := range hs {
+		loc, ok := l.pending[h]
+		if !ok {
+			if loc, ok = l.hints[h]; ok {
+				delete(l.hints, h) // used once, as locate does
+			}
+		}
+		if ok {
+			out[h] = loc
+		} else {
+			rest = append(rest, h)
+		}
+	}
+	l.packMu.Unlock()
+	if len(rest) == 0 {
+		return out, nil
+	}
+	found, err := l.idx.findMany(ctx, rest)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, found)
+	return out, nil
+}
+
+// storePacked compresses raw, of hash h, and appends it to the current
+// pack, unless another goroutine did meanwhile.
+func (l *Local) storePacked(ctx context.Context, h Hash, raw []byte) (Info, error) {
 	bufp := l.codec.getEntryBuf()
 	defer l.codec.putEntryBuf(bufp)
 	entry, err := l.codec.encodeAll(raw, (*bufp)[:packHeaderLen])

@@ -77,6 +77,9 @@ type S3Index interface {
 	Commit(ctx context.Context, pack, size int64, entries []S3Entry) error
 	// Locate returns where blob h is, or an error wrapping ErrNotFound.
 	Locate(ctx context.Context, h Hash) (S3Entry, error)
+	// LocateMany returns where the indexed blobs among hs are; the others
+	// are left out.
+	LocateMany(ctx context.Context, hs []Hash) (map[Hash]S3Entry, error)
 	// Delete drops blob h's row and says whether there was one.
 	Delete(ctx context.Context, h Hash) (bool, error)
 	// List calls fn for every indexed blob and stops at fn's first error,
@@ -284,6 +287,71 @@ func (s *S3) putPacked(ctx context.Context, raw []byte) (Info, error) {
 		}
 		return info, err
 	}
+	return s.storePacked(h, raw)
+}
+
+// PutAll stores each of blobs as Put would and returns their Infos in the
+// same order. The packed ones are looked up in the shared index together
+// (LocateMany) instead of one round trip each. On an error, the blobs
+// stored before it stay (unnamed by the catalog) and nothing else is
+// stored.
+func (s *S3) PutAll(ctx context.Context, blobs [][]byte) ([]Info, error) {
+	infos, hs, err := hashAll(ctx, blobs, PackMaxBlob, func(b []byte) (Info, error) {
+		return s.Put(ctx, bytes.NewReader(b))
+	})
+	if err != nil {
+		return nil, err
+	}
+	found, err := s.existingMany(ctx, hs)
+	if err != nil {
+		return nil, fmt.Errorf("put %d blobs: %w", len(hs), err)
+	}
+	for i, b := range blobs {
+		if len(b) > PackMaxBlob {
+			continue
+		}
+		h := infos[i].Hash
+		if info, ok := found[h]; ok { // stored already, or earlier in blobs
+			infos[i] = info
+			continue
+		}
+		if infos[i], err = s.storePacked(h, b); err != nil {
+			return nil, err
+		}
+		found[h] = Info{Hash: h, Size: infos[i].Size, StoredSize: infos[i].StoredSize}
+	}
+	return infos, nil
+}
+
+// existingMany is existing for many blobs; those not stored are left out.
+func (s *S3) existingMany(ctx context.Context, hs []Hash) (map[Hash]Info, error) {
+	out := make(map[Hash]Info, len(hs))
+	rest := make([]Hash, 0, len(hs))
+	s.mu.Lock()
+	for _, h := range hs {
+		if p, ok := s.pending[h]; ok {
+			out[h] = Info{Hash: h, Size: p.entry.Size, StoredSize: p.entry.Length}
+		} else {
+			rest = append(rest, h)
+		}
+	}
+	s.mu.Unlock()
+	if len(rest) == 0 {
+		return out, nil
+	}
+	found, err := s.index.LocateMany(ctx, rest)
+	if err != nil {
+		return nil, err
+	}
+	for h, e := range found {
+		out[h] = Info{Hash: h, Size: e.Size, StoredSize: e.Length}
+	}
+	return out, nil
+}
+
+// storePacked compresses raw, of hash h, into the current pack, unless
+// another goroutine stored it meanwhile.
+func (s *S3) storePacked(h Hash, raw []byte) (Info, error) {
 	bufp := s.codec.getEntryBuf()
 	defer s.codec.putEntryBuf(bufp)
 	entry, err := s.codec.encodeAll(raw, (*bufp)[:packHeaderLen])

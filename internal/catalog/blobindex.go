@@ -1,10 +1,13 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -87,6 +90,44 @@ func (c *DB) LocateBlob(ctx context.Context, h [32]byte) (BlobEntry, error) {
 	}
 	e.Pack = pack.Int64
 	return e, nil
+}
+
+// LocateBlobs returns where the indexed blobs among hs are; hashes that
+// are not indexed are left out. One query per maxRowParams hashes, in hash
+// order (each query then walks the index's pages in order): the blob store
+// looks a batch of new messages up at once instead of one query each.
+func (c *DB) LocateBlobs(ctx context.Context, hs [][32]byte) (map[[32]byte]BlobEntry, error) {
+	out := make(map[[32]byte]BlobEntry, len(hs))
+	hs = slices.SortedFunc(slices.Values(hs), func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	for chunk := range slices.Chunk(slices.Compact(hs), maxRowParams) {
+		args := make([]any, len(chunk))
+		for i := range chunk {
+			args[i] = chunk[i][:]
+		}
+		rows, err := c.r.QueryContext(ctx, `SELECT hash, pack, entry_offset, entry_length, raw_size FROM blob_index
+			WHERE hash IN (`+strings.Repeat("?, ", len(chunk)-1)+`?)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("locating %d blobs: %w", len(hs), err)
+		}
+		for rows.Next() {
+			var e BlobEntry
+			var h []byte
+			var pack sql.NullInt64
+			if err := rows.Scan(&h, &pack, &e.Offset, &e.Length, &e.Size); err != nil {
+				return nil, errors.Join(fmt.Errorf("locating %d blobs: %w", len(hs), err), rows.Close())
+			}
+			if len(h) != len(e.Hash) {
+				return nil, errors.Join(fmt.Errorf("locating blobs: an index row has a hash of %d bytes", len(h)), rows.Close())
+			}
+			copy(e.Hash[:], h)
+			e.Pack = pack.Int64
+			out[e.Hash] = e
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("locating %d blobs: %w", len(hs), err)
+		}
+	}
+	return out, nil
 }
 
 // DeleteBlob deletes blob h's index row and says whether there was one.

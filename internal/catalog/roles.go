@@ -143,6 +143,7 @@ type BlobIndex interface {
 	NewBlobPack(ctx context.Context) (int64, error)
 	CommitBlobs(ctx context.Context, pack, size int64, entries []BlobEntry) error
 	LocateBlob(ctx context.Context, h [32]byte) (BlobEntry, error)
+	LocateBlobs(ctx context.Context, hs [][32]byte) (map[[32]byte]BlobEntry, error)
 	DeleteBlob(ctx context.Context, h [32]byte) (bool, error)
 	ListBlobs(ctx context.Context, fn func(BlobEntry) error) error
 	RetireBlobPacks(ctx context.Context, staleBefore time.Time) (int, error)

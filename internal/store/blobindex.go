@@ -37,6 +37,22 @@ func (b blobIndex) Locate(ctx context.Context, h blobstore.Hash) (blobstore.S3En
 	return fromCatalog(e), err
 }
 
+func (b blobIndex) LocateMany(ctx context.Context, hs []blobstore.Hash) (map[blobstore.Hash]blobstore.S3Entry, error) {
+	keys := make([][32]byte, len(hs))
+	for i, h := range hs {
+		keys[i] = h
+	}
+	found, err := b.c.LocateBlobs(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[blobstore.Hash]blobstore.S3Entry, len(found))
+	for h, e := range found {
+		out[h] = fromCatalog(e)
+	}
+	return out, nil
+}
+
 func fromCatalog(e catalog.BlobEntry) blobstore.S3Entry {
 	return blobstore.S3Entry{Hash: e.Hash, Pack: e.Pack, Offset: e.Offset, Length: e.Length, Size: e.Size}
 }

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blobstore.Store) {
 		{"RoundTrip", testRoundTrip},
 		{"LargeStream", testLargeStream},
 		{"Dedup", testDedup},
+		{"PutAll", testPutAll},
 		{"NotFound", testNotFound},
 		{"Delete", testDelete},
 		{"List", testList},
@@ -248,6 +249,62 @@ func testDedup(t *testing.T, s blobstore.Store) {
 	}
 	if got := ReadAll(t, s, first.Hash); !bytes.Equal(got, data) {
 		t.Fatal("content changed by the second Put")
+	}
+}
+
+// testPutAll: a batch stores what is new once, also what it holds twice,
+// and reports what was stored already (indexed, or put and not yet synced)
+// as Put does, with the sizes the first Put gave; a blob larger than a pack
+// entry goes its own way; everything reads back. A cancelled batch stores
+// nothing.
+func testPutAll(t *testing.T, s blobstore.Store) {
+	ctx := context.Background()
+	synced, unsynced := Mail(11, 9000), Mail(12, 3000)
+	first := Put(t, s, synced)
+	pending, err := s.Put(ctx, bytes.NewReader(unsynced))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, large := Mail(13, 20000), Mail(14, blobstore.PackMaxBlob+5000)
+	batch := [][]byte{fresh, synced, unsynced, fresh, large, {}, large}
+	infos, err := s.PutAll(ctx, batch)
+	if err != nil {
+		t.Fatalf("PutAll: %v", err)
+	}
+	if len(infos) != len(batch) {
+		t.Fatalf("PutAll returned %d infos for %d blobs", len(infos), len(batch))
+	}
+	wantCreated := []bool{true, false, false, false, true, true, false}
+	for i, b := range batch {
+		if infos[i].Hash != HashOf(b) || infos[i].Size != int64(len(b)) || infos[i].Created != wantCreated[i] {
+			t.Errorf("blob %d: %+v, want hash %s, size %d, created %v", i, infos[i], HashOf(b), len(b), wantCreated[i])
+		}
+	}
+	if infos[1].StoredSize != first.StoredSize || infos[2].StoredSize != pending.StoredSize ||
+		infos[3].StoredSize != infos[0].StoredSize || infos[6].StoredSize != infos[4].StoredSize {
+		t.Errorf("stored sizes %d %d %d %d, want those of the first copies %d %d %d %d", infos[1].StoredSize,
+			infos[2].StoredSize, infos[3].StoredSize, infos[6].StoredSize, first.StoredSize, pending.StoredSize,
+			infos[0].StoredSize, infos[4].StoredSize)
+	}
+	Sync(t, s)
+	if got := ListAll(t, s); len(got) != 5 {
+		t.Errorf("List has %d blobs, want 5", len(got))
+	}
+	for i, b := range batch {
+		if got := ReadAll(t, s, infos[i].Hash); !bytes.Equal(got, b) {
+			t.Errorf("blob %d reads back %d bytes, want %d", i, len(got), len(b))
+		}
+	}
+	if infos, err := s.PutAll(ctx, nil); err != nil || len(infos) != 0 {
+		t.Errorf("PutAll of nothing: %v, %v", infos, err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.PutAll(cancelled, [][]byte{Mail(15, 4000)}); !errors.Is(err, context.Canceled) {
+		t.Errorf("PutAll with a cancelled context: %v", err)
+	}
+	if ok, err := s.Has(ctx, HashOf(Mail(15, 4000))); err != nil || ok {
+		t.Errorf("a cancelled PutAll stored its blob: %v, %v", ok, err)
 	}
 }
 

@@ -42,6 +42,22 @@ func (cs suite) testBlobIndex(t *testing.T) {
 	if got, err := db.LocateBlob(ctx, h(9)); err != nil || got != entries[3] {
 		t.Errorf("LocateBlob of its own object = %+v, %v; want %+v", got, err, entries[3])
 	}
+	// Located in one batch: the indexed ones, asked twice or once; the
+	// unknown ones left out.
+	if got, err := db.LocateBlobs(ctx, [][32]byte{h(9), h(7), h(1), h(9), h(2)}); err != nil ||
+		len(got) != 3 || got[h(1)] != entries[1] || got[h(2)] != entries[0] || got[h(9)] != entries[3] {
+		t.Errorf("LocateBlobs = %+v, %v; want %+v, %+v and %+v", got, err, entries[1], entries[0], entries[3])
+	}
+	if got, err := db.LocateBlobs(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("LocateBlobs of nothing = %+v, %v", got, err)
+	}
+	many := make([][32]byte, 20000) // more than one statement's parameters
+	for i := range many {
+		many[i] = [32]byte{0xee, byte(i >> 8), byte(i)}
+	}
+	if got, err := db.LocateBlobs(ctx, append(many, h(2))); err != nil || len(got) != 1 || got[h(2)] != entries[0] {
+		t.Errorf("LocateBlobs of 20,001 hashes = %d found, %v; want h(2) alone", len(got), err)
+	}
 	if err := db.CommitBlobs(ctx, pack, 200, nil); err == nil {
 		t.Error("a pack was made live twice")
 	}

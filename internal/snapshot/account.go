@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/clock"
 	"mtm/internal/imapconn"
@@ -46,18 +47,48 @@ func (a *accountSync) add(folders int, messages, bytes int64) {
 // storeBody streams a message body into the blob store, computing its
 // header summary on the way.
 func (a *accountSync) storeBody(ctx context.Context, body io.Reader) (catalog.Content, error) {
-	sc, _ := a.scannerPool.Get().(*mailsum.Scanner)
-	if sc == nil {
-		sc = mailsum.NewScanner()
-	}
-	defer func() {
-		sc.Reset()
-		a.scannerPool.Put(sc)
-	}()
+	sc := a.scanner()
+	defer a.freeScanner(sc)
 	info, err := a.blobs.Put(ctx, io.TeeReader(body, sc))
 	if err != nil {
 		return catalog.Content{}, fmt.Errorf("storing message: %w", err)
 	}
+	return a.stored(info, sc.Summary()), nil
+}
+
+// storeBodies stores message bodies read whole, in one call to the blob
+// store (which looks them up together), and returns their contents in
+// order.
+func (a *accountSync) storeBodies(ctx context.Context, bodies [][]byte) ([]catalog.Content, error) {
+	infos, err := a.blobs.PutAll(ctx, bodies)
+	if err != nil {
+		return nil, fmt.Errorf("storing %d messages: %w", len(bodies), err)
+	}
+	sc := a.scanner()
+	defer a.freeScanner(sc)
+	out := make([]catalog.Content, len(bodies))
+	for i, b := range bodies {
+		_, _ = sc.Write(b) // never fails
+		out[i] = a.stored(infos[i], sc.Summary())
+		sc.Reset()
+	}
+	return out, nil
+}
+
+func (a *accountSync) scanner() *mailsum.Scanner {
+	if sc, ok := a.scannerPool.Get().(*mailsum.Scanner); ok {
+		return sc
+	}
+	return mailsum.NewScanner()
+}
+
+func (a *accountSync) freeScanner(sc *mailsum.Scanner) {
+	sc.Reset()
+	a.scannerPool.Put(sc)
+}
+
+// stored counts a stored message and returns its content.
+func (a *accountSync) stored(info blobstore.Info, s mailsum.Summary) catalog.Content {
 	a.fetchedMsgs.Add(1)
 	a.fetchedBytes.Add(info.Size)
 	if info.Created {
@@ -65,12 +96,11 @@ func (a *accountSync) storeBody(ctx context.Context, body io.Reader) (catalog.Co
 		a.newBlobBytes.Add(info.StoredSize)
 	}
 	a.add(0, 1, info.Size)
-	s := sc.Summary()
 	return catalog.Content{
 		Hash: info.Hash, Size: info.Size, StoredSize: info.StoredSize,
 		From: s.From, To: s.To, Cc: s.Cc, Subject: s.Subject, Date: s.Date, MessageID: s.MessageID,
 		HasAttachments: s.HasAttachments,
-	}, nil
+	}
 }
 
 // snapshotAccount takes one snapshot of address (docs/design.md, "IMAP

@@ -31,6 +31,8 @@ type Catalog interface {
 // BlobStore is what the engine needs of the blob store.
 type BlobStore interface {
 	Put(ctx context.Context, r io.Reader) (blobstore.Info, error)
+	// PutAll stores bodies read whole, looking them up together.
+	PutAll(ctx context.Context, blobs [][]byte) ([]blobstore.Info, error)
 	Has(ctx context.Context, h blobstore.Hash) (bool, error)
 	// Sync makes the blobs put so far durable; the engine calls it before
 	// every catalog batch that names them.
@@ -76,9 +78,9 @@ type Engine struct {
 	pruneWait       time.Duration
 	prunePoll       time.Duration
 
-	// cpu holds a slot per body being stored by a worker: the CPU-bound
-	// part of a first snapshot (hash, header summary, compression) runs
-	// on every core while the connections read on.
+	// cpu holds a slot per batch of bodies being stored by a worker: the
+	// CPU-bound part of a first snapshot (hash, header summary,
+	// compression) runs on every core while the connections read on.
 	cpu    chan struct{}
 	bodies sync.Pool // *[]byte: bodies read whole
 

@@ -1,10 +1,15 @@
 package snapshot
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
 	"mtm/internal/imapconn"
 )
@@ -68,6 +73,34 @@ func TestBadInputFailsClearlyAndLosesNothing(t *testing.T) {
 		sameMessages(t, "INBOX", msgs["INBOX"], before["INBOX"])
 	})
 
+	t.Run("blob store fails", func(t *testing.T) {
+		// Two folders with new mail, each more than one batch: the store
+		// fails the third batch, after two were stored.
+		for i := range 3 * batchMessages {
+			h.dc.Append(t, alice, []string{"INBOX", "Work"}[i%2], message(fmt.Sprintf("unlucky %d", i), "u"), nil, time.Time{})
+		}
+		eng := h.engine(imapconn.MasterUser{User: h.dc.MasterUser, Password: h.dc.MasterPassword, Separator: "*"})
+		blobs := &failingBlobs{BlobStore: h.blobs, after: 2}
+		eng.blobs = blobs
+		res := eng.Account(h.ctx, alice)
+		if res.Err == nil || !strings.Contains(res.Err.Error(), "disk full") {
+			t.Fatalf("err = %v, want the blob store's error", res.Err)
+		}
+		if n := blobs.calls.Load(); n < 3 {
+			t.Errorf("the blob store was asked %d times, want the failing third call", n)
+		}
+		checkFailedRow(t, h, alice, "disk full")
+		// The next run stores everything.
+		res = h.eng.Account(h.ctx, alice)
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		if _, msgs := h.view(res.Snapshot); len(msgs["INBOX"])+len(msgs["Work"]) != len(before["INBOX"])+3*batchMessages {
+			t.Errorf("after the failed run: %d messages in INBOX and Work, want %d", len(msgs["INBOX"])+len(msgs["Work"]),
+				len(before["INBOX"])+3*batchMessages)
+		}
+	})
+
 	t.Run("server unreachable", func(t *testing.T) {
 		h.dc.Stop()
 		res := h.eng.Account(h.ctx, alice)
@@ -81,6 +114,21 @@ func TestBadInputFailsClearlyAndLosesNothing(t *testing.T) {
 	_, after := h.view(good)
 	sameMessages(t, "first snapshot", after["INBOX"], before["INBOX"])
 	h.checkStore()
+}
+
+// failingBlobs is a blob store whose PutAll fails after its first after
+// calls, as a full disk would.
+type failingBlobs struct {
+	BlobStore
+	after int64
+	calls atomic.Int64
+}
+
+func (f *failingBlobs) PutAll(ctx context.Context, blobs [][]byte) ([]blobstore.Info, error) {
+	if f.calls.Add(1) > f.after {
+		return nil, errors.New("disk full")
+	}
+	return f.BlobStore.PutAll(ctx, blobs)
 }
 
 func checkFailedRow(t *testing.T, h *harness, account, want string) {

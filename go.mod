@@ -106,3 +106,5 @@ require (
 tool honnef.co/go/tools/cmd/staticcheck
 
 replace github.com/emersion/go-imap/v2 => ./third_party/go-imap
+
+replace github.com/trustelem/zxcvbn => ./third_party/zxcvbn

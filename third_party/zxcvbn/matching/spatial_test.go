@@ -10,7 +10,7 @@ import (
 
 func Test_spatialMatch(t *testing.T) {
 	s := spatialMatch{
-		graphs: defaultGraphs,
+		graphs: defaultGraphs(),
 	}
 	// doesn't match 1- and 2-character spatial patterns
 	assert.Empty(t, s.Matches(""))

@@ -34,12 +34,23 @@ var looseLayouts = []string{
 	"Monday, January 2, 2006 3:04 PM",
 }
 
-// parseDate reads a Date: value with net/mail.ParseDate, then the
-// looseLayouts; it returns the zero time if none fits.
+// usualLayout is the usual form of a Date: value (RFC 5322 §3.3 with a
+// numeric zone and a weekday), tried first: net/mail.ParseDate tries up to
+// 48 layouts in turn, the weekday ones last, building an error for each
+// that fails; that was a fifth of the header summary's CPU on the
+// SpamAssassin corpus.
+const usualLayout = "Mon, _2 Jan 2006 15:04:05 -0700"
+
+// parseDate reads a Date: value in the usual layout, then with
+// net/mail.ParseDate, then the looseLayouts; it returns the zero time if
+// none fits.
 func parseDate(v string) time.Time {
 	v = clean(v)
 	if v == "" {
 		return time.Time{}
+	}
+	if t, err := time.Parse(usualLayout, withoutComment(v)); err == nil {
+		return fixZone(t, v)
 	}
 	if t, err := mail.ParseDate(v); err == nil {
 		return fixZone(t, v)
@@ -50,6 +61,18 @@ func parseDate(v string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// withoutComment returns v without a trailing comment such as " (CEST)";
+// a value with anything after its comment is returned whole.
+func withoutComment(v string) string {
+	if !strings.HasSuffix(v, ")") {
+		return v
+	}
+	if i := strings.LastIndexByte(v, '('); i > 0 {
+		return strings.TrimRight(v[:i], " \t")
+	}
+	return v
 }
 
 // fixZone gives t a fixed zone that does not depend on the local one:

@@ -13,6 +13,11 @@ func TestParseDate(t *testing.T) {
 	}{
 		{"Tue, 27 Aug 2002 16:37:53 +0200", time.Date(2002, 8, 27, 16, 37, 53, 0, z(2, 0))},
 		{"27 Aug 2002 16:37:53 -0500 (EST)", time.Date(2002, 8, 27, 16, 37, 53, 0, z(-5, 0))},
+		{"Tue, 27 Aug 2002 16:37:53 -0500 (EST)", time.Date(2002, 8, 27, 16, 37, 53, 0, z(-5, 0))},
+		{"Tue,  7 Aug 2002 06:37:53 +0000", time.Date(2002, 8, 7, 6, 37, 53, 0, time.UTC)},
+		{"Tue, 07 Aug 2002 06:37:53 -0000", time.Date(2002, 8, 7, 6, 37, 53, 0, time.UTC)},
+		{"Tue, 27 Aug 2002 16:37:53 -0500 (EST) x", time.Date(2002, 8, 27, 16, 37, 53, 0, z(-5, 0))}, // net/mail's
+		{"Tue, 27 Aug 2002 16:37:53 -0500 (EST", time.Time{}},                                        // an unclosed comment
 		{"Tue, 27 Aug 2002 16:37 GMT", time.Date(2002, 8, 27, 16, 37, 0, 0, time.UTC)},
 		{"Tue, 27 Aug 2002 16:37:53 EDT", time.Date(2002, 8, 27, 16, 37, 53, 0, z(-4, 0))},
 		{"Tue, 27 Aug 2002 16:37:53 CEST", time.Date(2002, 8, 27, 16, 37, 53, 0, z(2, 0))},

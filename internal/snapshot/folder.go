@@ -38,6 +38,7 @@ type folderSync struct {
 
 	queue      []wholeMessage // bodies read whole, not yet handed to a worker
 	queueBytes int
+	flushing   chan error // the flush behind the connection (flushBehind); nil if none
 }
 
 // wholeMessage is a message whose body was read whole, waiting to be stored
@@ -49,8 +50,18 @@ type wholeMessage struct {
 	body     []byte
 }
 
-// run syncs the folder and returns the mailbox identity it examined.
+// run syncs the folder and returns the mailbox identity it examined. When
+// it fails, nothing of the folder's is still being stored or flushed when
+// it returns.
 func (f *folderSync) run(ctx context.Context) (int64, error) {
+	id, err := f.sync(ctx)
+	if err != nil {
+		_ = f.abandon() // its errors come after err, and from it
+	}
+	return id, err
+}
+
+func (f *folderSync) sync(ctx context.Context) (int64, error) {
 	if hook := f.a.e.beforeExamine; hook != nil {
 		hook(f.folder.Name)
 	}
@@ -464,12 +475,14 @@ func (f *folderSync) abandon() error {
 	return f.drain()
 }
 
-// drain waits for the stores in flight and returns the first that failed.
+// drain waits for the stores in flight and the flush behind, and returns
+// the first error of either.
 func (f *folderSync) drain() error {
 	f.inflight.Wait()
+	ferr := f.waitFlush()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.storeErr
+	return errors.Join(f.storeErr, ferr)
 }
 
 const (
@@ -477,31 +490,77 @@ const (
 	flushEvery = 2 * time.Second
 )
 
+// maybeFlush writes what is staged, behind the connection, when there is
+// enough of it or it waited long enough.
 func (f *folderSync) maybeFlush(ctx context.Context) error {
 	f.mu.Lock()
 	n := f.batch.Len()
 	f.mu.Unlock()
 	if n >= flushItems || (n > 0 && f.a.clk.Now().Sub(f.last) >= flushEvery) {
-		return f.flush(ctx)
+		return f.flushBehind(ctx)
 	}
 	return nil
 }
 
-// flush writes the staged batch, after the stores in flight: every blob it
-// names is stored, then made durable, before the catalog names it.
+// flushBehind hands what is staged so far to a goroutine that writes it
+// (write), and returns at once: the connection reads on, and the workers
+// store on into a new batch, while the blob store syncs and the catalog
+// commits. One flush behind at a time: it first waits for the last one
+// and returns its error. Every message in the batch handed over is stored
+// already, since a worker stages a message only after storing it.
+func (f *folderSync) flushBehind(ctx context.Context) error {
+	if err := f.waitFlush(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	err := f.storeErr
+	b := f.batch
+	f.batch = catalog.Batch{}
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	f.last = f.a.clk.Now()
+	if b.Len() == 0 {
+		return nil
+	}
+	done := make(chan error, 1)
+	f.flushing = done
+	go func() { done <- f.write(ctx, &b) }()
+	return nil
+}
+
+// waitFlush waits for the flush behind, if any, and returns its error.
+func (f *folderSync) waitFlush() error {
+	if f.flushing == nil {
+		return nil
+	}
+	err := <-f.flushing
+	f.flushing = nil
+	return err
+}
+
+// flush writes the staged batch, after the stores in flight and the flush
+// behind: every blob it names is stored, then made durable, before the
+// catalog names it.
 func (f *folderSync) flush(ctx context.Context) error {
 	if err := f.drain(); err != nil {
 		return err
 	}
 	f.last = f.a.clk.Now()
-	if f.batch.Len() == 0 {
+	return f.write(ctx, &f.batch)
+}
+
+// write makes the blobs stored so far durable, then stages b.
+func (f *folderSync) write(ctx context.Context, b *catalog.Batch) error {
+	if b.Len() == 0 {
 		return nil
 	}
 	// Blobs before references (docs/design.md, invariant 1).
 	if err := f.a.blobs.Sync(ctx); err != nil {
 		return err
 	}
-	return f.a.run.Flush(ctx, &f.batch)
+	return f.a.run.Flush(ctx, b)
 }
 
 func flagStrings(flags []imap.Flag) []string {

@@ -49,6 +49,8 @@ type S3 struct {
 	sealed  []*memPack // full packs waiting for Sync
 	loose   []S3Entry  // uploaded large blobs waiting for their index rows
 	pending map[Hash]pendingBlob
+	hints   map[Hash]S3Entry // indexed, looked up ahead by Prefetch
+	deletes uint64           // Deletes begun: a Prefetch across one keeps nothing
 
 	syncMu sync.Mutex // one Sync at a time; a Sync that waited finds less to do
 }
@@ -229,7 +231,8 @@ func NewS3(o S3Options) (*S3, error) {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
 	return &S3{client: o.Client, bucket: o.Bucket, prefix: o.Prefix, index: o.Index, tmp: o.TmpDir,
-		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, uploads: o.Uploads, partSize: o.PartSize, pending: map[Hash]pendingBlob{}}, nil
+		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, uploads: o.Uploads, partSize: o.PartSize, pending: map[Hash]pendingBlob{},
+		hints: map[Hash]S3Entry{}}, nil
 }
 
 // PackKey is the object key of pack id; LooseKey that of large blob h.
@@ -556,12 +559,20 @@ func (s *S3) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 		if pending && p.pack != nil {
 			packed, perr = p.pack.entry(p.entry)
 		}
+		hint, hinted := s.hints[h]
+		if hinted {
+			// A hint is used once: a retry (its pack compacted away)
+			// asks the index.
+			delete(s.hints, h)
+		}
 		s.mu.Unlock()
 		if perr != nil {
 			return nil, fmt.Errorf("open blob %s: reading its pack: %w", h, perr)
 		}
 		e := p.entry
-		if !pending {
+		if !pending && hinted {
+			e = hint
+		} else if !pending {
 			var err error
 			if e, err = s.index.Locate(ctx, h); err != nil {
 				return nil, fmt.Errorf("open blob %s: %w", h, err)
@@ -588,6 +599,40 @@ func (s *S3) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 		}
 		return r, nil
 	}
+}
+
+// Prefetch looks up, in a few queries of the shared index (LocateMany),
+// where the blobs among hs are, for reads about to come: a client
+// downloading a folder over IMAP, one message per command, otherwise pays
+// a round trip to the catalog database per message before its GET. As in
+// Local.Prefetch, a location is kept until it is used once, the blob is
+// deleted, or maxHints are kept; a stale one (its pack compacted and
+// removed) costs the retry Open makes anyway, and a location can never
+// make Open return another blob's bytes (the entry header names its hash).
+func (s *S3) Prefetch(ctx context.Context, hs []Hash) error {
+	s.mu.Lock()
+	room := maxHints - len(s.hints)
+	gen := s.deletes
+	s.mu.Unlock()
+	if room <= 0 {
+		return nil
+	}
+	found, err := s.index.LocateMany(ctx, hs[:min(len(hs), room)])
+	if err != nil {
+		return fmt.Errorf("looking %d blobs up: %w", len(hs), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deletes != gen {
+		return nil // a blob was deleted meanwhile: these may name it
+	}
+	for h, e := range found {
+		if len(s.hints) >= maxHints {
+			break
+		}
+		s.hints[h] = e
+	}
+	return nil
 }
 
 // get fetches the bytes of entry e: a range of its pack, or its object.
@@ -667,6 +712,8 @@ func (s *S3) Stat(ctx context.Context, h Hash) (Info, error) {
 func (s *S3) Delete(ctx context.Context, h Hash) error {
 	s.mu.Lock()
 	_, pending := s.pending[h]
+	delete(s.hints, h)
+	s.deletes++
 	s.mu.Unlock()
 	if pending {
 		if err := s.Sync(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -462,4 +463,109 @@ func s3client(srv *s3.Server, endpoint string) *awss3.Client {
 		Credentials:                credentials.NewStaticCredentialsProvider(srv.AccessKeyID, srv.SecretAccessKey, ""),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
+}
+
+// countingIndex counts the single look-ups of the S3 store's index.
+type countingIndex struct {
+	blobstore.S3Index
+	locates atomic.Int64
+}
+
+func (c *countingIndex) Locate(ctx context.Context, h blobstore.Hash) (blobstore.S3Entry, error) {
+	c.locates.Add(1)
+	return c.S3Index.Locate(ctx, h)
+}
+
+// TestS3PrefetchedLocations: blobs looked up ahead are read without a
+// look-up of their own, and right; a blob deleted after the look-up is
+// gone; a compaction that moved and removed blobs after their look-up
+// costs a retry, not a wrong or failed read.
+func TestS3PrefetchedLocations(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	f := newS3Fixture(t, clk)
+	ctx := context.Background()
+	idx := &countingIndex{S3Index: store.BlobIndex(f.cat)}
+	st, err := blobstore.NewS3(blobstore.S3Options{Client: f.srv.Client(), Bucket: f.bucket, Index: idx,
+		TmpDir: filepath.Join(f.dir, "tmp"), PackTarget: 16 << 10, Clock: clk, Grace: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close() //nolint:errcheck // test
+	var datas [][]byte
+	for i := range 60 {
+		datas = append(datas, blobstoretest.Mail(uint64(300+i), 5000))
+	}
+	if _, err := st.PutAll(ctx, datas); err != nil {
+		t.Fatal(err)
+	}
+	blobstoretest.Sync(t, st)
+	hashes := func(ds [][]byte) []blobstore.Hash {
+		var hs []blobstore.Hash
+		for _, d := range ds {
+			hs = append(hs, blobstoretest.HashOf(d))
+		}
+		return append(hs, blobstoretest.HashOf([]byte("never stored")))
+	}
+	if err := st.Prefetch(ctx, hashes(datas)); err != nil {
+		t.Fatal(err)
+	}
+	before := idx.locates.Load()
+	for _, d := range datas[:10] {
+		if got := blobstoretest.ReadAll(t, st, blobstoretest.HashOf(d)); !bytes.Equal(got, d) {
+			t.Fatal("a blob looked up ahead reads wrong")
+		}
+	}
+	if n := idx.locates.Load() - before; n != 0 {
+		t.Errorf("10 blobs looked up ahead cost %d look-ups of their own, want 0", n)
+	}
+	// Deleted after the look-up: gone.
+	for _, d := range datas[10:30] {
+		if err := st.Delete(ctx, blobstoretest.HashOf(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range datas[10:30] {
+		if _, err := st.Open(ctx, blobstoretest.HashOf(d)); !errors.Is(err, blobstore.ErrNotFound) {
+			t.Fatalf("a deleted blob opens: %v", err)
+		}
+	}
+	// Looked up, then moved by a compaction whose old packs are removed:
+	// still read right.
+	if err := st.Prefetch(ctx, hashes(datas[30:])); err != nil {
+		t.Fatal(err)
+	}
+	was, err := idx.LocateMany(ctx, hashes(datas[30:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Compact(ctx, nil); err != nil || res.BlobsMoved == 0 {
+		t.Fatalf("Compact = %+v, %v; want blobs moved", res, err)
+	}
+	clk.Advance(2 * time.Hour)
+	if _, err := st.Compact(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	now, err := idx.LocateMany(ctx, hashes(datas[30:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for h, e := range now {
+		if e.Pack != was[h].Pack {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the compaction moved none of the blobs looked up")
+	}
+	before = idx.locates.Load()
+	for _, d := range datas[30:] {
+		if got := blobstoretest.ReadAll(t, st, blobstoretest.HashOf(d)); !bytes.Equal(got, d) {
+			t.Fatal("a blob moved after its look-up reads wrong")
+		}
+	}
+	if n := idx.locates.Load() - before; n != int64(moved) {
+		t.Errorf("%d blobs whose packs were removed after their look-up were looked up again %d times, want once each",
+			moved, n)
+	}
 }

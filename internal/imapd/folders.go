@@ -486,8 +486,9 @@ func staticRange(start, stop, max uint32) (uint32, uint32) {
 }
 
 // prefetcher is a blob store that looks many blobs up at once
-// (blobstore.Local): a client that downloads a folder then costs one
-// index query per few hundred messages instead of one per message.
+// (blobstore.Local and blobstore.S3): a client that downloads a folder
+// then costs one index query per few hundred messages instead of one per
+// message.
 type prefetcher interface {
 	Prefetch(ctx context.Context, hs []blobstore.Hash) error
 }

@@ -59,8 +59,7 @@ type Local struct {
 	cur     *packWriter       // nil until the first packed Put
 	sealing []*packWriter     // full packs the next Sync seals
 	pending map[Hash]location // packed but not yet in the index
-	hints   map[Hash]location // indexed, looked up ahead by Prefetch
-	deletes uint64            // Deletes begun: a Prefetch across one keeps nothing
+	hints   hints[location]   // indexed, looked up ahead by Prefetch
 
 	files *packFiles // packs kept open for reading
 
@@ -94,7 +93,7 @@ func OpenLocal(dir string, opts LocalOptions) (*Local, error) {
 		noSync:  opts.NoSync,
 		codec:   c,
 		clk:     opts.Clock,
-		pending: map[Hash]location{}, hints: map[Hash]location{},
+		pending: map[Hash]location{}, hints: newHints[location](),
 		durable: map[string]bool{},
 		writing: map[string]bool{},
 	}

@@ -208,9 +208,7 @@ func (l *Local) locateMany(ctx context.Context, hs []Hash) (map[Hash]location, e
 	for _, h := range hs {
 		loc, ok := l.pending[h]
 		if !ok {
-			if loc, ok = l.hints[h]; ok {
-				delete(l.hints, h) // used once, as locate does
-			}
+			loc, ok = l.hints.take(h)
 		}
 		if ok {
 			out[h] = loc
@@ -288,9 +286,7 @@ func (l *Local) locate(ctx context.Context, h Hash) (location, bool, error) {
 	if !ok {
 		// A hint is used once: a retry (its pack compacted away) asks
 		// the index.
-		if loc, ok = l.hints[h]; ok {
-			delete(l.hints, h)
-		}
+		loc, ok = l.hints.take(h)
 	}
 	l.packMu.Unlock()
 	if ok {
@@ -298,9 +294,6 @@ func (l *Local) locate(ctx context.Context, h Hash) (location, bool, error) {
 	}
 	return l.idx.find(ctx, h)
 }
-
-// maxHints bounds the locations Prefetch keeps (about 100 bytes each).
-const maxHints = 1 << 18
 
 // Prefetch looks up, in a few queries, where the packed blobs among hs
 // are, for reads about to come (a folder downloaded message after
@@ -310,8 +303,7 @@ const maxHints = 1 << 18
 // pack compacted meanwhile) costs the retry Open makes anyway.
 func (l *Local) Prefetch(ctx context.Context, hs []Hash) error {
 	l.packMu.Lock()
-	room := maxHints - len(l.hints)
-	gen := l.deletes
+	room, gen := l.hints.begin()
 	l.packMu.Unlock()
 	if room <= 0 {
 		return nil
@@ -321,16 +313,8 @@ func (l *Local) Prefetch(ctx context.Context, hs []Hash) error {
 		return err
 	}
 	l.packMu.Lock()
-	defer l.packMu.Unlock()
-	if l.deletes != gen {
-		return nil // a blob was deleted meanwhile: these may name it
-	}
-	for h, loc := range locs {
-		if len(l.hints) >= maxHints {
-			break
-		}
-		l.hints[h] = loc
-	}
+	l.hints.keep(gen, locs)
+	l.packMu.Unlock()
 	return nil
 }
 
@@ -338,8 +322,7 @@ func (l *Local) Prefetch(ctx context.Context, hs []Hash) error {
 // under way drop what it found.
 func (l *Local) forget(h Hash) {
 	l.packMu.Lock()
-	delete(l.hints, h)
-	l.deletes++
+	l.hints.forget(h)
 	l.packMu.Unlock()
 }
 

@@ -49,8 +49,7 @@ type S3 struct {
 	sealed  []*memPack // full packs waiting for Sync
 	loose   []S3Entry  // uploaded large blobs waiting for their index rows
 	pending map[Hash]pendingBlob
-	hints   map[Hash]S3Entry // indexed, looked up ahead by Prefetch
-	deletes uint64           // Deletes begun: a Prefetch across one keeps nothing
+	hints   hints[S3Entry] // indexed, looked up ahead by Prefetch
 
 	syncMu sync.Mutex // one Sync at a time; a Sync that waited finds less to do
 }
@@ -232,7 +231,7 @@ func NewS3(o S3Options) (*S3, error) {
 	}
 	return &S3{client: o.Client, bucket: o.Bucket, prefix: o.Prefix, index: o.Index, tmp: o.TmpDir,
 		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, uploads: o.Uploads, partSize: o.PartSize, pending: map[Hash]pendingBlob{},
-		hints: map[Hash]S3Entry{}}, nil
+		hints: newHints[S3Entry]()}, nil
 }
 
 // PackKey is the object key of pack id; LooseKey that of large blob h.
@@ -559,12 +558,7 @@ func (s *S3) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 		if pending && p.pack != nil {
 			packed, perr = p.pack.entry(p.entry)
 		}
-		hint, hinted := s.hints[h]
-		if hinted {
-			// A hint is used once: a retry (its pack compacted away)
-			// asks the index.
-			delete(s.hints, h)
-		}
+		hint, hinted := s.hints.take(h)
 		s.mu.Unlock()
 		if perr != nil {
 			return nil, fmt.Errorf("open blob %s: reading its pack: %w", h, perr)
@@ -611,8 +605,7 @@ func (s *S3) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 // make Open return another blob's bytes (the entry header names its hash).
 func (s *S3) Prefetch(ctx context.Context, hs []Hash) error {
 	s.mu.Lock()
-	room := maxHints - len(s.hints)
-	gen := s.deletes
+	room, gen := s.hints.begin()
 	s.mu.Unlock()
 	if room <= 0 {
 		return nil
@@ -622,16 +615,8 @@ func (s *S3) Prefetch(ctx context.Context, hs []Hash) error {
 		return fmt.Errorf("looking %d blobs up: %w", len(hs), err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.deletes != gen {
-		return nil // a blob was deleted meanwhile: these may name it
-	}
-	for h, e := range found {
-		if len(s.hints) >= maxHints {
-			break
-		}
-		s.hints[h] = e
-	}
+	s.hints.keep(gen, found)
+	s.mu.Unlock()
 	return nil
 }
 
@@ -712,8 +697,7 @@ func (s *S3) Stat(ctx context.Context, h Hash) (Info, error) {
 func (s *S3) Delete(ctx context.Context, h Hash) error {
 	s.mu.Lock()
 	_, pending := s.pending[h]
-	delete(s.hints, h)
-	s.deletes++
+	s.hints.forget(h)
 	s.mu.Unlock()
 	if pending {
 		if err := s.Sync(ctx); err != nil {

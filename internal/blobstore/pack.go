@@ -148,54 +148,66 @@ func (l *Local) putPacked(ctx context.Context, raw []byte) (Info, error) {
 // error, the blobs stored before it stay (unnamed by the catalog, like the
 // blobs of a crashed run) and nothing else is stored.
 func (l *Local) PutAll(ctx context.Context, blobs [][]byte) ([]Info, error) {
-	infos, hs, err := hashAll(ctx, blobs, l.packMax, func(b []byte) (Info, error) {
-		return l.Put(ctx, bytes.NewReader(b))
+	return putAll(ctx, blobs, l.packMax, batchStore{
+		put: func(b []byte) (Info, error) { return l.Put(ctx, bytes.NewReader(b)) },
+		existing: func(hs []Hash) (map[Hash]Info, error) {
+			locs, err := l.locateMany(ctx, hs)
+			found := make(map[Hash]Info, len(locs))
+			for h, loc := range locs {
+				found[h] = Info{Hash: h, Size: loc.size, StoredSize: loc.length}
+			}
+			return found, err
+		},
+		store: func(h Hash, raw []byte) (Info, error) { return l.storePacked(ctx, h, raw) },
 	})
-	if err != nil {
-		return nil, err
-	}
-	found, err := l.locateMany(ctx, hs)
-	if err != nil {
-		return nil, fmt.Errorf("put %d blobs: %w", len(hs), err)
-	}
-	for i, b := range blobs {
-		if len(b) > l.packMax {
-			continue
-		}
-		h := infos[i].Hash
-		if loc, ok := found[h]; ok { // stored already, or earlier in blobs
-			infos[i] = Info{Hash: h, Size: loc.size, StoredSize: loc.length}
-			continue
-		}
-		if infos[i], err = l.storePacked(ctx, h, b); err != nil {
-			return nil, err
-		}
-		found[h] = location{size: infos[i].Size, length: infos[i].StoredSize}
-	}
-	return infos, nil
 }
 
-// hashAll is the first step of PutAll: it hashes the blobs of at most
-// packMax bytes, and returns their hashes, and stores each larger one with
-// put. It checks ctx first.
-func hashAll(ctx context.Context, blobs [][]byte, packMax int, put func([]byte) (Info, error)) ([]Info, []Hash, error) {
+// batchStore is what putAll needs of a store.
+type batchStore struct {
+	put      func([]byte) (Info, error)             // a blob too large for a pack
+	existing func([]Hash) (map[Hash]Info, error)    // the blobs among hs stored already
+	store    func(h Hash, raw []byte) (Info, error) // a new packed blob
+}
+
+// putAll is PutAll of both stores: the blobs over packMax go through put
+// one by one; the others are hashed, looked up together, and the new ones
+// stored, each hash once. It checks ctx first.
+func putAll(ctx context.Context, blobs [][]byte, packMax int, st batchStore) ([]Info, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("put blobs: %w", err)
+		return nil, fmt.Errorf("put blobs: %w", err)
 	}
 	infos := make([]Info, len(blobs))
 	hs := make([]Hash, 0, len(blobs))
 	for i, b := range blobs {
 		if len(b) > packMax {
 			var err error
-			if infos[i], err = put(b); err != nil {
-				return nil, nil, err
+			if infos[i], err = st.put(b); err != nil {
+				return nil, err
 			}
 			continue
 		}
 		infos[i].Hash = sha256.Sum256(b)
 		hs = append(hs, infos[i].Hash)
 	}
-	return infos, hs, nil
+	found, err := st.existing(hs)
+	if err != nil {
+		return nil, fmt.Errorf("put %d blobs: %w", len(hs), err)
+	}
+	for i, b := range blobs {
+		if len(b) > packMax {
+			continue
+		}
+		h := infos[i].Hash
+		if info, ok := found[h]; ok { // stored already, or earlier in blobs
+			infos[i] = info
+			continue
+		}
+		if infos[i], err = st.store(h, b); err != nil {
+			return nil, err
+		}
+		found[h] = Info{Hash: h, Size: infos[i].Size, StoredSize: infos[i].StoredSize}
+	}
+	return infos, nil
 }
 
 // locateMany is locate for many blobs: the ones this process wrote and

@@ -298,31 +298,11 @@ func (s *S3) putPacked(ctx context.Context, raw []byte) (Info, error) {
 // stored before it stay (unnamed by the catalog) and nothing else is
 // stored.
 func (s *S3) PutAll(ctx context.Context, blobs [][]byte) ([]Info, error) {
-	infos, hs, err := hashAll(ctx, blobs, PackMaxBlob, func(b []byte) (Info, error) {
-		return s.Put(ctx, bytes.NewReader(b))
+	return putAll(ctx, blobs, PackMaxBlob, batchStore{
+		put:      func(b []byte) (Info, error) { return s.Put(ctx, bytes.NewReader(b)) },
+		existing: func(hs []Hash) (map[Hash]Info, error) { return s.existingMany(ctx, hs) },
+		store:    s.storePacked,
 	})
-	if err != nil {
-		return nil, err
-	}
-	found, err := s.existingMany(ctx, hs)
-	if err != nil {
-		return nil, fmt.Errorf("put %d blobs: %w", len(hs), err)
-	}
-	for i, b := range blobs {
-		if len(b) > PackMaxBlob {
-			continue
-		}
-		h := infos[i].Hash
-		if info, ok := found[h]; ok { // stored already, or earlier in blobs
-			infos[i] = info
-			continue
-		}
-		if infos[i], err = s.storePacked(h, b); err != nil {
-			return nil, err
-		}
-		found[h] = Info{Hash: h, Size: infos[i].Size, StoredSize: infos[i].StoredSize}
-	}
-	return infos, nil
 }
 
 // existingMany is existing for many blobs; those not stored are left out.

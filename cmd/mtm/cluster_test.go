@@ -140,7 +140,7 @@ func (c *cluster) logRetries() {
 // operationsPage checks the admin panel's operations page on node 2: a
 // domain's admin does not get it; a global admin sees the night, the three
 // nodes and the jobs.
-func (c *cluster) operationsPage(domainAdmin *httpClient) {
+func (c *cluster) operationsPage(domainAdmin *httpClient, night string) {
 	t := c.e.t
 	t.Helper()
 	if code, _ := domainAdmin.text("/admin/operations"); code != http.StatusNotFound {
@@ -159,7 +159,7 @@ func (c *cluster) operationsPage(domainAdmin *httpClient) {
 	if code != 200 {
 		t.Fatalf("/admin/operations: %d", code)
 	}
-	want := []string{"The night of 2026-12-02", "200 of 200 accounts done", "<td>snapshot</td>", "No job has failed for good."}
+	want := []string{"The night of " + night, "200 of 200 accounts done", "<td>snapshot</td>", "No job has failed for good."}
 	for _, p := range c.nodes {
 		want = append(want, fmt.Sprintf(":%d:", p.cmd.Process.Pid))
 	}
@@ -309,6 +309,16 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	// The nights fire an hour before the real time and a day after it: the
+	// nodes run on the test's clock, but River's job cleaner deletes the
+	// jobs that finished over a day before the real clock, so nights on
+	// fixed dates failed once those dates were a day old.
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fire1 := time.Now().In(rome).Add(-time.Hour).Truncate(time.Minute)
+	night1, night2 := fire1.Format(time.DateOnly), fire1.AddDate(0, 0, 1).Format(time.DateOnly)
 	c := &cluster{e: e, db: db, nodes: make([]*process, 3), env: make([][]string, 3)}
 	// The nodes reach Dovecot through a proxy that counts the connections
 	// open at once: the cluster may hold at most 4, though its workers
@@ -316,16 +326,11 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	imapProxy := countIMAP(t, e.dc.Addr)
 	for i := range c.env {
 		c.env[i] = []string{"MTM_DATA_DIR=" + filepath.Join(e.dir, fmt.Sprintf("node%d", i)),
-			"MTM_SNAPSHOT_AT=03:00", "MTM_CLUSTER_WORKER_CONCURRENCY=3", "MTM_IMAP_ADDRESS=" + imapProxy.Addr,
+			"MTM_SNAPSHOT_AT=" + fire1.Format("15:04"), "MTM_CLUSTER_WORKER_CONCURRENCY=3", "MTM_IMAP_ADDRESS=" + imapProxy.Addr,
 			"MTM_CLUSTER_IMAP_CONNECTIONS=4"}
 	}
 
 	// Night 1: the nodes start after its fire time and catch it up.
-	rome, err := time.LoadLocation("Europe/Rome")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fire1 := time.Date(2026, 12, 2, 3, 0, 0, 0, rome)
 	e.now = fire1.Add(20 * time.Second).Format(time.RFC3339)
 	started := time.Now()
 	for i := range c.nodes {
@@ -385,7 +390,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 
 	c.jobsCommand(fire1)
 	c.metricsOf(1, `mtm_jobs{kind="snapshot",state="completed"} 200`, `mtm_cluster_nodes{state="alive"} 3`,
-		`mtm_night_snapshots_open{night="2026-12-02"} 0`, `mtm_night_window_end_timestamp_seconds{night="2026-12-02"} `+
+		`mtm_night_snapshots_open{night="`+night1+`"} 0`, `mtm_night_window_end_timestamp_seconds{night="`+night1+`"} `+
 			strconv.FormatFloat(float64(fire1.Add(6*time.Hour).Unix()), 'g', -1, 64))
 
 	// A restore requested through node 0, confirmed through node 1.
@@ -437,7 +442,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	if got := len(smtp.To(alice)); got != 2 {
 		t.Errorf("the user received %d emails about the restore, want 2 (the receipt and the outcome, each once)", got)
 	}
-	c.operationsPage(adm)
+	c.operationsPage(adm, night1)
 	if k := c.scalar(`SELECT count(*) FROM river_job WHERE kind = 'restore' AND state = 'completed'
 		AND array_length(attempted_by, 1) = 1`); k != 1 {
 		t.Errorf("%d restore jobs completed in one attempt, want 1", k)
@@ -478,7 +483,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	var nightBy string
 	var inserted time.Time
 	if err := db.QueryRow(context.Background(), `SELECT attempted_by[1], created_at FROM river_job WHERE kind = 'night'
-		AND args->>'night' = '2026-12-03'`).Scan(&nightBy, &inserted); err != nil {
+		AND args->>'night' = $1`, night2).Scan(&nightBy, &inserted); err != nil {
 		t.Fatalf("night 2's job: %v", err)
 	}
 	if !inserted.After(leaderKilled) || nightBy == leaderID || c.nodeOf(nightBy) < 0 {

@@ -147,9 +147,9 @@ func pruneRacesSnapshot(t *testing.T, e *e2e, msgs []corpus.Message) {
 	// The snapshot must outlast a prune or two; a prune on PostgreSQL and
 	// S3 costs more (connections, listing the bucket), so the snapshot
 	// gets more mail there.
-	others := msgs[1000:2000]
+	others, rate := msgs[1000:2000], int64(1<<20)
 	if e.catalogURL != "" || e.s3Bucket != "" {
-		others = msgs[2100:5100]
+		others, rate = msgs[2100:5100], 2<<20
 	}
 	for _, m := range others {
 		e.dc.Append(t, alice, "Again", m.Bytes, nil, time.Time{})
@@ -158,9 +158,11 @@ func pruneRacesSnapshot(t *testing.T, e *e2e, msgs []corpus.Message) {
 		e.dc.Append(t, alice, "Again", m.Bytes, nil, time.Time{})
 	}
 	e.now = time.Date(2026, 11, 3, 0, 0, 30, 0, time.UTC).Format(time.RFC3339)
-	// The snapshot reads through a proxy that holds each chunk of Dovecot's
-	// answers a little: it lasts several prunes however fast the machine.
-	slow := tcpproxy.Start(t, e.dc.Addr, tcpproxy.Options{Delay: 100 * time.Millisecond})
+	// The snapshot reads through a slow link (a round trip of 100 ms, and
+	// the mail at 1 or 2 MiB/s: about 5 and 8 s): it lasts several prunes
+	// however fast the machine and mtm are (a delay alone stopped being
+	// enough once mtm stored the mail faster).
+	slow := tcpproxy.Start(t, e.dc.Addr, tcpproxy.Options{Delay: 100 * time.Millisecond, Rate: rate})
 	e.env = []string{"MTM_IMAP_ADDRESS=" + slow.Addr}
 	_, exited, out := e.startMTM("snapshot", "--account", alice)
 	e.waitStaged(exited, out)

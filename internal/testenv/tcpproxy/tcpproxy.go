@@ -1,7 +1,8 @@
 // Package tcpproxy is a test-only TCP proxy on loopback: it forwards each
 // connection to a target, and lets a test shape or watch the traffic: hold
 // the server's answers for a delay (a server farther away), see each
-// chunk the client sends, and count the connections open at once.
+// chunk the client sends, slow the server's answers to a rate, and count
+// the connections open at once.
 package tcpproxy
 
 import (
@@ -19,6 +20,10 @@ type Options struct {
 	// passing it on, without slowing the stream: every round trip takes
 	// Delay more.
 	Delay time.Duration
+	// Rate, if not 0, passes the server's answers on at most this many
+	// bytes per second on each connection (a slow link): a transfer lasts
+	// as long whatever the client does with the bytes.
+	Rate int64
 	// ClientData, if set, sees each chunk the client sends before it is
 	// passed on.
 	ClientData func(c *Conn, b []byte)
@@ -82,7 +87,7 @@ func (p *Proxy) serve(client, server net.Conn) {
 		_ = server.Close()
 	}
 	go func() { p.fromClient(c, server, client); done() }()
-	go func() { delayedCopy(client, server, p.o.Delay); done() }()
+	go func() { delayedCopy(client, server, p.o.Delay, p.o.Rate); done() }()
 }
 
 // fromClient copies the client's chunks to the server, showing each to
@@ -105,9 +110,10 @@ func (p *Proxy) fromClient(c *Conn, dst io.Writer, src io.Reader) {
 	}
 }
 
-// delayedCopy copies src to dst, each chunk delay after it was read.
-func delayedCopy(dst, src net.Conn, delay time.Duration) {
-	if delay <= 0 {
+// delayedCopy copies src to dst, each chunk delay after it was read, and
+// at most rate bytes per second if rate is not 0.
+func delayedCopy(dst, src net.Conn, delay time.Duration, rate int64) {
+	if delay <= 0 && rate <= 0 {
 		_, _ = io.Copy(dst, src)
 		return
 	}
@@ -119,8 +125,17 @@ func delayedCopy(dst, src net.Conn, delay time.Duration) {
 	wrote := make(chan struct{})
 	go func() {
 		defer close(wrote)
+		var begin time.Time
+		var sent int64
 		for c := range ch {
 			time.Sleep(time.Until(c.due))
+			if rate > 0 {
+				if begin.IsZero() {
+					begin = time.Now()
+				}
+				sent += int64(len(c.b))
+				time.Sleep(time.Until(begin.Add(time.Duration(sent * int64(time.Second) / rate))))
+			}
 			if _, err := dst.Write(c.b); err != nil {
 				break
 			}

@@ -3,6 +3,7 @@ package tcpproxy
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -83,4 +84,31 @@ func TestDelayAndCount(t *testing.T) {
 		t.Errorf("after a close, a bye and a new connection: most %d open %d, want 2 and 1", p.Most(), p.open.Load())
 	}
 	_ = b.Close()
+}
+
+// TestRate: 256 KiB of answers at 512 KiB/s take half a second at least.
+func TestRate(t *testing.T) {
+	target := echo(t)
+	p := Start(t, target, Options{Rate: 512 << 10})
+	c, err := net.Dial("tcp", p.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close() //nolint:errcheck // test
+	line := append(bytes.Repeat([]byte("x"), 1023), '\n')
+	start := time.Now()
+	go func() {
+		for range 256 {
+			if _, err := c.Write(line); err != nil {
+				return
+			}
+		}
+	}()
+	got, err := io.ReadFull(bufio.NewReader(c), make([]byte, 256<<10))
+	if err != nil {
+		t.Fatalf("read %d bytes: %v", got, err)
+	}
+	if took := time.Since(start); took < 450*time.Millisecond {
+		t.Errorf("256 KiB at 512 KiB/s took %s, want at least 0.45 s", took)
+	}
 }

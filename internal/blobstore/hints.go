@@ -1,5 +1,7 @@
 package blobstore
 
+import "sync"
+
 // maxHints bounds the locations Prefetch keeps (about 100 bytes each).
 const maxHints = 1 << 18
 
@@ -30,20 +32,31 @@ func (k *hints[T]) forget(h Hash) {
 	k.deletes++
 }
 
-// begin returns how many more locations may be kept, and the generation a
-// Prefetch starting now passes to keep.
-func (k *hints[T]) begin() (room int, gen uint64) { return maxHints - len(k.m), k.deletes }
-
-// keep adds the locations found, up to maxHints, unless a Delete began
-// since gen: they may name its blob.
-func (k *hints[T]) keep(gen uint64, found map[Hash]T) {
+// prefetch is Prefetch of both stores: it looks up, with lookup and
+// without holding mu (the store's mutex, which guards k), as many of hs as
+// there is room for, and keeps what it found, up to maxHints, unless a
+// Delete began meanwhile (what it found may name that blob).
+func (k *hints[T]) prefetch(mu *sync.Mutex, hs []Hash, lookup func([]Hash) (map[Hash]T, error)) error {
+	mu.Lock()
+	room, gen := maxHints-len(k.m), k.deletes
+	mu.Unlock()
+	if room <= 0 {
+		return nil
+	}
+	found, err := lookup(hs[:min(len(hs), room)])
+	if err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	if k.deletes != gen {
-		return
+		return nil
 	}
 	for h, v := range found {
 		if len(k.m) >= maxHints {
-			return
+			break
 		}
 		k.m[h] = v
 	}
+	return nil
 }

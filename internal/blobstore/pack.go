@@ -152,11 +152,14 @@ func (l *Local) PutAll(ctx context.Context, blobs [][]byte) ([]Info, error) {
 		put: func(b []byte) (Info, error) { return l.Put(ctx, bytes.NewReader(b)) },
 		existing: func(hs []Hash) (map[Hash]Info, error) {
 			locs, err := l.locateMany(ctx, hs)
+			if err != nil {
+				return nil, err
+			}
 			found := make(map[Hash]Info, len(locs))
 			for h, loc := range locs {
 				found[h] = Info{Hash: h, Size: loc.size, StoredSize: loc.length}
 			}
-			return found, err
+			return found, nil
 		},
 		store: func(h Hash, raw []byte) (Info, error) { return l.storePacked(ctx, h, raw) },
 	})
@@ -314,20 +317,9 @@ func (l *Local) locate(ctx context.Context, h Hash) (location, bool, error) {
 // hints are full (then the rest of hs is not looked up); a stale one (its
 // pack compacted meanwhile) costs the retry Open makes anyway.
 func (l *Local) Prefetch(ctx context.Context, hs []Hash) error {
-	l.packMu.Lock()
-	room, gen := l.hints.begin()
-	l.packMu.Unlock()
-	if room <= 0 {
-		return nil
-	}
-	locs, err := l.idx.findMany(ctx, hs[:min(len(hs), room)])
-	if err != nil {
-		return err
-	}
-	l.packMu.Lock()
-	l.hints.keep(gen, locs)
-	l.packMu.Unlock()
-	return nil
+	return l.hints.prefetch(&l.packMu, hs, func(hs []Hash) (map[Hash]location, error) {
+		return l.idx.findMany(ctx, hs)
+	})
 }
 
 // forget drops the hint of a blob being deleted, and makes a Prefetch

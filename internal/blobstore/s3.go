@@ -584,20 +584,13 @@ func (s *S3) Open(ctx context.Context, h Hash) (io.ReadCloser, error) {
 // removed) costs the retry Open makes anyway, and a location can never
 // make Open return another blob's bytes (the entry header names its hash).
 func (s *S3) Prefetch(ctx context.Context, hs []Hash) error {
-	s.mu.Lock()
-	room, gen := s.hints.begin()
-	s.mu.Unlock()
-	if room <= 0 {
-		return nil
-	}
-	found, err := s.index.LocateMany(ctx, hs[:min(len(hs), room)])
-	if err != nil {
-		return fmt.Errorf("looking %d blobs up: %w", len(hs), err)
-	}
-	s.mu.Lock()
-	s.hints.keep(gen, found)
-	s.mu.Unlock()
-	return nil
+	return s.hints.prefetch(&s.mu, hs, func(hs []Hash) (map[Hash]S3Entry, error) {
+		found, err := s.index.LocateMany(ctx, hs)
+		if err != nil {
+			return nil, fmt.Errorf("looking %d blobs up: %w", len(hs), err)
+		}
+		return found, nil
+	})
 }
 
 // get fetches the bytes of entry e: a range of its pack, or its object.

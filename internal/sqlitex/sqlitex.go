@@ -6,9 +6,11 @@ package sqlitex
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
@@ -68,5 +70,36 @@ func Open(path string, o Options) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
+	if !o.ReadOnly {
+		if err := firstConn(db); err != nil {
+			return nil, errors.Join(fmt.Errorf("opening %s: %w", path, err), db.Close())
+		}
+	}
 	return db, nil
 }
+
+// walSwitchWait bounds how long firstConn retries, as busy_timeout bounds
+// SQLite's own waits.
+const walSwitchWait = 30 * time.Second
+
+// firstConn opens the pool's first connection, whose journal_mode(WAL)
+// switches a new database file to WAL. Two processes that open a new file
+// at once both switch it, and SQLite answers the one that loses
+// SQLITE_BUSY at once, without waiting on busy_timeout (two `mtm migrate`
+// of a new catalog failed so: TestTwoMigratesAtOnce): the connection is
+// opened again until the file is in WAL mode. Once it is, the pragma
+// changes nothing and takes no lock.
+func firstConn(db *sql.DB) error {
+	deadline := time.Now().Add(walSwitchWait)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := db.Ping()
+		var se interface{ Code() int }
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// sqliteBusy is SQLite's primary result code SQLITE_BUSY.
+const sqliteBusy = 5

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,21 +30,31 @@ type cluster struct {
 	nodes []*process
 	env   [][]string
 	// The nodes' clocks are on one time line, as a provider's are (NTP):
-	// a node started after another reads the same time as it, origin
-	// plus the real time since anchor. Each started at the same
-	// MTMTEST_NOW, the later ones ran behind by their start-up (1.5 s
-	// among three), and a night fired by one node's clock had snapshots
-	// taken before its fire time by another's (seen in .ci/run).
-	origin, anchor time.Time
+	// every process reads origin at the system time anchor (MTMTEST_NOW
+	// and MTMTEST_NOW_AT). Each started at the same MTMTEST_NOW, the later
+	// ones ran behind by their start-up (1.5 s among three), and a night
+	// fired by one node's clock had snapshots taken before its fire time
+	// by another's (seen in .ci/run).
+	at string // MTMTEST_NOW_AT=…
 }
 
-// setTime puts the cluster's time line at t now.
-func (c *cluster) setTime(t time.Time) { c.origin, c.anchor = t, time.Now() }
+// setTime puts the time line of the nodes started from now on, and of the
+// test's mtm commands, at t now.
+func (c *cluster) setTime(t time.Time) {
+	c.e.now = t.Format(time.RFC3339Nano)
+	c.at = nowAtEnv + "=" + time.Now().Format(time.RFC3339Nano)
+	for i, kv := range c.e.env {
+		if strings.HasPrefix(kv, nowAtEnv+"=") {
+			c.e.env[i] = c.at
+			return
+		}
+	}
+	c.e.env = append(c.e.env, c.at)
+}
 
 func (c *cluster) start(i int) {
 	c.e.t.Helper()
-	c.e.now = c.origin.Add(time.Since(c.anchor)).Format(time.RFC3339Nano)
-	c.nodes[i] = startServe(c.e.t, c.e, c.env[i]...)
+	c.nodes[i] = startServe(c.e.t, c.e, append(slices.Clip(c.env[i]), c.at)...)
 }
 
 // nodeID is the node id (host:pid:random) of a process.

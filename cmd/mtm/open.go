@@ -54,24 +54,41 @@ func newLogger(env *environment, cfg *config.Config) *slog.Logger {
 }
 
 // nowEnv names the environment variable that, for tests and benchmarks,
-// starts mtm's clock at an RFC 3339 time instead of the system's.
-const nowEnv = "MTMTEST_NOW"
+// starts mtm's clock at an RFC 3339 time instead of the system's. With
+// nowAtEnv also set (an RFC 3339 system time), the clock read $MTMTEST_NOW
+// at that system time, so processes started one after another share one
+// time line to the nanosecond, as a fleet's NTP clocks do.
+const (
+	nowEnv   = "MTMTEST_NOW"
+	nowAtEnv = "MTMTEST_NOW_AT"
+)
 
 // clockFor returns the clock of a command: the system clock, or one
-// shifted to $MTMTEST_NOW.
+// shifted to $MTMTEST_NOW (at $MTMTEST_NOW_AT, or now).
 func clockFor(env *environment) (clock.Clock, error) {
+	var now, at time.Time
 	for _, kv := range env.getenv {
-		v, ok := strings.CutPrefix(kv, nowEnv+"=")
-		if !ok || v == "" {
+		name, v, _ := strings.Cut(kv, "=")
+		if v == "" || name != nowEnv && name != nowAtEnv {
 			continue
 		}
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", nowEnv, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return clock.ShiftedTo(t), nil
+		if name == nowEnv {
+			now = t
+		} else {
+			at = t
+		}
 	}
-	return clock.Real{}, nil
+	switch {
+	case now.IsZero():
+		return clock.Real{}, nil
+	case at.IsZero():
+		return clock.ShiftedTo(now), nil
+	}
+	return clock.Shifted{Offset: now.Sub(at)}, nil
 }
 
 // opened is what most commands start from: the configuration, the

@@ -174,9 +174,11 @@ SyncState *
 `, host, port, account, account, maildir, maildir, day)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	pull := time.Now()
 	if out, err := exec.Command("mbsync", "-c", rc, "-a", "-q").CombinedOutput(); err != nil {
 		t.Fatalf("mbsync from mtm's IMAP server: %v\n%s", err, out)
 	}
+	t.Logf("mbsync pulled the day from mtm's IMAP server in %s", time.Since(pull).Round(time.Millisecond))
 	export := filepath.Join(dir, "export")
 	e.mustMTM("export", "--account", account, "--snapshot", day, "--format", "maildir", "--out", export)
 
@@ -221,6 +223,10 @@ SyncState *
 		t.Fatal(err)
 	}
 	var served []maildirMessage
+	exactStart := time.Now()
+	defer func() {
+		t.Logf("a FETCH 1:* BODY.PEEK[] of each folder read the day in %s", time.Since(exactStart).Round(time.Millisecond))
+	}()
 	for _, f := range folders {
 		if _, err := c.Select(day+"/"+f, nil).Wait(); err != nil {
 			t.Fatal(err)

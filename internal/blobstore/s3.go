@@ -43,6 +43,8 @@ type S3 struct {
 	grace    time.Duration
 	uploads  int
 	partSize int64
+	// readsAhead is S3Options.ReadsAhead.
+	readsAhead int
 
 	mu      sync.Mutex
 	cur     *memPack   // the pack Puts append to
@@ -53,6 +55,12 @@ type S3 struct {
 
 	syncMu sync.Mutex // one Sync at a time; a Sync that waited finds less to do
 }
+
+// ReadsAhead is how many reads a reader of many blobs in turn (the IMAP
+// server answering a FETCH) should keep under way: each read is a ranged
+// GET that waits for its round trip. The local store has no such method:
+// its reads are served from the page cache.
+func (s *S3) ReadsAhead() int { return s.readsAhead }
 
 // S3API is the part of an S3 client the store uses (aws-sdk-go-v2's
 // *s3.Client has it).
@@ -131,6 +139,10 @@ type S3Options struct {
 	// largest object uploaded in one PUT; zero means 8 MiB (S3 wants 5 MiB
 	// at least).
 	PartSize int64
+	// ReadsAhead is how many reads a reader of many blobs in turn should
+	// keep under way (each read waits for a round trip to S3); zero means
+	// 16.
+	ReadsAhead int
 	// Clock tells Compact the time; zero means the real clock.
 	Clock clock.Clock
 	// Grace is how long an object outlives the last index row that named
@@ -222,6 +234,9 @@ func NewS3(o S3Options) (*S3, error) {
 	if o.PartSize <= 0 {
 		o.PartSize = 8 << 20
 	}
+	if o.ReadsAhead <= 0 {
+		o.ReadsAhead = 16
+	}
 	if err := os.MkdirAll(o.TmpDir, 0o700); err != nil {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
@@ -230,7 +245,7 @@ func NewS3(o S3Options) (*S3, error) {
 		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
 	return &S3{client: o.Client, bucket: o.Bucket, prefix: o.Prefix, index: o.Index, tmp: o.TmpDir,
-		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, uploads: o.Uploads, partSize: o.PartSize, pending: map[Hash]pendingBlob{},
+		target: o.PackTarget, codec: c, clk: o.Clock, grace: o.Grace, uploads: o.Uploads, partSize: o.PartSize, readsAhead: o.ReadsAhead, pending: map[Hash]pendingBlob{},
 		hints: newHints[S3Entry]()}, nil
 }
 

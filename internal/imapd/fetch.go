@@ -27,16 +27,29 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if err := s.stillKept(false); err != nil {
 		return err
 	}
-	return s.sel.each(numSet, func(seq uint32, m *message) error {
-		return s.fetchOne(w, seq, m, options)
+	var items []fetchItem
+	_ = s.sel.each(numSet, func(seq uint32, m *message) error {
+		items = append(items, fetchItem{seq, m})
+		return nil
 	})
+	a := s.newAhead(items, options)
+	defer a.stop()
+	for i, it := range items {
+		err := s.fetchOne(w, it.seq, it.m, options, a.take(i))
+		a.release(i)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fetchOne answers one message. Everything that can fail is read before
 // its response begins, but the bytes of BODY[] (whole or a range), which
 // stream from the blob store: a failure there ends the connection, as the
-// literal under way cannot be finished.
-func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *message, options *imap.FetchOptions) error {
+// literal under way cannot be finished. pre is the message's bytes when
+// they were read ahead.
+func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *message, options *imap.FetchOptions, pre []byte) error {
 	needRaw := options.BodyStructure != nil || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
 	needHead := options.Envelope
 	for _, bs := range options.BodySection {
@@ -52,12 +65,12 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *message, op
 	var err error
 	switch {
 	case needRaw:
-		if raw, err = s.read(m, false); err != nil {
+		if raw, err = s.read(m, false, pre); err != nil {
 			return err
 		}
 		head = raw[:headEnd(raw)]
 	case needHead:
-		if head, err = s.read(m, true); err != nil {
+		if head, err = s.read(m, true, pre); err != nil {
 			return err
 		}
 		head = head[:headEnd(head)]
@@ -88,7 +101,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *message, op
 	}
 	for _, bs := range options.BodySection {
 		if streamed(bs) {
-			if err := s.stream(rw, m, bs); err != nil {
+			if err := s.stream(rw, m, bs, pre); err != nil {
 				return err
 			}
 			continue
@@ -140,14 +153,14 @@ func writeLiteral(wc io.WriteCloser, b []byte) error {
 	return errors.Join(werr, wc.Close())
 }
 
-// stream sends BODY[]<offset.size> from the blob store.
-func (s *session) stream(rw *imapserver.FetchResponseWriter, m *message, bs *imap.FetchItemBodySection) error {
+// stream sends BODY[]<offset.size> from the blob store, or from pre.
+func (s *session) stream(rw *imapserver.FetchResponseWriter, m *message, bs *imap.FetchItemBodySection, pre []byte) error {
 	offset, n := int64(0), m.size
 	if p := bs.Partial; p != nil {
 		offset = min(p.Offset, m.size)
 		n = min(p.Size, m.size-offset)
 	}
-	rc, err := s.open(m)
+	rc, err := s.open(m, pre)
 	if err != nil {
 		return err
 	}
@@ -181,8 +194,12 @@ func (s *session) cut(m *message, err error) error {
 	return fmt.Errorf("sending message %d: %w", m.uid, err)
 }
 
-// open opens a message's blob; a blob gone with its day says BYE.
-func (s *session) open(m *message) (io.ReadCloser, error) {
+// open opens a message's blob, or reads pre when the blob was read ahead;
+// a blob gone with its day says BYE.
+func (s *session) open(m *message, pre []byte) (io.ReadCloser, error) {
+	if pre != nil {
+		return io.NopCloser(bytes.NewReader(pre)), nil
+	}
 	s.lookedUp()
 	rc, err := s.srv.o.Blobs.Open(s.ctx, m.hash)
 	if err == nil {
@@ -196,9 +213,14 @@ func (s *session) open(m *message) (io.ReadCloser, error) {
 	return nil, s.serverError("opening a message", err)
 }
 
-// read reads a message whole, or only its header.
-func (s *session) read(m *message, headOnly bool) ([]byte, error) {
-	rc, err := s.open(m)
+// read reads a message whole, or only its header; pre is what was read
+// ahead (the message, or its header alone for a FETCH of headers only), or
+// nil.
+func (s *session) read(m *message, headOnly bool, pre []byte) ([]byte, error) {
+	if pre != nil && (!headOnly || headEnd(pre) == len(pre)) {
+		return pre, nil // whole, or the header alone (which readHead gives whole, with its empty line)
+	}
+	rc, err := s.open(m, pre)
 	if err != nil {
 		return nil, err
 	}

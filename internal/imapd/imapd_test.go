@@ -113,6 +113,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, o Options) *fixture {
 	t.Helper()
+	return newFixtureWith(t, o, nil)
+}
+
+// newFixtureWith is newFixture with the server's blob store wrapped by
+// wrap (when not nil).
+func newFixtureWith(t *testing.T, o Options, wrap func(Blobs) Blobs) *fixture {
+	t.Helper()
 	st := mailstore.New(t, time.Date(2026, 11, 22, 23, 5, 0, 0, time.UTC), time.UTC)
 	f := &fixture{t: t, st: st, reg: prometheus.NewRegistry()}
 	f.alice[0] = st.Snapshot(t, "alice@example.com", aliceDay(1))
@@ -121,6 +128,9 @@ func newFixture(t *testing.T, o Options) *fixture {
 	st.Clock.Advance(24 * time.Hour)
 	f.alice[1] = st.Snapshot(t, "alice@example.com", aliceDay(2))
 	o.Catalog, o.Blobs, o.Clock = st.Cat.Browser(), st.Blobs, st.Clock
+	if wrap != nil {
+		o.Blobs = wrap(o.Blobs)
+	}
 	o.Verifier = verifier{map[string]string{"alice@example.com": "alice-pw", "bob@example.com": "bob-pw",
 		"nobackup@example.com": "pw"}}
 	o.AllowPlaintext, o.MasterSeparator = true, "*"

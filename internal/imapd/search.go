@@ -194,7 +194,7 @@ func (m *matcher) head(i int) (textproto.Header, error) {
 	if h, ok := m.heads[i]; ok {
 		return h, nil
 	}
-	b, err := m.s.read(&m.sel.msgs[i], true)
+	b, err := m.s.read(&m.sel.msgs[i], true, nil)
 	if err != nil {
 		return textproto.Header{}, err
 	}
@@ -238,7 +238,7 @@ func (m *matcher) hasText(i int, t string, bodyOnly bool) (bool, error) {
 	}
 	txt, ok := m.texts[i]
 	if !ok {
-		raw, err := m.s.read(&m.sel.msgs[i], false)
+		raw, err := m.s.read(&m.sel.msgs[i], false, nil)
 		if err != nil {
 			return false, err
 		}

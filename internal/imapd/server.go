@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/pires/go-proxyproto"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 
 	"mtm/internal/blobstore"
 	"mtm/internal/catalog"
@@ -91,6 +92,10 @@ type Options struct {
 	// uses (throttling, logs, audit); a header from anywhere else is
 	// refused. Empty: no header is accepted.
 	TrustedProxies []netip.Prefix
+	// AheadMemory bounds the bytes all connections hold read ahead of the
+	// message being sent, for a blob store that wants reads ahead
+	// (blobstore.S3's ReadsAhead); default 64 MiB.
+	AheadMemory int64
 	// Registerer, if set, gets the server's metrics.
 	Registerer prometheus.Registerer
 }
@@ -105,6 +110,9 @@ type Server struct {
 	checker *webauth.Checker // the live server's password checks
 	proxies web.Proxies      // Options.TrustedProxies
 	metrics serverMetrics
+	// aheadMem bounds the bytes the sessions hold read ahead
+	// (Options.AheadMemory).
+	aheadMem *semaphore.Weighted
 
 	mu     sync.Mutex
 	conns  int                  // open connections
@@ -153,11 +161,15 @@ func New(o Options) (*Server, error) {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Minute
 	}
+	if o.AheadMemory <= 0 {
+		o.AheadMemory = defaultAheadMemory
+	}
 	if o.ImplicitTLS && o.TLS == nil {
 		return nil, errors.New("imapd: implicit TLS needs a certificate")
 	}
 	s := &Server{o: o, log: o.Logger, checker: webauth.NewChecker(o.Verifier, o.LoginTimeout, 0),
 		proxies: web.NewProxies(o.TrustedProxies), users: map[string]int{}, counts: map[countsKey]counts{},
+		aheadMem: semaphore.NewWeighted(o.AheadMemory),
 		gate: webauth.NewGate(webauth.GateOptions{Clock: o.Clock, Throttle: o.Throttle, Shared: o.SharedLogins,
 			Realm: "imap", Logger: o.Logger})}
 	s.metrics = serverMetrics{

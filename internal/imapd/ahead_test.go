@@ -85,7 +85,7 @@ func TestFetchReadsAhead(t *testing.T) {
 	for i := range 30 {
 		body := strings.Repeat(fmt.Sprintf("line of message %d\r\n", i), 50)
 		if i == 7 {
-			body = strings.Repeat("y", maxAhead+10) + "\r\n"
+			body = strings.Repeat("y", blobstore.AheadMaxBlob+10) + "\r\n"
 		}
 		msgs = append(msgs, mailstore.Msg{UID: uint32(1 + i),
 			Raw: []byte(fmt.Sprintf("Subject: m%d\r\nMessage-ID: <%d@x>\r\n\r\n%s", i, i, body))})

@@ -33,10 +33,10 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		return nil
 	})
 	a := s.newAhead(items, options)
-	defer a.stop()
+	defer a.Stop()
 	for i, it := range items {
-		err := s.fetchOne(w, it.seq, it.m, options, a.take(i))
-		a.release(i)
+		err := s.fetchOne(w, it.seq, it.m, options, a.Take(i))
+		a.Release(i)
 		if err != nil {
 			return err
 		}

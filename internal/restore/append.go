@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,6 +55,9 @@ type appender struct {
 	inFlight int       // messages in pending
 	retry    []Message // of refused batches, to send one by one
 	done     []catalog.Appended
+	// ahead reads the messages of the folder ahead of the APPENDs, from
+	// a store whose reads wait (S3); nil otherwise.
+	ahead *blobstore.Ahead
 }
 
 // pendingAppend is an APPEND in flight with its messages, in order.
@@ -78,15 +82,24 @@ func (a *appender) appendAll(msgs []Message) error {
 		}
 		return found
 	})
+	ahead := make([]blobstore.AheadBlob, len(msgs))
+	for i, m := range msgs {
+		ahead[i] = blobstore.AheadBlob{Hash: blobstore.Hash(m.Hash), Size: m.Size}
+	}
+	a.ahead = blobstore.NewAhead(a.ctx, a.blobs, ahead, blobstore.AheadOptions{})
+	defer a.ahead.Stop()
 	maxBatch, messageMax := a.batchLimits()
+	next := 0 // the index of msgs[0] in the read-ahead's list
 	for {
 		var batch []Message
+		first := -1 // the batch's first message's index in the read-ahead's list; none for a retry
 		switch {
 		case len(a.retry) > 0:
 			batch, a.retry = a.retry[:1], a.retry[1:]
 		case len(msgs) > 0:
 			n := batchLen(msgs, maxBatch, messageMax)
-			batch, msgs = msgs[:n], msgs[n:]
+			batch, msgs, first = msgs[:n], msgs[n:], next
+			next += n
 		case len(a.pending) > 0:
 			if err := a.waitOldest(); err != nil {
 				return err
@@ -100,7 +113,7 @@ func (a *appender) appendAll(msgs []Message) error {
 				return err
 			}
 		}
-		if err := a.send(batch); err != nil {
+		if err := a.send(batch, first); err != nil {
 			return errors.Join(err, a.drain())
 		}
 	}
@@ -181,11 +194,12 @@ func (a *appender) examine() error {
 // send writes one APPEND of the batch with the blobs' exact bytes,
 // streaming, and adds it to the pending ones. A blob that cannot be opened
 // ends the command before its message, so that what was written is a
-// complete APPEND of the messages before it; the error is returned.
-func (a *appender) send(batch []Message) error {
+// complete APPEND of the messages before it; the error is returned. first
+// is the batch's index in the read-ahead's list, -1 when it is not in it.
+func (a *appender) send(batch []Message, first int) error {
 	var cmd *imapclient.AppendCommand
 	for i, m := range batch {
-		rc, err := a.blobs.Open(a.ctx, blobstore.Hash(m.Hash))
+		rc, err := a.open(m, first, i)
 		if err != nil {
 			err = fmt.Errorf("message %x: %w", m.Hash[:6], err)
 			if cmd != nil {
@@ -204,11 +218,26 @@ func (a *appender) send(batch []Message) error {
 			return errors.Join(fmt.Errorf("sending message %x: %w", m.Hash[:6], err), rc.Close(), cmd.Close())
 		}
 		_, err = io.Copy(cmd, rc)
+		if first >= 0 {
+			a.ahead.Release(first + i)
+		}
 		if err = errors.Join(err, rc.Close()); err != nil {
 			return errors.Join(fmt.Errorf("sending message %x: %w", m.Hash[:6], err), cmd.Close())
 		}
 	}
 	return a.sent(cmd, batch)
+}
+
+// open opens the blob of m, the i-th of a batch whose first message is
+// the read-ahead's first-th (-1: none): from what was read ahead, or from
+// the store.
+func (a *appender) open(m Message, first, i int) (io.ReadCloser, error) {
+	if first >= 0 {
+		if b := a.ahead.Take(first + i); b != nil {
+			return io.NopCloser(bytes.NewReader(b)), nil
+		}
+	}
+	return a.blobs.Open(a.ctx, blobstore.Hash(m.Hash))
 }
 
 // sent ends the APPEND command of msgs and adds it to the pending ones.

@@ -7,7 +7,11 @@
 // call per folder, then
 // [FolderWriter.Add] per message, [FolderWriter.Close], and finally
 // [Writer.Close]. The export directory must be absent or empty; nothing that
-// exists is ever overwritten. Messages are streamed, never held in memory.
+// exists is ever overwritten. Messages are streamed, never held in memory,
+// except from a blob store whose reads wait for a round trip (S3): there
+// the messages of a folder are gathered 256 at a time and read ahead
+// ([blobstore.Ahead]: up to the store's ReadsAhead under way, each of at
+// most 1 MiB).
 //
 // # Folder names
 //
@@ -114,5 +118,6 @@ type Message struct {
 	Size         int64
 	// Open returns the message's exact bytes. The reader may fail at any
 	// point, at EOF included (a corrupt blob), and that fails the export.
+	// Add calls it at most once, before it returns.
 	Open func() (io.ReadCloser, error)
 }

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,12 +46,19 @@ func Snapshot(ctx context.Context, cat Catalog, blobs Blobs, snap catalog.Snapsh
 			return n, err
 		}
 		if f.MailboxID != 0 {
+			var chunk []catalog.Message
 			err = cat.Messages(ctx, snap, f.MailboxID, func(m catalog.Message) error {
 				n++
-				h := blobstore.Hash(m.Hash)
-				return fw.Add(Message{UID: m.UID, Flags: m.Flags, InternalDate: m.InternalDate, Size: m.Size,
-					Open: func() (io.ReadCloser, error) { return blobs.Open(ctx, h) }})
+				if chunk = append(chunk, m); len(chunk) < aheadChunk {
+					return nil
+				}
+				err := addAll(ctx, blobs, fw, chunk)
+				chunk = chunk[:0]
+				return err
 			})
+			if err == nil {
+				err = addAll(ctx, blobs, fw, chunk)
+			}
 		}
 		if err = errors.Join(err, fw.Close()); err != nil {
 			return n, err
@@ -60,6 +68,36 @@ func Snapshot(ctx context.Context, cat Catalog, blobs Blobs, snap catalog.Snapsh
 		return n, fmt.Errorf("folder %q is not in snapshot %d", f, snap.ID)
 	}
 	return n, nil
+}
+
+// aheadChunk is how many messages of a folder are gathered before they are
+// written, so that a store whose reads wait (S3) can read them ahead.
+const aheadChunk = 256
+
+// addAll adds msgs to fw in order, their blobs read ahead from a store
+// whose reads wait (blobstore.Ahead), else opened in turn.
+func addAll(ctx context.Context, blobs Blobs, fw FolderWriter, msgs []catalog.Message) error {
+	list := make([]blobstore.AheadBlob, len(msgs))
+	for i, m := range msgs {
+		list[i] = blobstore.AheadBlob{Hash: blobstore.Hash(m.Hash), Size: m.Size}
+	}
+	a := blobstore.NewAhead(ctx, blobs, list, blobstore.AheadOptions{})
+	defer a.Stop()
+	for i, m := range msgs {
+		h, pre := blobstore.Hash(m.Hash), a.Take(i)
+		err := fw.Add(Message{UID: m.UID, Flags: m.Flags, InternalDate: m.InternalDate, Size: m.Size,
+			Open: func() (io.ReadCloser, error) {
+				if pre != nil {
+					return io.NopCloser(bytes.NewReader(pre)), nil
+				}
+				return blobs.Open(ctx, h)
+			}})
+		a.Release(i)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Open returns the writer of format "maildir" (byte-exact) or "mbox"

@@ -66,7 +66,9 @@ func TestCorpusIsExportedByteExact(t *testing.T) {
 	if live.count() != corpus.Messages {
 		t.Fatalf("the server has %d messages, want %d", live.count(), corpus.Messages)
 	}
+	exportStart := time.Now()
 	got := e.exported(alice, strconv.FormatInt(snaps[0].ID, 10), folders...)
+	t.Logf("mtm export of the day (and reading the Maildir back): %s", time.Since(exportStart).Round(time.Millisecond))
 	if d := got.diff(live); d != "" {
 		t.Errorf("exported messages differ from the server's:\n%s", d)
 	}

@@ -4,49 +4,22 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sync/semaphore"
 
 	"mtm/internal/blobstore"
+	"mtm/internal/testenv/slowblobs"
 )
 
-// slowStore serves blobs from memory after a round trip, asks for reads
-// ahead, counts the reads under way at once, and fails the blobs in fail.
-type slowStore struct {
-	blobs map[blobstore.Hash][]byte
-	fail  map[blobstore.Hash]bool
+// memBlobs serves blobs from memory.
+type memBlobs map[blobstore.Hash][]byte
 
-	mu         sync.Mutex
-	open, most int
-}
-
-func (s *slowStore) ReadsAhead() int { return 3 }
-
-func (s *slowStore) Open(ctx context.Context, h blobstore.Hash) (io.ReadCloser, error) {
-	s.mu.Lock()
-	s.open++
-	s.most = max(s.most, s.open)
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.open--
-		s.mu.Unlock()
-	}()
-	select {
-	case <-time.After(10 * time.Millisecond):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if s.fail[h] {
-		return nil, errors.New("503 Slow Down")
-	}
-	return io.NopCloser(bytes.NewReader(s.blobs[h])), nil
+func (m memBlobs) Open(_ context.Context, h blobstore.Hash) (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(m[h])), nil
 }
 
 // TestAhead: blobs are read ahead up to the store's ReadsAhead beyond the
@@ -55,7 +28,8 @@ func (s *slowStore) Open(ctx context.Context, h blobstore.Hash) (io.ReadCloser, 
 // all the memory back; with no memory to spare nothing is read ahead; a
 // store without ReadsAhead gets no Ahead.
 func TestAhead(t *testing.T) {
-	st := &slowStore{blobs: map[blobstore.Hash][]byte{}, fail: map[blobstore.Hash]bool{}}
+	mem := memBlobs{}
+	st := &slowblobs.Store{Opener: mem, Ahead: 3, Delay: 10 * time.Millisecond}
 	var list []blobstore.AheadBlob
 	for i := range 20 {
 		b := []byte(fmt.Sprintf("blob %d", i))
@@ -63,12 +37,14 @@ func TestAhead(t *testing.T) {
 			b = bytes.Repeat([]byte("z"), blobstore.AheadMaxBlob+1)
 		}
 		h := blobstore.Hash(sha256.Sum256(b))
-		st.blobs[h] = b
-		st.fail[h] = i == 9
+		mem[h] = b
+		if i == 9 {
+			st.FailOnce(h)
+		}
 		list = append(list, blobstore.AheadBlob{Hash: h, Size: int64(len(b))})
 	}
-	mem := semaphore.NewWeighted(1 << 30)
-	a := blobstore.NewAhead(context.Background(), st, list, blobstore.AheadOptions{Memory: mem})
+	memory := semaphore.NewWeighted(1 << 30)
+	a := blobstore.NewAhead(context.Background(), st, list, blobstore.AheadOptions{Memory: memory})
 	for i, b := range list {
 		got := a.Take(i)
 		switch {
@@ -76,29 +52,29 @@ func TestAhead(t *testing.T) {
 			if got != nil {
 				t.Errorf("blob %d: %d bytes read ahead, want none", i, len(got))
 			}
-		case !bytes.Equal(got, st.blobs[b.Hash]):
+		case !bytes.Equal(got, mem[b.Hash]):
 			t.Errorf("blob %d: %q read ahead", i, got)
 		}
 		a.Release(i)
 	}
 	a.Stop()
-	if st.most < 2 || st.most > 4 {
-		t.Errorf("%d reads under way at once, want 2 to 4 (the one taken and 3 beyond it)", st.most)
+	if c := st.Reset(); c.Most < 2 || c.Most > 4 || c.Failed != 1 {
+		t.Errorf("%d reads under way at once, %d failed; want 2 to 4 (the one taken and 3 beyond it) and 1", c.Most, c.Failed)
 	}
-	if !mem.TryAcquire(1 << 30) {
+	if !memory.TryAcquire(1 << 30) {
 		t.Error("the memory read ahead was not all given back")
 	}
 
 	// Stopped half-way: the reads under way end and give their memory back.
-	mem = semaphore.NewWeighted(1 << 30)
-	a = blobstore.NewAhead(context.Background(), st, list, blobstore.AheadOptions{Memory: mem})
+	memory = semaphore.NewWeighted(1 << 30)
+	a = blobstore.NewAhead(context.Background(), st, list, blobstore.AheadOptions{Memory: memory})
 	a.Take(0)
 	a.Stop()
-	if !mem.TryAcquire(1 << 30) {
+	if !memory.TryAcquire(1 << 30) {
 		t.Error("stopped half-way, the memory read ahead was not all given back")
 	}
 
-	st.most = 0
+	st.Reset()
 	a = blobstore.NewAhead(context.Background(), st, list, blobstore.AheadOptions{Memory: semaphore.NewWeighted(1)})
 	for i := range list {
 		if got := a.Take(i); got != nil {
@@ -107,11 +83,11 @@ func TestAhead(t *testing.T) {
 		a.Release(i)
 	}
 	a.Stop()
-	if st.most != 0 {
-		t.Errorf("without memory, %d reads under way at once", st.most)
+	if c := st.Reset(); c.Opens != 0 {
+		t.Errorf("without memory, %d reads", c.Opens)
 	}
 
-	local := struct{ blobstore.Opener }{st} // no ReadsAhead
+	local := struct{ blobstore.Opener }{mem} // no ReadsAhead
 	if a := blobstore.NewAhead(context.Background(), local, list, blobstore.AheadOptions{}); a != nil {
 		t.Error("an Ahead for a store whose reads do not wait")
 	}

@@ -5,43 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"testing"
 	"time"
 
-	"mtm/internal/blobstore"
 	"mtm/internal/export"
 	"mtm/internal/testenv/mailstore"
+	"mtm/internal/testenv/slowblobs"
 )
-
-// slowBlobs is a blob store whose every read waits for a round trip, as
-// S3's ranged GETs do, and that asks for reads ahead; it counts the reads
-// under way at once.
-type slowBlobs struct {
-	export.Blobs
-	mu         sync.Mutex
-	open, most int
-}
-
-func (b *slowBlobs) ReadsAhead() int { return 4 }
-
-func (b *slowBlobs) Open(ctx context.Context, h blobstore.Hash) (io.ReadCloser, error) {
-	b.mu.Lock()
-	b.open++
-	b.most = max(b.most, b.open)
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		b.open--
-		b.mu.Unlock()
-	}()
-	select {
-	case <-time.After(5 * time.Millisecond):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return b.Blobs.Open(ctx, h)
-}
 
 // memWriter keeps what is exported, per folder, in order.
 type memWriter struct{ folders map[string][][]byte }
@@ -85,7 +55,7 @@ func TestSnapshotReadsAhead(t *testing.T) {
 	}
 	snap := st.Snapshot(t, "alice@example.com", []mailstore.Folder{{Name: "INBOX", Messages: msgs},
 		{Name: "Empty"}})
-	slow := &slowBlobs{Blobs: st.Blobs}
+	slow := &slowblobs.Store{Opener: st.Blobs, Ahead: 4, Delay: 5 * time.Millisecond}
 	w := &memWriter{folders: map[string][][]byte{}}
 	n, err := export.Snapshot(context.Background(), st.Cat.Browser(), slow, snap, nil, w)
 	if err != nil || n != len(msgs) {
@@ -100,7 +70,7 @@ func TestSnapshotReadsAhead(t *testing.T) {
 			t.Fatalf("message %d exported as %q, want %q", i, got[i], m.Raw)
 		}
 	}
-	if slow.most < 2 || slow.most > 5 {
-		t.Errorf("%d reads under way at once, want 2 to 5", slow.most)
+	if c := slow.Reset(); c.Most < 2 || c.Most > 5 {
+		t.Errorf("%d reads under way at once, want 2 to 5", c.Most)
 	}
 }

@@ -2,13 +2,9 @@ package imapd
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,57 +13,8 @@ import (
 
 	"mtm/internal/blobstore"
 	"mtm/internal/testenv/mailstore"
+	"mtm/internal/testenv/slowblobs"
 )
-
-// slowBlobs is a blob store whose every read waits for a round trip, as
-// S3's ranged GETs do, and that asks for reads ahead. It counts the reads
-// under way at once, and fails the first read of one blob.
-type slowBlobs struct {
-	Blobs
-	ahead int
-	delay time.Duration
-
-	mu       sync.Mutex
-	failOnce blobstore.Hash
-	failed   bool
-	open     int // reads under way
-	most     int // the most at once
-	opens    int // reads begun
-}
-
-func (b *slowBlobs) ReadsAhead() int { return b.ahead }
-
-func (b *slowBlobs) Open(ctx context.Context, h blobstore.Hash) (io.ReadCloser, error) {
-	b.mu.Lock()
-	b.open++
-	b.opens++
-	b.most = max(b.most, b.open)
-	fail := h == b.failOnce && !b.failed
-	b.failed = b.failed || fail
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		b.open--
-		b.mu.Unlock()
-	}()
-	select { // the round trip
-	case <-time.After(b.delay):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if fail {
-		return nil, errors.New("503 Slow Down")
-	}
-	return b.Blobs.Open(ctx, h)
-}
-
-func (b *slowBlobs) reset() (most int, failed bool, opens int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	most, failed, opens = b.most, b.failed, b.opens
-	b.most, b.failed, b.failOnce, b.opens = 0, false, blobstore.Hash{}, 0
-	return most, failed, opens
-}
 
 // TestFetchReadsAhead: from a blob store whose reads wait for a round
 // trip, a FETCH of many messages keeps up to ReadsAhead reads under way
@@ -76,9 +23,9 @@ func (b *slowBlobs) reset() (most int, failed bool, opens int) {
 // failed is read again in turn. The memory held read ahead is given back;
 // with none to spare, the messages are read one by one.
 func TestFetchReadsAhead(t *testing.T) {
-	var sb *slowBlobs
+	var sb *slowblobs.Store
 	f := newFixtureWith(t, Options{}, func(b Blobs) Blobs {
-		sb = &slowBlobs{Blobs: b, ahead: 4, delay: 20 * time.Millisecond}
+		sb = &slowblobs.Store{Opener: b, Ahead: 4, Delay: 20 * time.Millisecond}
 		return sb
 	})
 	var msgs []mailstore.Msg
@@ -116,12 +63,10 @@ func TestFetchReadsAhead(t *testing.T) {
 			}
 		}
 	}
-	sb.mu.Lock()
-	sb.failOnce = sha256.Sum256(msgs[12].Raw)
-	sb.mu.Unlock()
+	sb.FailOnce(sha256.Sum256(msgs[12].Raw))
 	fetch()
-	if most, failed, _ := sb.reset(); most < 2 || most > 5 || !failed {
-		t.Errorf("reads under way at once: %d, want 2 to 5 (4 ahead and one in turn); the failing read happened: %v", most, failed)
+	if c := sb.Reset(); c.Most < 2 || c.Most > 5 || c.Failed != 1 {
+		t.Errorf("reads under way at once: %d, want 2 to 5 (4 ahead and one in turn); reads failed: %d, want 1", c.Most, c.Failed)
 	}
 	if !f.srv.aheadMem.TryAcquire(defaultAheadMemory) {
 		t.Fatal("the memory read ahead was not all given back")
@@ -143,9 +88,9 @@ func TestFetchReadsAhead(t *testing.T) {
 			t.Fatalf("message %d: ENVELOPE %+v, header fields %q; want the subject m%d", i, m.Envelope, m.FindBodySection(subject), i)
 		}
 	}
-	if most, _, opens := sb.reset(); most < 2 || opens != len(msgs) {
+	if c := sb.Reset(); c.Most < 2 || c.Opens != len(msgs) {
 		t.Errorf("a FETCH of headers: %d reads under way at once, %d reads of %d messages; want 2 or more, and each read once",
-			most, opens, len(msgs))
+			c.Most, c.Opens, len(msgs))
 	}
 	if !f.srv.aheadMem.TryAcquire(defaultAheadMemory) {
 		t.Fatal("the memory read ahead of headers was not all given back")
@@ -153,7 +98,7 @@ func TestFetchReadsAhead(t *testing.T) {
 
 	f.srv.aheadMem = semaphore.NewWeighted(1) // no memory to read ahead with
 	fetch()
-	if most, _, _ := sb.reset(); most != 1 {
-		t.Errorf("without memory to spare, %d reads under way at once, want 1", most)
+	if c := sb.Reset(); c.Most != 1 {
+		t.Errorf("without memory to spare, %d reads under way at once, want 1", c.Most)
 	}
 }

@@ -162,6 +162,31 @@ func openStore(t *testing.T) (*catalog.DB, *blobstore.Local) {
 	return cat, blobs
 }
 
+// expungedINBOX snapshots alice's account into a new store, expunges her
+// INBOX, and returns the store, one connection (closed when the test ends)
+// and the plan to restore the snapshot.
+func expungedINBOX(t *testing.T, dc *dovecot.Server) (*catalog.DB, *blobstore.Local, []*imapconn.Conn, *restore.Plan) {
+	t.Helper()
+	ctx := context.Background()
+	cat, blobs := openStore(t)
+	srv := dc.IMAPServer()
+	res := snapshot.New(cat, blobs, snapshot.Options{Server: srv}).Account(ctx, alice)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	dc.Doveadm(t, "expunge", "-u", alice, "mailbox", "INBOX", "all")
+	conns, err := imapconn.DialN(ctx, srv, alice, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { imapconn.CloseAll(conns) })
+	plan, err := restore.MakePlan(ctx, cat, conns[0], restore.Request{Snapshot: res.Snapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat, blobs, conns, plan
+}
+
 // TestExecuteUnsendableFlag: a message whose flags hold one a server would
 // answer with BAD (an unknown system flag) is not sent, and is counted and
 // reported as failed; the others are restored. Sent, it would make Dovecot
@@ -179,22 +204,7 @@ func TestExecuteUnsendableFlag(t *testing.T) {
 		}
 		dc.Deliver(t, alice, "INBOX", msg, nil, time.Date(2024, 5, 6, 7, i, 9, 0, time.UTC))
 	}
-	cat, blobs := openStore(t)
-	srv := dc.IMAPServer()
-	res := snapshot.New(cat, blobs, snapshot.Options{Server: srv}).Account(ctx, alice)
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	dc.Doveadm(t, "expunge", "-u", alice, "mailbox", "INBOX", "all")
-	conns, err := imapconn.DialN(ctx, srv, alice, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer imapconn.CloseAll(conns)
-	plan, err := restore.MakePlan(ctx, cat, conns[0], restore.Request{Snapshot: res.Snapshot})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat, blobs, conns, plan := expungedINBOX(t, dc)
 	for i, m := range plan.Folders[0].Append {
 		if m.SourceUID == 2 {
 			plan.Folders[0].Append[i].Flags = append(m.Flags, `\Bogus`)

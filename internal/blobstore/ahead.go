@@ -18,9 +18,14 @@ type Opener interface {
 	Open(ctx context.Context, h Hash) (io.ReadCloser, error)
 }
 
-// readsAhead is a store whose every read waits for a round trip (S3).
-type readsAhead interface {
-	ReadsAhead() int
+// ReadsAhead is how many reads a reader of many of store's blobs in turn
+// should keep under way: the store's own ReadsAhead (S3, whose every read
+// waits for a round trip), 0 for a store without it.
+func ReadsAhead(store any) int {
+	if r, ok := store.(interface{ ReadsAhead() int }); ok {
+		return r.ReadsAhead()
+	}
+	return 0
 }
 
 // AheadBlob is one blob of an Ahead's list: its hash and the bytes it
@@ -51,8 +56,8 @@ type AheadOptions struct {
 // server answering a FETCH, a restore appending a folder): up to Window
 // reads under way beyond the one taken, as long as Memory allows. A read
 // that fails is dropped: Take then gives nil and the reader opens the
-// blob itself, where its error is handled as any other. The zero Ahead
-// (nil) reads nothing ahead.
+// blob itself (or Open does), where its error is handled as any other.
+// The zero Ahead (nil) reads nothing ahead.
 //
 // Take, Release and Stop are called by one goroutine, the reader.
 type Ahead struct {
@@ -76,9 +81,7 @@ type aheadRead struct {
 // reads ahead or there is nothing to read ahead of.
 func NewAhead(ctx context.Context, store Opener, blobs []AheadBlob, o AheadOptions) *Ahead {
 	if o.Window <= 0 {
-		if r, ok := store.(readsAhead); ok {
-			o.Window = r.ReadsAhead()
-		}
+		o.Window = ReadsAhead(store)
 	}
 	if o.Window <= 0 || len(blobs) < 2 {
 		return nil
@@ -142,6 +145,16 @@ func (a *Ahead) start(i int, b AheadBlob) {
 		}
 		r.body = buf.Bytes()
 	}()
+}
+
+// Open returns a reader of blob i (hash h): what was read ahead of it
+// (Take), or, when nothing was (a nil Ahead included), the blob opened
+// from store now.
+func (a *Ahead) Open(ctx context.Context, store Opener, i int, h Hash) (io.ReadCloser, error) {
+	if b := a.Take(i); b != nil {
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	return store.Open(ctx, h)
 }
 
 // Release gives blob i's memory back once the reader is done with it.

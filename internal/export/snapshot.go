@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,14 +83,8 @@ func addAll(ctx context.Context, blobs Blobs, fw FolderWriter, msgs []catalog.Me
 	a := blobstore.NewAhead(ctx, blobs, list, blobstore.AheadOptions{})
 	defer a.Stop()
 	for i, m := range msgs {
-		h, pre := blobstore.Hash(m.Hash), a.Take(i)
 		err := fw.Add(Message{UID: m.UID, Flags: m.Flags, InternalDate: m.InternalDate, Size: m.Size,
-			Open: func() (io.ReadCloser, error) {
-				if pre != nil {
-					return io.NopCloser(bytes.NewReader(pre)), nil
-				}
-				return blobs.Open(ctx, h)
-			}})
+			Open: func() (io.ReadCloser, error) { return a.Open(ctx, blobs, i, blobstore.Hash(m.Hash)) }})
 		a.Release(i)
 		if err != nil {
 			return err

@@ -9,15 +9,6 @@ import (
 	"mtm/internal/blobstore"
 )
 
-// aheadReader is a blob store whose every read waits for a round trip
-// (blobstore.S3: one ranged GET per message): a FETCH of many messages
-// keeps ReadsAhead reads under way while it sends, instead of waiting for
-// each in turn (blobstore.Ahead). A store without it (the local one) is
-// read in turn.
-type aheadReader interface {
-	ReadsAhead() int
-}
-
 // defaultAheadMemory bounds the bytes all the sessions of a server hold
 // read ahead (Options.AheadMemory).
 const defaultAheadMemory = 64 << 20
@@ -29,13 +20,15 @@ type fetchItem struct {
 }
 
 // newAhead returns the read-ahead of a FETCH of items, or nil when the
-// blob store does not want one or the FETCH reads no message. A FETCH of
+// blob store does not want one (blobstore.ReadsAhead: S3, whose every read
+// waits for a round trip, does; the local store is read in turn) or the
+// FETCH reads no message. A FETCH of
 // headers only (ENVELOPE, BODY[HEADER...], as a client's message list
 // asks) reads only the headers ahead, of any message; otherwise messages
 // of up to blobstore.AheadMaxBlob bytes are read whole.
 func (s *session) newAhead(items []fetchItem, options *imap.FetchOptions) *blobstore.Ahead {
-	ar, ok := s.srv.o.Blobs.(aheadReader)
-	if !ok || ar.ReadsAhead() <= 0 || !readsBlobs(options) {
+	window := blobstore.ReadsAhead(s.srv.o.Blobs)
+	if window <= 0 || !readsBlobs(options) {
 		return nil
 	}
 	headOnly := !readsBodies(options)
@@ -46,7 +39,7 @@ func (s *session) newAhead(items []fetchItem, options *imap.FetchOptions) *blobs
 			blobs[i].Size = min(it.m.size, maxHead)
 		}
 	}
-	o := blobstore.AheadOptions{Window: ar.ReadsAhead(), Memory: s.srv.aheadMem}
+	o := blobstore.AheadOptions{Window: window, Memory: s.srv.aheadMem}
 	if headOnly {
 		o.Read = func(r io.Reader) ([]byte, error) { return readHead(io.LimitReader(r, maxHead)) }
 	}

@@ -1,7 +1,6 @@
 package restore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -229,15 +228,12 @@ func (a *appender) send(batch []Message, first int) error {
 }
 
 // open opens the blob of m, the i-th of a batch whose first message is
-// the read-ahead's first-th (-1: none): from what was read ahead, or from
-// the store.
+// the read-ahead's first-th (-1: none, a retry).
 func (a *appender) open(m Message, first, i int) (io.ReadCloser, error) {
-	if first >= 0 {
-		if b := a.ahead.Take(first + i); b != nil {
-			return io.NopCloser(bytes.NewReader(b)), nil
-		}
+	if first < 0 {
+		return a.blobs.Open(a.ctx, blobstore.Hash(m.Hash))
 	}
-	return a.blobs.Open(a.ctx, blobstore.Hash(m.Hash))
+	return a.ahead.Open(a.ctx, a.blobs, first+i, blobstore.Hash(m.Hash))
 }
 
 // sent ends the APPEND command of msgs and adds it to the pending ones.
